@@ -1,0 +1,89 @@
+/*
+ * fh.c -- encoding and checking file handles.
+ */
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "dfs_types.h"
+#include "fh.h"
+
+static const unsigned char fh_magic[4] = { 'd', 'f', 's', '1' };
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t
+fh_tag(const unsigned char *ids, uint64_t secret)
+{
+	return XXH64(ids, 16, secret);
+}
+
+void
+fh_encode(const struct fh *fh, uint64_t secret, unsigned char *out)
+{
+	memcpy(out, fh_magic, 4);
+	put64(out + 4, fh->instance);
+	put64(out + 12, fh->fileid);
+	put64(out + 20, fh_tag(out + 4, secret));
+}
+
+int
+fh_parse(const void *buf, size_t len, struct fh *fh)
+{
+	const unsigned char	*p = buf;
+
+	if (len != FH_LEN || memcmp(p, fh_magic, 4) != 0)
+		return -DFS_ERR_BADHANDLE;
+	fh->instance = get64(p + 4);
+	fh->fileid = get64(p + 12);
+	return 0;
+}
+
+int
+fh_decode(const void *buf, size_t len, uint64_t instance, uint64_t secret,
+    struct fh *fh)
+{
+	const unsigned char	*p = buf;
+	int			 rc;
+
+	rc = fh_parse(buf, len, fh);
+	if (rc != 0)
+		return rc;
+	if (fh->instance != instance)
+		return -DFS_ERR_STALE;
+	if (get64(p + 20) != fh_tag(p + 4, secret))
+		return -DFS_ERR_BADHANDLE;
+	return 0;
+}
+
+void
+fh_hex(const void *buf, size_t len, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	const unsigned char	*p = buf;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}

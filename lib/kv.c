@@ -1,0 +1,503 @@
+/*
+ * kv.c -- a crash-safe key/value store: GDBM behind a redo log.
+ *
+ * See kv.h for the design.  Log record layout (all integers big-endian):
+ *
+ *	u32 magic "KVL1" | u32 payload length | u64 XXH64(payload)
+ *	payload: entries of  u8 op (1 put, 2 del) | u32 klen | u32 vlen |
+ *	                     key | value
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gdbm.h>
+#include <xxhash.h>
+
+#include "dfs_types.h"
+#include "kv.h"
+
+#define KV_MAGIC	0x4b564c31u	/* "KVL1" */
+#define KV_HDRLEN	16
+#define KV_OP_PUT	1
+#define KV_OP_DEL	2
+#define KV_DEFAULT_CKPT	(64u << 20)
+
+struct kv {
+	GDBM_FILE	 db;		/* NAME.work */
+	int		 lockfd;
+	int		 logfd;
+	size_t		 logsize;
+	size_t		 ckpt_bytes;
+	char		 path_db[4096];
+	char		 path_work[4096];
+	char		 path_tmp[4096];
+	char		 path_log[4096];
+	char		 path_lock[4096];
+	char		 dir[4096];
+	unsigned char	*batch;		/* pending log payload */
+	size_t		 blen;
+	size_t		 bcap;
+};
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* fsync(2) a directory so that a rename or create in it is durable. */
+static int
+fsync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Copies src over dst (created or truncated) and fsyncs dst.  Returns 0
+ * or -1 with errno set. */
+static int
+copy_file(const char *src, const char *dst)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	in, out = -1, saved;
+
+	in = open(src, O_RDONLY);
+	if (in == -1)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out == -1)
+		goto fail;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			goto fail;
+	if (n < 0 || fsync(out) == -1)
+		goto fail;
+	close(in);
+	return close(out);
+fail:
+	saved = errno;
+	close(in);
+	if (out != -1)
+		close(out);
+	errno = saved;
+	return -1;
+}
+
+/* Fills err with "WHAT 'ARG': WHY" and returns rc. */
+static int
+set_err(char *err, size_t errlen, int rc, const char *what, const char *arg,
+    const char *why)
+{
+	size_t	n;
+
+	n = strlen(what) + strlen(arg) + strlen(why) + 6;
+	if (n > errlen && errlen > 0) {
+		snprintf(err, errlen, "%s: %s", what, why);
+		return rc;
+	}
+	snprintf(err, errlen, "%s '%s': %s", what, arg, why);
+	return rc;
+}
+
+static int
+batch_reserve(struct kv *kv, size_t more)
+{
+	unsigned char	*nb;
+	size_t		 ncap;
+
+	if (kv->blen + more <= kv->bcap)
+		return 0;
+	ncap = kv->bcap ? kv->bcap : 4096;
+	while (ncap < kv->blen + more)
+		ncap *= 2;
+	nb = realloc(kv->batch, ncap);
+	if (nb == NULL)
+		return -DFS_ERR_NOMEM;
+	kv->batch = nb;
+	kv->bcap = ncap;
+	return 0;
+}
+
+static int
+batch_add(struct kv *kv, int op, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	unsigned char	*p;
+
+	if (batch_reserve(kv, 9 + klen + vlen) != 0)
+		return -DFS_ERR_IO;
+	p = kv->batch + kv->blen;
+	p[0] = (unsigned char)op;
+	put32(p + 1, (uint32_t)klen);
+	put32(p + 5, (uint32_t)vlen);
+	memcpy(p + 9, key, klen);
+	if (vlen > 0)
+		memcpy(p + 9 + klen, val, vlen);
+	kv->blen += 9 + klen + vlen;
+	return 0;
+}
+
+static int
+db_put(struct kv *kv, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	datum	k = { (char *)key, (int)klen };
+	datum	v = { (char *)val, (int)vlen };
+
+	return gdbm_store(kv->db, k, v, GDBM_REPLACE) == 0 ? 0 : -DFS_ERR_IO;
+}
+
+static int
+db_del(struct kv *kv, const void *key, size_t klen)
+{
+	datum	k = { (char *)key, (int)klen };
+
+	if (gdbm_delete(kv->db, k) == 0 || gdbm_errno == GDBM_ITEM_NOT_FOUND)
+		return 0;
+	return -DFS_ERR_IO;
+}
+
+/* Applies one log payload to the working file.  Returns 0, or -1 when
+ * the payload is malformed (cannot happen once the checksum matched). */
+static int
+apply_payload(struct kv *kv, const unsigned char *p, size_t len)
+{
+	size_t		off = 0;
+	uint32_t	klen, vlen;
+
+	while (off < len) {
+		if (len - off < 9)
+			return -1;
+		klen = get32(p + off + 1);
+		vlen = get32(p + off + 5);
+		if (len - off - 9 < (size_t)klen + vlen)
+			return -1;
+		if (p[off] == KV_OP_PUT) {
+			if (db_put(kv, p + off + 9, klen, p + off + 9 + klen,
+			    vlen) != 0)
+				return -1;
+		} else if (db_del(kv, p + off + 9, klen) != 0)
+			return -1;
+		off += 9 + (size_t)klen + vlen;
+	}
+	return 0;
+}
+
+/*
+ * Replays every intact record of the log, then truncates the log after
+ * the last one.  Returns the number of records replayed, or -1.
+ */
+static int
+replay_log(struct kv *kv)
+{
+	unsigned char	 hdr[KV_HDRLEN], *payload;
+	off_t		 off = 0;
+	uint32_t	 plen;
+	int		 n = 0;
+
+	for (;;) {
+		if (pread(kv->logfd, hdr, KV_HDRLEN, off) != KV_HDRLEN ||
+		    get32(hdr) != KV_MAGIC)
+			break;
+		plen = get32(hdr + 4);
+		payload = malloc(plen ? plen : 1);
+		if (payload == NULL)
+			return -1;
+		if (pread(kv->logfd, payload, plen, off + KV_HDRLEN) !=
+		    (ssize_t)plen || XXH64(payload, plen, 0) != get64(hdr + 8)) {
+			free(payload);
+			break;
+		}
+		if (apply_payload(kv, payload, plen) != 0) {
+			free(payload);
+			return -1;
+		}
+		free(payload);
+		off += KV_HDRLEN + plen;
+		n++;
+	}
+	if (ftruncate(kv->logfd, off) == -1)
+		return -1;
+	kv->logsize = (size_t)off;
+	return n;
+}
+
+static int
+create_empty_db(const char *path)
+{
+	GDBM_FILE	db;
+	int		fd, rc;
+
+	db = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOLOCK, 0600, NULL);
+	if (db == NULL)
+		return -1;
+	gdbm_close(db);
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+kv_paths(struct kv *kv, const char *dir, const char *name)
+{
+	size_t	n = sizeof(kv->path_db);
+
+	if ((size_t)snprintf(kv->dir, n, "%s", dir) >= n ||
+	    (size_t)snprintf(kv->path_db, n, "%s/%s.db", dir, name) >= n ||
+	    (size_t)snprintf(kv->path_work, n, "%s/%s.work", dir, name) >= n ||
+	    (size_t)snprintf(kv->path_tmp, n, "%s/%s.db.tmp", dir, name) >= n ||
+	    (size_t)snprintf(kv->path_log, n, "%s/%s.log", dir, name) >= n ||
+	    (size_t)snprintf(kv->path_lock, n, "%s/%s.lock", dir, name) >= n)
+		return -1;
+	return 0;
+}
+
+/* Takes the directory lock.  Returns 0, -DFS_ERR_DELAY or -DFS_ERR_IO. */
+static int
+kv_lock(struct kv *kv, char *err, size_t errlen)
+{
+	const char	*path = kv->path_lock;
+
+	kv->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (kv->lockfd == -1)
+		return set_err(err, errlen, -DFS_ERR_IO,
+		    "cannot open lock file", path, strerror(errno));
+	if (flock(kv->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return set_err(err, errlen, -DFS_ERR_DELAY,
+		    "state directory in use", kv->dir,
+		    "another daemon holds it");
+	return 0;
+}
+
+/* Rebuilds NAME.work from the checkpoint and the log.  Returns 0 or -1
+ * with err filled. */
+static int
+kv_recover(struct kv *kv, char *err, size_t errlen)
+{
+	const char	*path = kv->path_log;
+	int		 n;
+
+	if (access(kv->path_db, F_OK) == -1 &&
+	    (create_empty_db(kv->path_db) == -1 || fsync_dir(kv->dir) == -1))
+		return set_err(err, errlen, -1, "cannot create database",
+		    kv->path_db, strerror(errno));
+	if (copy_file(kv->path_db, kv->path_work) == -1)
+		return set_err(err, errlen, -1, "cannot copy database",
+		    kv->path_db, strerror(errno));
+	kv->db = gdbm_open(kv->path_work, 0, GDBM_WRITER | GDBM_NOLOCK, 0600,
+	    NULL);
+	if (kv->db == NULL)
+		return set_err(err, errlen, -1, "cannot open database",
+		    kv->path_work, gdbm_strerror(gdbm_errno));
+	kv->logfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (kv->logfd == -1)
+		return set_err(err, errlen, -1, "cannot open log", path,
+		    strerror(errno));
+	n = replay_log(kv);
+	if (n < 0)
+		return set_err(err, errlen, -1, "cannot replay log", path,
+		    strerror(errno));
+	if (n > 0 && kv_checkpoint(kv) != 0)
+		return set_err(err, errlen, -1, "cannot checkpoint",
+		    kv->path_db, strerror(errno));
+	return 0;
+}
+
+int
+kv_open(struct kv **kvp, const char *dir, const char *name, char *err,
+    size_t errlen)
+{
+	struct kv	*kv;
+	int		 rc;
+
+	kv = calloc(1, sizeof(*kv));
+	if (kv == NULL)
+		return set_err(err, errlen, -DFS_ERR_IO, "cannot open store",
+		    dir, strerror(errno));
+	kv->lockfd = kv->logfd = -1;
+	kv->ckpt_bytes = KV_DEFAULT_CKPT;
+	if (kv_paths(kv, dir, name) == -1) {
+		free(kv);
+		return set_err(err, errlen, -DFS_ERR_NAMETOOLONG,
+		    "state directory", dir, "path too long");
+	}
+	rc = kv_lock(kv, err, errlen);
+	if (rc == 0 && kv_recover(kv, err, errlen) != 0)
+		rc = -DFS_ERR_IO;
+	if (rc != 0) {
+		if (kv->db != NULL)
+			gdbm_close(kv->db);
+		if (kv->logfd != -1)
+			close(kv->logfd);
+		if (kv->lockfd != -1)
+			close(kv->lockfd);
+		free(kv);
+		return rc;
+	}
+	*kvp = kv;
+	return 0;
+}
+
+void
+kv_close(struct kv *kv)
+{
+	if (kv == NULL)
+		return;
+	(void)kv_commit(kv);
+	(void)kv_checkpoint(kv);
+	gdbm_close(kv->db);
+	unlink(kv->path_work);
+	close(kv->logfd);
+	close(kv->lockfd);
+	free(kv->batch);
+	free(kv);
+}
+
+int
+kv_get(struct kv *kv, const void *key, size_t klen, void **val,
+    size_t *vlen)
+{
+	datum	k = { (char *)key, (int)klen };
+	datum	v;
+
+	v = gdbm_fetch(kv->db, k);
+	if (v.dptr == NULL)
+		return -DFS_ERR_NOENT;
+	*val = v.dptr;
+	*vlen = (size_t)v.dsize;
+	return 0;
+}
+
+int
+kv_foreach(struct kv *kv, int (*fn)(void *, const void *, size_t,
+    const void *, size_t), void *arg)
+{
+	datum	k, next, v;
+	int	rc = 0;
+
+	k = gdbm_firstkey(kv->db);
+	while (k.dptr != NULL && rc == 0) {
+		v = gdbm_fetch(kv->db, k);
+		if (v.dptr != NULL)
+			rc = fn(arg, k.dptr, (size_t)k.dsize, v.dptr,
+			    (size_t)v.dsize);
+		free(v.dptr);
+		next = gdbm_nextkey(kv->db, k);
+		free(k.dptr);
+		k = next;
+	}
+	free(k.dptr);
+	return rc;
+}
+
+int
+kv_put(struct kv *kv, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	if (db_put(kv, key, klen, val, vlen) != 0)
+		return -DFS_ERR_IO;
+	return batch_add(kv, KV_OP_PUT, key, klen, val, vlen);
+}
+
+int
+kv_del(struct kv *kv, const void *key, size_t klen)
+{
+	if (db_del(kv, key, klen) != 0)
+		return -DFS_ERR_IO;
+	return batch_add(kv, KV_OP_DEL, key, klen, NULL, 0);
+}
+
+int
+kv_dirty(const struct kv *kv)
+{
+	return kv->blen > 0;
+}
+
+int
+kv_commit(struct kv *kv)
+{
+	unsigned char	hdr[KV_HDRLEN];
+	struct iovec	iov[2];
+	ssize_t		want = KV_HDRLEN + (ssize_t)kv->blen;
+
+	if (kv->blen == 0)
+		return 0;
+	put32(hdr, KV_MAGIC);
+	put32(hdr + 4, (uint32_t)kv->blen);
+	put64(hdr + 8, XXH64(kv->batch, kv->blen, 0));
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = KV_HDRLEN;
+	iov[1].iov_base = kv->batch;
+	iov[1].iov_len = kv->blen;
+	if (writev(kv->logfd, iov, 2) != want || fdatasync(kv->logfd) == -1)
+		return -DFS_ERR_IO;
+	kv->logsize += (size_t)want;
+	kv->blen = 0;
+	if (kv->logsize >= kv->ckpt_bytes)
+		return kv_checkpoint(kv);
+	return 0;
+}
+
+int
+kv_checkpoint(struct kv *kv)
+{
+	if (gdbm_sync(kv->db) != 0)
+		return -DFS_ERR_IO;
+	/* ORDER: the new checkpoint is durable before the log shrinks. */
+	if (copy_file(kv->path_work, kv->path_tmp) == -1 ||
+	    rename(kv->path_tmp, kv->path_db) == -1 ||
+	    fsync_dir(kv->dir) == -1)
+		return -DFS_ERR_IO;
+	if (ftruncate(kv->logfd, 0) == -1 || fsync(kv->logfd) == -1)
+		return -DFS_ERR_IO;
+	kv->logsize = 0;
+	return 0;
+}
+
+void
+kv_set_checkpoint_bytes(struct kv *kv, size_t bytes)
+{
+	kv->ckpt_bytes = bytes;
+}

@@ -1,0 +1,89 @@
+/*
+ * kv.h -- a crash-safe key/value store: GDBM behind a redo log.
+ *
+ * A daemon's state lives in one directory as NAME.db (the checkpoint, a
+ * GDBM file only ever replaced whole), NAME.log (the redo log) and
+ * NAME.work (the working GDBM file, rebuilt from the other two at every
+ * open and never trusted after a crash).
+ *
+ * Writes go through to the working file at once, so later reads see them,
+ * and are also collected into a batch.  kv_commit() appends the batch to
+ * the log as one checksummed record and fdatasync()s it: that is the
+ * moment a change becomes durable, and a daemon replies only after it.  A
+ * batch may touch any number of keys; a crash before the fdatasync loses
+ * the whole batch and a crash after it loses none of it, so multi-record
+ * changes (RENAME, CREATE) are atomic.  Log records hold whole values
+ * ("key now equals value", "key is gone"), so replaying one twice is
+ * harmless.
+ *
+ * Opening replays the log over a copy of the checkpoint and writes a new
+ * checkpoint (sync the work file, copy it to NAME.db.tmp, fsync, rename,
+ * truncate the log).  GDBM itself may leave a half-updated file when a
+ * process dies inside gdbm_store(); only NAME.work can be in that state,
+ * and it is thrown away.  A torn record at the end of the log (a crash
+ * inside write()) fails its checksum and is dropped: it was never
+ * acknowledged.
+ *
+ * Only this module includes <gdbm.h>.  Not thread-safe; one process owns
+ * the directory (an flock on NAME.lock enforces it).
+ */
+#ifndef DFS_KV_H
+#define DFS_KV_H
+
+#include <stddef.h>
+
+struct kv;
+
+/* --- Life cycle --- */
+
+/*
+ * Opens (creating if needed) the store NAME in the existing directory DIR
+ * and recovers it.  Returns 0 and sets *kvp, or a negative dfs_stat with
+ * a message in err: -DFS_ERR_DELAY when another process holds the
+ * directory, -DFS_ERR_IO for any other failure.
+ */
+int	kv_open(struct kv **kvp, const char *dir, const char *name,
+	    char *err, size_t errlen);
+/* Checkpoints and closes.  kv_close(NULL) does nothing.  Uncommitted
+ * writes are committed first. */
+void	kv_close(struct kv *kv);
+
+/* --- Reading --- */
+
+/*
+ * Looks up a key.  Returns 0 and stores a malloc(3)ed copy of the value
+ * in *val (you own it; release it with free(3)) and its size in *vlen, or
+ * -DFS_ERR_NOENT.  Sees uncommitted writes.
+ */
+int	kv_get(struct kv *kv, const void *key, size_t klen, void **val,
+	    size_t *vlen);
+/*
+ * Calls fn for every record, in no particular order, until fn returns
+ * non-zero; returns that value, or 0.  fn must not write to the store.
+ */
+int	kv_foreach(struct kv *kv,
+	    int (*fn)(void *arg, const void *key, size_t klen,
+	    const void *val, size_t vlen), void *arg);
+
+/* --- Writing --- */
+
+/* Stores or deletes a key in the current batch.  Returns 0 or
+ * -DFS_ERR_IO (the working file failed: the daemon should exit). */
+int	kv_put(struct kv *kv, const void *key, size_t klen, const void *val,
+	    size_t vlen);
+int	kv_del(struct kv *kv, const void *key, size_t klen);
+/*
+ * Makes the current batch durable (one log record, one fdatasync).
+ * Returns 0, also when the batch is empty, or -DFS_ERR_IO, after which
+ * durability is unknown and the daemon must exit rather than reply.
+ * Checkpoints when the log has grown past its limit.
+ */
+int	kv_commit(struct kv *kv);
+/* Returns 1 when the current batch holds writes, else 0. */
+int	kv_dirty(const struct kv *kv);
+/* Writes a checkpoint now.  Returns 0 or -DFS_ERR_IO. */
+int	kv_checkpoint(struct kv *kv);
+/* Sets the log size that triggers a checkpoint (default 64 MiB). */
+void	kv_set_checkpoint_bytes(struct kv *kv, size_t bytes);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * peer.c -- a daemon's connection to another dfs daemon.
+ */
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dfs_types.h"
+#include "peer.h"
+#include "rpcc.h"
+
+int
+peer_init(struct peer *p, const char *spec, rpcprog_t prog, rpcvers_t vers,
+    unsigned int timeout_ms)
+{
+	char		host[sizeof(p->host)];
+	unsigned int	port;
+	int		rc;
+
+	rc = rpcc_parse(spec, host, sizeof(host), &port);
+	if (rc != 0)
+		return rc;
+	peer_init_addr(p, host, port, prog, vers, timeout_ms);
+	return 0;
+}
+
+void
+peer_init_addr(struct peer *p, const char *host, unsigned int port,
+    rpcprog_t prog, rpcvers_t vers, unsigned int timeout_ms)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->host, sizeof(p->host), "%s", host);
+	p->port = port;
+	p->prog = prog;
+	p->vers = vers;
+	p->timeout_ms = timeout_ms;
+}
+
+void
+peer_close(struct peer *p)
+{
+	if (p->clnt != NULL)
+		clnt_destroy(p->clnt);
+	p->clnt = NULL;
+}
+
+/* Connects if not connected.  Returns 0 or -DFS_ERR_RPC. */
+static int
+peer_connect(struct peer *p)
+{
+	if (p->clnt != NULL)
+		return 0;
+	p->clnt = rpcc_connect(p->host, p->port, p->prog, p->vers,
+	    p->timeout_ms, 0, p->err, sizeof(p->err));
+	return p->clnt != NULL ? 0 : -DFS_ERR_RPC;
+}
+
+int
+peer_call(struct peer *p, rpcproc_t proc, xdrproc_t xargs, void *args,
+    xdrproc_t xres, void *res, int idempotent)
+{
+	struct timeval	tv;
+	enum clnt_stat	st;
+	int		attempt, rc = -DFS_ERR_RPC;
+
+	tv.tv_sec = p->timeout_ms / 1000;
+	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
+	for (attempt = 0; attempt < (idempotent ? 2 : 1); attempt++) {
+		rc = peer_connect(p);
+		if (rc != 0)
+			continue;
+		st = clnt_call(p->clnt, proc, xargs, args, xres, res, tv);
+		if (st == RPC_SUCCESS)
+			return 0;
+		rc = rpcc_error(st);
+		snprintf(p->err, sizeof(p->err), "%s", clnt_sperrno(st));
+		/* a dropped or confused connection is not reused */
+		peer_close(p);
+		/* XDR_FREE also resets the freed pointers for a retry */
+		xdr_free(xres, res);
+		if (rc == -DFS_ERR_PROTO)
+			break;
+	}
+	return rc;
+}
+
+int
+peer_name(struct peer *p, name_compound_args *args, name_compound_res *res,
+    int idempotent)
+{
+	return peer_call(p, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
+	    args, (xdrproc_t)xdr_name_compound_res, res, idempotent);
+}
+
+int
+peer_lock(struct peer *p, lock_compound_args *args, lock_compound_res *res,
+    int idempotent)
+{
+	return peer_call(p, LOCK_COMPOUND, (xdrproc_t)xdr_lock_compound_args,
+	    args, (xdrproc_t)xdr_lock_compound_res, res, idempotent);
+}
+
+int
+peer_local_host(struct peer *p, char *host, size_t hostlen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	int			fd;
+
+	if (peer_connect(p) != 0 || !clnt_control(p->clnt, CLGET_FD,
+	    (char *)&fd))
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	return getnameinfo((struct sockaddr *)&ss, len, host,
+	    (socklen_t)hostlen, NULL, 0, NI_NUMERICHOST) == 0 ? 0 : -1;
+}

@@ -1,0 +1,37 @@
+/*
+ * rpcc.h -- client connections: a CLIENT * to HOST[:PORT] with timeouts.
+ *
+ * Used by the client library and by daemons that call other daemons.
+ * Without a port the address comes from rpcbind on HOST; with one, we
+ * connect straight to it (the -N test setup).  Every connection has a
+ * call timeout; nothing here blocks forever.
+ */
+#ifndef DFS_RPCC_H
+#define DFS_RPCC_H
+
+#include <stddef.h>
+#include <rpc/rpc.h>
+
+/*
+ * Splits "HOST", "HOST:PORT" or "[V6ADDR]:PORT".  Returns 0, or
+ * -DFS_ERR_INVAL for an empty host, a bad port or a host too long for
+ * `hostlen`.  *port is 0 when none was given.
+ */
+int	rpcc_parse(const char *spec, char *host, size_t hostlen,
+	    unsigned int *port);
+
+/*
+ * Connects to program `prog` version `vers` on host:port (port 0: ask
+ * rpcbind).  `bufsz` sizes the socket and record buffers (0: defaults).
+ * Returns the handle, or NULL with a message in err.  The connect itself
+ * and every later call time out after timeout_ms.
+ */
+CLIENT	*rpcc_connect(const char *host, unsigned int port, rpcprog_t prog,
+	    rpcvers_t vers, unsigned int timeout_ms, unsigned int bufsz,
+	    char *err, size_t errlen);
+
+/* Maps a failed call's clnt_stat to -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO
+ * (the peer is not this program) or -DFS_ERR_RPC. */
+int	rpcc_error(enum clnt_stat st);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * svcloop.c -- the daemon skeleton every dfs server shares.
+ *
+ * Signal handlers only write the signal number to a self-pipe; the loop
+ * polls the pipe next to libtirpc's descriptors, so shutdown (svc_unreg,
+ * logging, exit) happens in normal context.  A daemon killed under the
+ * default handler would leave a stale rpcbind entry; ours unregisters.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rpc/rpc.h>
+#include <rpc/rpc_com.h>
+
+#include "log.h"
+#include "svcloop.h"
+
+static int	sigpipe_fds[2] = { -1, -1 };
+
+unsigned long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *
+absolute(const char *path)
+{
+	char	cwd[PATH_MAX], *out;
+	size_t	n;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	n = strlen(cwd) + strlen(path) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
+}
+
+int
+daemon_getopt(struct daemon *d, int ch, const char *arg)
+{
+	char		*ep;
+	unsigned long	 p;
+
+	switch (ch) {
+	case 'b':
+		d->bindaddr = arg;
+		return 1;
+	case 'd':
+		d->foreground = 1;
+		return 1;
+	case 'D':
+		d->statedir = (char *)arg;
+		return 1;
+	case 'N':
+		d->no_rpcbind = 1;
+		return 1;
+	case 'p':
+		errno = 0;
+		p = strtoul(arg, &ep, 10);
+		if (*arg == '\0' || *ep != '\0' || errno != 0 || p > 65535) {
+			fprintf(stderr, "%s: bad port '%s'\n", d->progname,
+			    arg);
+			return -1;
+		}
+		d->port = (unsigned int)p;
+		return 1;
+	case 'P':
+		d->pidfile = (char *)arg;
+		return 1;
+	case 'v':
+		d->verbose = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+daemon_check(struct daemon *d)
+{
+	if (d->statedir == NULL) {
+		fprintf(stderr, "%s: a state directory is required (-D)\n",
+		    d->progname);
+		return -1;
+	}
+	if (mkdir(d->statedir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create state directory '%s': "
+		    "%s\n", d->progname, d->statedir, strerror(errno));
+		return -1;
+	}
+	d->statedir = absolute(d->statedir);
+	if (d->pidfile != NULL)
+		d->pidfile = absolute(d->pidfile);
+	if (d->statedir == NULL) {
+		fprintf(stderr, "%s: %s\n", d->progname, strerror(errno));
+		return -1;
+	}
+	if (d->bindaddr == NULL)
+		d->bindaddr = "127.0.0.1";
+	d->listenfd = -1;
+	return 0;
+}
+
+static void
+sighandler(int sig)
+{
+	unsigned char	 c = (unsigned char)sig;
+	int		 saved = errno;
+
+	(void)write(sigpipe_fds[1], &c, 1);
+	errno = saved;
+}
+
+static void
+sig_init(void)
+{
+	struct sigaction	sa;
+
+	if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sighandler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+svcloop_sigfd(void)
+{
+	return sigpipe_fds[0];
+}
+
+int
+svcloop_signal(void)
+{
+	unsigned char	c;
+	int		last = 0;
+
+	while (read(sigpipe_fds[0], &c, 1) == 1)
+		if (c == SIGTERM || c == SIGINT)
+			last = c;
+	return last;
+}
+
+/* Returns a listening socket on addr:port, or exits. */
+static int
+tcp_listen(const char *addr, unsigned int port, unsigned int *boundport)
+{
+	struct addrinfo		 hints, *res;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 portstr[16];
+	int			 fd, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	rc = getaddrinfo(addr, portstr, &hints, &res);
+	if (rc != 0)
+		fatalx("bad listen address '%s': %s", addr, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+		fatal("cannot bind '%s' port %u", addr, port);
+	freeaddrinfo(res);
+	if (listen(fd, SOMAXCONN) == -1)
+		fatal("listen");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		fatal("getsockname");
+	*boundport = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+void
+daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
+    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec)
+{
+	struct netconfig	*nconf = NULL;
+	int			 mr = (int)maxrec;
+
+	d->prog = prog;
+	d->vers = vers;
+	d->listenfd = tcp_listen(d->bindaddr, d->port, &d->boundport);
+	if (!d->foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	sig_init();
+	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &mr))
+		fatalx("cannot set the record size limit");
+	if (!d->no_rpcbind) {
+		nconf = getnetconfigent(strchr(d->bindaddr, ':') != NULL ?
+		    "tcp6" : "tcp");
+		if (nconf == NULL)
+			fatalx("no netconfig entry for tcp");
+		/* ORDER: drop a stale entry of a daemon that died [statd] */
+		svc_unreg(prog, vers);
+	}
+	d->xprt = svc_tli_create(d->listenfd, nconf, NULL, maxrec, maxrec);
+	if (d->xprt == NULL)
+		fatalx("cannot create service on port %u", d->boundport);
+	if (!svc_reg(d->xprt, prog, vers, dispatch, nconf))
+		fatalx("cannot register program %lu version %lu%s",
+		    (unsigned long)prog, (unsigned long)vers,
+		    nconf != NULL ? " with rpcbind (is rpcbind running?)" : "");
+	d->registered = nconf != NULL;
+	if (nconf != NULL)
+		freenetconfigent(nconf);
+	log_info("listening on %s port %u%s", d->bindaddr, d->boundport,
+	    d->registered ? ", registered with rpcbind" : "");
+}
+
+void
+daemon_ready(struct daemon *d)
+{
+	char	tmp[PATH_MAX];
+	FILE	*fp;
+
+	if (d->pidfile == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->pidfile);
+	fp = fopen(tmp, "w");
+	if (fp == NULL)
+		fatal("cannot write pid file '%s'", tmp);
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0 || rename(tmp, d->pidfile) == -1)
+		fatal("cannot write pid file '%s'", d->pidfile);
+}
+
+void
+daemon_shutdown(struct daemon *d)
+{
+	if (d->registered)
+		svc_unreg(d->prog, d->vers);
+	if (d->pidfile != NULL)
+		unlink(d->pidfile);
+}
+
+int
+svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
+{
+	struct pollfd		*pfd = NULL;
+	unsigned long long	 next = now_ms() + (unsigned long long)tick_ms;
+	int			 n, nready, timeout, sig;
+
+	for (;;) {
+		n = svc_max_pollfd;
+		pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 1));
+		if (pfd == NULL)
+			fatal("realloc");
+		memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
+		pfd[n].fd = sigpipe_fds[0];
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		timeout = -1;
+		if (tick != NULL)
+			timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
+		nready = poll(pfd, (nfds_t)n + 1, timeout);
+		if (nready == -1 && errno != EINTR)
+			fatal("poll");
+		if (nready > 0 && pfd[n].revents != 0) {
+			nready--;
+			sig = svcloop_signal();
+			if (sig != 0) {
+				free(pfd);
+				return sig;
+			}
+		}
+		/* svc_getreq_poll walks pfd until it has seen nready
+		 * entries with events: only ours past index n-1 */
+		if (nready > 0)
+			svc_getreq_poll(pfd, nready);
+		if (tick != NULL && now_ms() >= next) {
+			tick(arg);
+			next = now_ms() + (unsigned long long)tick_ms;
+		}
+	}
+}

@@ -1,0 +1,81 @@
+/*
+ * svcloop.h -- the daemon skeleton every dfs server shares.
+ *
+ * Common options, listening and rpcbind registration, signals through a
+ * self-pipe, the poll(2) loop over libtirpc's svc_pollfd with a periodic
+ * tick, and the pid file that marks readiness.  Start-up order (main()):
+ *
+ *	daemon_getopt() per option; daemon_check()
+ *	open state (kv_open) while still attached, so errors reach stderr
+ *	daemon_listen()		bind, detach unless -d, register
+ *	daemon_ready()		pid file: written only once RPCs are answered
+ *	svcloop_run()		until SIGTERM or SIGINT
+ *	daemon_shutdown()	unregister (unless -N), remove pid file
+ */
+#ifndef DFS_SVCLOOP_H
+#define DFS_SVCLOOP_H
+
+#include <rpc/rpc.h>
+
+/* getopt(3) letters every daemon takes; -s only where a name server is
+ * needed. */
+#define DAEMON_OPTSTRING	"b:dD:hNp:P:v"
+
+struct daemon {
+	/* options */
+	const char	*progname;
+	int		 foreground;		/* -d */
+	int		 verbose;		/* -v */
+	int		 no_rpcbind;		/* -N */
+	char		*statedir;		/* -D, made absolute */
+	char		*pidfile;		/* -P, made absolute */
+	const char	*bindaddr;		/* -b */
+	unsigned int	 port;			/* -p */
+	/* set by daemon_listen() */
+	int		 listenfd;
+	unsigned int	 boundport;
+	SVCXPRT		*xprt;
+	rpcprog_t	 prog;
+	rpcvers_t	 vers;
+	int		 registered;
+};
+
+/*
+ * Handles one of the common options.  Returns 1 if `ch` was one (and its
+ * argument is valid), 0 if it is not a common option, -1 (with a message
+ * on stderr) for a bad argument.
+ */
+int	daemon_getopt(struct daemon *d, int ch, const char *arg);
+/* Checks the options after parsing and makes paths absolute.  Returns 0
+ * or -1 with a message on stderr. */
+int	daemon_check(struct daemon *d);
+
+/*
+ * Binds d->bindaddr:d->port (127.0.0.1 by default: see dfs-named(8)),
+ * detaches unless -d, installs the signal handlers, creates the service
+ * with record size limit `maxrec` (non-blocking connections, so a slow
+ * client cannot stall the loop) and registers with rpcbind unless -N.
+ * Exits through fatal() on failure.
+ */
+void	daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
+	    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec);
+/* Writes the pid file; exits on failure. */
+void	daemon_ready(struct daemon *d);
+/* Unregisters (unless -N) and removes the pid file. */
+void	daemon_shutdown(struct daemon *d);
+
+/*
+ * Serves RPCs until SIGTERM or SIGINT, calling tick(arg) about every
+ * tick_ms milliseconds (tick may be NULL).  Returns the signal number.
+ */
+int	svcloop_run(int tick_ms, void (*tick)(void *), void *arg);
+/* The fd that becomes readable when a signal arrives, for loops of
+ * their own (dfs-filed's supervisor); svcloop_signal() reads it and
+ * returns the last signal, or 0. */
+int	svcloop_sigfd(void);
+int	svcloop_signal(void);
+
+/* Milliseconds on the monotonic clock. */
+unsigned long long	now_ms(void);
+
+#endif

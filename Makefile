@@ -54,9 +54,13 @@ DAEMONS	 = $(BIN)/dfs-named $(BIN)/dfs-lockd $(BIN)/dfs-filed
 CLIENT_TOOL_SRCS = $(wildcard client/dfs-*.c)
 CLIENT_LIB_SRCS	 = $(filter-out $(CLIENT_TOOL_SRCS),$(wildcard client/*.c))
 CLIENT_LIB_OBJS	 = $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
+# the parts of lib/ a client needs (no GDBM, no daemon code)
+CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o
 LIBDFS_A	 = $(BUILD)/libdfs.a
 LIBDFS_SO	 = $(BUILD)/libdfs.so
 TOOLS		 = $(CLIENT_TOOL_SRCS:client/%.c=$(BIN)/%)
+# client/tool/: what the tools share (options, messages); not in libdfs.
+TOOL_OBJS	 = $(patsubst %.c,$(BUILD)/%.o,$(wildcard client/tool/*.c))
 
 UNIT_SRCS = $(wildcard tests/unit/t_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -71,7 +75,7 @@ MANS	 = $(wildcard man/*.[0-9])
 .PHONY: all deps check unit it cli sanitize valgrind man-lint install \
 	uninstall clean cluster-start cluster-stop bench
 
-all: $(DAEMONS) $(TOOLS) $(EXAMPLE_BINS)
+all: $(DAEMONS) $(TOOLS) $(EXAMPLE_BINS) $(LIBDFS_SO) $(BUILD)/dfs.pc
 
 # --- generated code ---------------------------------------------------
 
@@ -118,17 +122,21 @@ $(BIN)/dfs-filed: $(BUILD)/server/file/main.o $(GEN)/file_svc.o $(FILED_A) \
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIBDFS_A): $(CLIENT_LIB_OBJS) $(LIB_OBJS) $(PROTO_OBJS)
+$(LIBDFS_A): $(CLIENT_LIB_OBJS) $(PROTO_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
-$(LIBDFS_SO): $(CLIENT_LIB_OBJS) $(LIB_OBJS) $(PROTO_OBJS)
-	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,libdfs.so.0 -o $@ \
-	    $^ $(LDLIBS)
-$(BIN)/dfs-%: $(BUILD)/client/dfs-%.o $(LIBDFS_A)
+$(LIBDFS_SO): $(CLIENT_LIB_OBJS) $(PROTO_OBJS) client/libdfs.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,libdfs.so.0 \
+	    -Wl,--version-script=client/libdfs.map -o $@ \
+	    $(CLIENT_LIB_OBJS) $(PROTO_OBJS) $(TIRPC_LIBS)
+$(BIN)/dfs-%: $(BUILD)/client/dfs-%.o $(TOOL_OBJS) $(LIBDFS_A)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/%: $(BUILD)/examples/%.o $(LIBDFS_A)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/dfs.pc: client/dfs.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
 
 # --- tests ------------------------------------------------------------
 
@@ -216,8 +224,9 @@ install: all $(LIBDFS_A) $(LIBDFS_SO)
 	install -m 644 $(LIBDFS_A) $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(LIBDFS_SO) $(DESTDIR)$(PREFIX)/lib/libdfs.so.0
 	ln -sf libdfs.so.0 $(DESTDIR)$(PREFIX)/lib/libdfs.so
-	install -m 644 $(GEN_H) $(wildcard client/dfs.h) \
-	    $(DESTDIR)$(PREFIX)/include/dfs
+	install -m 644 $(GEN_H) client/dfs.h $(DESTDIR)$(PREFIX)/include/dfs
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/dfs.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	for m in $(MANS); do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
 	install -m 644 proto/rpc.dfs $(DESTDIR)$(PREFIX)/etc/rpc.dfs

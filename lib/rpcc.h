@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <rpc/rpc.h>
 
+/* xdr_void as an xdrproc_t: the cast through void (*)(void) is the one
+ * -Wcast-function-type accepts. */
+#define XDR_VOID	((xdrproc_t)(void (*)(void))xdr_void)
+
 /*
  * Splits "HOST", "HOST:PORT" or "[V6ADDR]:PORT".  Returns 0, or
  * -DFS_ERR_INVAL for an empty host, a bad port or a host too long for

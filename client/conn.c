@@ -1,0 +1,298 @@
+/*
+ * conn.c -- connections to the name, lock and file servers.
+ *
+ * A client knows only the name server's address.  The lock server and
+ * the file servers are looked up through it (OP_SERVERS, or the server
+ * lists in CREATE and LOCATE replies) when first needed.  Every call has
+ * the connection's timeout; a call that failed in transport drops its
+ * connection, and an idempotent one is retried on a new connection up to
+ * `retries` times, so a restarted server is simply found again.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "rpcc.h"
+
+void
+conn_detail(struct dfs *dfs, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dfs->detail, sizeof(dfs->detail), fmt, ap);
+	va_end(ap);
+}
+
+static CLIENT *
+open_clnt(struct dfs *dfs, const char *host, unsigned int port,
+    rpcprog_t prog, unsigned int bufsz)
+{
+	char	 err[256];
+	CLIENT	*c;
+
+	c = rpcc_connect(host, port, prog, 1, dfs->timeout_ms, bufsz, err,
+	    sizeof(err));
+	if (c == NULL)
+		conn_detail(dfs, "%s", err);
+	return c;
+}
+
+static void
+drop(CLIENT **c)
+{
+	if (*c != NULL)
+		clnt_destroy(*c);
+	*c = NULL;
+}
+
+/*
+ * The shared retry loop: `send` performs one call on *cp (connecting
+ * first through `reconnect` when *cp is NULL).  Returns the call's
+ * transport result mapped to 0 or a negative status.
+ */
+static int
+call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
+    int (*reconnect)(struct dfs *, void *), void *rarg,
+    enum clnt_stat (*send)(CLIENT *, void *, void *), void *req, void *res,
+    xdrproc_t xres)
+{
+	enum clnt_stat	st;
+	int		attempt, tries = idempotent ? 1 + dfs->retries : 1;
+	int		rc = -DFS_ERR_RPC;
+
+	for (attempt = 0; attempt < tries; attempt++) {
+		if (*cp == NULL && (rc = reconnect(dfs, rarg)) != 0)
+			continue;
+		st = send(*cp, req, res);
+		if (st == RPC_SUCCESS)
+			return 0;
+		rc = rpcc_error(st);
+		conn_detail(dfs, "%s", clnt_sperrno(st));
+		drop(cp);
+		xdr_free(xres, res);
+		if (rc == -DFS_ERR_PROTO)
+			break;
+	}
+	return rc;
+}
+
+static int
+reconnect_named(struct dfs *dfs, void *arg)
+{
+	(void)arg;
+	dfs->named = open_clnt(dfs, dfs->host, dfs->port, DFS_NAME_PROG, 0);
+	return dfs->named != NULL ? 0 : -DFS_ERR_RPC;
+}
+
+static enum clnt_stat
+send_name(CLIENT *c, void *req, void *res)
+{
+	return name_call(c, req, res);
+}
+
+int
+conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
+    int idempotent)
+{
+	int	rc;
+
+	rc = call_retry(dfs, &dfs->named, idempotent, reconnect_named, NULL,
+	    send_name, r, res, (xdrproc_t)xdr_name_compound_res);
+	return rc != 0 ? rc : -(int)res->status;
+}
+
+/* Asks the name server for the live lock server and connects to it. */
+static int
+reconnect_lockd(struct dfs *dfs, void *arg)
+{
+	struct nreq		 r = { .n = 0 };
+	name_compound_res	 res;
+	const dfs_server	*s = NULL;
+	u_int			 i, n;
+	int			 rc;
+
+	(void)arg;
+	nreq_add(&r, OP_SERVERS);
+	rc = conn_name(dfs, &r, &res, 1);
+	if (rc == 0) {
+		n = res.res.res_val[0].name_resop_u.servers.servers_res_u.
+		    servers.servers_len;
+		for (i = 0; i < n && s == NULL; i++) {
+			s = &res.res.res_val[0].name_resop_u.servers.
+			    servers_res_u.servers.servers_val[i];
+			if (s->kind != DFS_SRV_LOCK || !s->live)
+				s = NULL;
+		}
+		rc = -DFS_ERR_NOSERVER;
+		if (s != NULL) {
+			dfs->lockd = open_clnt(dfs, s->host, s->port,
+			    DFS_LOCK_PROG, 0);
+			rc = dfs->lockd != NULL ? 0 : -DFS_ERR_RPC;
+		}
+	}
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return rc;
+}
+
+static enum clnt_stat
+send_lock(CLIENT *c, void *req, void *res)
+{
+	return lock_call(c, req, res);
+}
+
+int
+conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+    int idempotent)
+{
+	int	rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = call_retry(dfs, &dfs->lockd, idempotent, reconnect_lockd, NULL,
+	    send_lock, r, res, (xdrproc_t)xdr_lock_compound_res);
+	return rc != 0 ? rc : -(int)res->status;
+}
+
+/* Returns the slot for a file server, taking one (LRU-free: the oldest
+ * index) when it is not known yet. */
+static struct fsconn *
+fs_slot(struct dfs *dfs, const dfs_server *srv)
+{
+	struct fsconn	*fc;
+	int		 i;
+
+	for (i = 0; i < dfs->nfs; i++) {
+		fc = &dfs->fs[i];
+		if (fc->id == srv->id && fc->port == srv->port &&
+		    strcmp(fc->host, srv->host) == 0)
+			return fc;
+	}
+	if (dfs->nfs < DFS_MAXFSCONN)
+		fc = &dfs->fs[dfs->nfs++];
+	else {
+		fc = &dfs->fs[0];
+		drop(&fc->clnt);
+	}
+	fc->id = srv->id;
+	fc->port = srv->port;
+	snprintf(fc->host, sizeof(fc->host), "%s", srv->host);
+	return fc;
+}
+
+static int
+reconnect_filed(struct dfs *dfs, void *arg)
+{
+	struct fsconn	*fc = arg;
+
+	fc->clnt = open_clnt(dfs, fc->host, fc->port, DFS_FILE_PROG,
+	    DFS_CHUNK + 65536);
+	return fc->clnt != NULL ? 0 : -DFS_ERR_RPC;
+}
+
+static enum clnt_stat
+send_file(CLIENT *c, void *req, void *res)
+{
+	return file_call(c, req, res);
+}
+
+int
+conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
+    file_compound_res *res, int idempotent)
+{
+	struct fsconn	*fc = fs_slot(dfs, srv);
+	int		 rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = call_retry(dfs, &fc->clnt, idempotent, reconnect_filed, fc,
+	    send_file, r, res, (xdrproc_t)xdr_file_compound_res);
+	return rc != 0 ? rc : -(int)res->status;
+}
+
+const dfs_server *
+conn_pick(const dfs_server *srvs, u_int n)
+{
+	u_int	i;
+
+	for (i = 0; i < n; i++)
+		if (srvs[i].live)
+			return &srvs[i];
+	return NULL;
+}
+
+static int
+ping(struct dfs *dfs)
+{
+	struct timeval	tv = { 25, 0 };
+	enum clnt_stat	st;
+
+	st = clnt_call(dfs->named, NAME_NULL, XDR_VOID, NULL, XDR_VOID, NULL,
+	    tv);
+	if (st != RPC_SUCCESS)
+		conn_detail(dfs, "%s", clnt_sperrno(st));
+	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
+}
+
+static int
+apply_opts(struct dfs *dfs, const struct dfs_opts *o)
+{
+	const char	*server = o->server, *tmp = o->tmpdir;
+
+	if (server == NULL)
+		server = getenv("DFS_SERVER");
+	if (server == NULL || rpcc_parse(server, dfs->host, sizeof(dfs->host),
+	    &dfs->port) != 0)
+		return -DFS_ERR_INVAL;
+	dfs->timeout_ms = o->timeout_ms ? o->timeout_ms :
+	    DFS_DEFAULT_TIMEOUT_MS;
+	dfs->retries = o->retries >= 0 ? o->retries : 0;
+	dfs->max_size = o->max_size ? o->max_size : DFS_DEFAULT_MAX_SIZE;
+	if (tmp == NULL)
+		tmp = getenv("TMPDIR");
+	snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s", tmp ? tmp : "/tmp");
+	return 0;
+}
+
+int
+dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
+{
+	static const struct dfs_opts	 defaults = DFS_OPTS_INIT;
+	struct dfs			*dfs;
+	int				 rc;
+
+	dfs = calloc(1, sizeof(*dfs));
+	if (dfs == NULL)
+		return -DFS_ERR_NOMEM;
+	rc = apply_opts(dfs, opts != NULL ? opts : &defaults);
+	if (rc == 0)
+		rc = reconnect_named(dfs, NULL);
+	if (rc == 0)
+		rc = ping(dfs);
+	if (rc != 0) {
+		dfs_disconnect(dfs);
+		return rc;
+	}
+	*dfsp = dfs;
+	return 0;
+}
+
+void
+dfs_disconnect(struct dfs *dfs)
+{
+	int	i;
+
+	if (dfs == NULL)
+		return;
+	drop(&dfs->named);
+	drop(&dfs->lockd);
+	for (i = 0; i < dfs->nfs; i++)
+		drop(&dfs->fs[i].clnt);
+	free(dfs);
+}
+
+const char *
+dfs_errdetail(const struct dfs *dfs)
+{
+	return dfs->detail;
+}

@@ -1,0 +1,167 @@
+/*
+ * dfs.h -- libdfs, the dfs client library.  The only public header.
+ *
+ * dfs moves whole files: dfs_open() of an existing file for reading
+ * streams it from the file server that holds it, pinned to the version
+ * the name server named at open, so a reader sees exactly one committed
+ * version or an error, never a mix.  A file opened for writing is spooled
+ * locally (in memory up to max_size bytes, then in an unlinked temporary
+ * file) and uploaded by dfs_close(), which commits it atomically: other
+ * readers see the old or the new contents, and if anything fails the old
+ * version stays.  Writers hold an exclusive lock from open to close.
+ *
+ * Paths are absolute ("/a/b"), with no empty, "." or ".." components.
+ * Every function that can fail returns 0 (or a count) on success and a
+ * negative DFS_ERR_* value on failure; dfs_strerror() turns it into a
+ * message, and dfs_errdetail() may say more about the last failure (who
+ * holds a lock, for how long).  The library never prints and never
+ * exits.  A struct dfs and what it opened may be used by one thread at a
+ * time.
+ */
+#ifndef DFS_H
+#define DFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <dfs_types.h>		/* enum dfs_stat: the DFS_ERR_* values */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dfs;
+struct dfs_file;
+struct dfs_dir;
+
+/* --- Life cycle --- */
+
+struct dfs_opts {
+	/* "HOST[:PORT]" of the name server; NULL: $DFS_SERVER.  Without a
+	 * port the name server is found through rpcbind on HOST. */
+	const char	*server;
+	/* Bytes of a file being written kept in memory before the spool
+	 * moves to a temporary file (0: 1 MiB). */
+	size_t		 max_size;
+	/* Timeout of one RPC in milliseconds (0: 15000). */
+	unsigned int	 timeout_ms;
+	/* Extra tries of an idempotent call after a transport failure
+	 * (reads, lookups); others are reported at once.  Default 2. */
+	int		 retries;
+	/* Directory for spool files (NULL: $TMPDIR, then /tmp). */
+	const char	*tmpdir;
+};
+#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL }
+
+/*
+ * Connects to the name server and checks that it is one (NULL call).
+ * The lock and file servers are found through it when first needed.
+ * Returns 0 and sets *dfsp, or -DFS_ERR_INVAL (no or bad server
+ * address), -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO (something
+ * else answers there), -DFS_ERR_NOMEM.  opts may be NULL (defaults).
+ */
+int	dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts);
+/* Closes every connection; open files must be closed first.
+ * dfs_disconnect(NULL) does nothing. */
+void	dfs_disconnect(struct dfs *dfs);
+
+/* --- Errors --- */
+
+/* Text for a status of either sign; never NULL. */
+const char	*dfs_strerror(int status);
+/* More about the last failure on this connection ("" if nothing), e.g.
+ * "locked by another client, lease ends in 42 s".  Valid until the next
+ * call on `dfs`. */
+const char	*dfs_errdetail(const struct dfs *dfs);
+
+/* --- Files --- */
+
+/*
+ * Opens `path`.  Modes as fopen(3): "r", "r+", "w", "w+", "a", "a+";
+ * "b" is accepted and ignored; "x" with w makes creation exclusive
+ * (-DFS_ERR_EXIST if the file exists); "c" keeps the file in the local
+ * cache after close (accepted; the cache is a later feature).
+ * Writable modes take an exclusive lock on the path until dfs_close();
+ * if another client holds it: -DFS_ERR_LOCKED (see dfs_errdetail).
+ * "r" and "r+" of a missing file: -DFS_ERR_NOENT; "w" and "a" create it
+ * (mode 0644).  Other errors: -DFS_ERR_ISDIR, -DFS_ERR_NOTDIR,
+ * -DFS_ERR_INVAL (bad path or mode), -DFS_ERR_NOSERVER, transport errors.
+ */
+int	dfs_open(struct dfs *dfs, const char *path, const char *mode,
+	    struct dfs_file **fp);
+/* Reads up to n bytes at the current offset.  Returns the count (0 at
+ * end of file) or a negative status; -DFS_ERR_STALE means the file was
+ * replaced while being read. */
+ssize_t	dfs_read(struct dfs_file *f, void *buf, size_t n);
+/* Writes n bytes at the current offset (at the end in "a" modes).
+ * Returns n or a negative status (-DFS_ERR_PERM if opened "r"). */
+ssize_t	dfs_write(struct dfs_file *f, const void *buf, size_t n);
+/* Moves the offset (whence as lseek(2)).  Returns the new offset or
+ * -DFS_ERR_INVAL. */
+int64_t	dfs_seek(struct dfs_file *f, int64_t off, int whence);
+int64_t	dfs_tell(const struct dfs_file *f);
+/* Sets the size of a file opened for writing.  Returns 0 or a status. */
+int	dfs_truncate(struct dfs_file *f, uint64_t size);
+/*
+ * Closes the file.  A file opened for writing is uploaded and committed
+ * first (only if it changed, or was created or opened with "w"); when
+ * that fails the previous version is left intact and the status is
+ * returned.  The lock is released either way and `f` is freed.
+ */
+int	dfs_close(struct dfs_file *f);
+/* A stdio stream over dfs_open() (fopencookie(3)): fclose(3) closes and
+ * commits.  Returns NULL with errno set (EIO for dfs failures without an
+ * errno equivalent). */
+FILE	*dfs_fopen(struct dfs *dfs, const char *path, const char *mode);
+
+/* --- Names --- */
+
+/* (struct dfs_stat and dfs_stat() would collide with the wire's enum
+ * dfs_stat, hence getattr and info, as in NFS and FUSE.) */
+struct dfs_info {
+	int		 type;		/* DFS_FTYPE_REG or DFS_FTYPE_DIR */
+	unsigned int	 mode;		/* permission bits */
+	unsigned int	 uid;
+	unsigned int	 gid;
+	unsigned int	 nlink;
+	uint64_t	 size;
+	uint64_t	 fileid;
+	int64_t		 mtime_ns;
+	int64_t		 ctime_ns;
+	uint64_t	 version;	/* +1 on every committed change */
+};
+
+/* stat(2) for dfs: returns 0 and fills *st, or -DFS_ERR_NOENT,
+ * -DFS_ERR_NOTDIR, ... */
+int	dfs_getattr(struct dfs *dfs, const char *path, struct dfs_info *st);
+/* Sets permission bits / modification time (ns since the epoch). */
+int	dfs_chmod(struct dfs *dfs, const char *path, unsigned int mode);
+int	dfs_utime(struct dfs *dfs, const char *path, int64_t mtime_ns);
+/* -DFS_ERR_EXIST if the name is taken. */
+int	dfs_mkdir(struct dfs *dfs, const char *path, unsigned int mode);
+/* -DFS_ERR_NOTEMPTY, -DFS_ERR_NOTDIR for a file. */
+int	dfs_rmdir(struct dfs *dfs, const char *path);
+/* -DFS_ERR_ISDIR for a directory; -DFS_ERR_LOCKED if locked. */
+int	dfs_unlink(struct dfs *dfs, const char *path);
+/* Atomic; replaces a file (or empty directory) at `to`. */
+int	dfs_rename(struct dfs *dfs, const char *from, const char *to);
+
+struct dfs_entry {
+	char		 name[256];
+	int		 type;
+	uint64_t	 fileid;
+};
+
+/* Lists a directory a page at a time.  dfs_readdir() returns 1 with
+ * *ent filled, 0 at the end, or a negative status. */
+int	dfs_opendir(struct dfs *dfs, const char *path, struct dfs_dir **dp);
+int	dfs_readdir(struct dfs_dir *d, struct dfs_entry *ent);
+void	dfs_closedir(struct dfs_dir *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * req.c -- building and sending COMPOUNDs, op by op.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "req.h"
+
+name_argop *
+nreq_add(struct nreq *r, name_opnum op)
+{
+	name_argop	*a = &r->ops[r->n++];
+
+	memset(a, 0, sizeof(*a));
+	a->op = op;
+	return a;
+}
+
+file_argop *
+freq_add(struct freq *r, file_opnum op)
+{
+	file_argop	*a = &r->ops[r->n++];
+
+	memset(a, 0, sizeof(*a));
+	a->op = op;
+	return a;
+}
+
+lock_argop *
+lreq_add(struct lreq *r, lock_opnum op)
+{
+	lock_argop	*a = &r->ops[r->n++];
+
+	memset(a, 0, sizeof(*a));
+	a->op = op;
+	return a;
+}
+
+dfs_path
+mkpath(const char *s)
+{
+	dfs_path	p;
+
+	p.dfs_path_val = (char *)s;
+	p.dfs_path_len = (u_int)strlen(s);
+	return p;
+}
+
+dfs_name
+mkname(const char *s)
+{
+	dfs_name	n;
+
+	n.dfs_name_val = (char *)s;
+	n.dfs_name_len = (u_int)strlen(s);
+	return n;
+}
+
+void
+nreq_lookup(struct nreq *r, const char *path)
+{
+	nreq_add(r, OP_LOOKUP)->name_argop_u.lookup = mkpath(path);
+}
+
+void
+nreq_create(struct nreq *r, const char *name, int excl)
+{
+	create_args	*c = &nreq_add(r, OP_CREATE)->name_argop_u.create;
+
+	c->name = mkname(name);
+	c->mode = 0644;
+	c->exclusive = excl;
+}
+
+void
+nreq_mkdir(struct nreq *r, const char *name)
+{
+	mkdir_args	*m = &nreq_add(r, OP_MKDIR)->name_argop_u.mkdir;
+
+	m->name = mkname(name);
+	m->mode = 0755;
+}
+
+void
+nreq_putfh(struct nreq *r, const dfs_fh *fh)
+{
+	nreq_add(r, OP_PUTFH)->name_argop_u.putfh = *fh;
+}
+
+void
+fh_copy(dfs_fh *dst, const dfs_fh *src)
+{
+	dst->dfs_fh_len = src->dfs_fh_len;
+	dst->dfs_fh_val = malloc(src->dfs_fh_len ? src->dfs_fh_len : 1);
+	memcpy(dst->dfs_fh_val, src->dfs_fh_val, src->dfs_fh_len);
+}
+
+/* Ignored: clnt_control(CLSET_TIMEOUT) set the real one (rpcc.c). */
+static const struct timeval call_tv = { 25, 0 };
+
+enum clnt_stat
+name_call(CLIENT *c, struct nreq *r, name_compound_res *res)
+{
+	name_compound_args	args;
+
+	args.ops.ops_len = r->n;
+	args.ops.ops_val = r->ops;
+	memset(res, 0, sizeof(*res));
+	return clnt_call(c, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
+	    (char *)&args, (xdrproc_t)xdr_name_compound_res, (char *)res,
+	    call_tv);
+}
+
+enum clnt_stat
+file_call(CLIENT *c, struct freq *r, file_compound_res *res)
+{
+	file_compound_args	args;
+
+	args.ops.ops_len = r->n;
+	args.ops.ops_val = r->ops;
+	memset(res, 0, sizeof(*res));
+	return clnt_call(c, FILE_COMPOUND, (xdrproc_t)xdr_file_compound_args,
+	    (char *)&args, (xdrproc_t)xdr_file_compound_res, (char *)res,
+	    call_tv);
+}
+
+enum clnt_stat
+lock_call(CLIENT *c, struct lreq *r, lock_compound_res *res)
+{
+	lock_compound_args	args;
+
+	args.ops.ops_len = r->n;
+	args.ops.ops_val = r->ops;
+	memset(res, 0, sizeof(*res));
+	return clnt_call(c, LOCK_COMPOUND, (xdrproc_t)xdr_lock_compound_args,
+	    (char *)&args, (xdrproc_t)xdr_lock_compound_res, (char *)res,
+	    call_tv);
+}

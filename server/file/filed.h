@@ -1,0 +1,166 @@
+/*
+ * filed.h -- dfs-filed's private interfaces, grouped by file.
+ *
+ * A file server stores file contents by handle and version under its
+ * state directory (see store.c for the layout), fills stages from WRITEs
+ * and commits them with the name server as the commit point.  It runs as
+ * a supervisor (main.c: registration, GC, restarts) and pre-forked
+ * workers that answer the FILE program; every worker has its own
+ * connections to the name and lock servers.
+ */
+#ifndef DFS_FILED_H
+#define DFS_FILED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dfs_types.h"
+#include "file.h"
+#include "fh.h"
+#include "peer.h"
+
+#define FILED_NAMED_TIMEOUT_MS	5000	/* calls to the name server */
+#define FILED_LOCKD_TIMEOUT_MS	5000	/* calls to the lock server */
+#define FILED_LOCKD_RECHECK_MS	5000	/* ask named for the lock server */
+
+/* The daemon's state: one per process (workers get a copy at fork). */
+struct filed_ctx {
+	const char		*statedir;
+	unsigned int		 gc_age;	/* -g: stage age limit, s */
+	struct peer		 named;		/* this process's connection */
+	struct peer		 lockd;
+	int			 lockd_known;	/* lockd is set up */
+	unsigned long long	 lockd_checked_ms;
+	int			 lockfd;	/* commit.lock; -1: not open */
+	long			 lockpid;	/* process that opened lockfd */
+};
+
+/* One COMPOUND's state. */
+struct op_ctx {
+	struct filed_ctx	*fc;
+	uint64_t		 stage;		/* last STAGE's id; 0: none */
+	uint64_t		 ndata;		/* READ bytes in this COMPOUND */
+};
+
+/* Initializes a context for `statedir` (kept by reference) with the name
+ * server at `named_spec` (HOST[:PORT]).  Returns 0 or -DFS_ERR_INVAL. */
+int		filed_ctx_init(struct filed_ctx *fc, const char *statedir,
+		    const char *named_spec);
+/* Drops connections and the lock file. */
+void		filed_ctx_release(struct filed_ctx *fc);
+
+/* --- compound.c ------------------------------------------------------ */
+
+/* Points file_compound_1_svc() at the daemon's context (main()). */
+void		filed_set_ctx(struct filed_ctx *fc);
+/* Evaluates one COMPOUND against `fc` (what file_compound_1_svc runs;
+ * tests call it directly).  Fills *res; release it with xdr_free. */
+void		filed_compound(struct filed_ctx *fc,
+		    const file_compound_args *args, file_compound_res *res);
+
+/* --- op_*.c: handlers; each returns the op's status ----------------- */
+
+dfs_stat	op_read(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_stage(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_write(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_commit(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_getattr(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_remove(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_abort(struct op_ctx *, const file_argop *, file_resop *);
+
+/* --- store.c: on-disk layout ----------------------------------------- */
+
+#define STORE_PATHLEN	4096
+
+/*
+ * Parses a handle off the wire and writes its hex name (FH_HEXLEN + 1
+ * bytes) to `hex`.  Returns 0 or -DFS_ERR_BADHANDLE.
+ */
+int		store_fh(const dfs_fh *fh, char *hex);
+/* Resolves stage id 0 to the COMPOUND's current stage.  Returns 0 or
+ * -DFS_ERR_INVAL (0 and no STAGE before it). */
+int		store_stage_id(const struct op_ctx *oc, uint64_t stage,
+		    uint64_t *id);
+/* Creates <statedir>/data and <statedir>/stage.  Returns 0 or -1 (errno
+ * set). */
+int		store_init(const struct filed_ctx *fc);
+/* Path of version `vers` of `hex`, of its directory, of a stage.  Each
+ * returns 0 or -DFS_ERR_NAMETOOLONG. */
+int		store_data_path(const struct filed_ctx *fc, const char *hex,
+		    uint64_t vers, char *buf, size_t len);
+int		store_data_dir(const struct filed_ctx *fc, const char *hex,
+		    char *buf, size_t len);
+int		store_stage_path(const struct filed_ctx *fc, const char *hex,
+		    uint64_t stage, char *buf, size_t len);
+/*
+ * Lists the versions of `hex` held, ascending, in a malloc(3)ed array the
+ * caller frees (NULL when none).  Returns 0 or -DFS_ERR_IO/-NOMEM.
+ */
+int		store_versions(const struct filed_ctx *fc, const char *hex,
+		    uint64_t **vers, size_t *n);
+/* Newest version held and its size (0, 0: none).  Returns 0 or
+ * -DFS_ERR_IO. */
+int		store_newest(const struct filed_ctx *fc, const char *hex,
+		    uint64_t *vers, uint64_t *size);
+/* Unlinks every version of `hex` below `keep` (older) or, with `all`,
+ * every version but `keep`.  Returns 0 or -DFS_ERR_IO. */
+int		store_prune(const struct filed_ctx *fc, const char *hex,
+		    uint64_t keep, int all);
+/* Unlinks every version and every stage of `hex`.  Returns 0 or
+ * -DFS_ERR_IO. */
+int		store_remove_all(const struct filed_ctx *fc, const char *hex);
+/* Makes the data directory of `hex` (and syncs its parent if new).
+ * Returns 0 or a negative dfs_stat. */
+int		store_mkdata(const struct filed_ctx *fc, const char *hex);
+/* fsync(2)s a directory.  Returns 0 or -DFS_ERR_IO. */
+int		store_fsync_dir(const char *dir);
+/*
+ * Takes (store_lock) or drops (store_unlock) the per-handle commit lock:
+ * an OFD lock on byte XXH64(hex) % 65536 of <statedir>/commit.lock,
+ * which serializes COMMIT and REMOVE of one handle across workers.  The
+ * file is opened once per process (an inherited open file description
+ * would be shared, and OFD locks belong to descriptions).  Returns 0 or
+ * -DFS_ERR_IO.
+ */
+int		store_lock(struct filed_ctx *fc, const char *hex);
+void		store_unlock(struct filed_ctx *fc, const char *hex);
+/* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
+ * -DFS_ERR_DELAY when this server has no id yet. */
+int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
+/* Maps an errno from a data operation to a negative dfs_stat. */
+int		store_errno(int err);
+/* Copies `len` bytes from fd `in` to fd `out` (both at offset 0).
+ * Returns 0 or a negative dfs_stat. */
+int		store_copy(int in, int out, uint64_t len);
+/*
+ * Start-up and periodic GC.  store_gc_stages unlinks stages not modified
+ * for `age` seconds and returns how many; store_gc_versions asks the name
+ * server about every handle with more than one version and keeps only the
+ * current one, returning 0 or -DFS_ERR_DELAY when the name server could
+ * not be reached (nothing more is removed then).
+ */
+int		store_gc_stages(const struct filed_ctx *fc, unsigned int age);
+int		store_gc_versions(struct filed_ctx *fc);
+
+/* --- upcall.c: calls to the name and lock servers -------------------- */
+
+/*
+ * Each returns 0 or a negative dfs_stat; a failed call (no answer) is
+ * -DFS_ERR_DELAY, never a client-local code.
+ */
+/* [PUTFH, GETATTR(, GETPATH)]: *path (if not NULL) gets a malloc(3)ed
+ * NUL-terminated copy. */
+int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
+		    dfs_attr *attr, char **path);
+/* [PUTFH, COMMIT(oldvers, size, srvid)] -> the new attributes. */
+int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
+		    uint64_t oldvers, uint64_t size, uint64_t srvid,
+		    dfs_attr *attr);
+/* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
+int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
+/* TEST(path, id, EXCL) on the lock server, when one is registered (else
+ * 0).  Returns 0, -LOCKED, -EXPIRED, -BADLOCK, -DELAY, ... */
+int		upcall_locktest(struct filed_ctx *fc, const char *path,
+		    const dfs_lockid *id);
+
+#endif

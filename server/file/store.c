@@ -1,0 +1,595 @@
+/*
+ * store.c -- dfs-filed's on-disk layout and its garbage collection.
+ *
+ * Layout under the state directory:
+ *
+ *	data/<first 2 hex digits>/<fh hex>.<vers>	committed versions
+ *	stage/<fh hex>.<stage id, 16 hex digits>	stages being written
+ *	commit.lock					per-handle OFD locks
+ *	server.id					the registrar's id
+ *
+ * Files are named by handle, never by a client's path, so no request can
+ * reach outside the state directory.  A version file is never modified
+ * once renamed into place (invariant 1: a reader sees one whole version);
+ * the rename plus an fsync of its directory is the local half of a
+ * commit, the name server's COMMIT the other half.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "filed.h"
+#include "log.h"
+#include "status.h"
+
+int
+filed_ctx_init(struct filed_ctx *fc, const char *statedir,
+    const char *named_spec)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->statedir = statedir;
+	fc->gc_age = 3600;
+	fc->lockfd = -1;
+	return peer_init(&fc->named, named_spec, DFS_NAME_PROG,
+	    DFS_NAME_VERS, FILED_NAMED_TIMEOUT_MS);
+}
+
+void
+filed_ctx_release(struct filed_ctx *fc)
+{
+	peer_close(&fc->named);
+	peer_close(&fc->lockd);
+	if (fc->lockfd != -1)
+		close(fc->lockfd);
+	fc->lockfd = -1;
+}
+
+int
+store_fh(const dfs_fh *fh, char *hex)
+{
+	struct fh	parsed;
+	int		rc;
+
+	rc = fh_parse(fh->dfs_fh_val, fh->dfs_fh_len, &parsed);
+	if (rc != 0)
+		return rc;
+	fh_hex(fh->dfs_fh_val, fh->dfs_fh_len, hex);
+	return 0;
+}
+
+int
+store_stage_id(const struct op_ctx *oc, uint64_t stage, uint64_t *id)
+{
+	*id = stage != 0 ? stage : oc->stage;
+	return *id != 0 ? 0 : -DFS_ERR_INVAL;
+}
+
+int
+store_errno(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return -DFS_ERR_NOSPC;
+	case EFBIG:
+		return -DFS_ERR_FBIG;
+	case ENOMEM:
+		return -DFS_ERR_NOMEM;
+	case ENOENT:
+		return -DFS_ERR_STALE;
+	default:
+		return -DFS_ERR_IO;
+	}
+}
+
+/* snprintf into buf.  Returns 0 or -DFS_ERR_NAMETOOLONG. */
+static int
+fmt_path(char *buf, size_t len, int n)
+{
+	(void)buf;
+	return n < 0 || (size_t)n >= len ? -DFS_ERR_NAMETOOLONG : 0;
+}
+
+int
+store_init(const struct filed_ctx *fc)
+{
+	char	path[STORE_PATHLEN];
+
+	snprintf(path, sizeof(path), "%s/data", fc->statedir);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), "%s/stage", fc->statedir);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+store_data_dir(const struct filed_ctx *fc, const char *hex, char *buf,
+    size_t len)
+{
+	return fmt_path(buf, len, snprintf(buf, len, "%s/data/%.2s",
+	    fc->statedir, hex));
+}
+
+int
+store_data_path(const struct filed_ctx *fc, const char *hex, uint64_t vers,
+    char *buf, size_t len)
+{
+	return fmt_path(buf, len, snprintf(buf, len, "%s/data/%.2s/%s.%"
+	    PRIu64, fc->statedir, hex, hex, vers));
+}
+
+int
+store_stage_path(const struct filed_ctx *fc, const char *hex,
+    uint64_t stage, char *buf, size_t len)
+{
+	return fmt_path(buf, len, snprintf(buf, len, "%s/stage/%s.%016"
+	    PRIx64, fc->statedir, hex, stage));
+}
+
+/*
+ * Parses "<hex>.<decimal>" where hex is FH_HEXLEN digits.  Stores the
+ * handle's hex (if `hex` is not NULL) and the version.  Returns 1 for a
+ * version file name, 0 for anything else.
+ */
+static int
+parse_version(const char *name, char *hex, uint64_t *vers)
+{
+	const char	*p = name + FH_HEXLEN + 1;
+	char		*ep;
+
+	if (strlen(name) <= FH_HEXLEN + 1 || name[FH_HEXLEN] != '.' ||
+	    strspn(name, "0123456789abcdef") != FH_HEXLEN ||
+	    strspn(p, "0123456789") != strlen(p) || p[0] == '0')
+		return 0;
+	errno = 0;
+	*vers = strtoull(p, &ep, 10);
+	if (errno != 0 || *ep != '\0')
+		return 0;
+	if (hex != NULL) {
+		memcpy(hex, name, FH_HEXLEN);
+		hex[FH_HEXLEN] = '\0';
+	}
+	return 1;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Appends v to the growing array *arr.  Returns 0 or -DFS_ERR_NOMEM. */
+static int
+push_u64(uint64_t **arr, size_t *n, size_t *cap, uint64_t v)
+{
+	uint64_t	*p;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		p = realloc(*arr, *cap * sizeof(**arr));
+		if (p == NULL)
+			return -DFS_ERR_NOMEM;
+		*arr = p;
+	}
+	(*arr)[(*n)++] = v;
+	return 0;
+}
+
+int
+store_versions(const struct filed_ctx *fc, const char *hex, uint64_t **vers,
+    size_t *n)
+{
+	char		 dir[STORE_PATHLEN], h[FH_HEXLEN + 1];
+	struct dirent	*de;
+	DIR		*dp;
+	size_t		 cap = 0;
+	uint64_t	 v;
+	int		 rc = 0;
+
+	*vers = NULL;
+	*n = 0;
+	if ((rc = store_data_dir(fc, hex, dir, sizeof(dir))) != 0)
+		return rc;
+	if ((dp = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -DFS_ERR_IO;
+	while (rc == 0 && (de = readdir(dp)) != NULL)
+		if (parse_version(de->d_name, h, &v) && strcmp(h, hex) == 0)
+			rc = push_u64(vers, n, &cap, v);
+	closedir(dp);
+	if (rc != 0) {
+		free(*vers);
+		*vers = NULL;
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*vers, *n, sizeof(**vers), cmp_u64);
+	return 0;
+}
+
+int
+store_newest(const struct filed_ctx *fc, const char *hex, uint64_t *vers,
+    uint64_t *size)
+{
+	char		 path[STORE_PATHLEN];
+	struct stat	 st;
+	uint64_t	*v;
+	size_t		 n;
+	int		 rc, tries;
+
+	/* a COMMIT in another worker may unlink what we just listed */
+	for (tries = 0; tries < 3; tries++) {
+		*vers = *size = 0;
+		if ((rc = store_versions(fc, hex, &v, &n)) != 0 || n == 0)
+			return rc;
+		*vers = v[n - 1];
+		free(v);
+		if ((rc = store_data_path(fc, hex, *vers, path,
+		    sizeof(path))) != 0)
+			return rc;
+		if (stat(path, &st) == 0) {
+			*size = (uint64_t)st.st_size;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return -DFS_ERR_IO;
+	}
+	return -DFS_ERR_DELAY;
+}
+
+/* Unlinks version `vers` of `hex`.  Returns 0 or -DFS_ERR_IO. */
+static int
+unlink_version(const struct filed_ctx *fc, const char *hex, uint64_t vers)
+{
+	char	path[STORE_PATHLEN];
+	int	rc;
+
+	if ((rc = store_data_path(fc, hex, vers, path, sizeof(path))) != 0)
+		return rc;
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("cannot remove '%s'", path);
+		return -DFS_ERR_IO;
+	}
+	return 0;
+}
+
+int
+store_prune(const struct filed_ctx *fc, const char *hex, uint64_t keep,
+    int all)
+{
+	uint64_t	*v;
+	size_t		 n, i;
+	int		 rc, rc2;
+
+	if ((rc = store_versions(fc, hex, &v, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if (v[i] < keep || (all && v[i] != keep))
+			if ((rc2 = unlink_version(fc, hex, v[i])) != 0)
+				rc = rc2;
+	free(v);
+	return rc;
+}
+
+/* Unlinks every stage of `hex`.  Returns 0 or -DFS_ERR_IO. */
+static int
+remove_stages(const struct filed_ctx *fc, const char *hex)
+{
+	char		 dir[STORE_PATHLEN], path[STORE_PATHLEN];
+	struct dirent	*de;
+	DIR		*dp;
+	int		 rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/stage", fc->statedir);
+	if ((dp = opendir(dir)) == NULL)
+		return -DFS_ERR_IO;
+	while ((de = readdir(dp)) != NULL) {
+		if (strncmp(de->d_name, hex, FH_HEXLEN) != 0 ||
+		    de->d_name[FH_HEXLEN] != '.')
+			continue;
+		if (fmt_path(path, sizeof(path), snprintf(path, sizeof(path),
+		    "%s/%s", dir, de->d_name)) != 0)
+			continue;
+		if (unlink(path) == -1 && errno != ENOENT)
+			rc = -DFS_ERR_IO;
+	}
+	closedir(dp);
+	return rc;
+}
+
+int
+store_remove_all(const struct filed_ctx *fc, const char *hex)
+{
+	int	rc, rc2;
+
+	rc = store_prune(fc, hex, UINT64_MAX, 1);
+	rc2 = remove_stages(fc, hex);
+	return rc != 0 ? rc : rc2;
+}
+
+int
+store_fsync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -DFS_ERR_IO;
+	rc = fsync(fd) == 0 ? 0 : -DFS_ERR_IO;
+	close(fd);
+	return rc;
+}
+
+int
+store_mkdata(const struct filed_ctx *fc, const char *hex)
+{
+	char	dir[STORE_PATHLEN], parent[STORE_PATHLEN];
+	int	rc;
+
+	if ((rc = store_data_dir(fc, hex, dir, sizeof(dir))) != 0)
+		return rc;
+	if (mkdir(dir, 0700) == 0) {
+		/* ORDER: the new directory's entry must be durable before
+		 * a version inside it is reported committed */
+		snprintf(parent, sizeof(parent), "%s/data", fc->statedir);
+		return store_fsync_dir(parent);
+	}
+	return errno == EEXIST ? 0 : store_errno(errno);
+}
+
+/* Sets or clears the lock byte of `hex`.  Returns 0 or -DFS_ERR_IO. */
+static int
+lock_byte(struct filed_ctx *fc, const char *hex, short type)
+{
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)(XXH64(hex, FH_HEXLEN, 0) % 65536);
+	fl.l_len = 1;
+	/* no SA_RESTART: a signal interrupts the wait; wait again, the
+	 * holder is bounded by its peer timeouts */
+	while (fcntl(fc->lockfd, type == F_UNLCK ? F_OFD_SETLK :
+	    F_OFD_SETLKW, &fl) == -1)
+		if (errno != EINTR) {
+			log_warn("cannot lock commit.lock");
+			return -DFS_ERR_IO;
+		}
+	return 0;
+}
+
+int
+store_lock(struct filed_ctx *fc, const char *hex)
+{
+	char	path[STORE_PATHLEN];
+
+	if (fc->lockfd != -1 && fc->lockpid != (long)getpid()) {
+		close(fc->lockfd);	/* inherited: shared with the parent */
+		fc->lockfd = -1;
+	}
+	if (fc->lockfd == -1) {
+		snprintf(path, sizeof(path), "%s/commit.lock", fc->statedir);
+		fc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fc->lockfd == -1) {
+			log_warn("cannot open '%s'", path);
+			return -DFS_ERR_IO;
+		}
+		fc->lockpid = (long)getpid();
+	}
+	return lock_byte(fc, hex, F_WRLCK);
+}
+
+void
+store_unlock(struct filed_ctx *fc, const char *hex)
+{
+	if (fc->lockfd != -1)
+		(void)lock_byte(fc, hex, F_UNLCK);
+}
+
+int
+store_server_id(const struct filed_ctx *fc, uint64_t *id)
+{
+	char	path[STORE_PATHLEN];
+	FILE	*fp;
+
+	*id = 0;
+	snprintf(path, sizeof(path), "%s/server.id", fc->statedir);
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return -DFS_ERR_DELAY;
+	if (fscanf(fp, "%" SCNu64, id) != 1)
+		*id = 0;
+	fclose(fp);
+	return *id != 0 ? 0 : -DFS_ERR_DELAY;
+}
+
+/* Copies with read/write where copy_file_range(2) cannot (another file
+ * system, old kernel).  Returns 0 or a negative dfs_stat. */
+static int
+copy_rw(int in, int out, off_t off, uint64_t len)
+{
+	char	buf[65536];
+	ssize_t	r;
+	size_t	want;
+
+	while (len > 0) {
+		want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		r = pread(in, buf, want, off);
+		if (r <= 0)
+			return r == 0 ? -DFS_ERR_IO : store_errno(errno);
+		if (pwrite(out, buf, (size_t)r, off) != r)
+			return store_errno(errno);
+		off += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+store_copy(int in, int out, uint64_t len)
+{
+	loff_t	ioff = 0, ooff = 0;
+	ssize_t	n;
+
+	while (len > 0) {
+		n = copy_file_range(in, &ioff, out, &ooff,
+		    len > (1U << 30) ? (1U << 30) : (size_t)len, 0);
+		if (n == -1 && (errno == EXDEV || errno == ENOSYS ||
+		    errno == EINVAL || errno == EOPNOTSUPP))
+			return copy_rw(in, out, ioff, len);
+		if (n == -1)
+			return store_errno(errno);
+		if (n == 0)
+			return -DFS_ERR_IO;	/* source shrank */
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int
+store_gc_stages(const struct filed_ctx *fc, unsigned int age)
+{
+	char		 dir[STORE_PATHLEN], path[STORE_PATHLEN];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*dp;
+	time_t		 limit = time(NULL) - (time_t)age;
+	int		 n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/stage", fc->statedir);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' || fmt_path(path, sizeof(path),
+		    snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name)) != 0)
+			continue;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < limit && unlink(path) == 0) {
+			log_debug("removed unused stage '%s'", de->d_name);
+			n++;
+		}
+	}
+	closedir(dp);
+	return n;
+}
+
+static int
+hexval(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/* Decodes FH_HEXLEN hex digits into FH_LEN bytes. */
+static void
+unhex(const char *hex, unsigned char *out)
+{
+	int	i;
+
+	for (i = 0; i < FH_LEN; i++)
+		out[i] = (unsigned char)(hexval(hex[2 * i]) << 4 |
+		    hexval(hex[2 * i + 1]));
+}
+
+/*
+ * Keeps only the name server's current version of `hex`.  A handle the
+ * name server no longer knows (STALE) is left alone: REMOVE is how data
+ * goes, and a wiped name server must not wipe us.  Returns 0 or
+ * -DFS_ERR_DELAY when the name server cannot be reached.
+ */
+static int
+gc_handle(struct filed_ctx *fc, const char *hex)
+{
+	unsigned char	 raw[FH_LEN];
+	dfs_fh		 fh;
+	dfs_attr	 attr;
+	int		 rc;
+
+	unhex(hex, raw);
+	fh.dfs_fh_len = FH_LEN;
+	fh.dfs_fh_val = (char *)raw;
+	rc = upcall_getattr(fc, &fh, &attr, NULL);
+	if (rc == -DFS_ERR_DELAY)
+		return rc;
+	if (rc != 0) {
+		log_info("gc: keeping versions of %s: %s", hex,
+		    dfs_statname(rc));
+		return 0;
+	}
+	log_info("gc: %s: keeping only version %" PRIu64, hex, attr.vers);
+	(void)store_prune(fc, hex, attr.vers, 1);
+	return 0;
+}
+
+/* Runs gc_handle for each handle in one data/<xx> directory holding more
+ * than one version.  Returns 0 or -DFS_ERR_DELAY. */
+static int
+gc_dir(struct filed_ctx *fc, const char *dir)
+{
+	char		 hex[FH_HEXLEN + 1], (*seen)[FH_HEXLEN + 1] = NULL;
+	struct dirent	*de;
+	DIR		*dp;
+	uint64_t	*v, vers;
+	size_t		 n, nseen = 0, i;
+	int		 rc = 0;
+
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(dp)) != NULL) {
+		if (!parse_version(de->d_name, hex, &vers))
+			continue;
+		for (i = 0; i < nseen && strcmp(seen[i], hex) != 0; i++)
+			;
+		if (i < nseen)
+			continue;
+		if ((seen = realloc(seen, (nseen + 1) * sizeof(*seen))) ==
+		    NULL)
+			fatal("realloc");
+		memcpy(seen[nseen++], hex, sizeof(hex));
+		if (store_versions(fc, hex, &v, &n) == 0 && n > 1)
+			rc = gc_handle(fc, hex);
+		free(v);
+	}
+	closedir(dp);
+	free(seen);
+	return rc;
+}
+
+int
+store_gc_versions(struct filed_ctx *fc)
+{
+	char		 dir[STORE_PATHLEN], sub[STORE_PATHLEN];
+	struct dirent	*de;
+	DIR		*dp;
+	int		 rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/data", fc->statedir);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(dp)) != NULL) {
+		if (strlen(de->d_name) != 2 || strspn(de->d_name,
+		    "0123456789abcdef") != 2)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		rc = gc_dir(fc, sub);
+	}
+	closedir(dp);
+	if (rc != 0)
+		log_warnx("gc: name server unreachable, old versions kept");
+	return rc;
+}

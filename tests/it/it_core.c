@@ -1,0 +1,583 @@
+/*
+ * it_core.c -- the core against real daemons over TCP.
+ *
+ * One cluster (dfs-named, dfs-lockd, one dfs-filed, all -N) serves every
+ * test of the suite; each test works under its own directory.  Covers:
+ * the data path (CREATE on the name server, STAGE/WRITE/COMMIT and READ
+ * on the file server), COMPOUND semantics on the wire, hostile input
+ * (garbage XDR, truncated records, unknown procedures and ops, forged
+ * handles) after which the daemons must keep serving, and invariants 1,
+ * 3 and 5 of DESIGN.md.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+#include "rpcc.h"
+
+static struct cluster	 cl;
+static CLIENT		*nc, *fc, *lc;
+
+static int
+suite_init(void)
+{
+	if (cluster_start(&cl, 1) == -1)
+		return -1;
+	nc = harness_clnt(&cl.named);
+	fc = harness_clnt(&cl.filed[0]);
+	lc = harness_clnt(&cl.lockd);
+	return nc && fc && lc ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	if (nc)
+		clnt_destroy(nc);
+	if (fc)
+		clnt_destroy(fc);
+	if (lc)
+		clnt_destroy(lc);
+	/* every daemon must exit 0 on SIGTERM */
+	return cluster_stop(&cl) == 0 ? 0 : -1;
+}
+
+/* Creates /dir/name (dir made if needed); stores a copy of its handle. */
+static void
+create_file(const char *dir, const char *name, dfs_fh *fh)
+{
+	struct nreq		 r = { .n = 0 };
+	name_compound_res	 res;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_mkdir(&r, dir);
+	(void)name_call(nc, &r, &res);	/* EXIST is fine */
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	r.n = 0;
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, dir);
+	nreq_create(&r, name, 1);
+	nreq_add(&r, OP_GETFH);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(res.res.res_len, 4);
+	CU_ASSERT_TRUE(res.res.res_val[2].name_resop_u.create.create_res_u.
+	    ok.created);
+	fh_copy(fh, &res.res.res_val[3].name_resop_u.getfh.getfh_res_u.fh);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+}
+
+/* STAGE, WRITE, COMMIT in one round trip.  Returns the COMMIT status and
+ * the new version in *vers. */
+static dfs_stat
+put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
+    uint64_t *vers)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	file_argop		*a;
+	dfs_stat		 st;
+
+	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = *fh;
+	a = freq_add(&r, FOP_WRITE);
+	a->file_argop_u.write.fh = *fh;
+	a->file_argop_u.write.data.data_val = (char *)data;
+	a->file_argop_u.write.data.data_len = (u_int)len;
+	a = freq_add(&r, FOP_COMMIT);
+	a->file_argop_u.commit.fh = *fh;
+	a->file_argop_u.commit.lock = lock;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	if (st == DFS_OK && vers != NULL)
+		*vers = res.res.res_val[2].file_resop_u.commit.fcommit_res_u.
+		    attr.vers;
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return st;
+}
+
+/* READ of (fh, vers) from offset 0; returns the status, copies up to
+ * cap bytes into buf and their number into *len. */
+static dfs_stat
+get_data(const dfs_fh *fh, uint64_t vers, char *buf, size_t cap,
+    size_t *len)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	read_args		*ra;
+	dfs_stat		 st;
+	read_ok			*ok;
+
+	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra->fh = *fh;
+	ra->vers = vers;
+	ra->count = (u_int)cap;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	*len = 0;
+	if (st == DFS_OK) {
+		ok = &res.res.res_val[0].file_resop_u.read.read_res_u.ok;
+		*len = ok->data.data_len;
+		memcpy(buf, ok->data.data_val, *len);
+	}
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return st;
+}
+
+/* GETATTR of an absolute path through the name server. */
+static dfs_stat
+getattr(const char *relpath, dfs_attr *attr)
+{
+	struct nreq		 r = { .n = 0 };
+	name_compound_res	 res;
+	dfs_stat		 st;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, relpath);
+	nreq_add(&r, OP_GETATTR);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	if (st == DFS_OK)
+		*attr = res.res.res_val[2].name_resop_u.getattr.attr_res_u.attr;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return st;
+}
+
+static int
+ping(CLIENT *c)
+{
+	struct timeval	tv = { 5, 0 };
+
+	return clnt_call(c, 0, XDR_VOID, NULL, XDR_VOID, NULL, tv) ==
+	    RPC_SUCCESS;
+}
+
+static void
+test_core__null_ping(void)
+{
+	CU_ASSERT_TRUE(ping(nc));
+	CU_ASSERT_TRUE(ping(fc));
+	CU_ASSERT_TRUE(ping(lc));
+}
+
+static void
+test_core__write_then_read(void)
+{
+	static const dfs_lockid	 nolock;
+	const char		*msg = "hello, dfs\n";
+	dfs_fh			 fh;
+	dfs_attr		 attr;
+	uint64_t		 vers = 0;
+	char			 buf[64];
+	size_t			 len;
+
+	create_file("rw", "hello", &fh);
+	CU_ASSERT_EQUAL(getattr("rw/hello", &attr), DFS_OK);
+	CU_ASSERT_EQUAL(attr.vers, 0);
+	CU_ASSERT_EQUAL(attr.size, 0);
+	CU_ASSERT_EQUAL(put_data(&fh, msg, strlen(msg), nolock, &vers),
+	    DFS_OK);
+	CU_ASSERT_EQUAL(vers, 1);
+	CU_ASSERT_EQUAL(getattr("rw/hello", &attr), DFS_OK);
+	CU_ASSERT_EQUAL(attr.vers, 1);
+	CU_ASSERT_EQUAL(attr.size, strlen(msg));
+	CU_ASSERT_EQUAL(get_data(&fh, 1, buf, sizeof(buf), &len), DFS_OK);
+	CU_ASSERT_EQUAL(len, strlen(msg));
+	CU_ASSERT_EQUAL(memcmp(buf, msg, len), 0);
+	free(fh.dfs_fh_val);
+}
+
+/* RFC 7530 14.2 on the wire: evaluation stops at the first failure and
+ * the reply holds the results so far. */
+static void
+test_core__compound_stops_at_first_failure(void)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, "no-such-dir");
+	nreq_add(&r, OP_GETATTR);
+	nreq_add(&r, OP_GETFH);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(res.status, DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(res.res.res_len, 2);
+	CU_ASSERT_EQUAL(res.res.res_val[0].name_resop_u.putrootfh, DFS_OK);
+	CU_ASSERT_EQUAL(res.res.res_val[1].name_resop_u.lookup,
+	    DFS_ERR_NOENT);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+}
+
+static void
+test_core__too_many_ops_is_resource(void)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+	int			i;
+
+	for (i = 0; i < DFS_MAXOPS + 1; i++)
+		nreq_add(&r, OP_PUTROOTFH);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(res.status, DFS_ERR_RESOURCE);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	CU_ASSERT_TRUE(ping(nc));
+}
+
+static void
+test_core__unknown_op_is_illegal(void)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_add(&r, (name_opnum)999);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(res.status, DFS_ERR_OP_ILLEGAL);
+	CU_ASSERT_EQUAL(res.res.res_len, 2);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+}
+
+static void
+test_core__unknown_procedure(void)
+{
+	struct timeval	tv = { 5, 0 };
+
+	CU_ASSERT_EQUAL(clnt_call(nc, 99, XDR_VOID, NULL, XDR_VOID, NULL, tv),
+	    RPC_PROCUNAVAIL);
+	CU_ASSERT_TRUE(ping(nc));
+}
+
+/* Encodes junk where the arguments should be. */
+static bool_t
+xdr_junk(XDR *xdrs, void *arg)
+{
+	u_int32_t	words[] = { 7, 0xffffffffu, 3, 0xdeadbeefu };
+	u_int		i;
+
+	(void)arg;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!xdr_u_int32_t(xdrs, &words[i]))
+			return FALSE;
+	return TRUE;
+}
+
+static void
+test_core__garbage_args(void)
+{
+	struct timeval	tv = { 5, 0 };
+	CLIENT		*c[3] = { nc, fc, lc };
+	rpcproc_t	 proc[3] = { NAME_COMPOUND, FILE_COMPOUND,
+			    LOCK_COMPOUND };
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(clnt_call(c[i], proc[i], (xdrproc_t)xdr_junk,
+		    NULL, XDR_VOID, NULL, tv), RPC_CANTDECODEARGS);
+		CU_ASSERT_TRUE(ping(c[i]));
+	}
+}
+
+/* A client that sends half a record and vanishes, or sends a record
+ * header claiming 2 GiB, must not stall or kill the daemon. */
+static void
+test_core__truncated_and_oversized_records(void)
+{
+	struct sockaddr_in	sin;
+	unsigned char		half[] = { 0x80, 0x00, 0x01, 0x00, 0, 0, 0 };
+	unsigned char		huge[] = { 0xff, 0xff, 0xff, 0xf0, 1, 2 };
+	const struct dproc	*d[3] = { &cl.named, &cl.filed[0], &cl.lockd };
+	int			i, fd;
+
+	for (i = 0; i < 3; i++) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)d[i]->port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sin,
+		    sizeof(sin)) == 0);
+		CU_ASSERT(write(fd, half, sizeof(half)) == sizeof(half));
+		/* while that connection hangs half-sent, others are served */
+		CU_ASSERT_TRUE(ping(i == 0 ? nc : i == 1 ? fc : lc));
+		close(fd);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sin,
+		    sizeof(sin)) == 0);
+		CU_ASSERT(write(fd, huge, sizeof(huge)) == sizeof(huge));
+		close(fd);
+		CU_ASSERT_TRUE(ping(i == 0 ? nc : i == 1 ? fc : lc));
+	}
+}
+
+static void
+test_core__bad_handles(void)
+{
+	static const struct {
+		const char	*what;
+		const char	*bytes;
+		u_int		 len;
+		dfs_stat	 want;
+	} cases[] = {
+		{ "empty",		"",			0,  DFS_ERR_BADHANDLE },
+		{ "short",		"dfs1",			4,  DFS_ERR_BADHANDLE },
+		{ "bad magic",		"XXXX0123456789abcdef01234567", 28,
+		    DFS_ERR_BADHANDLE },
+		{ "forged tag",		"dfs1\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\1"
+		    "\0\0\0\0\0\0\0\0",	28, DFS_ERR_BADHANDLE },
+	};
+	struct nreq		r;
+	struct freq		f;
+	name_compound_res	res;
+	file_compound_res	fres;
+	dfs_fh			fh;
+	size_t			i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fh.dfs_fh_val = (char *)cases[i].bytes;
+		fh.dfs_fh_len = cases[i].len;
+		r.n = 0;
+		nreq_putfh(&r, &fh);
+		nreq_add(&r, OP_GETATTR);
+		CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+		if (res.status != cases[i].want)
+			fprintf(stderr, "%s: got %d\n", cases[i].what,
+			    res.status);
+		CU_ASSERT_EQUAL(res.status, cases[i].want);
+		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+		f.n = 0;
+		freq_add(&f, FOP_READ)->file_argop_u.read.fh = fh;
+		f.ops[0].file_argop_u.read.vers = 1;
+		f.ops[0].file_argop_u.read.count = 10;
+		CU_ASSERT_EQUAL_FATAL(file_call(fc, &f, &fres), RPC_SUCCESS);
+		/* the file server checks the shape only */
+		CU_ASSERT(fres.status == DFS_ERR_BADHANDLE ||
+		    fres.status == DFS_ERR_STALE);
+		xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&fres);
+	}
+	CU_ASSERT_TRUE(ping(nc));
+}
+
+static void
+test_core__bad_names(void)
+{
+	static const struct {
+		const char	*bytes;
+		u_int		 len;
+		dfs_stat	 want;
+	} cases[] = {
+		{ "",		0,	DFS_ERR_INVAL },
+		{ ".",		1,	DFS_ERR_INVAL },
+		{ "..",		2,	DFS_ERR_INVAL },
+		{ "a/b",	3,	DFS_ERR_INVAL },
+		{ "a\0b",	3,	DFS_ERR_INVAL },
+	};
+	struct nreq		r;
+	name_compound_res	res;
+	create_args		*c;
+	char			long_name[DFS_MAXNAMELEN + 1];
+	size_t			i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r.n = 0;
+		nreq_add(&r, OP_PUTROOTFH);
+		c = &nreq_add(&r, OP_CREATE)->name_argop_u.create;
+		c->name.dfs_name_val = (char *)cases[i].bytes;
+		c->name.dfs_name_len = cases[i].len;
+		CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+		CU_ASSERT_EQUAL(res.status, cases[i].want);
+		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	}
+	/* one byte over the protocol bound does not even decode */
+	memset(long_name, 'x', sizeof(long_name));
+	r.n = 0;
+	nreq_add(&r, OP_PUTROOTFH);
+	c = &nreq_add(&r, OP_CREATE)->name_argop_u.create;
+	c->name.dfs_name_val = long_name;
+	c->name.dfs_name_len = DFS_MAXNAMELEN + 1;
+	CU_ASSERT_NOT_EQUAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_TRUE(ping(nc));
+}
+
+/* Invariant 1: while version 2 is being staged, readers of version 1
+ * get all of version 1; after the commit, version 1 is gone (STALE) and
+ * version 2 is complete. */
+static void
+test_core__readers_never_see_partial_files(void)
+{
+	static const dfs_lockid	 nolock;
+	static char		 one[65536], two[65536], got[65536];
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	file_argop		*a;
+	dfs_fh			 fh;
+	uint64_t		 vers, stage;
+	size_t			 len;
+
+	memset(one, '1', sizeof(one));
+	memset(two, '2', sizeof(two));
+	create_file("partial", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(put_data(&fh, one, sizeof(one), nolock, &vers),
+	    DFS_OK);
+	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
+	a = freq_add(&r, FOP_WRITE);
+	a->file_argop_u.write.fh = fh;
+	a->file_argop_u.write.data.data_val = two;
+	a->file_argop_u.write.data.data_len = sizeof(two) / 2;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
+	stage = res.res.res_val[0].file_resop_u.stage.stage_res_u.stage;
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+
+	CU_ASSERT_EQUAL(get_data(&fh, vers, got, sizeof(got), &len), DFS_OK);
+	CU_ASSERT_EQUAL(len, sizeof(one));
+	CU_ASSERT_EQUAL(memcmp(got, one, sizeof(one)), 0);
+
+	r.n = 0;
+	a = freq_add(&r, FOP_WRITE);
+	a->file_argop_u.write.fh = fh;
+	a->file_argop_u.write.stage = stage;
+	a->file_argop_u.write.offset = sizeof(two) / 2;
+	a->file_argop_u.write.data.data_val = two + sizeof(two) / 2;
+	a->file_argop_u.write.data.data_len = sizeof(two) / 2;
+	a = freq_add(&r, FOP_COMMIT);
+	a->file_argop_u.commit.fh = fh;
+	a->file_argop_u.commit.stage = stage;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(res.status, DFS_OK);
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+
+	CU_ASSERT_EQUAL(get_data(&fh, vers, got, sizeof(got), &len),
+	    DFS_ERR_STALE);
+	CU_ASSERT_EQUAL(get_data(&fh, vers + 1, got, sizeof(got), &len),
+	    DFS_OK);
+	CU_ASSERT_EQUAL(len, sizeof(two));
+	CU_ASSERT_EQUAL(memcmp(got, two, sizeof(two)), 0);
+	free(fh.dfs_fh_val);
+}
+
+/* Invariant 3: a writer that stages and never commits changes nothing
+ * a reader can see. */
+static void
+test_core__abandoned_stage_changes_nothing(void)
+{
+	static const dfs_lockid	 nolock;
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	file_argop		*a;
+	dfs_fh			 fh;
+	dfs_attr		 attr;
+	uint64_t		 vers;
+	char			 got[16];
+	size_t			 len;
+
+	create_file("abandon", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(put_data(&fh, "old", 3, nolock, &vers), DFS_OK);
+	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
+	a = freq_add(&r, FOP_WRITE);
+	a->file_argop_u.write.fh = fh;
+	a->file_argop_u.write.data.data_val = "new data";
+	a->file_argop_u.write.data.data_len = 8;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	CU_ASSERT_EQUAL(getattr("abandon/f", &attr), DFS_OK);
+	CU_ASSERT_EQUAL(attr.vers, vers);
+	CU_ASSERT_EQUAL(attr.size, 3);
+	CU_ASSERT_EQUAL(get_data(&fh, vers, got, sizeof(got), &len), DFS_OK);
+	CU_ASSERT_EQUAL(len, 3);
+	CU_ASSERT_EQUAL(memcmp(got, "old", 3), 0);
+	free(fh.dfs_fh_val);
+}
+
+/* Takes an exclusive lock on one path; returns the status. */
+static dfs_stat
+lock_path(const char *path, dfs_lockid *id)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	lock_args		*la;
+	dfs_path		 p = mkpath(path);
+	dfs_stat		 st;
+
+	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
+	la->paths.paths_len = 1;
+	la->paths.paths_val = &p;
+	la->mode = DFS_LOCK_EXCL;
+	CU_ASSERT_EQUAL_FATAL(lock_call(lc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	if (st == DFS_OK)
+		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return st;
+}
+
+/* Invariant 5, first half: a commit to a path locked by someone else is
+ * LOCKED; a wrong id is refused without disturbing the holder. */
+static void
+test_core__commit_respects_locks(void)
+{
+	static const dfs_lockid	 nolock;
+	dfs_lockid		 id, other, bogus;
+	dfs_fh			 fh;
+	uint64_t		 vers;
+
+	create_file("locked", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(lock_path("/locked/f", &id), DFS_OK);
+	CU_ASSERT_EQUAL(lock_path("/locked/f", &other), DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(put_data(&fh, "x", 1, nolock, &vers), DFS_ERR_LOCKED);
+	bogus = id;
+	bogus.nonce ^= 1;
+	CU_ASSERT_NOT_EQUAL(put_data(&fh, "x", 1, bogus, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(put_data(&fh, "mine", 4, id, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(vers, 1);
+	free(fh.dfs_fh_val);
+}
+
+static CU_TestInfo core_tests[] = {
+	{ "null_ping", test_core__null_ping },
+	{ "write_then_read", test_core__write_then_read },
+	{ "compound_stops_at_first_failure",
+	    test_core__compound_stops_at_first_failure },
+	{ "too_many_ops_is_resource", test_core__too_many_ops_is_resource },
+	{ "unknown_op_is_illegal", test_core__unknown_op_is_illegal },
+	{ "unknown_procedure", test_core__unknown_procedure },
+	{ "garbage_args", test_core__garbage_args },
+	{ "truncated_and_oversized_records",
+	    test_core__truncated_and_oversized_records },
+	{ "bad_handles", test_core__bad_handles },
+	{ "bad_names", test_core__bad_names },
+	{ "readers_never_see_partial_files",
+	    test_core__readers_never_see_partial_files },
+	{ "abandoned_stage_changes_nothing",
+	    test_core__abandoned_stage_changes_nothing },
+	{ "commit_respects_locks", test_core__commit_respects_locks },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "core", suite_init, suite_clean, NULL, NULL, core_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	unsigned int	failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS ||
+	    CU_register_suites(suites) != CUE_SUCCESS)
+		return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_tests_failed() +
+	    CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed != 0;
+}

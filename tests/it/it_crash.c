@@ -1,0 +1,398 @@
+/*
+ * it_crash.c -- kill -9 each daemon mid-workload; nothing acknowledged
+ * may be lost (DESIGN.md invariant 6).
+ *
+ * A workload runs against one daemon while a forked helper sends it
+ * SIGKILL after a short delay.  Every operation whose reply arrived is
+ * recorded; the first failed call ends the workload.  The daemon is then
+ * restarted on the same state directory and port, and every recorded
+ * create, rename, lock and commit must still be there, with the same
+ * handles and lock ids.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+#define MAXWORK		4096
+#define KILL_AFTER_MS	300
+
+static struct cluster	cl;
+
+static int
+suite_init(void)
+{
+	return cluster_start(&cl, 1) == 0 ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	return cluster_stop(&cl) == 0 ? 0 : -1;
+}
+
+/* Forks a helper that SIGKILLs `pid` after `ms`.  Returns its pid. */
+static pid_t
+kill_later(pid_t pid, unsigned int ms)
+{
+	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	pid_t		k;
+
+	k = fork();
+	if (k == 0) {
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	return k;
+}
+
+/* After the workload: reap the killer and the daemon, then restart it. */
+static void
+restart(struct dproc *d, pid_t killer)
+{
+	int	st;
+
+	waitpid(killer, &st, 0);
+	CU_ASSERT_EQUAL(harness_kill9(d), 0);
+	CU_ASSERT_EQUAL_FATAL(harness_start(d), 0);
+}
+
+/* CREATE /dir/name; returns 1 if acknowledged (handle copied). */
+static int
+try_create(CLIENT *c, const char *dir, const char *name, dfs_fh *fh)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+	int			ok;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, dir);
+	nreq_create(&r, name, 1);
+	nreq_add(&r, OP_GETFH);
+	if (name_call(c, &r, &res) != RPC_SUCCESS)
+		return 0;
+	ok = res.status == DFS_OK;
+	if (ok)
+		fh_copy(fh, &res.res.res_val[3].name_resop_u.getfh.getfh_res_u.
+		    fh);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return ok;
+}
+
+/* RENAME /dir/from -> /dir/to; returns 1 if acknowledged. */
+static int
+try_rename(CLIENT *c, const char *dir, const char *from, const char *to)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+	rename_args		*ra;
+	int			ok;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, dir);
+	nreq_add(&r, OP_SAVEFH);
+	ra = &nreq_add(&r, OP_RENAME)->name_argop_u.rename;
+	ra->oldname.dfs_name_val = (char *)from;
+	ra->oldname.dfs_name_len = (u_int)strlen(from);
+	ra->newname.dfs_name_val = (char *)to;
+	ra->newname.dfs_name_len = (u_int)strlen(to);
+	if (name_call(c, &r, &res) != RPC_SUCCESS)
+		return 0;
+	ok = res.status == DFS_OK;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return ok;
+}
+
+/* Status of PUTFH fh + LOOKUP-free GETATTR, or of LOOKUP path. */
+static dfs_stat
+lookup_status(CLIENT *c, const char *path, const dfs_fh *fh)
+{
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+	dfs_stat		st;
+
+	if (fh != NULL)
+		nreq_putfh(&r, fh);
+	else {
+		nreq_add(&r, OP_PUTROOTFH);
+		nreq_lookup(&r, path);
+	}
+	nreq_add(&r, OP_GETATTR);
+	if (name_call(c, &r, &res) != RPC_SUCCESS)
+		return DFS_ERR_RPC;
+	st = res.status;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return st;
+}
+
+struct named_work {
+	dfs_fh		fh[MAXWORK];
+	int		renamed[MAXWORK];
+	int		n;
+};
+
+static void
+test_crash__named(void)
+{
+	static struct named_work	w;
+	struct nreq			r = { .n = 0 };
+	name_compound_res		res;
+	CLIENT				*c;
+	char				name[32], to[32];
+	pid_t				killer;
+	int				i, lost = 0;
+
+	c = harness_clnt(&cl.named);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_mkdir(&r, "nc");
+	CU_ASSERT_EQUAL_FATAL(name_call(c, &r, &res), RPC_SUCCESS);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	killer = kill_later(cl.named.pid, KILL_AFTER_MS);
+	for (w.n = 0; w.n < MAXWORK; w.n++) {
+		snprintf(name, sizeof(name), "f%d", w.n);
+		snprintf(to, sizeof(to), "r%d", w.n);
+		if (!try_create(c, "nc", name, &w.fh[w.n]))
+			break;
+		if (w.n % 2 == 0) {
+			if (!try_rename(c, "nc", name, to)) {
+				w.n++;		/* the create was acknowledged */
+				break;
+			}
+			w.renamed[w.n] = 1;
+		}
+	}
+	clnt_destroy(c);
+	CU_ASSERT(w.n > 0);
+	CU_ASSERT(w.n < MAXWORK);	/* the kill really hit mid-workload */
+	restart(&cl.named, killer);
+	c = harness_clnt(&cl.named);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	for (i = 0; i < w.n; i++) {
+		snprintf(name, sizeof(name), "nc/%c%d", w.renamed[i] ? 'r' :
+		    'f', i);
+		if (lookup_status(c, name, NULL) != DFS_OK ||
+		    lookup_status(c, NULL, &w.fh[i]) != DFS_OK)
+			lost++;
+		if (w.renamed[i]) {
+			snprintf(name, sizeof(name), "nc/f%d", i);
+			if (lookup_status(c, name, NULL) != DFS_ERR_NOENT)
+				lost++;
+		}
+		free(w.fh[i].dfs_fh_val);
+	}
+	printf("\n    named: %d acknowledged creates, %d lost\n", w.n, lost);
+	CU_ASSERT_EQUAL(lost, 0);
+	clnt_destroy(c);
+	/* the lock and file servers find the restarted name server again */
+	CU_ASSERT_EQUAL(cluster_wait_servers(&cl, 2), 0);
+}
+
+/* LOCK one path; returns 1 with *id if acknowledged. */
+static int
+try_lock(CLIENT *c, const char *path, dfs_lockid *id)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	lock_args		*la;
+	dfs_path		 p = mkpath(path);
+	int			 ok;
+
+	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
+	la->paths.paths_len = 1;
+	la->paths.paths_val = &p;
+	la->mode = DFS_LOCK_EXCL;
+	if (lock_call(c, &r, &res) != RPC_SUCCESS)
+		return 0;
+	ok = res.status == DFS_OK;
+	if (ok)
+		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return ok;
+}
+
+static dfs_stat
+test_status(CLIENT *c, const char *path, const dfs_lockid *id)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	test_args		*ta;
+	dfs_stat		 st;
+
+	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
+	ta->path = mkpath(path);
+	ta->id = *id;
+	ta->mode = DFS_LOCK_EXCL;
+	if (lock_call(c, &r, &res) != RPC_SUCCESS)
+		return DFS_ERR_RPC;
+	st = res.status;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return st;
+}
+
+static void
+test_crash__lockd(void)
+{
+	static dfs_lockid	ids[MAXWORK];
+	static const dfs_lockid	nobody;
+	CLIENT			*c;
+	char			path[32];
+	pid_t			killer;
+	int			i, n, lost = 0;
+
+	c = harness_clnt(&cl.lockd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	killer = kill_later(cl.lockd.pid, KILL_AFTER_MS);
+	for (n = 0; n < MAXWORK; n++) {
+		snprintf(path, sizeof(path), "/lk/%d", n);
+		if (!try_lock(c, path, &ids[n]))
+			break;
+	}
+	clnt_destroy(c);
+	CU_ASSERT(n > 0 && n < MAXWORK);
+	restart(&cl.lockd, killer);
+	c = harness_clnt(&cl.lockd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/lk/%d", i);
+		if (test_status(c, path, &ids[i]) != DFS_OK ||
+		    test_status(c, path, &nobody) != DFS_ERR_LOCKED)
+			lost++;
+	}
+	printf("\n    lockd: %d acknowledged locks, %d lost\n", n, lost);
+	CU_ASSERT_EQUAL(lost, 0);
+	clnt_destroy(c);
+}
+
+/* STAGE+WRITE+COMMIT of `data`; returns 1 with *vers if acknowledged. */
+static int
+try_commit(CLIENT *c, const dfs_fh *fh, const char *data, uint64_t *vers)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	file_argop		*a;
+	int			 ok;
+
+	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = *fh;
+	a = freq_add(&r, FOP_WRITE);
+	a->file_argop_u.write.fh = *fh;
+	a->file_argop_u.write.data.data_val = (char *)data;
+	a->file_argop_u.write.data.data_len = (u_int)strlen(data);
+	freq_add(&r, FOP_COMMIT)->file_argop_u.commit.fh = *fh;
+	if (file_call(c, &r, &res) != RPC_SUCCESS)
+		return 0;
+	ok = res.status == DFS_OK;
+	if (ok)
+		*vers = res.res.res_val[2].file_resop_u.commit.fcommit_res_u.
+		    attr.vers;
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return ok;
+}
+
+static int
+read_matches(CLIENT *c, const dfs_fh *fh, uint64_t vers, const char *want)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	read_args		*ra;
+	read_ok			*ok;
+	int			 match = 0;
+
+	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra->fh = *fh;
+	ra->vers = vers;
+	ra->count = 4096;
+	if (file_call(c, &r, &res) != RPC_SUCCESS)
+		return 0;
+	if (res.status == DFS_OK) {
+		ok = &res.res.res_val[0].file_resop_u.read.read_res_u.ok;
+		match = ok->data.data_len == strlen(want) &&
+		    memcmp(ok->data.data_val, want, strlen(want)) == 0;
+	}
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return match;
+}
+
+static void
+test_crash__filed(void)
+{
+	static dfs_fh		fh[MAXWORK];
+	static uint64_t		vers[MAXWORK];
+	struct nreq		r = { .n = 0 };
+	name_compound_res	res;
+	CLIENT			*nc, *fc;
+	char			name[32], data[64];
+	pid_t			killer;
+	int			i, n, lost = 0;
+
+	nc = harness_clnt(&cl.named);
+	fc = harness_clnt(&cl.filed[0]);
+	CU_ASSERT_FATAL(nc != NULL && fc != NULL);
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_mkdir(&r, "fc");
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	killer = kill_later(cl.filed[0].pid, KILL_AFTER_MS);
+	for (n = 0; n < MAXWORK; n++) {
+		snprintf(name, sizeof(name), "f%d", n);
+		snprintf(data, sizeof(data), "contents of file %d", n);
+		if (!try_create(nc, "fc", name, &fh[n]))
+			break;
+		if (!try_commit(fc, &fh[n], data, &vers[n])) {
+			free(fh[n].dfs_fh_val);
+			break;
+		}
+	}
+	clnt_destroy(fc);
+	CU_ASSERT(n > 0 && n < MAXWORK);
+	restart(&cl.filed[0], killer);
+	fc = harness_clnt(&cl.filed[0]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	for (i = 0; i < n; i++) {
+		snprintf(data, sizeof(data), "contents of file %d", i);
+		if (!read_matches(fc, &fh[i], vers[i], data))
+			lost++;
+		free(fh[i].dfs_fh_val);
+	}
+	printf("\n    filed: %d acknowledged commits, %d lost\n", n, lost);
+	CU_ASSERT_EQUAL(lost, 0);
+	clnt_destroy(fc);
+	clnt_destroy(nc);
+}
+
+static CU_TestInfo crash_tests[] = {
+	{ "named", test_crash__named },
+	{ "lockd", test_crash__lockd },
+	{ "filed", test_crash__filed },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "crash", suite_init, suite_clean, NULL, NULL, crash_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	unsigned int	failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS ||
+	    CU_register_suites(suites) != CUE_SUCCESS)
+		return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_tests_failed() +
+	    CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed != 0;
+}

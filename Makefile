@@ -192,7 +192,7 @@ valgrind: $(UNIT_BINS) all $(IT_BINS)
 
 # groff exits 0 on warnings, so any output fails the target.
 man-lint:
-	@out=$$(groff -mandoc -ww -z $(MANS) 2>&1); \
+	@out=$$(groff -mandoc -ww -z $(MANS) </dev/null 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	echo "man-lint: $(words $(MANS)) pages clean"
 

@@ -17,7 +17,7 @@ struct kv;
 
 #define LOCKD_DEFAULT_LEASE_S	60
 #define LOCKD_MAX_LEASE_MS	86400000U	/* one day */
-#define LOCKD_REVOKED_KEEP_S	86400		/* revoked ids remembered */
+#define LOCKD_REVOKED_KEEP_S	86400	/* revoked ids remembered */
 
 /* One lock id and the paths it holds. */
 struct lk {
@@ -40,7 +40,7 @@ struct pent {
 /* A revoked id, kept (oldest first) until LOCKD_REVOKED_KEEP_S. */
 struct revoked {
 	uint64_t		 nonce;
-	int64_t			 when;		/* CLOCK_REALTIME seconds */
+	int64_t			 when;	/* CLOCK_REALTIME seconds */
 	struct revoked		*next;
 };
 
@@ -48,11 +48,12 @@ struct lock_ctx {
 	struct kv		*kv;
 	uint64_t		 instance;
 	unsigned int		 default_lease_ms;
-	int			 kvfail;	/* a write failed: must exit */
-	void			*byid;		/* tsearch tree of struct lk */
-	void			*bypath;	/* tsearch tree of struct pent */
-	void			*revoked;	/* tsearch tree of struct revoked */
-	struct revoked		*rhead, *rtail;	/* same, oldest first */
+	int			 kvfail;	/* a write failed: exit */
+	/* tsearch(3) trees of struct lk, struct pent, struct revoked */
+	void			*byid;
+	void			*bypath;
+	void			*revoked;
+	struct revoked		*rhead, *rtail;	/* revoked, oldest first */
 	size_t			 nlocks;
 };
 
@@ -105,6 +106,11 @@ dfs_stat	 op_unlock(struct lock_ctx *, const lock_argop *,
 		    lock_resop *);
 dfs_stat	 op_renew(struct lock_ctx *, const lock_argop *, lock_resop *);
 dfs_stat	 op_test(struct lock_ctx *, const lock_argop *, lock_resop *);
+
+/* --- main.c (and rpcgen's lock_svc.c) --- */
+
+/* rpcgen's dispatcher, which lock.h does not declare. */
+void		 dfs_lock_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c: the op table and the RPC entry point --- */
 

@@ -13,7 +13,7 @@
  *	"instance"		u64, random, made on first start
  *	"L" nonce(u64)		mode(u32) lease_ms(u32) npaths(u32)
  *				then per path: len(u32) bytes
- *	"R" nonce(u64)		revocation time, u64 seconds since the epoch
+ *	"R" nonce(u64)		revocation time (u64 seconds, epoch)
  */
 #include <sys/random.h>
 
@@ -159,7 +159,8 @@ table_renew(struct lock_ctx *ctx, struct lk *l, unsigned long long now)
 static int
 attach(struct lock_ctx *ctx, struct lk *l, const char *path, size_t len)
 {
-	struct pent	*pe, **node, **h;
+	struct pent	*pe, **node;
+	struct lk	**h;
 
 	pe = table_path(ctx, path, len);
 	if (pe == NULL) {

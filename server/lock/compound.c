@@ -1,0 +1,94 @@
+/*
+ * compound.c -- the LOCK program's op table and its COMPOUND procedure.
+ *
+ * Only the table and the entry point live here; the loop is lib/
+ * compound.c and the handlers are op_lock.c.  A COMPOUND that changed
+ * the lock table is made durable (kv_commit) before the reply is sent.
+ */
+#include <stddef.h>
+
+#include "compound.h"
+#include "kv.h"
+#include "lockd.h"
+#include "log.h"
+
+struct op_desc {
+	const char	*name;
+	dfs_stat	(*fn)(struct lock_ctx *, const lock_argop *,
+			    lock_resop *);
+};
+
+static const struct op_desc optab[] = {
+	[LOP_ILLEGAL]	= { "ILLEGAL",	op_illegal },
+	[LOP_LOCK]	= { "LOCK",	op_lock },
+	[LOP_UNLOCK]	= { "UNLOCK",	op_unlock },
+	[LOP_RENEW]	= { "RENEW",	op_renew },
+	[LOP_TEST]	= { "TEST",	op_test },
+};
+
+#define NOPS	(sizeof(optab) / sizeof(optab[0]))
+
+/* The daemon's state: set by main() (or a test) before any RPC. */
+static struct lock_ctx	*lockd;
+
+void
+compound_setctx(struct lock_ctx *ctx)
+{
+	lockd = ctx;
+}
+
+/* Returns the table slot for an op code; unknown codes get ILLEGAL. */
+static lock_opnum
+slot(lock_opnum op)
+{
+	if ((unsigned int)op >= NOPS || optab[op].fn == NULL)
+		return LOP_ILLEGAL;
+	return op;
+}
+
+/* Runs one op.  Returns its status. */
+static dfs_stat
+run_one(void *ctx, const void *argop, void *resop)
+{
+	const lock_argop	*a = argop;
+	lock_resop		*r = resop;
+
+	r->op = slot(a->op);
+	return optab[r->op].fn(ctx, a, r);
+}
+
+/* Returns the op's name, for logs. */
+static const char *
+opname(const void *argop)
+{
+	return optab[slot(((const lock_argop *)argop)->op)].name;
+}
+
+static const struct compound lock_compound = {
+	.prog = "lock",
+	.argsz = sizeof(lock_argop),
+	.ressz = sizeof(lock_resop),
+	.resu_off = offsetof(lock_resop, lock_resop_u),
+	.run_one = run_one,
+	.opname = opname,
+};
+
+/* Evaluates a COMPOUND and makes its changes durable.  Returns TRUE (a
+ * reply is always sent); exits when durability is unknown. */
+bool_t
+lock_compound_1_svc(lock_compound_args *args, lock_compound_res *res,
+    struct svc_req *rqstp)
+{
+	void	*out;
+
+	(void)rqstp;
+	res->status = compound_run(&lock_compound, lockd, args->ops.ops_val,
+	    args->ops.ops_len, &out, &res->res.res_len);
+	res->res.res_val = out;
+	/* ORDER: durable before the reply (invariant 6) */
+	if (lockd->kvfail)
+		fatalx("lock table write failed: durability unknown");
+	if (kv_dirty(lockd->kv) && kv_commit(lockd->kv) != 0)
+		fatalx("cannot commit the lock table: durability unknown");
+	return TRUE;
+}

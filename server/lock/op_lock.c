@@ -1,0 +1,318 @@
+/*
+ * op_lock.c -- the LOCK program's ops: LOCK, UNLOCK, RENEW, TEST.
+ *
+ * Locks are on exact absolute paths.  A SHARED lock coexists with other
+ * SHARED locks; an EXCL lock conflicts with any lock of another id; an
+ * id never conflicts with itself.  A lapsed lease is not acted on until
+ * a conflicting request arrives (courtesy expiry): only then is the lapsed
+ * lock revoked, and only if the request will succeed because of it.  A
+ * revoked id answers EXPIRED, so a holder whose lock was taken over cannot
+ * commit with it (fencing, invariant 5); an id never issued here answers
+ * BADLOCK, and a bad id never disturbs another holder.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockd.h"
+#include "path.h"
+#include "svcloop.h"
+
+static int
+valid_mode(dfs_lockmode mode)
+{
+	return mode == DFS_LOCK_SHARED || mode == DFS_LOCK_EXCL;
+}
+
+/* Returns 1 if holder `h` stands in the way of `self` (NULL: nobody)
+ * taking a path in `mode`. */
+static int
+conflicts(const struct lk *h, dfs_lockmode mode, const struct lk *self)
+{
+	if (h == self)
+		return 0;
+	return mode == DFS_LOCK_EXCL || h->mode == DFS_LOCK_EXCL;
+}
+
+/* Returns the first holder of `pe` (may be NULL) in conflict, preferring
+ * one whose lease still runs, or NULL. */
+static struct lk *
+first_conflict(const struct pent *pe, dfs_lockmode mode,
+    const struct lk *self, unsigned long long now)
+{
+	struct lk	*lapsed = NULL;
+	unsigned int	 i;
+
+	if (pe == NULL)
+		return NULL;
+	for (i = 0; i < pe->nholders; i++) {
+		if (!conflicts(pe->holders[i], mode, self))
+			continue;
+		if (!lk_lapsed(pe->holders[i], now))
+			return pe->holders[i];
+		if (lapsed == NULL)
+			lapsed = pe->holders[i];
+	}
+	return lapsed;
+}
+
+/* Fills a lock_denied for `path` held by `h`.  Returns DFS_ERR_LOCKED, or
+ * DFS_ERR_RESOURCE when out of memory. */
+static dfs_stat
+deny(lock_denied *d, const dfs_path *path, const struct lk *h,
+    unsigned long long now)
+{
+	unsigned long long	left;
+
+	d->path.dfs_path_val = malloc(path->dfs_path_len ?
+	    path->dfs_path_len : 1);
+	if (d->path.dfs_path_val == NULL)
+		return DFS_ERR_RESOURCE;
+	memcpy(d->path.dfs_path_val, path->dfs_path_val, path->dfs_path_len);
+	d->path.dfs_path_len = path->dfs_path_len;
+	d->mode = h->mode;
+	left = h->deadline > now ? h->deadline - now : 0;
+	d->remaining_ms = left > UINT_MAX ? UINT_MAX : (unsigned int)left;
+	return DFS_ERR_LOCKED;
+}
+
+/* Revokes every lapsed lock that conflicts with `self` taking `path` in
+ * `mode`; the caller made sure no live one does.  Returns DFS_OK or the
+ * failure's status. */
+static dfs_stat
+revoke_lapsed(struct lock_ctx *ctx, const dfs_path *path, dfs_lockmode mode,
+    const struct lk *self, unsigned long long now)
+{
+	struct pent	*pe;
+	struct lk	*h;
+	int		 rc;
+
+	/* ORDER: look the path up again after each revocation, which may
+	 * free the entry */
+	for (;;) {
+		pe = table_path(ctx, path->dfs_path_val, path->dfs_path_len);
+		h = first_conflict(pe, mode, self, now);
+		if (h == NULL)
+			return DFS_OK;
+		rc = table_revoke(ctx, h);
+		if (rc != 0)
+			return rc == -DFS_ERR_IO ? DFS_ERR_SERVERFAULT :
+			    (dfs_stat)-rc;
+	}
+}
+
+/* Checks LOCK's path list: each path absolute and valid, no path twice.
+ * Returns DFS_OK, DFS_ERR_INVAL or DFS_ERR_NAMETOOLONG. */
+static dfs_stat
+check_paths(const lock_args *a)
+{
+	const dfs_path	*p = a->paths.paths_val;
+	unsigned int	 n = a->paths.paths_len, i, j;
+	int		 rc;
+
+	if (n == 0 || n > DFS_MAXLOCKPATHS)
+		return DFS_ERR_INVAL;
+	for (i = 0; i < n; i++) {
+		rc = path_check_abs(p[i].dfs_path_val, p[i].dfs_path_len);
+		if (rc != 0)
+			return (dfs_stat)-rc;
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (p[i].dfs_path_len == p[j].dfs_path_len &&
+			    memcmp(p[i].dfs_path_val, p[j].dfs_path_val,
+			    p[i].dfs_path_len) == 0)
+				return DFS_ERR_INVAL;
+	return DFS_OK;
+}
+
+/*
+ * Op: LOCK paths<> mode lease_ms wait_ms
+ *
+ * Reads: every listed path's holders and their leases.
+ * Changes: revokes the lapsed locks that conflict (only when the whole
+ * request is then granted), then records one new lock id holding every
+ * path; returns the id and its lease.  wait_ms is ignored for now (0).
+ * Errors: INVAL (no paths, more than DFS_MAXLOCKPATHS, a path listed
+ * twice, a bad path or mode, lease over one day), NAMETOOLONG, LOCKED
+ * (the first path held by another live lock, in `denied`; nothing
+ * granted), RESOURCE, SERVERFAULT.
+ */
+dfs_stat
+op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	const lock_args	*a = &argop->lock_argop_u.lock;
+	lock_res	*res = &resop->lock_resop_u.lock;
+	const dfs_path	*p = a->paths.paths_val;
+	unsigned long long now = now_ms();
+	unsigned int	 lease = a->lease_ms, i;
+	struct lk	*h, *l;
+	dfs_stat	 st;
+	int		 rc;
+
+	st = check_paths(a);
+	if (st != DFS_OK)
+		return st;
+	if (!valid_mode(a->mode) || lease > LOCKD_MAX_LEASE_MS)
+		return DFS_ERR_INVAL;
+	if (lease == 0)
+		lease = ctx->default_lease_ms;
+	for (i = 0; i < a->paths.paths_len; i++) {
+		h = first_conflict(table_path(ctx, p[i].dfs_path_val,
+		    p[i].dfs_path_len), a->mode, NULL, now);
+		if (h != NULL && !lk_lapsed(h, now))
+			return deny(&res->lock_res_u.denied, &p[i], h, now);
+	}
+	for (i = 0; i < a->paths.paths_len; i++) {
+		st = revoke_lapsed(ctx, &p[i], a->mode, NULL, now);
+		if (st != DFS_OK)
+			return st;
+	}
+	rc = table_grant(ctx, p, a->paths.paths_len, a->mode, lease, &l);
+	if (rc != 0)
+		return rc == -DFS_ERR_IO ? DFS_ERR_SERVERFAULT : (dfs_stat)-rc;
+	res->lock_res_u.ok.id.instance = ctx->instance;
+	res->lock_res_u.ok.id.nonce = l->nonce;
+	res->lock_res_u.ok.lease_ms = l->lease_ms;
+	return DFS_OK;
+}
+
+/* Looks up a lock id.  Returns DFS_OK and sets *out, DFS_ERR_EXPIRED
+ * (revoked here), or DFS_ERR_BADLOCK (other instance, never issued, or
+ * unlocked). */
+static dfs_stat
+find_id(struct lock_ctx *ctx, const dfs_lockid *id, struct lk **out)
+{
+	*out = NULL;
+	if (id->instance != ctx->instance)
+		return DFS_ERR_BADLOCK;
+	if (table_is_revoked(ctx, id->nonce))
+		return DFS_ERR_EXPIRED;
+	*out = table_find(ctx, id->nonce);
+	return *out == NULL ? DFS_ERR_BADLOCK : DFS_OK;
+}
+
+/*
+ * Op: UNLOCK id
+ *
+ * Reads: the id.
+ * Changes: releases every path the id holds; the id is forgotten (later
+ * use answers BADLOCK).
+ * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked),
+ * SERVERFAULT.
+ */
+dfs_stat
+op_unlock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	struct lk	*l;
+	dfs_stat	 st;
+
+	(void)resop;
+	st = find_id(ctx, &argop->lock_argop_u.unlock, &l);
+	if (st != DFS_OK)
+		return st;
+	if (table_remove(ctx, l) != 0)
+		return DFS_ERR_SERVERFAULT;
+	return DFS_OK;
+}
+
+/*
+ * Op: RENEW id
+ *
+ * Reads: the id.
+ * Changes: restarts the id's lease (also a lapsed one not yet revoked);
+ * returns the lease length.  Nothing durable changes.
+ * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked).
+ */
+dfs_stat
+op_renew(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	struct lk	*l;
+	dfs_stat	 st;
+
+	st = find_id(ctx, &argop->lock_argop_u.renew, &l);
+	if (st != DFS_OK)
+		return st;
+	table_renew(ctx, l, now_ms());
+	resop->lock_resop_u.renew.renew_res_u.lease_ms = l->lease_ms;
+	return DFS_OK;
+}
+
+/* Returns 1 if `self` holds `pe` in a mode weaker than `mode`. */
+static int
+holds_weakly(const struct pent *pe, const struct lk *self,
+    dfs_lockmode mode)
+{
+	unsigned int	i;
+
+	if (pe == NULL || self == NULL)
+		return 0;
+	for (i = 0; i < pe->nholders; i++)
+		if (pe->holders[i] == self)
+			return mode == DFS_LOCK_EXCL &&
+			    self->mode == DFS_LOCK_SHARED;
+	return 0;
+}
+
+/*
+ * Op: TEST path id mode
+ *
+ * Reads: the path's holders, the id (all zero: nobody).
+ * Changes: revokes lapsed locks that conflict when that makes the answer
+ * OK; renews a valid id's lease.  OK means the path is free for `mode`
+ * and, when id holds it, holds it in that mode (a SHARED holder testing
+ * EXCL gets LOCKED, naming its own lock).
+ * Errors: INVAL (bad path or mode), NAMETOOLONG, LOCKED (in `denied`; also
+ * for a bad or foreign id when someone else holds the path, whose lock is
+ * left alone), EXPIRED (id revoked), BADLOCK (id unknown or other
+ * instance, path free), RESOURCE, SERVERFAULT.
+ */
+dfs_stat
+op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	const test_args	*a = &argop->lock_argop_u.test;
+	lock_denied	*d = &resop->lock_resop_u.test.test_res_u.denied;
+	unsigned long long now = now_ms();
+	struct pent	*pe;
+	struct lk	*self = NULL, *h;
+	dfs_stat	 idst = DFS_OK, st;
+	int		 rc;
+
+	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
+	if (rc != 0)
+		return (dfs_stat)-rc;
+	if (!valid_mode(a->mode))
+		return DFS_ERR_INVAL;
+	if (a->id.instance != 0 || a->id.nonce != 0)
+		idst = find_id(ctx, &a->id, &self);
+	if (idst == DFS_ERR_EXPIRED)
+		return idst;
+	pe = table_path(ctx, a->path.dfs_path_val, a->path.dfs_path_len);
+	h = first_conflict(pe, a->mode, self, now);
+	if (idst != DFS_OK)
+		return h != NULL ? deny(d, &a->path, h, now) : idst;
+	if (holds_weakly(pe, self, a->mode))
+		return deny(d, &a->path, self, now);
+	if (h != NULL && !lk_lapsed(h, now))
+		return deny(d, &a->path, h, now);
+	st = revoke_lapsed(ctx, &a->path, a->mode, self, now);
+	if (st != DFS_OK)
+		return st;
+	if (self != NULL)
+		table_renew(ctx, self, now);
+	return DFS_OK;
+}
+
+/*
+ * Op: ILLEGAL (any unknown op code)
+ *
+ * Reads, changes: nothing.  Errors: always OP_ILLEGAL.
+ */
+dfs_stat
+op_illegal(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	(void)ctx;
+	(void)argop;
+	(void)resop;
+	return DFS_ERR_OP_ILLEGAL;
+}

@@ -149,6 +149,15 @@ sig_init(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+void
+svcloop_sigreinit(void)
+{
+	close(sigpipe_fds[0]);
+	close(sigpipe_fds[1]);
+	if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe");
+}
+
 int
 svcloop_sigfd(void)
 {

@@ -74,6 +74,10 @@ int	svcloop_run(int tick_ms, void (*tick)(void *), void *arg);
  * returns the last signal, or 0. */
 int	svcloop_sigfd(void);
 int	svcloop_signal(void);
+/* Gives a forked child a self-pipe of its own (the inherited one is
+ * shared with the parent, so a signal byte could reach the wrong
+ * process).  Block the signals around fork(2) so none is lost. */
+void	svcloop_sigreinit(void);
 
 /* Milliseconds on the monotonic clock. */
 unsigned long long	now_ms(void);

@@ -19,27 +19,29 @@
 #include "fh.h"
 #include "peer.h"
 
-#define FILED_NAMED_TIMEOUT_MS	5000	/* calls to the name server */
-#define FILED_LOCKD_TIMEOUT_MS	5000	/* calls to the lock server */
-#define FILED_LOCKD_RECHECK_MS	5000	/* ask named for the lock server */
+/* Milliseconds: calls to the name and lock servers time out after
+ * these; the lock server's address is asked for again after RECHECK. */
+#define FILED_NAMED_TIMEOUT_MS	5000
+#define FILED_LOCKD_TIMEOUT_MS	5000
+#define FILED_LOCKD_RECHECK_MS	5000
 
 /* The daemon's state: one per process (workers get a copy at fork). */
 struct filed_ctx {
 	const char		*statedir;
-	unsigned int		 gc_age;	/* -g: stage age limit, s */
-	struct peer		 named;		/* this process's connection */
+	unsigned int		 gc_age;	/* -g: stage age, s */
+	struct peer		 named;		/* per process */
 	struct peer		 lockd;
 	int			 lockd_known;	/* lockd is set up */
 	unsigned long long	 lockd_checked_ms;
-	int			 lockfd;	/* commit.lock; -1: not open */
-	long			 lockpid;	/* process that opened lockfd */
+	int			 lockfd;	/* commit.lock or -1 */
+	long			 lockpid;	/* who opened lockfd */
 };
 
 /* One COMPOUND's state. */
 struct op_ctx {
 	struct filed_ctx	*fc;
-	uint64_t		 stage;		/* last STAGE's id; 0: none */
-	uint64_t		 ndata;		/* READ bytes in this COMPOUND */
+	uint64_t		 stage;		/* last STAGE; 0: none */
+	uint64_t		 ndata;		/* bytes READ so far */
 };
 
 /* Initializes a context for `statedir` (kept by reference) with the name
@@ -48,6 +50,11 @@ int		filed_ctx_init(struct filed_ctx *fc, const char *statedir,
 		    const char *named_spec);
 /* Drops connections and the lock file. */
 void		filed_ctx_release(struct filed_ctx *fc);
+
+/* --- main.c (and file_svc.c, generated) ----------------------------- */
+
+/* rpcgen's dispatcher, which has no prototype in file.h. */
+void		dfs_file_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c ------------------------------------------------------ */
 
@@ -108,7 +115,8 @@ int		store_prune(const struct filed_ctx *fc, const char *hex,
 		    uint64_t keep, int all);
 /* Unlinks every version and every stage of `hex`.  Returns 0 or
  * -DFS_ERR_IO. */
-int		store_remove_all(const struct filed_ctx *fc, const char *hex);
+int		store_remove_all(const struct filed_ctx *fc,
+		    const char *hex);
 /* Makes the data directory of `hex` (and syncs its parent if new).
  * Returns 0 or a negative dfs_stat. */
 int		store_mkdata(const struct filed_ctx *fc, const char *hex);
@@ -139,7 +147,8 @@ int		store_copy(int in, int out, uint64_t len);
  * current one, returning 0 or -DFS_ERR_DELAY when the name server could
  * not be reached (nothing more is removed then).
  */
-int		store_gc_stages(const struct filed_ctx *fc, unsigned int age);
+int		store_gc_stages(const struct filed_ctx *fc,
+		    unsigned int age);
 int		store_gc_versions(struct filed_ctx *fc);
 
 /* --- upcall.c: calls to the name and lock servers -------------------- */

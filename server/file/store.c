@@ -3,10 +3,10 @@
  *
  * Layout under the state directory:
  *
- *	data/<first 2 hex digits>/<fh hex>.<vers>	committed versions
- *	stage/<fh hex>.<stage id, 16 hex digits>	stages being written
- *	commit.lock					per-handle OFD locks
- *	server.id					the registrar's id
+ *	data/<2 hex digits>/<fh hex>.<vers>	committed versions
+ *	stage/<fh hex>.<stage id, 16 hex>	stages being written
+ *	commit.lock				per-handle OFD locks
+ *	server.id				the registrar's id
  *
  * Files are named by handle, never by a client's path, so no request can
  * reach outside the state directory.  A version file is never modified
@@ -379,7 +379,7 @@ store_lock(struct filed_ctx *fc, const char *hex)
 	char	path[STORE_PATHLEN];
 
 	if (fc->lockfd != -1 && fc->lockpid != (long)getpid()) {
-		close(fc->lockfd);	/* inherited: shared with the parent */
+		close(fc->lockfd);	/* inherited: shared with parent */
 		fc->lockfd = -1;
 	}
 	if (fc->lockfd == -1) {
@@ -585,8 +585,9 @@ store_gc_versions(struct filed_ctx *fc)
 		if (strlen(de->d_name) != 2 || strspn(de->d_name,
 		    "0123456789abcdef") != 2)
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		rc = gc_dir(fc, sub);
+		if (fmt_path(sub, sizeof(sub), snprintf(sub, sizeof(sub),
+		    "%s/%s", dir, de->d_name)) == 0)
+			rc = gc_dir(fc, sub);
 	}
 	closedir(dp);
 	if (rc != 0)

@@ -252,9 +252,8 @@ harness_clnt(const struct dproc *d)
 	    d->rpcprog, 1, 5000, 0, err, sizeof(err));
 }
 
-/* Counts live servers the name server lists.  Returns -1 on failure. */
-static int
-live_servers(struct cluster *c)
+int
+cluster_live(struct cluster *c)
 {
 	name_compound_args	 args;
 	name_compound_res	 res;
@@ -292,7 +291,7 @@ cluster_wait_servers(struct cluster *c, int n)
 	int	i;
 
 	for (i = 0; i < READY_TRIES; i++) {
-		if (live_servers(c) >= n)
+		if (cluster_live(c) >= n)
 			return 0;
 		sleep_ms(READY_POLL_MS);
 	}
@@ -302,6 +301,12 @@ cluster_wait_servers(struct cluster *c, int n)
 
 int
 cluster_start(struct cluster *c, int nfiled)
+{
+	return cluster_start_with(c, nfiled, NULL);
+}
+
+int
+cluster_start_with(struct cluster *c, int nfiled, const char *const *prefixes)
 {
 	char	name[32];
 	int	i;
@@ -328,6 +333,10 @@ cluster_start(struct cluster *c, int nfiled)
 		    name);
 		c->filed[i].extra[0] = "-s";
 		c->filed[i].extra[1] = c->named_spec;
+		if (prefixes != NULL && prefixes[i] != NULL) {
+			c->filed[i].extra[2] = "-x";
+			c->filed[i].extra[3] = prefixes[i];
+		}
 		if (harness_start(&c->filed[i]) == -1)
 			goto fail;
 	}

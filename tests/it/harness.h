@@ -70,14 +70,19 @@ void		harness_dump_log(const struct dproc *d);
 /*
  * A cluster: dfs-named, dfs-lockd and `nfiled` dfs-filed, all with -N,
  * started in that order, and ready once the name server lists every
- * server as live.  Returns 0 or -1 (logs dumped, what started is
- * stopped).
+ * server as live.  File server i declares subtree prefixes[i] (-x) when
+ * prefixes and prefixes[i] are not NULL.  Returns 0 or -1 (logs dumped,
+ * what started is stopped).
  */
+int		cluster_start_with(struct cluster *c, int nfiled,
+		    const char *const *prefixes);
 int		cluster_start(struct cluster *c, int nfiled);
 /* Stops everything still running; returns 0 when every daemon exited
  * cleanly with status 0.  Removes the root unless DFS_KEEP is set. */
 int		cluster_stop(struct cluster *c);
 void		cluster_dump_logs(const struct cluster *c);
+/* The number of servers the name server lists as live, or -1. */
+int		cluster_live(struct cluster *c);
 /* Waits until the name server lists `n` live servers.  Returns 0/-1. */
 int		cluster_wait_servers(struct cluster *c, int n);
 

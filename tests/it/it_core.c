@@ -317,51 +317,62 @@ test_core__truncated_and_oversized_records(void)
 	}
 }
 
+/* GETATTR through the name server and READ on the file server of a
+ * handle; returns the name server's status. */
+static dfs_stat
+try_handle(const char *bytes, u_int len)
+{
+	struct nreq		r = { .n = 0 };
+	struct freq		f = { .n = 0 };
+	name_compound_res	res;
+	file_compound_res	fres;
+	read_args		*ra;
+	dfs_fh			fh;
+	dfs_stat		st;
+
+	fh.dfs_fh_val = (char *)bytes;
+	fh.dfs_fh_len = len;
+	nreq_putfh(&r, &fh);
+	nreq_add(&r, OP_GETATTR);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	ra = &freq_add(&f, FOP_READ)->file_argop_u.read;
+	ra->fh = fh;
+	ra->vers = 1;
+	ra->count = 10;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &f, &fres), RPC_SUCCESS);
+	/* the file server checks the shape only; it has no such data */
+	CU_ASSERT(fres.status == DFS_ERR_BADHANDLE ||
+	    fres.status == DFS_ERR_STALE);
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&fres);
+	return st;
+}
+
 static void
 test_core__bad_handles(void)
 {
-	static const struct {
-		const char	*what;
-		const char	*bytes;
-		u_int		 len;
-		dfs_stat	 want;
-	} cases[] = {
-		{ "empty",		"",			0,  DFS_ERR_BADHANDLE },
-		{ "short",		"dfs1",			4,  DFS_ERR_BADHANDLE },
-		{ "bad magic",		"XXXX0123456789abcdef01234567", 28,
-		    DFS_ERR_BADHANDLE },
-		{ "forged tag",		"dfs1\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\1"
-		    "\0\0\0\0\0\0\0\0",	28, DFS_ERR_BADHANDLE },
-	};
-	struct nreq		r;
-	struct freq		f;
-	name_compound_res	res;
-	file_compound_res	fres;
-	dfs_fh			fh;
-	size_t			i;
+	dfs_fh	fh;
+	char	b[28];
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fh.dfs_fh_val = (char *)cases[i].bytes;
-		fh.dfs_fh_len = cases[i].len;
-		r.n = 0;
-		nreq_putfh(&r, &fh);
-		nreq_add(&r, OP_GETATTR);
-		CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
-		if (res.status != cases[i].want)
-			fprintf(stderr, "%s: got %d\n", cases[i].what,
-			    res.status);
-		CU_ASSERT_EQUAL(res.status, cases[i].want);
-		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-		f.n = 0;
-		freq_add(&f, FOP_READ)->file_argop_u.read.fh = fh;
-		f.ops[0].file_argop_u.read.vers = 1;
-		f.ops[0].file_argop_u.read.count = 10;
-		CU_ASSERT_EQUAL_FATAL(file_call(fc, &f, &fres), RPC_SUCCESS);
-		/* the file server checks the shape only */
-		CU_ASSERT(fres.status == DFS_ERR_BADHANDLE ||
-		    fres.status == DFS_ERR_STALE);
-		xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&fres);
-	}
+	CU_ASSERT_EQUAL(try_handle("", 0), DFS_ERR_BADHANDLE);
+	CU_ASSERT_EQUAL(try_handle("dfs1", 4), DFS_ERR_BADHANDLE);
+	CU_ASSERT_EQUAL(try_handle("XXXX0123456789abcdef01234567", 28),
+	    DFS_ERR_BADHANDLE);
+	/* another name server's handle (instance 1): stale, not ours */
+	CU_ASSERT_EQUAL(try_handle("dfs1\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\1"
+	    "\0\0\0\0\0\0\0\0", 28), DFS_ERR_STALE);
+	create_file("handles", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(fh.dfs_fh_len, 28);
+	CU_ASSERT_EQUAL(try_handle(fh.dfs_fh_val, 28), DFS_OK);
+	memcpy(b, fh.dfs_fh_val, 28);
+	b[27] ^= 1;				/* a forged tag */
+	CU_ASSERT_EQUAL(try_handle(b, 28), DFS_ERR_BADHANDLE);
+	memcpy(b, fh.dfs_fh_val, 28);
+	b[19] ^= 4;				/* a guessed file id */
+	CU_ASSERT_EQUAL(try_handle(b, 28), DFS_ERR_BADHANDLE);
+	CU_ASSERT_EQUAL(try_handle(fh.dfs_fh_val, 27), DFS_ERR_BADHANDLE);
+	free(fh.dfs_fh_val);
 	CU_ASSERT_TRUE(ping(nc));
 }
 

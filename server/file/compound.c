@@ -1,0 +1,114 @@
+/*
+ * compound.c -- the FILE program's op table and COMPOUND entry point.
+ *
+ * Only the table and the glue to lib/compound.c live here; each op is in
+ * its own op_<name>.c.  The per-COMPOUND context carries the stage made
+ * by the last STAGE, which stage id 0 in WRITE, COMMIT and ABORT means.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include <rpc/rpc.h>
+
+#include "compound.h"
+#include "filed.h"
+
+struct op_desc {
+	const char	*name;
+	dfs_stat	(*fn)(struct op_ctx *, const file_argop *,
+			    file_resop *);
+};
+
+/* Returns DFS_ERR_OP_ILLEGAL: the op code is not one we know. */
+static dfs_stat
+op_illegal(struct op_ctx *oc, const file_argop *a, file_resop *r)
+{
+	(void)oc;
+	(void)a;
+	(void)r;
+	return DFS_ERR_OP_ILLEGAL;
+}
+
+static const struct op_desc optab[] = {
+	[FOP_ILLEGAL] = { "ILLEGAL", op_illegal },
+	[FOP_READ]    = { "READ",    op_read },
+	[FOP_STAGE]   = { "STAGE",   op_stage },
+	[FOP_WRITE]   = { "WRITE",   op_write },
+	[FOP_COMMIT]  = { "COMMIT",  op_commit },
+	[FOP_GETATTR] = { "GETATTR", op_getattr },
+	[FOP_REMOVE]  = { "REMOVE",  op_remove },
+	[FOP_ABORT]   = { "ABORT",   op_abort },
+};
+
+#define NOPS	(sizeof(optab) / sizeof(optab[0]))
+
+/* The daemon's context, set once in main(). */
+static struct filed_ctx	*the_ctx;
+
+/* Returns the table entry for an op code; unknown codes map to slot 0. */
+static const struct op_desc *
+lookup(const file_argop *a)
+{
+	if ((unsigned int)a->op >= NOPS || optab[a->op].fn == NULL)
+		return &optab[FOP_ILLEGAL];
+	return &optab[a->op];
+}
+
+/* Runs one op.  Returns its status. */
+static dfs_stat
+run_one(void *ctx, const void *argop, void *resop)
+{
+	const file_argop	*a = argop;
+	file_resop		*r = resop;
+	const struct op_desc	*d = lookup(a);
+
+	/* FOP_ILLEGAL selects the reply's default arm */
+	r->op = d == &optab[FOP_ILLEGAL] ? FOP_ILLEGAL : a->op;
+	return d->fn(ctx, a, r);
+}
+
+/* Returns the op's name, for logs. */
+static const char *
+opname(const void *argop)
+{
+	return lookup(argop)->name;
+}
+
+static const struct compound file_compound = {
+	.prog = "file",
+	.argsz = sizeof(file_argop),
+	.ressz = sizeof(file_resop),
+	.resu_off = offsetof(file_resop, file_resop_u),
+	.run_one = run_one,
+	.opname = opname,
+};
+
+void
+filed_set_ctx(struct filed_ctx *fc)
+{
+	the_ctx = fc;
+}
+
+void
+filed_compound(struct filed_ctx *fc, const file_compound_args *args,
+    file_compound_res *res)
+{
+	struct op_ctx	oc;
+	void		*out;
+
+	memset(&oc, 0, sizeof(oc));
+	oc.fc = fc;
+	memset(res, 0, sizeof(*res));
+	res->status = compound_run(&file_compound, &oc, args->ops.ops_val,
+	    args->ops.ops_len, &out, &res->res.res_len);
+	res->res.res_val = out;
+}
+
+bool_t
+file_compound_1_svc(file_compound_args *args, file_compound_res *res,
+    struct svc_req *rq)
+{
+	(void)rq;
+	filed_compound(the_ctx, args, res);
+	return TRUE;
+}

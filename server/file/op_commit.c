@@ -1,0 +1,189 @@
+/*
+ * op_commit.c -- FOP_COMMIT: make a stage the file's next version.
+ *
+ * The sequence (under the handle's commit lock, so two workers never
+ * commit one file at once):
+ *
+ *	named [PUTFH, GETATTR, GETPATH]		current version V, path
+ *	lockd TEST(path, lock, EXCL)		if a lock server is known
+ *	fsync(stage); rename to <fh>.V+1; fsync(dir)
+ *	named [PUTFH, COMMIT(V, size, srvid)]	the commit point
+ *	unlink versions older than V+1
+ *
+ * Readers of V keep reading V until it is unlinked, then get STALE and
+ * ask the name server again; nobody ever sees a partial V+1 (invariant
+ * 1).  A crash before the name server's COMMIT leaves an orphan .V+1
+ * that start-up GC removes; a crash after it leaves an older version
+ * that GC removes too.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "filed.h"
+#include "log.h"
+#include "status.h"
+
+struct commit {
+	struct filed_ctx	*fc;
+	const dfs_fh		*fh;
+	char			 hex[FH_HEXLEN + 1];
+	char			 stage[STORE_PATHLEN];
+	char			 vpath[STORE_PATHLEN];	/* <fh>.V+1 */
+	uint64_t		 srvid;
+	uint64_t		 oldvers;		/* V */
+	uint64_t		 size;
+};
+
+/* Makes the stage durable and takes its size.  Returns 0, -STALE (the
+ * stage went away) or -IO. */
+static int
+sync_stage(struct commit *c)
+{
+	struct stat	st;
+	int		fd, rc = 0;
+
+	fd = open(c->stage, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? -DFS_ERR_STALE : -DFS_ERR_IO;
+	if (fsync(fd) == -1 || fstat(fd, &st) == -1) {
+		log_warn("cannot sync stage '%s'", c->stage);
+		rc = -DFS_ERR_IO;
+	} else
+		c->size = (uint64_t)st.st_size;
+	close(fd);
+	return rc;
+}
+
+/* Renames the stage into place as version V+1 and makes the rename
+ * durable.  Returns 0 or a negative dfs_stat. */
+static int
+install(struct commit *c)
+{
+	char	dir[STORE_PATHLEN];
+	int	rc;
+
+	if ((rc = store_mkdata(c->fc, c->hex)) != 0 ||
+	    (rc = store_data_dir(c->fc, c->hex, dir, sizeof(dir))) != 0 ||
+	    (rc = store_data_path(c->fc, c->hex, c->oldvers + 1, c->vpath,
+	    sizeof(c->vpath))) != 0)
+		return rc;
+	if (rename(c->stage, c->vpath) == -1)
+		return errno == ENOENT ? -DFS_ERR_STALE : store_errno(errno);
+	if ((rc = store_fsync_dir(dir)) != 0)
+		log_warn("cannot sync '%s'", dir);
+	return rc;
+}
+
+/*
+ * The name server's COMMIT got no answer, so we do not know whether it
+ * happened.  Asks again: committed -> *attr, 0; not committed -> the
+ * stage is put back (the client may retry) and -DELAY; no answer ->
+ * -DELAY, V+1 left for start-up GC to settle.
+ */
+static int
+resolve(struct commit *c, dfs_attr *attr)
+{
+	dfs_attr	now;
+
+	if (upcall_getattr(c->fc, c->fh, &now, NULL) != 0)
+		return -DFS_ERR_DELAY;
+	if (now.vers == c->oldvers + 1 && now.size == c->size) {
+		*attr = now;
+		return 0;
+	}
+	if (now.vers == c->oldvers && rename(c->vpath, c->stage) == -1)
+		log_warn("cannot restore stage '%s'", c->stage);
+	return -DFS_ERR_DELAY;
+}
+
+/* Reports V+1 to the name server and cleans up after its answer.
+ * Returns 0 (attr filled) or a negative dfs_stat. */
+static int
+report(struct commit *c, dfs_attr *attr)
+{
+	int	rc;
+
+	rc = upcall_commit(c->fc, c->fh, c->oldvers, c->size, c->srvid,
+	    attr);
+	if (rc == -DFS_ERR_RPC)
+		rc = resolve(c, attr);
+	else if (rc != 0 && unlink(c->vpath) == -1)
+		log_warn("cannot remove refused version '%s'", c->vpath);
+	if (rc != 0)
+		return rc;
+	if (store_prune(c->fc, c->hex, c->oldvers + 1, 0) != 0)
+		log_warnx("cannot remove versions of %s older than %" PRIu64,
+		    c->hex, c->oldvers + 1);
+	return 0;
+}
+
+/* The part of COMMIT under the handle's lock.  Returns 0 or a negative
+ * dfs_stat. */
+static int
+commit_locked(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
+{
+	dfs_attr	 cur;
+	char		*path = NULL;
+	int		 rc;
+
+	if ((rc = upcall_getattr(c->fc, c->fh, &cur, &path)) != 0)
+		goto out;
+	if (cur.type != DFS_FTYPE_REG) {
+		rc = -DFS_ERR_ISDIR;
+		goto out;
+	}
+	c->oldvers = cur.vers;
+	if ((rc = upcall_locktest(c->fc, path, lock)) != 0 ||
+	    (rc = sync_stage(c)) != 0 || (rc = install(c)) != 0)
+		goto out;
+	rc = report(c, attr);
+out:
+	free(path);
+	return rc;
+}
+
+/*
+ * COMMIT(fh, stage, lock)
+ *
+ * Makes the stage (id 0: the one the last STAGE of this COMPOUND made)
+ * version V+1 of the file, V being the name server's current version,
+ * and reports it to the name server (see the top of this file).  The
+ * stage is gone afterwards, and so are versions older than V+1.  Replies
+ * the attributes the name server now has.  Errors: BADHANDLE, INVAL
+ * (stage 0 and no STAGE before), STALE (no such stage, or the name
+ * server no longer knows the file), ISDIR, LOCKED / EXPIRED / BADLOCK
+ * (the lock server's TEST refused `lock`), CHANGED (the version moved
+ * under us: nothing committed), DELAY (this server has no id yet, or
+ * the name or lock server did not answer), NOSPC, IO.
+ */
+dfs_stat
+op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
+{
+	const commit_file_args	*ca = &a->file_argop_u.commit;
+	struct commit		 c = { .fc = oc->fc, .fh = &ca->fh };
+	uint64_t		 id;
+	int			 rc;
+
+	if ((rc = store_fh(&ca->fh, c.hex)) != 0 ||
+	    (rc = store_stage_id(oc, ca->stage, &id)) != 0 ||
+	    (rc = store_stage_path(oc->fc, c.hex, id, c.stage,
+	    sizeof(c.stage))) != 0)
+		return (dfs_stat)-rc;
+	if (access(c.stage, F_OK) == -1)
+		return errno == ENOENT ? DFS_ERR_STALE : DFS_ERR_IO;
+	if ((rc = store_server_id(oc->fc, &c.srvid)) != 0 ||
+	    (rc = store_lock(oc->fc, c.hex)) != 0)
+		return (dfs_stat)-rc;
+	rc = commit_locked(&c, &ca->lock,
+	    &r->file_resop_u.commit.fcommit_res_u.attr);
+	store_unlock(oc->fc, c.hex);
+	if (rc == 0 && id == oc->stage)
+		oc->stage = 0;
+	return (dfs_stat)-rc;
+}

@@ -1,0 +1,156 @@
+/*
+ * compound.c -- dfs-named's op table and COMPOUND entry point.
+ *
+ * The loop itself is lib/compound.c's; this file maps op codes to
+ * handlers and does the generic checks the table flags ask for.  A
+ * mutating COMPOUND is made durable (kv_commit) before the reply.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "compound.h"
+#include "kv.h"
+#include "log.h"
+#include "named.h"
+
+#define OPF_NEED_FH	0x01	/* needs a current object */
+#define OPF_MUTATES	0x02	/* may write the store */
+
+struct op_desc {
+	const char	*name;
+	dfs_stat	(*fn)(struct op_ctx *, const name_argop *,
+			    name_resop *);
+	unsigned int	 flags;
+};
+
+static const struct op_desc optab[] = {
+	[OP_ILLEGAL]	= { "ILLEGAL",	  op_illegal,	0 },
+	[OP_PUTROOTFH]	= { "PUTROOTFH",  op_putrootfh,	0 },
+	[OP_PUTFH]	= { "PUTFH",	  op_putfh,	0 },
+	[OP_GETFH]	= { "GETFH",	  op_getfh,	OPF_NEED_FH },
+	[OP_SAVEFH]	= { "SAVEFH",	  op_savefh,	OPF_NEED_FH },
+	[OP_RESTOREFH]	= { "RESTOREFH",  op_restorefh,	0 },
+	[OP_LOOKUP]	= { "LOOKUP",	  op_lookup,	OPF_NEED_FH },
+	[OP_GETATTR]	= { "GETATTR",	  op_getattr,	OPF_NEED_FH },
+	[OP_SETATTR]	= { "SETATTR",	  op_setattr,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_CREATE]	= { "CREATE",	  op_create,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_MKDIR]	= { "MKDIR",	  op_mkdir,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_REMOVE]	= { "REMOVE",	  op_remove,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_RENAME]	= { "RENAME",	  op_rename,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_READDIR]	= { "READDIR",	  op_readdir,	OPF_NEED_FH },
+	[OP_LOCATE]	= { "LOCATE",	  op_locate,	OPF_NEED_FH },
+	[OP_SERVERS]	= { "SERVERS",	  op_servers,	0 },
+	[OP_REGISTER]	= { "REGISTER",	  op_register,	OPF_MUTATES },
+	[OP_COMMIT]	= { "COMMIT",	  op_commit,
+			    OPF_NEED_FH | OPF_MUTATES },
+	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
+};
+
+static struct named_ctx	*named;
+
+/* Returns the table entry for an op code; unknown codes get ILLEGAL. */
+static const struct op_desc *
+op_lookup_desc(name_opnum op)
+{
+	if ((unsigned int)op >= sizeof(optab) / sizeof(optab[0]) ||
+	    optab[op].fn == NULL)
+		return &optab[OP_ILLEGAL];
+	return &optab[op];
+}
+
+/* Returns the op's status after the table's generic checks. */
+static dfs_stat
+run_one(void *ctx, const void *argop, void *resop)
+{
+	struct op_ctx		*oc = ctx;
+	const name_argop	*arg = argop;
+	name_resop		*res = resop;
+	const struct op_desc	*d = op_lookup_desc(arg->op);
+	dfs_stat		 st;
+	int			 was_dirty;
+
+	/* ILLEGAL is not an arm of name_resop: the default arm encodes */
+	res->op = d == &optab[OP_ILLEGAL] ? OP_ILLEGAL : arg->op;
+	if ((d->flags & OPF_NEED_FH) && oc->cur == 0)
+		return DFS_ERR_NOFILEHANDLE;
+	was_dirty = kv_dirty(oc->nc->kv);
+	st = d->fn(oc, arg, res);
+	/* the table's flags are the truth about which ops write */
+	assert((d->flags & OPF_MUTATES) || was_dirty ||
+	    !kv_dirty(oc->nc->kv));
+	return st;
+}
+
+/* Returns the op's name, for logs. */
+static const char *
+opname(const void *argop)
+{
+	return op_lookup_desc(((const name_argop *)argop)->op)->name;
+}
+
+static const struct compound name_compound = {
+	.prog = "name",
+	.argsz = sizeof(name_argop),
+	.ressz = sizeof(name_resop),
+	.resu_off = offsetof(name_resop, name_resop_u),
+	.run_one = run_one,
+	.opname = opname,
+};
+
+/* Sets the daemon state the RPC entry point works on (main, tests). */
+void
+named_set_ctx(struct named_ctx *nc)
+{
+	named = nc;
+}
+
+/* The caller's AUTH_SYS ids, else 0 (root-owned). */
+static void
+caller_ids(struct svc_req *rq, struct op_ctx *oc)
+{
+	struct authunix_parms	*au;
+
+	if (rq == NULL || rq->rq_cred.oa_flavor != AUTH_SYS ||
+	    rq->rq_clntcred == NULL)
+		return;
+	au = (struct authunix_parms *)rq->rq_clntcred;
+	oc->uid = au->aup_uid;
+	oc->gid = au->aup_gid;
+}
+
+/*
+ * NAME_COMPOUND: evaluates the ops, commits what they wrote, replies.
+ * A handler returns DFS_ERR_IO only when writing the store failed; then
+ * nothing of the batch may be acknowledged, so the daemon exits and the
+ * next start recovers from the last commit.  Always returns TRUE.
+ */
+bool_t
+name_compound_1_svc(name_compound_args *args, name_compound_res *res,
+    struct svc_req *rq)
+{
+	struct op_ctx	 oc;
+	void		*vals;
+	u_int		 n;
+	dfs_stat	 st;
+
+	memset(&oc, 0, sizeof(oc));
+	memset(res, 0, sizeof(*res));
+	oc.nc = named;
+	caller_ids(rq, &oc);
+	st = compound_run(&name_compound, &oc, args->ops.ops_val,
+	    args->ops.ops_len, &vals, &n);
+	if (st == DFS_ERR_IO)
+		fatalx("cannot write the name state: exiting uncommitted");
+	if (kv_dirty(named->kv) && kv_commit(named->kv) != 0)
+		fatalx("cannot commit the name state: durability unknown");
+	res->status = st;
+	res->res.res_val = vals;
+	res->res.res_len = n;
+	return TRUE;
+}

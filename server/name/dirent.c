@@ -1,0 +1,278 @@
+/*
+ * dirent.c -- directory entries: a name index plus a cookie-ordered list.
+ *
+ * 'e' dirid name -> {child, cookie, type} answers LOOKUP in one get;
+ * 'c' dirid cookie -> {child, type, prev, next, name} is a doubly linked
+ * list whose head and tail cookies live in the directory's inode.  New
+ * entries go at the tail with the directory's next cookie, so a READDIR
+ * resuming from a cookie sees every entry added since, exactly once, and
+ * a removed cookie is detected (BADCOOKIE) instead of silently skipped.
+ * Callers write the directory's inode afterwards.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+#include "named.h"
+
+#define EKEY_MAX	(9 + DFS_MAXNAMELEN)
+
+struct cnode {
+	uint64_t	child;
+	dfs_ftype	type;
+	uint64_t	prev, next;
+	uint32_t	namelen;
+	char		name[DFS_MAXNAMELEN + 1];
+};
+
+static size_t
+ekey(unsigned char *key, uint64_t dir, const char *name, size_t len)
+{
+	key_id(key, 'e', dir);
+	memcpy(key + 9, name, len);
+	return 9 + len;
+}
+
+static void
+ckey(unsigned char *key, uint64_t dir, uint64_t cookie)
+{
+	unsigned char	tmp[9];
+
+	key_id(key, 'c', dir);
+	key_id(tmp, 'c', cookie);
+	memcpy(key + 9, tmp + 1, 8);
+}
+
+/* Reads list node `cookie`.  Returns 0, -DFS_ERR_NOENT or -DFS_ERR_IO. */
+static int
+cnode_get(struct named_ctx *nc, uint64_t dir, uint64_t cookie,
+    struct cnode *cn)
+{
+	unsigned char	 key[17];
+	struct dec	 d = { 0 };
+	const void	*name;
+	void		*val;
+	size_t		 vlen;
+	int		 rc;
+
+	ckey(key, dir, cookie);
+	rc = kv_get(nc->kv, key, sizeof(key), &val, &vlen);
+	if (rc != 0)
+		return rc;
+	d.p = val;
+	d.len = vlen;
+	cn->child = dec_u64(&d);
+	cn->type = (dfs_ftype)dec_u32(&d);
+	cn->prev = dec_u64(&d);
+	cn->next = dec_u64(&d);
+	cn->namelen = dec_u32(&d);
+	name = cn->namelen <= DFS_MAXNAMELEN ? dec_bytes(&d, cn->namelen) :
+	    NULL;
+	if (name != NULL) {
+		memcpy(cn->name, name, cn->namelen);
+		cn->name[cn->namelen] = '\0';
+	}
+	free(val);
+	return name == NULL ? -DFS_ERR_IO : 0;
+}
+
+/* Writes list node `cookie`.  Returns 0 or -DFS_ERR_IO. */
+static int
+cnode_put(struct named_ctx *nc, uint64_t dir, uint64_t cookie,
+    const struct cnode *cn)
+{
+	unsigned char	key[17];
+	struct enc	e = { 0 };
+	int		rc;
+
+	ckey(key, dir, cookie);
+	enc_u64(&e, cn->child);
+	enc_u32(&e, (uint32_t)cn->type);
+	enc_u64(&e, cn->prev);
+	enc_u64(&e, cn->next);
+	enc_u32(&e, cn->namelen);
+	enc_bytes(&e, cn->name, cn->namelen);
+	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key, sizeof(key), e.p,
+	    e.len);
+	free(e.p);
+	return rc;
+}
+
+/* Sets node `cookie`'s prev (which == 0) or next link.  Returns 0 or
+ * -DFS_ERR_IO. */
+static int
+cnode_link(struct named_ctx *nc, uint64_t dir, uint64_t cookie, int which,
+    uint64_t to)
+{
+	struct cnode	cn;
+
+	if (cnode_get(nc, dir, cookie, &cn) != 0)
+		return -DFS_ERR_IO;
+	if (which == 0)
+		cn.prev = to;
+	else
+		cn.next = to;
+	return cnode_put(nc, dir, cookie, &cn);
+}
+
+/*
+ * Looks `name` up in directory `dir`.  Returns 0 and fills *de, or
+ * -DFS_ERR_NOENT, or -DFS_ERR_IO for a corrupt record.
+ */
+int
+dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
+    size_t len, struct dentry *de)
+{
+	unsigned char	 key[EKEY_MAX];
+	struct dec	 d = { 0 };
+	void		*val;
+	size_t		 vlen;
+	int		 rc;
+
+	rc = kv_get(nc->kv, key, ekey(key, dir, name, len), &val, &vlen);
+	if (rc != 0)
+		return rc;
+	d.p = val;
+	d.len = vlen;
+	de->child = dec_u64(&d);
+	de->cookie = dec_u64(&d);
+	de->type = (dfs_ftype)dec_u32(&d);
+	free(val);
+	return d.err ? -DFS_ERR_IO : 0;
+}
+
+/*
+ * Adds `name` -> child (of `type`) at the tail of `dir`'s list and
+ * updates *dir in memory (counts, list ends, next cookie; not its times).
+ * The name must be free.  Returns 0 or -DFS_ERR_IO.
+ */
+int
+dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,
+    size_t len, uint64_t child, dfs_ftype type)
+{
+	unsigned char	key[EKEY_MAX];
+	struct cnode	cn;
+	struct enc	e = { 0 };
+	uint64_t	cookie = dir->nextcookie++;
+	int		rc;
+
+	memset(&cn, 0, sizeof(cn));
+	cn.child = child;
+	cn.type = type;
+	cn.prev = dir->tail;
+	cn.namelen = (uint32_t)len;
+	memcpy(cn.name, name, len);
+	rc = cnode_put(nc, dir->id, cookie, &cn);
+	if (rc == 0 && dir->tail != 0)
+		rc = cnode_link(nc, dir->id, dir->tail, 1, cookie);
+	if (rc != 0)
+		return rc;
+	if (dir->head == 0)
+		dir->head = cookie;
+	dir->tail = cookie;
+	dir->nentries++;
+	if (type == DFS_FTYPE_DIR)
+		dir->nsubdirs++;
+	enc_u64(&e, child);
+	enc_u64(&e, cookie);
+	enc_u32(&e, (uint32_t)type);
+	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key,
+	    ekey(key, dir->id, name, len), e.p, e.len);
+	free(e.p);
+	return rc;
+}
+
+/*
+ * Removes `name` from `dir` and updates *dir in memory.  Returns 0,
+ * -DFS_ERR_NOENT, or -DFS_ERR_IO.
+ */
+int
+dirent_remove(struct named_ctx *nc, struct inode *dir, const char *name,
+    size_t len)
+{
+	unsigned char	key[EKEY_MAX];
+	struct dentry	de;
+	struct cnode	cn;
+	int		rc;
+
+	rc = dirent_get(nc, dir->id, name, len, &de);
+	if (rc != 0)
+		return rc;
+	if (cnode_get(nc, dir->id, de.cookie, &cn) != 0)
+		return -DFS_ERR_IO;
+	rc = 0;
+	if (cn.prev != 0)
+		rc = cnode_link(nc, dir->id, cn.prev, 1, cn.next);
+	else
+		dir->head = cn.next;
+	if (rc == 0 && cn.next != 0)
+		rc = cnode_link(nc, dir->id, cn.next, 0, cn.prev);
+	else if (rc == 0)
+		dir->tail = cn.prev;
+	if (rc != 0)
+		return rc;
+	dir->nentries--;
+	if (de.type == DFS_FTYPE_DIR)
+		dir->nsubdirs--;
+	ckey(key, dir->id, de.cookie);
+	rc = kv_del(nc->kv, key, 17);
+	if (rc == 0)
+		rc = kv_del(nc->kv, key, ekey(key, dir->id, name, len));
+	return rc;
+}
+
+/* Appends node `cn` at `cookie` to out's entries.  Returns 0 or
+ * -DFS_ERR_NOMEM. */
+static int
+page_add(readdir_ok *out, const struct cnode *cn, uint64_t cookie)
+{
+	dfs_dirent	*de;
+
+	de = &out->entries.entries_val[out->entries.entries_len];
+	de->name.dfs_name_val = malloc(cn->namelen);
+	if (de->name.dfs_name_val == NULL)
+		return -DFS_ERR_NOMEM;
+	memcpy(de->name.dfs_name_val, cn->name, cn->namelen);
+	de->name.dfs_name_len = cn->namelen;
+	de->fileid = cn->child;
+	de->type = cn->type;
+	de->cookie = cookie;
+	out->entries.entries_len++;
+	return 0;
+}
+
+/*
+ * Fills `out` (zeroed by the caller) with up to `count` entries of `dir`
+ * after `cookie` (0: from the start), and eof when the list ends there.
+ * On failure `out` holds what was added so far (free it with xdr_free).
+ * Returns 0, -DFS_ERR_BADCOOKIE when `cookie` names no entry,
+ * -DFS_ERR_NOMEM, or -DFS_ERR_IO.
+ */
+int
+dirent_page(struct named_ctx *nc, const struct inode *dir, uint64_t cookie,
+    u_int count, readdir_ok *out)
+{
+	struct cnode	cn;
+	uint64_t	next = dir->head;
+	int		rc;
+
+	if (cookie != 0) {
+		rc = cnode_get(nc, dir->id, cookie, &cn);
+		if (rc != 0)
+			return rc == -DFS_ERR_NOENT ? -DFS_ERR_BADCOOKIE : rc;
+		next = cn.next;
+	}
+	out->entries.entries_val = calloc(count, sizeof(dfs_dirent));
+	if (out->entries.entries_val == NULL)
+		return -DFS_ERR_NOMEM;
+	while (next != 0 && out->entries.entries_len < count) {
+		if (cnode_get(nc, dir->id, next, &cn) != 0)
+			return -DFS_ERR_IO;
+		rc = page_add(out, &cn, next);
+		if (rc != 0)
+			return rc;
+		next = cn.next;
+	}
+	out->eof = next == 0;
+	return 0;
+}

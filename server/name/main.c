@@ -1,0 +1,141 @@
+/*
+ * main.c -- dfs-named: options, start-up and the service loop.
+ *
+ * A single-threaded poll(2) loop (lib/svcloop.c) over libtirpc; the name
+ * server makes no outgoing calls, so no request can make it wait on
+ * another machine.  State is in <statedir>/named.* (lib/kv.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rpc/rpc.h>
+
+#include "kv.h"
+#include "log.h"
+#include "named.h"
+#include "svcloop.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: dfs-named [-dNv] [-b address] [-H ms] "
+	    "[-p port] [-P pidfile]\n"
+	    "                 -D statedir\n");
+}
+
+/* Parses -H.  Returns the interval, or 0 for a bad one. */
+static unsigned int
+parse_heartbeat(const char *arg)
+{
+	char		*ep;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(arg, &ep, 10);
+	if (*arg < '0' || *arg > '9' || *ep != '\0' || errno != 0 ||
+	    v < NAMED_HB_MIN || v > NAMED_HB_MAX)
+		return 0;
+	return (unsigned int)v;
+}
+
+/* Parses the command line into d and *hb; exits on -h or bad usage. */
+static void
+parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch, rc;
+
+	while ((ch = getopt_long(argc, argv, DAEMON_OPTSTRING "H:",
+	    longopts, NULL)) != -1) {
+		if (ch == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (ch == 'H') {
+			*hb = parse_heartbeat(optarg);
+			if (*hb != 0)
+				continue;
+			fprintf(stderr, "%s: bad heartbeat interval '%s' "
+			    "(%d..%d ms)\n", d->progname, optarg,
+			    NAMED_HB_MIN, NAMED_HB_MAX);
+			exit(1);
+		}
+		rc = daemon_getopt(d, ch, optarg);
+		if (rc == 1)
+			continue;
+		if (rc == 0)
+			usage(stderr);
+		exit(1);
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(1);
+	}
+	if (daemon_check(d) != 0)
+		exit(1);
+}
+
+static void
+tick(void *arg)
+{
+	srv_tick(arg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon		d;
+	struct named_ctx	nc;
+	struct kv		*kv;
+	unsigned int		hb = NAMED_HB_DEFAULT;
+	char			err[512];
+
+	memset(&d, 0, sizeof(d));
+	d.progname = "dfs-named";
+	parse_args(argc, argv, &d, &hb);
+	log_init(d.progname, d.foreground);
+	log_setverbose(d.verbose);
+	if (kv_open(&kv, d.statedir, "named", err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (named_init(&nc, kv, hb, err, sizeof(err)) != 0)
+		fatalx("cannot load state in '%s': %s", d.statedir, err);
+	named_set_ctx(&nc);
+	daemon_listen(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
+	    1 << 20);
+	daemon_ready(&d);
+	log_info("serving, instance %016llx, heartbeat %u ms",
+	    (unsigned long long)nc.instance, hb);
+	svcloop_run((int)hb, tick, &nc);
+	log_info("shutting down");
+	daemon_shutdown(&d);
+	named_release(&nc);
+	kv_close(kv);
+	free(d.statedir);
+	free(d.pidfile);
+	return 0;
+}
+
+/* NAME_NULL: the ping rpcinfo -t sends. */
+bool_t
+name_null_1_svc(void *arg, void *res, struct svc_req *rq)
+{
+	(void)arg;
+	(void)res;
+	(void)rq;
+	return TRUE;
+}
+
+/* Releases a reply after it was sent.  Returns 1. */
+int
+dfs_name_prog_1_freeresult(SVCXPRT *xprt, xdrproc_t xres, caddr_t res)
+{
+	(void)xprt;
+	xdr_free(xres, res);
+	return 1;
+}

@@ -1,0 +1,195 @@
+/*
+ * named.h -- dfs-named's private interfaces, grouped by file.
+ *
+ * The daemon owns one struct named_ctx (state.c opens it on a lib/kv.h
+ * store); every COMPOUND gets a struct op_ctx holding the current and
+ * saved objects.  Object ids are file ids; 0 means "none".
+ */
+#ifndef DFS_NAMED_H
+#define DFS_NAMED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rpc/rpc.h>
+
+#include "name.h"
+
+#define NAMED_ROOTID		1	/* the root directory's file id */
+#define NAMED_HB_DEFAULT	2000	/* -H default, milliseconds */
+#define NAMED_HB_MIN		50
+#define NAMED_HB_MAX		600000
+
+struct kv;
+
+/* One registered server: durable in kv, liveness only in memory. */
+struct srv {
+	uint64_t		 id;
+	dfs_srvkind		 kind;
+	char			 host[DFS_MAXHOSTLEN + 1];
+	unsigned int		 port;
+	unsigned int		 nprefixes;
+	char			*prefixes[DFS_MAXPREFIXES];	/* NUL-ended */
+	unsigned long long	 seen_ms;	/* last REGISTER, now_ms() */
+	int			 was_live;	/* as last logged */
+};
+
+struct named_ctx {
+	struct kv	*kv;
+	uint64_t	 instance;	/* random, per state directory */
+	uint64_t	 secret;	/* keys the handle tags */
+	uint64_t	 nextid;	/* next file id; never reused */
+	uint64_t	 nextsrv;	/* next server id */
+	unsigned int	 heartbeat_ms;	/* -H */
+	struct srv	*srvs[DFS_MAXSERVERS];	/* sorted by id */
+	unsigned int	 nsrvs;
+	unsigned int	 rr;		/* round-robin placement */
+};
+
+/* Per COMPOUND. */
+struct op_ctx {
+	struct named_ctx	*nc;
+	uint64_t		 cur;		/* current object, 0: none */
+	uint64_t		 saved;		/* saved object, 0: none */
+	unsigned int		 uid, gid;	/* caller (AUTH_SYS) or 0 */
+};
+
+/* An object, as state.c stores it under 'i' + fileid. */
+struct inode {
+	uint64_t	id;
+	dfs_ftype	type;
+	uint32_t	mode, uid, gid;
+	uint64_t	size;
+	int64_t		mtime, ctime;	/* ns since the epoch */
+	uint64_t	vers;
+	uint64_t	parent;		/* root: itself */
+	uint64_t	nentries;	/* directories: entries */
+	uint64_t	nsubdirs;	/* directories: entries that are dirs */
+	uint64_t	head, tail;	/* directories: cookies of the list */
+	uint64_t	nextcookie;	/* directories: next cookie to give */
+	uint32_t	nrepl;		/* files: servers holding it */
+	uint64_t	repl[DFS_MAXREPLICAS];
+	uint32_t	namelen;	/* name in the parent; root: 0 */
+	char		name[DFS_MAXNAMELEN + 1];
+};
+
+/* A directory entry, as dirent.c stores it under 'e' + dirid + name. */
+struct dentry {
+	uint64_t	child;
+	uint64_t	cookie;
+	dfs_ftype	type;
+};
+
+/* Fixed-width big-endian record encoding (state.c). */
+struct enc {
+	unsigned char	*p;
+	size_t		 len, cap;
+	int		 err;		/* out of memory */
+};
+struct dec {
+	const unsigned char	*p;
+	size_t			 len, off;
+	int			 err;	/* ran past the end */
+};
+
+/* --- state.c: meta record, inodes, clock --- */
+int	named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
+	    char *err, size_t errlen);
+void	named_release(struct named_ctx *nc);
+int	named_save_meta(struct named_ctx *nc);
+int64_t	now_ns(void);
+int	inode_get(struct named_ctx *nc, uint64_t id, struct inode *ino);
+int	inode_put(struct named_ctx *nc, const struct inode *ino);
+int	inode_del(struct named_ctx *nc, uint64_t id);
+int	inode_new(struct named_ctx *nc, struct inode *ino, dfs_ftype type,
+	    uint32_t mode, uint32_t uid, uint32_t gid);
+void	inode_touch(struct inode *dir, int64_t now);
+void	inode_setname(struct inode *ino, uint64_t parent, const char *name,
+	    size_t len);
+int	inode_path(struct named_ctx *nc, const struct inode *ino, char **path,
+	    size_t *len);
+int	inode_is_below(struct named_ctx *nc, uint64_t dir, uint64_t anc);
+void	enc_u32(struct enc *e, uint32_t v);
+void	enc_u64(struct enc *e, uint64_t v);
+void	enc_bytes(struct enc *e, const void *p, size_t len);
+uint32_t dec_u32(struct dec *d);
+uint64_t dec_u64(struct dec *d);
+const void *dec_bytes(struct dec *d, size_t len);
+void	key_id(unsigned char *key, char tag, uint64_t id);
+
+/* --- dirent.c: directory entries as a cookie-linked list --- */
+int	dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
+	    size_t len, struct dentry *de);
+int	dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,
+	    size_t len, uint64_t child, dfs_ftype type);
+int	dirent_remove(struct named_ctx *nc, struct inode *dir,
+	    const char *name, size_t len);
+int	dirent_page(struct named_ctx *nc, const struct inode *dir,
+	    uint64_t cookie, u_int count, readdir_ok *out);
+
+/* --- servers.c: registrations, liveness, placement --- */
+int	srv_load(struct named_ctx *nc);
+void	srv_release(struct named_ctx *nc);
+void	srv_tick(struct named_ctx *nc);
+struct srv *srv_find(struct named_ctx *nc, uint64_t id);
+int	srv_live(const struct named_ctx *nc, const struct srv *s);
+int	srv_register(struct named_ctx *nc, const register_args *ra,
+	    uint64_t *id);
+int	srv_place(struct named_ctx *nc, const char *path, size_t len,
+	    uint64_t *id);
+int	srv_fill(const struct named_ctx *nc, const struct srv *s,
+	    dfs_server *out);
+int	srv_fill_ids(const struct named_ctx *nc, const uint64_t *ids,
+	    uint32_t n, dfs_server **out, u_int *outlen);
+
+/* --- main.c (and rpcgen's name_svc.c, which has no header) --- */
+void	dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt);
+
+/* --- compound.c: the op table and the RPC entry point --- */
+void	named_set_ctx(struct named_ctx *nc);
+
+/* --- op_fh.c: handle ops and helpers the other handlers share --- */
+int	cur_inode(struct op_ctx *oc, struct inode *ino);
+int	cur_dir(struct op_ctx *oc, struct inode *ino);
+int	fh_make(const struct named_ctx *nc, uint64_t id, dfs_fh *out);
+void	attr_fill(const struct inode *ino, dfs_attr *a);
+int	loc_fill(const struct named_ctx *nc, const struct inode *ino,
+	    dfs_loc *loc);
+dfs_stat op_illegal(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_putrootfh(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_putfh(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_getfh(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_savefh(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_restorefh(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_lookup.c --- */
+dfs_stat op_lookup(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_getpath(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_attr.c --- */
+dfs_stat op_getattr(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_setattr(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_commit(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_create.c --- */
+dfs_stat op_create(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_mkdir(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_remove.c --- */
+int	entry_unlink(struct named_ctx *nc, struct inode *dir,
+	    const struct inode *child);
+int	entry_removable(const struct inode *victim);
+dfs_stat op_remove(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_rename.c --- */
+dfs_stat op_rename(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_readdir.c --- */
+dfs_stat op_readdir(struct op_ctx *, const name_argop *, name_resop *);
+
+/* --- op_servers.c --- */
+dfs_stat op_locate(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_servers(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_register(struct op_ctx *, const name_argop *, name_resop *);
+
+#endif

@@ -57,6 +57,12 @@ const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 void	conn_detail(struct dfs *dfs, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* --- config.c --- */
+
+/* Reads the first dfs.conf found into dfs (see dfs.conf(5)).  Returns 0
+ * (also when there is none) or -DFS_ERR_INVAL (detail set). */
+int	config_load(struct dfs *dfs);
+
 /* --- name.c: paths --- */
 
 /* Checks an absolute path.  Returns 0, -DFS_ERR_INVAL or

@@ -234,23 +234,37 @@ ping(struct dfs *dfs)
 	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
 }
 
+/* Settings by precedence: dfs_opts, then the environment, then dfs.conf,
+ * then the defaults.  Returns 0 or -DFS_ERR_INVAL. */
 static int
 apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 {
 	const char	*server = o->server, *tmp = o->tmpdir;
+	int		 rc;
 
+	dfs->timeout_ms = DFS_DEFAULT_TIMEOUT_MS;
+	dfs->retries = 2;
+	dfs->max_size = DFS_DEFAULT_MAX_SIZE;
+	if ((rc = config_load(dfs)) != 0)
+		return rc;
 	if (server == NULL)
 		server = getenv("DFS_SERVER");
-	if (server == NULL || rpcc_parse(server, dfs->host, sizeof(dfs->host),
+	if (server != NULL && rpcc_parse(server, dfs->host, sizeof(dfs->host),
 	    &dfs->port) != 0)
 		return -DFS_ERR_INVAL;
-	dfs->timeout_ms = o->timeout_ms ? o->timeout_ms :
-	    DFS_DEFAULT_TIMEOUT_MS;
-	dfs->retries = o->retries >= 0 ? o->retries : 0;
-	dfs->max_size = o->max_size ? o->max_size : DFS_DEFAULT_MAX_SIZE;
+	if (dfs->host[0] == '\0')
+		return -DFS_ERR_INVAL;
+	if (o->timeout_ms)
+		dfs->timeout_ms = o->timeout_ms;
+	if (o->retries >= 0)
+		dfs->retries = o->retries;
+	if (o->max_size)
+		dfs->max_size = o->max_size;
 	if (tmp == NULL)
 		tmp = getenv("TMPDIR");
-	snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s", tmp ? tmp : "/tmp");
+	if (tmp != NULL || dfs->tmpdir[0] == '\0')
+		snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s",
+		    tmp ? tmp : "/tmp");
 	return 0;
 }
 

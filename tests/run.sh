@@ -4,20 +4,24 @@
 # usage: run.sh LABEL TEST...
 # A test passes by exiting 0, is skipped by exiting 77 (and says why on
 # its output), and fails otherwise.  Each test's output is shown as it
-# runs.  With DFS_VALGRIND=1, C test programs run under memcheck.
+# runs.  With DFS_VALGRIND=1, C test programs run under memcheck.  A test
+# that runs longer than DFS_TEST_TIMEOUT seconds (default 900) is killed
+# and fails.
 label=$1
 shift
+limit=${DFS_TEST_TIMEOUT:-900}
 pass=0 fail=0 skip=0 failed=
 for t in "$@"; do
 	echo "=== $t"
 	case $t in
-	*.sh)	sh "$t" ;;
+	*.sh)	timeout -k 10 "$limit" sh "$t" ;;
 	*)	if [ -n "$DFS_VALGRIND" ]; then
+			timeout -k 10 "$limit" \
 			valgrind -q --error-exitcode=99 --leak-check=full \
 			    --errors-for-leak-kinds=definite \
 			    --trace-children=no "$t"
 		else
-			"$t"
+			timeout -k 10 "$limit" "$t"
 		fi ;;
 	esac
 	rc=$?

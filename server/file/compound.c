@@ -10,6 +10,7 @@
 
 #include <rpc/rpc.h>
 
+#include "dispatch.h"
 #include "compound.h"
 #include "filed.h"
 
@@ -111,4 +112,23 @@ file_compound_1_svc(file_compound_args *args, file_compound_res *res,
 	(void)rq;
 	filed_compound(the_ctx, args, res);
 	return TRUE;
+}
+
+static bool_t
+compound(void *args, void *res, struct svc_req *rq)
+{
+	return file_compound_1_svc(args, res, rq);
+}
+
+static const struct svc_prog file_prog = {
+	(xdrproc_t)xdr_file_compound_args,
+	(xdrproc_t)xdr_file_compound_res,
+	compound,
+};
+
+/* The service's dispatcher (lib/dispatch.c), for daemon_listen(). */
+void
+dfs_file_prog_1(struct svc_req *rq, SVCXPRT *xprt)
+{
+	svc_dispatch(rq, xprt, &file_prog);
 }

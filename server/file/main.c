@@ -75,22 +75,7 @@ usage(FILE *fp)
 	    "[-x prefix] ...\n");
 }
 
-bool_t
-file_null_1_svc(void *args, void *res, struct svc_req *rq)
-{
-	(void)args;
-	(void)res;
-	(void)rq;
-	return TRUE;
-}
 
-int
-dfs_file_prog_1_freeresult(SVCXPRT *xprt, xdrproc_t xres, caddr_t res)
-{
-	(void)xprt;
-	xdr_free(xres, res);
-	return 1;
-}
 
 /* Parses a number in [min, max].  Returns 0 or -1. */
 static int

@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 
+#include "dispatch.h"
 #include "compound.h"
 #include "kv.h"
 #include "lockd.h"
@@ -91,4 +92,23 @@ lock_compound_1_svc(lock_compound_args *args, lock_compound_res *res,
 	if (kv_dirty(lockd->kv) && kv_commit(lockd->kv) != 0)
 		fatalx("cannot commit the lock table: durability unknown");
 	return TRUE;
+}
+
+static bool_t
+compound(void *args, void *res, struct svc_req *rq)
+{
+	return lock_compound_1_svc(args, res, rq);
+}
+
+static const struct svc_prog lock_prog = {
+	(xdrproc_t)xdr_lock_compound_args,
+	(xdrproc_t)xdr_lock_compound_res,
+	compound,
+};
+
+/* The service's dispatcher (lib/dispatch.c), for daemon_listen(). */
+void
+dfs_lock_prog_1(struct svc_req *rq, SVCXPRT *xprt)
+{
+	svc_dispatch(rq, xprt, &lock_prog);
 }

@@ -170,22 +170,4 @@ main(int argc, char **argv)
 	return 0;
 }
 
-/* NULL procedure (rpcinfo -t).  Returns TRUE. */
-bool_t
-lock_null_1_svc(void *argp, void *result, struct svc_req *rqstp)
-{
-	(void)argp;
-	(void)result;
-	(void)rqstp;
-	return TRUE;
-}
 
-/* Frees a reply after it was sent.  Returns 1. */
-int
-dfs_lock_prog_1_freeresult(SVCXPRT *transp, xdrproc_t xdr_result,
-    caddr_t result)
-{
-	(void)transp;
-	xdr_free(xdr_result, result);
-	return 1;
-}

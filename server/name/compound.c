@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "compound.h"
 #include "kv.h"
 #include "log.h"
@@ -153,4 +154,23 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	res->res.res_val = vals;
 	res->res.res_len = n;
 	return TRUE;
+}
+
+static bool_t
+compound(void *args, void *res, struct svc_req *rq)
+{
+	return name_compound_1_svc(args, res, rq);
+}
+
+static const struct svc_prog name_prog = {
+	(xdrproc_t)xdr_name_compound_args,
+	(xdrproc_t)xdr_name_compound_res,
+	compound,
+};
+
+/* The service's dispatcher (lib/dispatch.c), for daemon_listen(). */
+void
+dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt)
+{
+	svc_dispatch(rq, xprt, &name_prog);
 }

@@ -121,21 +121,4 @@ main(int argc, char **argv)
 	return 0;
 }
 
-/* NAME_NULL: the ping rpcinfo -t sends. */
-bool_t
-name_null_1_svc(void *arg, void *res, struct svc_req *rq)
-{
-	(void)arg;
-	(void)res;
-	(void)rq;
-	return TRUE;
-}
 
-/* Releases a reply after it was sent.  Returns 1. */
-int
-dfs_name_prog_1_freeresult(SVCXPRT *xprt, xdrproc_t xres, caddr_t res)
-{
-	(void)xprt;
-	xdr_free(xres, res);
-	return 1;
-}

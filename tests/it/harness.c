@@ -1,6 +1,7 @@
 /*
  * harness.c -- start real dfs daemons for integration tests.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -125,6 +126,8 @@ exec_daemon(const struct dproc *d)
 	for (i = 0; d->extra[i] != NULL && i < 8; i++)
 		argv[n++] = d->extra[i];
 	argv[n] = NULL;
+	/* the daemon dies with the test, even when the test is killed */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd != -1) {
 		dup2(fd, 1);

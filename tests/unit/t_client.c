@@ -12,17 +12,22 @@
 
 #include "client.h"
 
-static char	tmpdir[] = "/tmp/t_client.XXXXXX";
+static char	tmpdir[64];
 
 static int
 suite_init(void)
 {
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_client.XXXXXX");
 	return mkdtemp(tmpdir) != NULL ? 0 : -1;
 }
 
 static int
 suite_clean(void)
 {
+	char	path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/dfs.conf", tmpdir);
+	unlink(path);
 	return rmdir(tmpdir);
 }
 
@@ -216,6 +221,71 @@ test_connect__errors(void)
 	CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_RPC);
 }
 
+/* Writes a dfs.conf and points $DFS_CONFIG at it. */
+static void
+write_conf(const char *text)
+{
+	static char	path[PATH_MAX];
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "%s/dfs.conf", tmpdir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs(text, fp);
+	fclose(fp);
+	setenv("DFS_CONFIG", path, 1);
+}
+
+/* The config file is read; the environment and options override it. */
+static void
+test_config__precedence(void)
+{
+	struct dfs_opts	 o = DFS_OPTS_INIT;
+	struct dfs	*dfs;
+
+	unsetenv("DFS_SERVER");
+	o.timeout_ms = 2000;
+	write_conf("# test\n[client]\nserver = 127.0.0.1:1\n"
+	    "max_size = 64K\ntimeout = 2\n[other]\nserver = junk:::\n");
+	/* from the file: a port nobody listens on */
+	CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_RPC);
+	setenv("DFS_SERVER", "bad:port", 1);
+	CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_INVAL);
+	o.server = "127.0.0.1:1";
+	CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_RPC);
+	unsetenv("DFS_SERVER");
+	write_conf("[client]\nserver = 127.0.0.1:1\nmax_size = 0\n");
+	o.server = NULL;
+	CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_INVAL);
+	unsetenv("DFS_CONFIG");
+}
+
+static void
+test_config__bad_settings(void)
+{
+	static const char *const bad[] = {
+		"server = \n",
+		"colour = blue\n",
+		"max_size = lots\n",
+		"max_size = -1\n",
+		"timeout = 0\n",
+		"retries = 1000\n",
+		"this line is not ini\n",
+	};
+	struct dfs_opts	 o = DFS_OPTS_INIT;
+	struct dfs	*dfs;
+	size_t		 i;
+
+	o.server = "127.0.0.1:1";
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_conf(bad[i]);
+		if (dfs_connect(&dfs, &o) != -DFS_ERR_INVAL)
+			fprintf(stderr, "accepted: %s", bad[i]);
+		CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_INVAL);
+	}
+	unsetenv("DFS_CONFIG");
+}
+
 static CU_TestInfo spool_tests[] = {
 	{ "memory_roundtrip", test_spool__memory_roundtrip },
 	{ "spills_to_disk", test_spool__spills_to_disk },
@@ -233,9 +303,16 @@ static CU_TestInfo misc_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo config_tests[] = {
+	{ "precedence", test_config__precedence },
+	{ "bad_settings", test_config__bad_settings },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
 	{ "spool", suite_init, suite_clean, NULL, NULL, spool_tests },
 	{ "client", NULL, NULL, NULL, NULL, misc_tests },
+	{ "config", suite_init, suite_clean, NULL, NULL, config_tests },
 	CU_SUITE_INFO_NULL,
 };
 

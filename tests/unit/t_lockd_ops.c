@@ -386,7 +386,7 @@ test_lockd__bad_args(void)
 {
 	struct fx	f;
 	dfs_path	p[DFS_MAXLOCKPATHS + 1], dup[3];
-	char		names[DFS_MAXLOCKPATHS + 1][8];
+	char		names[DFS_MAXLOCKPATHS + 1][16];
 	int		i;
 
 	fx_open(&f);

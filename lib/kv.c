@@ -230,15 +230,21 @@ static int
 replay_log(struct kv *kv)
 {
 	unsigned char	 hdr[KV_HDRLEN], *payload;
+	struct stat	 st;
 	off_t		 off = 0;
 	uint32_t	 plen;
 	int		 n = 0;
 
+	if (fstat(kv->logfd, &st) == -1)
+		return -1;
 	for (;;) {
 		if (pread(kv->logfd, hdr, KV_HDRLEN, off) != KV_HDRLEN ||
 		    get32(hdr) != KV_MAGIC)
 			break;
 		plen = get32(hdr + 4);
+		/* a damaged length must not make us allocate up to 4 GiB */
+		if (plen > st.st_size - off - KV_HDRLEN)
+			break;
 		payload = malloc(plen ? plen : 1);
 		if (payload == NULL)
 			return -1;

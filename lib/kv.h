@@ -40,7 +40,8 @@ struct kv;
  * Opens (creating if needed) the store NAME in the existing directory DIR
  * and recovers it.  Returns 0 and sets *kvp, or a negative dfs_stat with
  * a message in err: -DFS_ERR_DELAY when another process holds the
- * directory, -DFS_ERR_IO for any other failure.
+ * directory, -DFS_ERR_NAMETOOLONG when DIR/NAME.* would not fit in a
+ * path, -DFS_ERR_IO for any other failure.
  */
 int	kv_open(struct kv **kvp, const char *dir, const char *name,
 	    char *err, size_t errlen);

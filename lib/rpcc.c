@@ -38,13 +38,17 @@ rpcc_parse(const char *spec, char *host, size_t hostlen, unsigned int *port)
 			return -DFS_ERR_INVAL;
 	} else {
 		colon = strrchr(spec, ':');
+		/* two colons and no brackets: a bare IPv6 address */
+		if (colon != NULL && strchr(spec, ':') != colon)
+			colon = NULL;
 		end = colon != NULL ? colon : spec + strlen(spec);
 	}
 	if (colon != NULL) {
 		errno = 0;
 		p = strtoul(colon + 1, &ep, 10);
-		if (colon[1] == '\0' || *ep != '\0' || errno != 0 ||
-		    p == 0 || p > 65535)
+		/* strtoul would take "+80" and " 80" */
+		if (colon[1] < '0' || colon[1] > '9' || *ep != '\0' ||
+		    errno != 0 || p == 0 || p > 65535)
 			return -DFS_ERR_INVAL;
 	}
 	n = (size_t)(end - h);

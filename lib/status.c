@@ -57,10 +57,10 @@ status_find(int status)
 {
 	size_t	i;
 
-	if (status < 0)
-		status = -status;
+	/* negate the table's codes, not status: -INT_MIN overflows */
 	for (i = 0; i < sizeof(status_table) / sizeof(status_table[0]); i++)
-		if (status_table[i].code == status)
+		if (status_table[i].code == status ||
+		    -status_table[i].code == status)
 			return &status_table[i];
 	return NULL;
 }

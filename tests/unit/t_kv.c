@@ -1,0 +1,865 @@
+/*
+ * t_kv.c -- lib/kv.c: the GDBM store behind a redo log.
+ *
+ * A crash is simulated the way kill -9 leaves the directory: NAME.db and
+ * NAME.log are copied, while the store is still open, into a fresh
+ * directory (never NAME.work, never through kv_close), and that copy is
+ * opened.  Damage to the log tail is then done to the copy.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "dfs_types.h"
+#include "kv.h"
+
+#define KV_NAME		"t"
+#define DIRLEN		64
+#define BIGLEN		(1024 * 1024)
+
+/* --- helpers ---------------------------------------------------------- */
+
+/* Creates a fresh directory under /tmp in dir (DIRLEN bytes); aborts the
+ * test when it cannot. */
+static void
+tdir_make(char *dir)
+{
+	snprintf(dir, DIRLEN, "/tmp/t_kv.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+}
+
+/* Removes a flat directory and everything in it. */
+static void
+tdir_remove(const char *dir)
+{
+	struct dirent	*de;
+	char		 path[DIRLEN + 256];
+	DIR		*d;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* Writes "DIR/NAME.SUFFIX" into buf (DIRLEN + 16 bytes). */
+static void
+kv_file(char *buf, const char *dir, const char *suffix)
+{
+	snprintf(buf, DIRLEN + 16, "%s/%s.%s", dir, KV_NAME, suffix);
+}
+
+/* Copies a file byte for byte.  Returns 0 or -1. */
+static int
+copy_file(const char *src, const char *dst)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	in, out, rc = 0;
+
+	in = open(src, O_RDONLY);
+	if (in == -1)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0)
+		rc = -1;
+	close(in);
+	close(out);
+	return rc;
+}
+
+/* What kill -9 leaves behind: the checkpoint and the log, as they are on
+ * disk right now, copied from src into dst. */
+static void
+crash_copy(const char *src, const char *dst)
+{
+	char	from[DIRLEN + 16], to[DIRLEN + 16];
+
+	kv_file(from, src, "db");
+	kv_file(to, dst, "db");
+	CU_ASSERT_EQUAL_FATAL(copy_file(from, to), 0);
+	kv_file(from, src, "log");
+	kv_file(to, dst, "log");
+	CU_ASSERT_EQUAL_FATAL(copy_file(from, to), 0);
+}
+
+/* Returns the size of DIR/NAME.log, or -1. */
+static off_t
+log_size(const char *dir)
+{
+	struct stat	st;
+	char		path[DIRLEN + 16];
+
+	kv_file(path, dir, "log");
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Opens the store in dir; aborts the test on failure. */
+static struct kv *
+open_ok(const char *dir)
+{
+	struct kv	*kv = NULL;
+	char		 err[256] = "";
+	int		 rc;
+
+	rc = kv_open(&kv, dir, KV_NAME, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "kv_open '%s': %d %s\n", dir, rc, err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kv);
+	return kv;
+}
+
+static void
+put_str(struct kv *kv, const char *key, const char *val)
+{
+	CU_ASSERT_EQUAL(kv_put(kv, key, strlen(key), val, strlen(val)), 0);
+}
+
+/* Asserts that key holds exactly val. */
+static void
+expect_str(struct kv *kv, const char *key, const char *val)
+{
+	void	*v = NULL;
+	size_t	 vlen = 0;
+
+	CU_ASSERT_EQUAL_FATAL(kv_get(kv, key, strlen(key), &v, &vlen), 0);
+	CU_ASSERT_EQUAL(vlen, strlen(val));
+	if (vlen == strlen(val))
+		CU_ASSERT_EQUAL(memcmp(v, val, vlen), 0);
+	free(v);
+}
+
+static void
+expect_missing(struct kv *kv, const char *key)
+{
+	void	*v = NULL;
+	size_t	 vlen = 0;
+
+	CU_ASSERT_EQUAL(kv_get(kv, key, strlen(key), &v, &vlen),
+	    -DFS_ERR_NOENT);
+	CU_ASSERT_PTR_NULL(v);
+}
+
+static int
+count_fn(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Returns the number of records in the store. */
+static int
+count_records(struct kv *kv)
+{
+	int	n = 0;
+
+	CU_ASSERT_EQUAL(kv_foreach(kv, count_fn, &n), 0);
+	return n;
+}
+
+/* Fills a buffer with a pattern that depends on seed. */
+static void
+fill(unsigned char *buf, size_t len, unsigned int seed)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 12)) &
+		    0xff);
+}
+
+/* --- basic use -------------------------------------------------------- */
+
+static void
+test_kv__put_get_del(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN];
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	put_str(kv, "alpha", "1");
+	put_str(kv, "beta", "22");
+	expect_str(kv, "alpha", "1");
+	expect_str(kv, "beta", "22");
+	put_str(kv, "alpha", "333");
+	expect_str(kv, "alpha", "333");
+	CU_ASSERT_EQUAL(kv_del(kv, "beta", 4), 0);
+	expect_missing(kv, "beta");
+	/* an empty value is a value, not a missing key */
+	CU_ASSERT_EQUAL(kv_put(kv, "empty", 5, "", 0), 0);
+	expect_str(kv, "empty", "");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	expect_str(kv, "alpha", "333");
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+static void
+test_kv__missing_key(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN];
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	expect_missing(kv, "nothing");
+	/* deleting what is not there is not an error */
+	CU_ASSERT_EQUAL(kv_del(kv, "nothing", 7), 0);
+	put_str(kv, "k", "v");
+	CU_ASSERT_EQUAL(kv_del(kv, "k", 1), 0);
+	expect_missing(kv, "k");
+	/* a key is its bytes: "k" and "k\0" differ */
+	put_str(kv, "k", "v");
+	CU_ASSERT_EQUAL(kv_get(kv, "k", 2, &(void *){ NULL },
+	    &(size_t){ 0 }), -DFS_ERR_NOENT);
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+struct visit {
+	int	seen[50];
+	int	calls;
+	int	stop_after;
+};
+
+static int
+visit_fn(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	struct visit	*v = arg;
+	char		 k[16], want[16];
+	int		 i;
+
+	v->calls++;
+	if (klen < 2 || klen >= sizeof(k))
+		return -1;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	i = atoi(k + 1);
+	snprintf(want, sizeof(want), "v%d", i);
+	if (i < 0 || i >= 50 || vlen != strlen(want) ||
+	    memcmp(val, want, vlen) != 0)
+		return -1;
+	v->seen[i]++;
+	if (v->stop_after != 0 && v->calls == v->stop_after)
+		return 7;
+	return 0;
+}
+
+static void
+test_kv__foreach_all(void)
+{
+	struct visit	 v;
+	struct kv	*kv;
+	char		 dir[DIRLEN], key[16], val[16];
+	int		 i;
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		put_str(kv, key, val);
+	}
+	memset(&v, 0, sizeof(v));
+	CU_ASSERT_EQUAL(kv_foreach(kv, visit_fn, &v), 0);
+	CU_ASSERT_EQUAL(v.calls, 50);
+	for (i = 0; i < 50; i++)
+		CU_ASSERT_EQUAL(v.seen[i], 1);
+	/* fn's non-zero return stops the walk and is returned */
+	memset(&v, 0, sizeof(v));
+	v.stop_after = 3;
+	CU_ASSERT_EQUAL(kv_foreach(kv, visit_fn, &v), 7);
+	CU_ASSERT_EQUAL(v.calls, 3);
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+static void
+test_kv__reopen(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN];
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	put_str(kv, "a", "1");
+	put_str(kv, "b", "2");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	/* kv_close commits what is still pending */
+	put_str(kv, "c", "3");
+	CU_ASSERT_EQUAL(kv_del(kv, "b", 1), 0);
+	kv_close(kv);
+	kv = open_ok(dir);
+	expect_str(kv, "a", "1");
+	expect_missing(kv, "b");
+	expect_str(kv, "c", "3");
+	CU_ASSERT_EQUAL(count_records(kv), 2);
+	kv_close(kv);
+	kv_close(NULL);
+	tdir_remove(dir);
+}
+
+static void
+test_kv__dirty_and_empty_commit(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN];
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	CU_ASSERT_EQUAL(kv_dirty(kv), 0);
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	put_str(kv, "a", "1");
+	CU_ASSERT_EQUAL(kv_dirty(kv), 1);
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT_EQUAL(kv_dirty(kv), 0);
+	CU_ASSERT(log_size(dir) > 0);
+	CU_ASSERT_EQUAL(kv_del(kv, "a", 1), 0);
+	CU_ASSERT_EQUAL(kv_dirty(kv), 1);
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+/* kv_open's documented failures, each with a message. */
+static void
+test_kv__open_errors(void)
+{
+	struct kv	*kv = NULL;
+	char		 dir[DIRLEN], err[256], *longdir;
+	size_t		 n = 5000;
+
+	tdir_make(dir);
+	rmdir(dir);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(kv_open(&kv, dir, KV_NAME, err, sizeof(err)),
+	    -DFS_ERR_IO);
+	CU_ASSERT_PTR_NULL(kv);
+	CU_ASSERT(strlen(err) > 0);
+	longdir = malloc(n + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(longdir);
+	memset(longdir, 'd', n);
+	longdir[0] = '/';
+	longdir[n] = '\0';
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(kv_open(&kv, longdir, KV_NAME, err, sizeof(err)),
+	    -DFS_ERR_NAMETOOLONG);
+	CU_ASSERT_PTR_NULL(kv);
+	CU_ASSERT(strlen(err) > 0);
+	free(longdir);
+}
+
+/* flock(2) locks belong to the open file description, so a second
+ * kv_open in the same process conflicts just as another daemon would. */
+static void
+test_kv__second_open_delay(void)
+{
+	struct kv	*kv, *kv2 = NULL;
+	char		 dir[DIRLEN], err[256] = "";
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	put_str(kv, "a", "1");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT_EQUAL(kv_open(&kv2, dir, KV_NAME, err, sizeof(err)),
+	    -DFS_ERR_DELAY);
+	CU_ASSERT_PTR_NULL(kv2);
+	CU_ASSERT(strlen(err) > 0);
+	/* the failed attempt did not take the lock or the data away */
+	put_str(kv, "b", "2");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	expect_str(kv, "a", "1");
+	CU_ASSERT_EQUAL(kv_open(&kv2, dir, KV_NAME, err, sizeof(err)),
+	    -DFS_ERR_DELAY);
+	kv_close(kv);
+	kv = open_ok(dir);
+	expect_str(kv, "a", "1");
+	expect_str(kv, "b", "2");
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+static void
+test_kv__large_value(void)
+{
+	unsigned char	*big;
+	struct kv	*kv;
+	void		*v;
+	size_t		 vlen;
+	char		 dir[DIRLEN], dir2[DIRLEN];
+
+	big = malloc(BIGLEN);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	fill(big, BIGLEN, 3);
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	CU_ASSERT_EQUAL(kv_put(kv, "big", 3, big, BIGLEN), 0);
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	CU_ASSERT_EQUAL_FATAL(kv_get(kv, "big", 3, &v, &vlen), 0);
+	CU_ASSERT_EQUAL(vlen, BIGLEN);
+	CU_ASSERT(vlen == BIGLEN && memcmp(v, big, BIGLEN) == 0);
+	free(v);
+	kv_close(kv);
+	kv = open_ok(dir);
+	CU_ASSERT_EQUAL_FATAL(kv_get(kv, "big", 3, &v, &vlen), 0);
+	CU_ASSERT(vlen == BIGLEN && memcmp(v, big, BIGLEN) == 0);
+	free(v);
+	kv_close(kv);
+	free(big);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+/* --- crashes ---------------------------------------------------------- */
+
+static void
+test_kv__crash_committed_only(void)
+{
+	struct kv	*kv, *kv2;
+	char		 dir[DIRLEN], dir2[DIRLEN];
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	put_str(kv, "kept", "yes");
+	put_str(kv, "gone", "before");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	put_str(kv, "lost", "never committed");
+	CU_ASSERT_EQUAL(kv_del(kv, "gone", 4), 0);
+	put_str(kv, "kept", "overwritten, not committed");
+	crash_copy(dir, dir2);
+	kv2 = open_ok(dir2);
+	expect_str(kv2, "kept", "yes");
+	expect_str(kv2, "gone", "before");
+	expect_missing(kv2, "lost");
+	CU_ASSERT_EQUAL(count_records(kv2), 2);
+	kv_close(kv2);
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+/* Writes committed record "one" then "two" in a fresh store under dir,
+ * crash-copies it to dir2 and stores the log offsets where record "two"
+ * starts and ends. */
+static void
+two_records(const char *dir, const char *dir2, off_t *start, off_t *end)
+{
+	struct kv	*kv;
+
+	kv = open_ok(dir);
+	put_str(kv, "one", "first record");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	*start = log_size(dir);
+	put_str(kv, "two", "second record");
+	put_str(kv, "two-b", "also second record");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	*end = log_size(dir);
+	CU_ASSERT_FATAL(*start > 0 && *end > *start);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+}
+
+/* Opens dir2 after damage to its log; expects record one and, if
+ * two_survives, record two.  Then checks that the store still takes new
+ * commits that survive the next crash (the bad tail was cut off, so a
+ * new record does not land behind garbage). */
+static void
+check_after_damage(const char *dir2, int two_survives)
+{
+	struct kv	*kv;
+	char		 dir3[DIRLEN];
+
+	kv = open_ok(dir2);
+	expect_str(kv, "one", "first record");
+	if (two_survives) {
+		expect_str(kv, "two", "second record");
+		expect_str(kv, "two-b", "also second record");
+	} else {
+		expect_missing(kv, "two");
+		expect_missing(kv, "two-b");
+	}
+	put_str(kv, "three", "after recovery");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	tdir_make(dir3);
+	crash_copy(dir2, dir3);
+	kv_close(kv);
+	kv = open_ok(dir3);
+	expect_str(kv, "one", "first record");
+	expect_str(kv, "three", "after recovery");
+	CU_ASSERT_EQUAL(count_records(kv), two_survives ? 4 : 2);
+	kv_close(kv);
+	tdir_remove(dir3);
+}
+
+/* A crash inside write(2): the last record is cut short by `cut` bytes. */
+static void
+test_kv__torn_tail_truncated(void)
+{
+	static const int	 cuts[] = { 1, 3, 8, 17, -16, -15, -1, 0 };
+	char			 dir[DIRLEN], dir2[DIRLEN], log[DIRLEN + 16];
+	off_t			 start, end, cut;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		tdir_make(dir);
+		tdir_make(dir2);
+		two_records(dir, dir2, &start, &end);
+		/* negative: keep that many bytes of record two */
+		cut = cuts[i] > 0 ? cuts[i] : end - start + cuts[i];
+		if (cuts[i] == 0)
+			cut = end - start;
+		kv_file(log, dir2, "log");
+		CU_ASSERT_EQUAL(truncate(log, end - cut), 0);
+		check_after_damage(dir2, 0);
+		tdir_remove(dir);
+		tdir_remove(dir2);
+	}
+}
+
+/*
+ * The only record is torn: nothing is replayed, so no checkpoint cleans
+ * the log up; the torn bytes must still be cut off, or the next commit
+ * would land behind them and be lost at the next open.
+ */
+static void
+test_kv__torn_only_record(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN], dir3[DIRLEN];
+	char		 log[DIRLEN + 16];
+	off_t		 end;
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	tdir_make(dir3);
+	kv = open_ok(dir);
+	put_str(kv, "torn", "never acknowledged");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	end = log_size(dir);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv_file(log, dir2, "log");
+	CU_ASSERT_EQUAL(truncate(log, end - 3), 0);
+	kv = open_ok(dir2);
+	expect_missing(kv, "torn");
+	put_str(kv, "next", "acknowledged");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	crash_copy(dir2, dir3);
+	kv_close(kv);
+	kv = open_ok(dir3);
+	expect_missing(kv, "torn");
+	expect_str(kv, "next", "acknowledged");
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+	tdir_remove(dir3);
+}
+
+struct garbage {
+	const char	*what;
+	unsigned char	 bytes[24];
+	size_t		 len;
+};
+
+/* Bytes after the last record that no commit wrote. */
+static void
+test_kv__garbage_tail(void)
+{
+	static const struct garbage	 cases[] = {
+		{ "one byte", { 0x42 }, 1 },
+		{ "zeros", { 0 }, 24 },
+		{ "text", "not a log record at all", 23 },
+		{ "magic, short payload",
+		    { 'K', 'V', 'L', '1', 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		    1, 2, 3 }, 19 },
+		{ "magic, bad checksum",
+		    { 'K', 'V', 'L', '1', 0, 0, 0, 4, 1, 2, 3, 4, 5, 6, 7, 8,
+		    1, 2, 3, 4 }, 20 },
+		{ "magic, huge length",
+		    { 'K', 'V', 'L', '1', 0xff, 0xff, 0xff, 0xf0, 1, 2, 3, 4,
+		    5, 6, 7, 8, 1, 2 }, 18 },
+	};
+	char	dir[DIRLEN], dir2[DIRLEN], log[DIRLEN + 16];
+	off_t	start, end;
+	size_t	i;
+	int	fd;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tdir_make(dir);
+		tdir_make(dir2);
+		two_records(dir, dir2, &start, &end);
+		kv_file(log, dir2, "log");
+		fd = open(log, O_WRONLY | O_APPEND);
+		CU_ASSERT_FATAL(fd != -1);
+		CU_ASSERT_EQUAL(write(fd, cases[i].bytes, cases[i].len),
+		    (ssize_t)cases[i].len);
+		close(fd);
+		check_after_damage(dir2, 1);
+		tdir_remove(dir);
+		tdir_remove(dir2);
+	}
+}
+
+/* Flips one bit of the byte at off in path. */
+static void
+flip_bit(const char *path, off_t off)
+{
+	unsigned char	c;
+	int		fd;
+
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_EQUAL(pread(fd, &c, 1, off), 1);
+	c ^= 0x10;
+	CU_ASSERT_EQUAL(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+/* A record whose checksum does not match is dropped, and only it: the
+ * header's checksum, a payload byte or its length may be the one hit. */
+static void
+test_kv__bad_checksum_last(void)
+{
+	/* offsets into the last record: checksum, payload, length field */
+	static const int	 offs[] = { 8, 15, 16, 20, -1, 7 };
+	char			 dir[DIRLEN], dir2[DIRLEN], log[DIRLEN + 16];
+	off_t			 start, end, off;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		tdir_make(dir);
+		tdir_make(dir2);
+		two_records(dir, dir2, &start, &end);
+		off = offs[i] >= 0 ? start + offs[i] : end + offs[i];
+		kv_file(log, dir2, "log");
+		flip_bit(log, off);
+		check_after_damage(dir2, 0);
+		tdir_remove(dir);
+		tdir_remove(dir2);
+	}
+}
+
+/*
+ * Records hold whole values, so replaying a log over a checkpoint that
+ * already contains it (a crash after the checkpoint's rename but before
+ * the log was truncated) gives the same store, however often it happens.
+ */
+static void
+test_kv__replay_idempotent(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN];
+	char		 log[DIRLEN + 16], saved[DIRLEN + 16];
+	int		 round;
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	put_str(kv, "x", "1");
+	put_str(kv, "y", "1");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	put_str(kv, "x", "2");
+	CU_ASSERT_EQUAL(kv_del(kv, "y", 1), 0);
+	put_str(kv, "z", "3");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv_file(log, dir2, "log");
+	kv_file(saved, dir2, "saved");
+	CU_ASSERT_EQUAL_FATAL(copy_file(log, saved), 0);
+	for (round = 0; round < 3; round++) {
+		kv = open_ok(dir2);
+		expect_str(kv, "x", "2");
+		expect_missing(kv, "y");
+		expect_str(kv, "z", "3");
+		CU_ASSERT_EQUAL(count_records(kv), 2);
+		/* the open checkpointed the replayed log away */
+		CU_ASSERT_EQUAL(log_size(dir2), 0);
+		kv_close(kv);
+		CU_ASSERT_EQUAL_FATAL(copy_file(saved, log), 0);
+	}
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+/* A commit that takes the log past the limit checkpoints: the log
+ * shrinks and nothing is lost, crash or not. */
+static void
+test_kv__checkpoint_shrinks_log(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN], key[16], val[512];
+	off_t		 prev = 0, sz;
+	int		 i, shrunk = 0;
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	kv_set_checkpoint_bytes(kv, 2048);
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "k%02d", i);
+		put_str(kv, key, val);
+		CU_ASSERT_EQUAL(kv_commit(kv), 0);
+		sz = log_size(dir);
+		CU_ASSERT(sz >= 0 && sz < 2048);
+		if (sz < prev)
+			shrunk++;
+		prev = sz;
+	}
+	CU_ASSERT(shrunk >= 3);
+	put_str(kv, "last", "one");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT(log_size(dir) > 0);
+	CU_ASSERT_EQUAL(kv_checkpoint(kv), 0);
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	CU_ASSERT_EQUAL(count_records(kv), 21);
+	expect_str(kv, "k00", val);
+	expect_str(kv, "k19", val);
+	expect_str(kv, "last", "one");
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+struct batch_check {
+	int	n;
+	int	bad;
+};
+
+static int
+batch_fn(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	struct batch_check	*b = arg;
+
+	(void)val;
+	(void)vlen;
+	b->n++;
+	if (klen != 5 || memcmp(key, "a", 1) != 0)
+		b->bad++;
+	return 0;
+}
+
+/* 100 committed keys, 100 uncommitted: a crash keeps exactly the first
+ * 100, never a part of the second batch. */
+static void
+test_kv__batch_atomic(void)
+{
+	struct batch_check	 b = { 0, 0 };
+	struct kv		*kv;
+	char			 dir[DIRLEN], dir2[DIRLEN], key[16];
+	int			 i;
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "a%04d", i);
+		put_str(kv, key, "committed");
+	}
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "b%04d", i);
+		put_str(kv, key, "pending");
+	}
+	CU_ASSERT_EQUAL(count_records(kv), 200);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	CU_ASSERT_EQUAL(kv_foreach(kv, batch_fn, &b), 0);
+	CU_ASSERT_EQUAL(b.n, 100);
+	CU_ASSERT_EQUAL(b.bad, 0);
+	expect_str(kv, "a0000", "committed");
+	expect_str(kv, "a0099", "committed");
+	expect_missing(kv, "b0000");
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+static CU_TestInfo kv_tests[] = {
+	{ "put_get_del",		test_kv__put_get_del },
+	{ "missing_key",		test_kv__missing_key },
+	{ "foreach_all",		test_kv__foreach_all },
+	{ "reopen",			test_kv__reopen },
+	{ "dirty_and_empty_commit",	test_kv__dirty_and_empty_commit },
+	{ "open_errors",		test_kv__open_errors },
+	{ "second_open_delay",		test_kv__second_open_delay },
+	{ "large_value",		test_kv__large_value },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo kv_crash_tests[] = {
+	{ "crash_committed_only",	test_kv__crash_committed_only },
+	{ "torn_tail_truncated",	test_kv__torn_tail_truncated },
+	{ "torn_only_record",		test_kv__torn_only_record },
+	{ "garbage_tail",		test_kv__garbage_tail },
+	{ "bad_checksum_last",		test_kv__bad_checksum_last },
+	{ "replay_idempotent",		test_kv__replay_idempotent },
+	{ "checkpoint_shrinks_log",	test_kv__checkpoint_shrinks_log },
+	{ "batch_atomic",		test_kv__batch_atomic },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "kv", NULL, NULL, NULL, NULL, kv_tests },
+	{ "kv_crash", NULL, NULL, NULL, NULL, kv_crash_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	int	failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS ||
+	    CU_register_suites(suites) != CUE_SUCCESS)
+		return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_tests_failed() != 0 ||
+	    CU_get_number_of_suites_failed() != 0;
+	CU_cleanup_registry();
+	return failed;
+}

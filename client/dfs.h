@@ -111,6 +111,9 @@ int	dfs_truncate(struct dfs_file *f, uint64_t size);
  * returned.  The lock is released either way and `f` is freed.
  */
 int	dfs_close(struct dfs_file *f);
+/* Closes without uploading or committing: the previous version stays,
+ * the lock is released, `f` is freed.  Returns 0. */
+int	dfs_abort(struct dfs_file *f);
 /* A stdio stream over dfs_open() (fopencookie(3)): fclose(3) closes and
  * commits.  Returns NULL with errno set (EIO for dfs failures without an
  * errno equivalent). */

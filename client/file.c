@@ -164,6 +164,8 @@ fetch(struct dfs_file *f, char *buf, size_t n, uint64_t off)
 	return got;
 }
 
+static void	renew(struct dfs_file *);
+
 /* Downloads the opened version into the spool ("r+", "a+").  Returns 0
  * or a status. */
 static int
@@ -179,6 +181,7 @@ download(struct dfs_file *f)
 	if (buf == NULL)
 		return -DFS_ERR_NOMEM;
 	while (off < f->size && n > 0) {
+		renew(f);
 		n = fetch(f, buf, DFS_CHUNK, off);
 		if (n > 0)
 			n = spool_pwrite(&f->sp, buf, (size_t)n, off);
@@ -224,7 +227,6 @@ open_name(struct dfs_file *f)
 static int
 open_spool(struct dfs_file *f)
 {
-	spool_init(&f->sp, f->dfs->max_size, f->dfs->tmpdir);
 	if (f->flags & F_TRUNC) {
 		f->dirty = 1;		/* "w" empties the file at close */
 		return 0;
@@ -250,12 +252,15 @@ dfs_open(struct dfs *dfs, const char *path, const char *mode,
 	if (f == NULL)
 		return -DFS_ERR_NOMEM;
 	f->dfs = dfs;
+	/* ORDER: before any failure path, file_free() releases the spool */
+	spool_init(&f->sp, dfs->max_size, dfs->tmpdir);
 	f->flags = file_mode(mode);
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	if (f->flags == 0)
 		rc = -DFS_ERR_INVAL;
 	else if (f->flags & F_WRITE)
 		rc = lock_take(dfs, path, &f->lock, &f->lease_ms);
+	f->renew_at = mono_ms() + f->lease_ms / 3;
 	if (rc == 0)
 		rc = open_name(f);
 	if (rc == 0 && (f->flags & F_WRITE))
@@ -265,7 +270,6 @@ dfs_open(struct dfs *dfs, const char *path, const char *mode,
 		file_free(f);
 		return rc;
 	}
-	f->renew_at = mono_ms() + f->lease_ms / 3;
 	*fp = f;
 	return 0;
 }
@@ -492,6 +496,7 @@ upload(struct dfs_file *f)
 		return -DFS_ERR_NOMEM;
 	add_stage(f, &r);
 	do {
+		renew(f);	/* a long upload must not outlive the lease */
 		n = spool_pread(&f->sp, buf, DFS_CHUNK, off);
 		if (n < 0) {
 			rc = (int)n;
@@ -512,16 +517,25 @@ upload(struct dfs_file *f)
 }
 
 int
+dfs_abort(struct dfs_file *f)
+{
+	struct dfs	*dfs = f->dfs;
+
+	dfs->detail[0] = '\0';
+	(void)lock_release(dfs, &f->lock);
+	file_free(f);
+	return 0;
+}
+
+int
 dfs_close(struct dfs_file *f)
 {
 	struct dfs	*dfs = f->dfs;
 	int		 rc = 0;
 
 	dfs->detail[0] = '\0';
-	if ((f->flags & F_WRITE) && f->dirty) {
-		renew(f);
+	if ((f->flags & F_WRITE) && f->dirty)
 		rc = upload(f);
-	}
 	(void)lock_release(dfs, &f->lock);
 	file_free(f);
 	return rc;

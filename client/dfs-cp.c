@@ -1,0 +1,825 @@
+/*
+ * dfs-cp -- copy files and trees between the local file system and dfs.
+ *
+ * An operand is a local path, "dfs:/abs/path", or "-" (standard input as
+ * a source, standard output as the target).  Data moves through one
+ * fixed 1 MiB buffer, so memory use does not grow with file size.
+ *
+ * No partial file is ever left at a destination: a download goes to a
+ * temporary file (".NAME.XXXXXX") in the destination directory that is
+ * renamed into place only once complete and removed on any failure; an
+ * upload is committed by dfs_close() only once every byte was read, so
+ * the previous version stays if anything fails.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool/common.h"
+
+#define USAGE	"dfs-cp [-pr] [--no-cache] [-s server] source ... target"
+#define PROGRESS_MIN	(4u << 20)	/* smaller transfers show no bar */
+
+enum kind { EP_LOCAL, EP_DFS, EP_STD };
+
+/* One end of a copy. */
+struct ep {
+	enum kind	 kind;
+	char		 arg[PATH_MAX + 8];	/* as shown in messages */
+	char		 path[PATH_MAX];	/* local or checked dfs path */
+};
+
+/* What stat says about an end. */
+struct meta {
+	int		 isdir;
+	uint64_t	 size;
+	unsigned int	 mode;
+	int64_t		 mtime_ns;
+};
+
+/* An open end: a descriptor, or a dfs file. */
+struct stream {
+	const struct ep	*ep;
+	int		 fd;
+	struct dfs_file	*f;
+	char		 tmp[PATH_MAX];	/* local target: the temporary file */
+};
+
+struct cp {
+	struct tool	 t;
+	int		 recursive;
+	int		 preserve;
+	mode_t		 umask;
+};
+
+static char	buf[TOOL_CHUNK];
+
+static int	copy_node(struct cp *, const struct ep *, const struct ep *);
+
+/* Reports err (-errno for local ends, a dfs status for dfs ends) under
+ * the end's name. */
+static void
+ep_report(struct cp *cp, const struct ep *e, int err)
+{
+	if (e->kind == EP_DFS)
+		tool_err(&cp->t, e->arg, err);
+	else
+		tool_errno(&cp->t, e->arg, -err);
+}
+
+/* Parses an operand.  Returns 0, or -1 after reporting a bad dfs path. */
+static int
+ep_parse(struct cp *cp, const char *arg, struct ep *e)
+{
+	snprintf(e->arg, sizeof(e->arg), "%s", arg);
+	if (strcmp(arg, "-") == 0) {
+		e->kind = EP_STD;
+		return 0;
+	}
+	if (tool_is_dfs(arg)) {
+		e->kind = EP_DFS;
+		return tool_path(&cp->t, arg, e->path);
+	}
+	e->kind = EP_LOCAL;
+	if (strlen(arg) >= sizeof(e->path)) {
+		tool_errno(&cp->t, arg, ENAMETOOLONG);
+		return -1;
+	}
+	snprintf(e->path, sizeof(e->path), "%s", arg);
+	return 0;
+}
+
+/* Sets *child to entry `name` of directory end `parent`.  Returns 0,
+ * or -1 after reporting a name too long. */
+static int
+ep_child(struct cp *cp, const struct ep *parent, const char *name,
+    struct ep *child)
+{
+	child->kind = parent->kind;
+	if (tool_join(child->path, parent->path, name) != 0) {
+		tool_errno(&cp->t, parent->arg, ENAMETOOLONG);
+		return -1;
+	}
+	snprintf(child->arg, sizeof(child->arg), "%s%s",
+	    parent->kind == EP_DFS ? "dfs:" : "", child->path);
+	return 0;
+}
+
+/* Fills *m for an end.  Returns 0, -2 (ENOENT = DFS_ERR_NOENT) if it does
+ * not exist, or another negative errno / dfs status. */
+static int
+ep_stat(struct cp *cp, const struct ep *e, struct meta *m)
+{
+	struct dfs_info	 di;
+	struct stat	 sb;
+	int		 rc;
+
+	memset(m, 0, sizeof(*m));
+	m->mode = 0666 & ~cp->umask;
+	if (e->kind == EP_STD)
+		return 0;
+	if (e->kind == EP_DFS) {
+		if ((rc = dfs_getattr(cp->t.dfs, e->path, &di)) != 0)
+			return rc;
+		m->isdir = di.type == DFS_FTYPE_DIR;
+		m->size = di.size;
+		m->mode = di.mode & 07777;
+		m->mtime_ns = di.mtime_ns;
+		return 0;
+	}
+	if (stat(e->path, &sb) == -1)
+		return -errno;
+	m->isdir = S_ISDIR(sb.st_mode);
+	m->size = (uint64_t)sb.st_size;
+	m->mode = sb.st_mode & 07777;
+	m->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* --- progress -------------------------------------------------------- */
+
+struct progress {
+	int		 on;
+	const char	*name;
+	uint64_t	 total;
+	uint64_t	 done;
+	time_t		 last;
+};
+
+static void
+progress_init(struct progress *p, const char *name, uint64_t total)
+{
+	p->on = total > PROGRESS_MIN && isatty(STDERR_FILENO);
+	p->name = name;
+	p->total = total;
+	p->done = 0;
+	p->last = 0;
+}
+
+/* Redraws the bar at most once a second, and at the end. */
+static void
+progress_add(struct progress *p, size_t n)
+{
+	char	bar[31];
+	int	pct, i;
+	time_t	now;
+
+	p->done += n;
+	if (!p->on)
+		return;
+	now = time(NULL);
+	if (now == p->last && p->done < p->total)
+		return;
+	p->last = now;
+	pct = p->done >= p->total ? 100 : (int)(p->done * 100 / p->total);
+	for (i = 0; i < 30; i++)
+		bar[i] = i < pct * 30 / 100 ? '#' : ' ';
+	bar[30] = '\0';
+	fprintf(stderr, "\r%.40s [%s] %3d%% %.1f MiB", p->name, bar, pct,
+	    (double)p->done / (1 << 20));
+	if (p->done >= p->total)
+		fputc('\n', stderr);
+}
+
+/* --- streams --------------------------------------------------------- */
+
+/* Opens a source.  Returns 0 or -errno / a dfs status. */
+static int
+src_open(struct cp *cp, const struct ep *e, struct stream *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ep = e;
+	s->fd = -1;
+	if (e->kind == EP_STD) {
+		s->fd = STDIN_FILENO;
+		return 0;
+	}
+	if (e->kind == EP_DFS)
+		return dfs_open(cp->t.dfs, e->path, "r", &s->f);
+	s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	return s->fd == -1 ? -errno : 0;
+}
+
+static void
+src_close(struct stream *s)
+{
+	if (s->f != NULL)
+		(void)dfs_close(s->f);
+	else if (s->fd > STDERR_FILENO)
+		close(s->fd);
+}
+
+/* Reads up to n bytes.  Returns the count, 0 at the end, or -errno / a
+ * dfs status. */
+static ssize_t
+src_read(struct stream *s, char *p, size_t n)
+{
+	ssize_t	got;
+
+	if (s->f != NULL)
+		return dfs_read(s->f, p, n);
+	do
+		got = read(s->fd, p, n);
+	while (got == -1 && errno == EINTR);
+	return got == -1 ? -errno : got;
+}
+
+/* Creates the temporary file next to a local target.  Returns 0 or
+ * -errno. */
+static int
+tmp_create(struct stream *s, const char *path)
+{
+	char	 dir[PATH_MAX], base[PATH_MAX];
+	char	*slash;
+	int	 n;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	tool_basename(path, base);
+	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.%s.XXXXXX", dir, base);
+	if (n < 0 || (size_t)n >= sizeof(s->tmp))
+		return -ENAMETOOLONG;
+	s->fd = mkstemp(s->tmp);
+	if (s->fd == -1) {
+		s->tmp[0] = '\0';
+		return -errno;
+	}
+	return 0;
+}
+
+/* Opens a target.  Returns 0 or -errno / a dfs status. */
+static int
+dst_open(struct cp *cp, const struct ep *e, struct stream *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ep = e;
+	s->fd = -1;
+	if (e->kind == EP_STD) {
+		s->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (e->kind == EP_DFS)
+		return dfs_open(cp->t.dfs, e->path, "w", &s->f);
+	return tmp_create(s, e->path);
+}
+
+/* Writes all n bytes.  Returns 0 or -errno / a dfs status. */
+static int
+dst_write(struct stream *s, const char *p, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if (s->f != NULL)
+			w = dfs_write(s->f, p, n);
+		else {
+			w = write(s->fd, p, n);
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w == -1 && errno == EPIPE &&
+			    s->ep->kind == EP_STD)
+				tool_epipe();
+			if (w == -1)
+				w = -errno;
+		}
+		if (w < 0)
+			return (int)w;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Gives up on a target.  A local temporary file is removed; a dfs target
+ * is dropped uncommitted (the previous version stays, the lock goes).
+ */
+static void
+dst_abort(struct stream *s)
+{
+	if (s->tmp[0] != '\0') {
+		close(s->fd);
+		unlink(s->tmp);
+	}
+	if (s->f != NULL)
+		(void)dfs_abort(s->f);
+	s->f = NULL;
+}
+
+/* Removes the temporary file after a failure.  Returns -err. */
+static int
+tmp_fail(struct stream *s, int err)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	unlink(s->tmp);
+	return -err;
+}
+
+/* Sets mode and times of a local temporary file and renames it into
+ * place.  Returns 0 or -errno (the temporary file is then removed). */
+static int
+local_finish(struct cp *cp, struct stream *s, const struct meta *sm)
+{
+	struct timespec	ts[2];
+	struct meta	dm;
+	unsigned int	mode = sm->mode;
+
+	/* without -p a file keeps the mode it had, or gets the default */
+	if (!cp->preserve)
+		mode = ep_stat(cp, s->ep, &dm) == 0 ? dm.mode :
+		    0666 & ~cp->umask;
+	if (fchmod(s->fd, mode) == -1)
+		return tmp_fail(s, errno);
+	ts[0].tv_sec = ts[1].tv_sec = sm->mtime_ns / 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = sm->mtime_ns % 1000000000;
+	if (cp->preserve && futimens(s->fd, ts) == -1)
+		return tmp_fail(s, errno);
+	/* ORDER: close before rename, a full disk may show only here */
+	if (close(s->fd) == -1) {
+		s->fd = -1;
+		return tmp_fail(s, errno);
+	}
+	s->fd = -1;
+	if (rename(s->tmp, s->ep->path) == -1)
+		return tmp_fail(s, errno);
+	return 0;
+}
+
+/* Completes a target: commits (dfs), renames into place (local).  With
+ * -p, sets mode and modification time.  Returns 0 or a failure. */
+static int
+dst_finish(struct cp *cp, struct stream *s, const struct meta *sm)
+{
+	int	rc;
+
+	if (s->ep->kind == EP_STD)
+		return 0;
+	if (s->ep->kind == EP_LOCAL)
+		return local_finish(cp, s, sm);
+	rc = dfs_close(s->f);
+	s->f = NULL;
+	if (rc == 0 && cp->preserve)
+		rc = dfs_chmod(cp->t.dfs, s->ep->path, sm->mode);
+	if (rc == 0 && cp->preserve)
+		rc = dfs_utime(cp->t.dfs, s->ep->path, sm->mtime_ns);
+	return rc;
+}
+
+/* --- files ----------------------------------------------------------- */
+
+/* Streams src into dst.  Returns 0, or -1 after reporting a failure
+ * (read errors under the source, write errors under the target). */
+static int
+pump(struct cp *cp, struct stream *in, struct stream *out,
+    struct progress *p)
+{
+	ssize_t	n;
+	int	rc;
+
+	while ((n = src_read(in, buf, sizeof(buf))) > 0) {
+		if ((rc = dst_write(out, buf, (size_t)n)) != 0) {
+			ep_report(cp, out->ep, rc);
+			return -1;
+		}
+		progress_add(p, (size_t)n);
+	}
+	if (n < 0) {
+		ep_report(cp, in->ep, (int)n);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks that a target may be written as a file.  Returns 0, or -1
+ * after reporting (a directory there, or a failing stat). */
+static int
+check_target(struct cp *cp, const struct ep *dst)
+{
+	struct meta	dm;
+	int		rc;
+
+	rc = ep_stat(cp, dst, &dm);
+	if (rc == 0 && dm.isdir)
+		rc = dst->kind == EP_DFS ? -DFS_ERR_ISDIR : -EISDIR;
+	if (rc == 0 || rc == -ENOENT)
+		return 0;
+	ep_report(cp, dst, rc);
+	return -1;
+}
+
+/* Copies one file.  Returns 0 or -1 (reported). */
+static int
+copy_file(struct cp *cp, const struct ep *src, const struct ep *dst,
+    const struct meta *sm)
+{
+	struct stream	in, out;
+	struct progress	p;
+	int		rc;
+
+	if (check_target(cp, dst) != 0)
+		return -1;
+	if ((rc = src_open(cp, src, &in)) != 0) {
+		ep_report(cp, src, rc);
+		return -1;
+	}
+	if ((rc = dst_open(cp, dst, &out)) != 0) {
+		ep_report(cp, dst, rc);
+		src_close(&in);
+		return -1;
+	}
+	progress_init(&p, src->arg, sm->size);
+	if (pump(cp, &in, &out, &p) != 0) {
+		dst_abort(&out);
+		src_close(&in);
+		return -1;
+	}
+	src_close(&in);
+	if ((rc = dst_finish(cp, &out, sm)) != 0) {
+		ep_report(cp, dst, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- trees ----------------------------------------------------------- */
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **names, size_t n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+/* Adds a copy of name to *names.  Returns 0 or -ENOMEM. */
+static int
+add_name(char ***names, size_t *n, const char *name)
+{
+	char	**nn;
+
+	nn = realloc(*names, (*n + 1) * sizeof(*nn));
+	if (nn == NULL)
+		return -ENOMEM;
+	*names = nn;
+	if ((nn[*n] = strdup(name)) == NULL)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* Lists a local directory.  Returns 0 or -errno. */
+static int
+list_local(const char *path, char ***names, size_t *n)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 rc = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -errno;
+	errno = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			rc = add_name(names, n, de->d_name);
+		errno = 0;
+	}
+	if (rc == 0 && errno != 0)
+		rc = -errno;
+	closedir(d);
+	return rc;
+}
+
+/* Lists a dfs directory.  Returns 0 or a dfs status. */
+static int
+list_dfs(struct dfs *dfs, const char *path, char ***names, size_t *n)
+{
+	struct dfs_entry	 ent;
+	struct dfs_dir		*d;
+	int			 rc;
+
+	if ((rc = dfs_opendir(dfs, path, &d)) != 0)
+		return rc;
+	while ((rc = dfs_readdir(d, &ent)) == 1)
+		if ((rc = add_name(names, n, ent.name)) != 0) {
+			rc = -DFS_ERR_NOMEM;
+			break;
+		}
+	dfs_closedir(d);
+	return rc;
+}
+
+/* The sorted entries of a directory end.  Returns 0, or -1 after
+ * reporting; on success free with free_names(). */
+static int
+list_dir(struct cp *cp, const struct ep *e, char ***names, size_t *n)
+{
+	int	rc;
+
+	*names = NULL;
+	*n = 0;
+	if (e->kind == EP_DFS)
+		rc = list_dfs(cp->t.dfs, e->path, names, n);
+	else
+		rc = list_local(e->path, names, n);
+	if (rc != 0) {
+		ep_report(cp, e, rc);
+		free_names(*names, *n);
+		return -1;
+	}
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_names);
+	return 0;
+}
+
+/* Creates one directory.  Returns 0 (also if a directory is there
+ * already) or -errno / a dfs status. */
+static int
+make_dir(struct cp *cp, const struct ep *e, const char *path,
+    unsigned int mode)
+{
+	struct ep	tmp = *e;
+	struct meta	m;
+	int		rc;
+
+	if (e->kind == EP_DFS)
+		rc = dfs_mkdir(cp->t.dfs, path, mode);
+	else
+		rc = mkdir(path, mode) == -1 ? -errno : 0;
+	if (rc != -EEXIST)		/* == -DFS_ERR_EXIST */
+		return rc;
+	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
+	rc = ep_stat(cp, &tmp, &m);
+	if (rc == 0 && !m.isdir)
+		rc = e->kind == EP_DFS ? -DFS_ERR_NOTDIR : -ENOTDIR;
+	return rc;
+}
+
+/* mkdir -p of a target directory.  Returns 0 or -1 (reported). */
+static int
+make_dirs(struct cp *cp, const struct ep *e, unsigned int mode)
+{
+	char	 path[PATH_MAX];
+	char	*p;
+	int	 rc = 0;
+
+	snprintf(path, sizeof(path), "%s", e->path);
+	for (p = path + 1; rc == 0 && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		rc = make_dir(cp, e, path, (0777 & ~cp->umask) | 0300);
+		*p = '/';
+	}
+	if (rc == 0)
+		rc = make_dir(cp, e, path, mode);
+	if (rc != 0) {
+		ep_report(cp, e, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* With -p, sets a copied directory's mode and time.  Returns 0 or -1. */
+static int
+dir_preserve(struct cp *cp, const struct ep *dst, const struct meta *sm)
+{
+	struct timespec	ts[2];
+	int		rc;
+
+	if (dst->kind == EP_DFS) {
+		rc = dfs_chmod(cp->t.dfs, dst->path, sm->mode);
+		if (rc == 0)
+			rc = dfs_utime(cp->t.dfs, dst->path, sm->mtime_ns);
+	} else {
+		ts[0].tv_sec = ts[1].tv_sec = sm->mtime_ns / 1000000000;
+		ts[0].tv_nsec = ts[1].tv_nsec = sm->mtime_ns % 1000000000;
+		rc = 0;
+		if (chmod(dst->path, sm->mode) == -1 ||
+		    utimensat(AT_FDCWD, dst->path, ts, 0) == -1)
+			rc = -errno;
+	}
+	if (rc != 0) {
+		ep_report(cp, dst, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 1 if dfs path `in` is `dir` or lies below it. */
+static int
+is_below(const char *in, const char *dir)
+{
+	size_t	n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(in, dir, n) == 0 && (in[n] == '\0' || in[n] == '/');
+}
+
+/* Copies a directory tree.  Returns 0 or -1 (reported; the copy goes on
+ * with the other entries). */
+static int
+copy_tree(struct cp *cp, const struct ep *src, const struct ep *dst,
+    const struct meta *sm)
+{
+	struct ep	 cs, cd;
+	char		**names;
+	size_t		 n, i;
+	int		 rc = 0;
+
+	if (src->kind == EP_DFS && dst->kind == EP_DFS &&
+	    is_below(dst->path, src->path)) {
+		tool_errx(&cp->t, src->arg, "cannot copy a directory into "
+		    "itself, %s", dst->arg);
+		return -1;
+	}
+	if (make_dirs(cp, dst, (sm->mode | 0700) & 07777) != 0)
+		return -1;
+	if (list_dir(cp, src, &names, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ep_child(cp, src, names[i], &cs) != 0 ||
+		    ep_child(cp, dst, names[i], &cd) != 0 ||
+		    copy_node(cp, &cs, &cd) != 0)
+			rc = -1;
+	}
+	free_names(names, n);
+	if (cp->preserve && dir_preserve(cp, dst, sm) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Copies a file or (with -r) a tree from src to dst.  Returns 0 or -1
+ * (reported). */
+static int
+copy_node(struct cp *cp, const struct ep *src, const struct ep *dst)
+{
+	struct meta	sm;
+	int		rc;
+
+	if ((rc = ep_stat(cp, src, &sm)) != 0) {
+		ep_report(cp, src, rc);
+		return -1;
+	}
+	if (!sm.isdir)
+		return copy_file(cp, src, dst, &sm);
+	if (!cp->recursive) {
+		tool_errx(&cp->t, src->arg, "Is a directory (use -r)");
+		return -1;
+	}
+	if (dst->kind == EP_STD) {
+		tool_errx(&cp->t, src->arg, "cannot copy a directory to "
+		    "standard output");
+		return -1;
+	}
+	return copy_tree(cp, src, dst, &sm);
+}
+
+/* --- operands -------------------------------------------------------- */
+
+/* Copies one source operand to the target, into it if `into` (the
+ * target is a directory).  Returns 0 or -1 (reported). */
+static int
+copy_operand(struct cp *cp, const struct ep *src, const struct ep *dst,
+    int into)
+{
+	struct ep	 d;
+	char		 base[PATH_MAX];
+
+	if (!into)
+		return copy_node(cp, src, dst);
+	if (src->kind == EP_STD) {
+		tool_errx(&cp->t, dst->arg, "Is a directory (standard input "
+		    "has no name to copy it under)");
+		return -1;
+	}
+	tool_basename(src->path, base);
+	if (strcmp(base, "/") == 0)	/* the root has no name: merge */
+		return copy_node(cp, src, dst);
+	if (ep_child(cp, dst, base, &d) != 0)
+		return -1;
+	return copy_node(cp, src, &d);
+}
+
+/* Returns 1 if the target is an existing directory, 0 if not, or -1
+ * after reporting a failing stat. */
+static int
+target_is_dir(struct cp *cp, const struct ep *dst)
+{
+	struct meta	m;
+	int		rc;
+
+	if (dst->kind == EP_STD)
+		return 0;
+	rc = ep_stat(cp, dst, &m);
+	if (rc == 0)
+		return m.isdir;
+	if (rc == -ENOENT)
+		return 0;
+	ep_report(cp, dst, rc);
+	return -1;
+}
+
+/* Parses every operand into eps (argc - optind entries).  Returns 1 if
+ * one is a dfs path, 0 if none is, or -1 after reporting a bad one. */
+static int
+parse_operands(struct cp *cp, int argc, char *argv[], struct ep *eps)
+{
+	int	i, any = 0;
+
+	for (i = optind; i < argc; i++) {
+		if (ep_parse(cp, argv[i], &eps[i - optind]) != 0)
+			return -1;
+		if (eps[i - optind].kind == EP_DFS)
+			any = 1;
+	}
+	return any;
+}
+
+static void
+parse_options(struct cp *cp, int argc, char *argv[])
+{
+	static const struct option	lopts[] = {
+		{ "no-cache",	no_argument,	NULL,	'C' },
+		{ NULL,		0,		NULL,	0 },
+	};
+	int				ch;
+
+	while ((ch = tool_getopt(&cp->t, argc, argv, "pr", lopts)) != -1) {
+		switch (ch) {
+		case 'p':
+			cp->preserve = 1;
+			break;
+		case 'r':
+			cp->recursive = 1;
+			break;
+		case 'C':
+			break;		/* the cache is a later feature */
+		default:
+			tool_usage(&cp->t);
+		}
+	}
+	if (argc - optind < 2)
+		tool_usage(&cp->t);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cp	 cp;
+	struct ep	*eps;
+	int		 n, i, into;
+
+	memset(&cp, 0, sizeof(cp));
+	tool_init(&cp.t, "dfs-cp", USAGE);
+	cp.umask = umask(022);
+	umask(cp.umask);
+	parse_options(&cp, argc, argv);
+	n = argc - optind;
+	if ((eps = calloc((size_t)n, sizeof(*eps))) == NULL) {
+		tool_errno(&cp.t, "dfs-cp", ENOMEM);
+		return 1;
+	}
+	switch (parse_operands(&cp, argc, argv, eps)) {
+	case -1:
+		goto out;
+	case 0:
+		fprintf(stderr, "dfs-cp: no dfs operand (write dfs paths as "
+		    "dfs:/path)\n");
+		cp.t.status = 1;
+		goto out;
+	}
+	tool_connect(&cp.t);
+	if ((into = target_is_dir(&cp, &eps[n - 1])) == -1)
+		goto out;
+	if (n > 2 && !into && eps[n - 1].kind != EP_STD) {
+		tool_errx(&cp.t, eps[n - 1].arg, "Not a directory");
+		goto out;
+	}
+	for (i = 0; i < n - 1; i++)
+		(void)copy_operand(&cp, &eps[i], &eps[n - 1], into);
+out:
+	free(eps);
+	return tool_exit(&cp.t);
+}

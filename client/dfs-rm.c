@@ -1,0 +1,150 @@
+/*
+ * dfs-rm -- remove dfs files and, with -r, directory trees.
+ *
+ * A tree is removed depth first: each directory is listed (and the
+ * listing closed) before its entries are removed, then removed itself
+ * with dfs_rmdir() once empty.  A failure is reported and the rest goes
+ * on; the exit status says whether anything failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool/common.h"
+
+#define USAGE	"dfs-rm [-fr] [-s server] path ..."
+
+struct rm {
+	struct tool	 t;
+	int		 force;
+	int		 recursive;
+};
+
+static int	rm_path(struct rm *, const char *, const char *);
+
+/* Reports a failure unless it is a missing file under -f.  Returns -1. */
+static int
+rm_fail(struct rm *rm, const char *what, int rc)
+{
+	if (!(rm->force && rc == -DFS_ERR_NOENT))
+		tool_err(&rm->t, what, rc);
+	return -1;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists the names in a directory into *names (free each and the array).
+ * Returns 0 or a dfs status. */
+static int
+list(struct dfs *dfs, const char *path, char ***names, size_t *n)
+{
+	struct dfs_entry	 ent;
+	struct dfs_dir		*d;
+	char			**nn;
+	int			 rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = dfs_opendir(dfs, path, &d)) != 0)
+		return rc;
+	while ((rc = dfs_readdir(d, &ent)) == 1) {
+		nn = realloc(*names, (*n + 1) * sizeof(*nn));
+		if (nn == NULL || (nn[*n] = strdup(ent.name)) == NULL) {
+			if (nn != NULL)
+				*names = nn;
+			rc = -DFS_ERR_NOMEM;
+			break;
+		}
+		*names = nn;
+		(*n)++;
+	}
+	dfs_closedir(d);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_names);
+	return rc;
+}
+
+/* Removes a directory's entries and then the directory.  Returns 0 or
+ * -1 (reported). */
+static int
+rm_tree(struct rm *rm, const char *path)
+{
+	char	 child[PATH_MAX];
+	char	**names;
+	size_t	 n, i;
+	int	 rc, failed = 0;
+
+	rc = list(rm->t.dfs, path, &names, &n);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && tool_join(child, path, names[i]) != 0) {
+			tool_err(&rm->t, path, -DFS_ERR_NAMETOOLONG);
+			failed = 1;
+		} else if (rc == 0 && rm_path(rm, child, child) != 0)
+			failed = 1;
+		free(names[i]);
+	}
+	free(names);
+	if (rc != 0)
+		return rm_fail(rm, path, rc);
+	if (failed)
+		return -1;
+	if ((rc = dfs_rmdir(rm->t.dfs, path)) != 0)
+		return rm_fail(rm, path, rc);
+	return 0;
+}
+
+/* Removes one checked path, shown as `what`.  Returns 0 or -1. */
+static int
+rm_path(struct rm *rm, const char *what, const char *path)
+{
+	struct dfs_info	st;
+	int		rc;
+
+	if ((rc = dfs_getattr(rm->t.dfs, path, &st)) != 0)
+		return rm_fail(rm, what, rc);
+	if (st.type != DFS_FTYPE_DIR) {
+		if ((rc = dfs_unlink(rm->t.dfs, path)) != 0)
+			return rm_fail(rm, what, rc);
+		return 0;
+	}
+	if (!rm->recursive)
+		return rm_fail(rm, what, -DFS_ERR_ISDIR);
+	if (strcmp(path, "/") == 0) {
+		tool_errx(&rm->t, what, "refusing to remove the root "
+		    "directory");
+		return -1;
+	}
+	return rm_tree(rm, path);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rm	 rm;
+	char		 path[PATH_MAX];
+	int		 ch, i;
+
+	memset(&rm, 0, sizeof(rm));
+	tool_init(&rm.t, "dfs-rm", USAGE);
+	while ((ch = tool_getopt(&rm.t, argc, argv, "fr", NULL)) != -1) {
+		if (ch == 'f')
+			rm.force = 1;
+		else if (ch == 'r')
+			rm.recursive = 1;
+		else
+			tool_usage(&rm.t);
+	}
+	if (optind >= argc && !rm.force)
+		tool_usage(&rm.t);
+	if (optind >= argc)
+		return 0;
+	tool_connect(&rm.t);
+	for (i = optind; i < argc; i++)
+		if (tool_path(&rm.t, argv[i], path) == 0)
+			(void)rm_path(&rm, argv[i], path);
+	return tool_exit(&rm.t);
+}

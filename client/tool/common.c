@@ -1,0 +1,299 @@
+/*
+ * common.c -- options, messages, the connection and dfs operands shared
+ * by the dfs command-line tools.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "path.h"
+
+enum {
+	OPT_HELP = 0x100,
+	OPT_VERSION
+};
+
+static const struct option common_lopts[] = {
+	{ "help",	no_argument,	NULL,	OPT_HELP },
+	{ "version",	no_argument,	NULL,	OPT_VERSION },
+};
+
+void
+tool_init(struct tool *t, const char *prog, const char *usage)
+{
+	memset(t, 0, sizeof(*t));
+	t->prog = prog;
+	t->usage = usage;
+	/* a server closing its socket must be an error, not a silent death
+	 * (libtirpc writes without MSG_NOSIGNAL) */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+print_usage(const struct tool *t, FILE *fp)
+{
+	fprintf(fp, "usage: %s\n", t->usage);
+}
+
+void
+tool_usage(const struct tool *t)
+{
+	print_usage(t, stderr);
+	exit(1);
+}
+
+/* Merges the tool's options with the common ones, once. */
+static void
+merge_opts(struct tool *t, const char *sopts, const struct option *lopts)
+{
+	size_t	n = 0, i;
+
+	snprintf(t->sopts, sizeof(t->sopts), ":%ss:", sopts);
+	for (i = 0; lopts != NULL && lopts[i].name != NULL &&
+	    n < TOOL_MAXLOPTS - 3; i++)
+		t->lopts[n++] = lopts[i];
+	for (i = 0; i < sizeof(common_lopts) / sizeof(common_lopts[0]); i++)
+		t->lopts[n++] = common_lopts[i];
+	memset(&t->lopts[n], 0, sizeof(t->lopts[n]));
+}
+
+/* Says what was wrong with the option getopt refused, then exits 1. */
+static void
+bad_option(const struct tool *t, int ch, char *const argv[])
+{
+	const char	*arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) == 0 && ch == ':')
+		fprintf(stderr, "%s: option '%s' requires an argument\n",
+		    t->prog, arg);
+	else if (strncmp(arg, "--", 2) == 0)
+		fprintf(stderr, "%s: unrecognized option '%s'\n", t->prog,
+		    arg);
+	else if (ch == ':')
+		fprintf(stderr, "%s: option requires an argument -- '%c'\n",
+		    t->prog, optopt);
+	else
+		fprintf(stderr, "%s: invalid option -- '%c'\n", t->prog,
+		    optopt);
+	tool_usage(t);
+}
+
+int
+tool_getopt(struct tool *t, int argc, char *const argv[], const char *sopts,
+    const struct option *lopts)
+{
+	int	ch;
+
+	if (t->sopts[0] == '\0')
+		merge_opts(t, sopts, lopts);
+	opterr = 0;
+	for (;;) {
+		ch = getopt_long(argc, argv, t->sopts, t->lopts, NULL);
+		switch (ch) {
+		case 's':
+			t->server = optarg;
+			break;
+		case OPT_HELP:
+			print_usage(t, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("%s (dfs) %s\n", t->prog, DFS_VERSION);
+			exit(0);
+		case '?':
+		case ':':
+			bad_option(t, ch, argv);
+			break;
+		default:
+			return ch;
+		}
+	}
+}
+
+void
+tool_connect(struct tool *t)
+{
+	struct dfs_opts	 opts = DFS_OPTS_INIT;
+	const char	*server = t->server;
+	int		 rc;
+
+	if (server == NULL)
+		server = getenv("DFS_SERVER");
+	if (server == NULL || *server == '\0') {
+		fprintf(stderr, "%s: no name server: use -s HOST[:PORT] or "
+		    "set DFS_SERVER\n", t->prog);
+		exit(1);
+	}
+	opts.server = server;
+	rc = dfs_connect(&t->dfs, &opts);
+	if (rc == -DFS_ERR_INVAL) {
+		fprintf(stderr, "%s: %s: bad name server address (expected "
+		    "HOST[:PORT])\n", t->prog, server);
+		exit(1);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s: cannot reach name server %s: %s\n",
+		    t->prog, server, dfs_strerror(rc));
+		exit(1);
+	}
+}
+
+void
+tool_epipe(void)
+{
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+	_exit(1);
+}
+
+int
+tool_exit(struct tool *t)
+{
+	dfs_disconnect(t->dfs);
+	t->dfs = NULL;
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "%s: write error: %s\n", t->prog,
+		    strerror(errno));
+		t->status = 1;
+	}
+	return t->status;
+}
+
+void
+tool_err(struct tool *t, const char *what, int status)
+{
+	const char	*detail = t->dfs != NULL ? dfs_errdetail(t->dfs) : "";
+
+	if (detail != NULL && *detail != '\0')
+		fprintf(stderr, "%s: %s: %s (%s)\n", t->prog, what,
+		    dfs_strerror(status), detail);
+	else
+		fprintf(stderr, "%s: %s: %s\n", t->prog, what,
+		    dfs_strerror(status));
+	t->status = 1;
+}
+
+void
+tool_errno(struct tool *t, const char *what, int errnum)
+{
+	fprintf(stderr, "%s: %s: %s\n", t->prog, what, strerror(errnum));
+	t->status = 1;
+}
+
+void
+tool_errx(struct tool *t, const char *what, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "%s: %s: ", t->prog, what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	t->status = 1;
+}
+
+int
+tool_is_dfs(const char *arg)
+{
+	return strncmp(arg, "dfs:", 4) == 0;
+}
+
+/* Copies src to buf without repeated or trailing slashes.  Returns 0,
+ * or -1 if it does not fit in PATH_MAX bytes. */
+static int
+squeeze(char *buf, const char *src)
+{
+	size_t	n = 0;
+
+	for (; *src != '\0'; src++) {
+		if (*src == '/' && n > 0 && buf[n - 1] == '/')
+			continue;
+		if (n + 1 >= PATH_MAX)
+			return -1;
+		buf[n++] = *src;
+	}
+	if (n > 1 && buf[n - 1] == '/')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int
+tool_path(struct tool *t, const char *arg, char *buf)
+{
+	const char	*p = tool_is_dfs(arg) ? arg + 4 : arg;
+	int		 rc;
+
+	if (*p != '/') {
+		tool_errx(t, arg, "dfs paths must be absolute");
+		return -1;
+	}
+	if (squeeze(buf, p) != 0) {
+		tool_err(t, arg, -DFS_ERR_NAMETOOLONG);
+		return -1;
+	}
+	rc = path_check_abs(buf, strlen(buf));
+	if (rc != 0) {
+		tool_err(t, arg, rc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tool_join(char *buf, const char *dir, const char *name)
+{
+	size_t	dl = strlen(dir);
+	int	n;
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (dl == 1 && dir[0] == '/')
+		n = snprintf(buf, PATH_MAX, "/%s", name);
+	else
+		n = snprintf(buf, PATH_MAX, "%.*s/%s", (int)dl, dir, name);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+const char *
+tool_basename(const char *path, char *buf)
+{
+	const char	*end, *start;
+
+	end = path + strlen(path);
+	while (end > path + 1 && end[-1] == '/')
+		end--;
+	start = end;
+	while (start > path && start[-1] != '/')
+		start--;
+	if (start == end && *path == '/') {
+		start = path;		/* "/" and "//" */
+		end = path + 1;
+	}
+	snprintf(buf, PATH_MAX, "%.*s", (int)(end - start), start);
+	return buf;
+}
+
+char *
+tool_modestr(int type, unsigned int mode, char *buf)
+{
+	static const char	rwx[] = "rwxrwxrwx";
+	int			i;
+
+	buf[0] = type == DFS_FTYPE_DIR ? 'd' : '-';
+	for (i = 0; i < 9; i++)
+		buf[i + 1] = (mode & (0400u >> i)) ? rwx[i] : '-';
+	if (mode & 04000)
+		buf[3] = (mode & 0100) ? 's' : 'S';
+	if (mode & 02000)
+		buf[6] = (mode & 010) ? 's' : 'S';
+	if (mode & 01000)
+		buf[9] = (mode & 01) ? 't' : 'T';
+	buf[10] = '\0';
+	return buf;
+}

@@ -1,0 +1,191 @@
+# lib.sh -- sourced by tests/cli/t-*.sh: a private dfs cluster per test.
+#
+# Each test gets its own temporary directory ($TMP) and a real cluster
+# on random free ports: dfs-named, dfs-lockd and one dfs-filed, all with
+# -N (no rpcbind).  A daemon is ready when its pid file exists (they
+# write it only once they answer RPCs); the cluster is ready when a
+# small file can be stored.  teardown (on EXIT) stops exactly the PIDs
+# started here and removes $TMP.  Exit status: 0 ok, 77 skip, 99 fail.
+#
+# DFS_BIN names the directory holding the binaries (default build/bin).
+# The tools run with DFS_SERVER pointing at the test's name server.
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${DFS_BIN:-$top/build/bin}
+case $BIN in
+/*)	;;
+*)	BIN=$(pwd)/$BIN ;;
+esac
+PATH=$BIN:$PATH
+export PATH
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dfs-cli.XXXXXX") || exit 99
+PIDS=
+NAMEDPORT=
+
+# Stops every daemon this test started (SIGTERM, then SIGKILL after 5 s)
+# and removes $TMP.  Keeps the exit status.
+teardown()
+{
+	rc=$?
+	trap - EXIT
+	# ORDER: ignore signals first; an echo to a closed pipe must not
+	# end the clean-up half-way
+	trap '' HUP INT PIPE TERM
+	for pid in $PIDS; do
+		if ! kill "$pid" 2>/dev/null && [ $rc -eq 0 ]; then
+			echo "FAIL: daemon $pid died during the test"
+			rc=99
+		fi
+	done
+	for pid in $PIDS; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid"
+		st=$?
+		if [ $st -ne 0 ] && [ $rc -eq 0 ]; then
+			echo "FAIL: daemon $pid exited $st after SIGTERM"
+			rc=99
+		fi
+	done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		dump_logs
+	fi
+	rm -rf "$TMP"
+	exit $rc
+}
+trap teardown EXIT
+trap 'exit 99' HUP INT PIPE TERM
+
+dump_logs()
+{
+	for log in "$TMP"/*.log; do
+		[ -s "$log" ] || continue
+		echo "--- $log (last 20 lines)"
+		tail -n 20 "$log"
+	done
+}
+
+fail()
+{
+	echo "FAIL: $*"
+	exit 99
+}
+
+skip()
+{
+	echo "SKIP: $*"
+	exit 77
+}
+
+say()
+{
+	echo "--- $*"
+}
+
+# A port in 20000-59999.
+random_port()
+{
+	echo $(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
+}
+
+# start_daemon NAME ARGS...: starts dfs-NAME on a random port, retrying
+# with another port when it dies before writing its pid file (port in
+# use).  Sets PORT.  Fails the test after 5 tries.
+start_daemon()
+{
+	name=$1
+	shift
+	[ -x "$BIN/dfs-$name" ] || fail "$BIN/dfs-$name not built"
+	tries=0
+	while [ $tries -lt 5 ]; do
+		tries=$((tries + 1))
+		PORT=$(random_port)
+		pidfile=$TMP/$name.pid
+		rm -f "$pidfile"
+		mkdir -p "$TMP/$name"
+		"$BIN/dfs-$name" -d -N -b 127.0.0.1 -p "$PORT" \
+		    -D "$TMP/$name" -P "$pidfile" "$@" \
+		    >>"$TMP/$name.log" 2>&1 &
+		pid=$!
+		i=0
+		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null &&
+		    [ $i -lt 200 ]; do
+			sleep 0.025
+			i=$((i + 1))
+		done
+		if [ -s "$pidfile" ] && kill -0 $pid 2>/dev/null; then
+			PIDS="$PIDS $pid"
+			return 0
+		fi
+		kill $pid 2>/dev/null
+		wait $pid 2>/dev/null
+	done
+	fail "dfs-$name did not start (see $TMP/$name.log)"
+}
+
+# Starts the cluster and waits until a file can be stored (the file
+# server has registered), at most 5 s.
+cluster_start()
+{
+	start_daemon named -H 200
+	NAMEDPORT=$PORT
+	DFS_SERVER=127.0.0.1:$NAMEDPORT
+	export DFS_SERVER
+	start_daemon lockd -s "$DFS_SERVER"
+	start_daemon filed -s "$DFS_SERVER"
+	i=0
+	until echo ready | dfs-cp - dfs:/.cli-ready >"$TMP/ready.out" 2>&1
+	do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "cluster not ready after 5 s:" \
+		    "$(cat "$TMP/ready.out")"
+		sleep 0.05
+	done
+	dfs-rm /.cli-ready || fail "cannot remove /.cli-ready"
+}
+
+# run CMD...: runs a command, keeping its stdout in $TMP/out, its
+# stderr in $TMP/err and its status in $RC.
+run()
+{
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+}
+
+# ok CMD...: the command must succeed.
+ok()
+{
+	run "$@"
+	[ $RC -eq 0 ] || fail "'$*' exited $RC: $(cat "$TMP/err")"
+}
+
+# expect_err LINE CMD...: the command must exit 1 with exactly LINE on
+# stderr.
+expect_err()
+{
+	want=$1
+	shift
+	run "$@"
+	got=$(cat "$TMP/err")
+	[ $RC -eq 1 ] || fail "'$*' exited $RC, want 1 (stderr: $got)"
+	[ "$got" = "$want" ] ||
+	    fail "'$*': stderr is '$got', want '$want'"
+	say "ok: $want"
+}
+
+# same FILE1 FILE2: byte-identical.
+same()
+{
+	cmp "$1" "$2" || fail "$1 and $2 differ"
+}
+
+# mkfile FILE BYTES: random contents.
+mkfile()
+{
+	head -c "$2" /dev/urandom >"$1" || fail "cannot create $1"
+}

@@ -27,6 +27,7 @@
 #include <rpc/rpc_com.h>
 
 #include "log.h"
+#include "rpcc.h"
 #include "svcloop.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
@@ -211,6 +212,27 @@ tcp_listen(const char *addr, unsigned int port, unsigned int *boundport)
 	return fd;
 }
 
+/*
+ * Returns 1 when rpcbind on this host already lists prog/vers and a
+ * server answers there: another instance (a second dfs-filed on the
+ * host), whose entry we must neither remove nor take over.
+ */
+static int
+registered_alive(rpcprog_t prog, rpcvers_t vers)
+{
+	struct timeval	 tv = { 1, 0 };
+	CLIENT		*c;
+	int		 alive;
+
+	c = clnt_create_timed("127.0.0.1", prog, vers, "tcp", &tv);
+	if (c == NULL)
+		return 0;
+	alive = clnt_call(c, 0, XDR_VOID, NULL, XDR_VOID, NULL, tv) ==
+	    RPC_SUCCESS;
+	clnt_destroy(c);
+	return alive;
+}
+
 void
 daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
     void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec)
@@ -226,6 +248,11 @@ daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	sig_init();
 	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &mr))
 		fatalx("cannot set the record size limit");
+	if (!d->no_rpcbind && registered_alive(prog, vers)) {
+		log_warnx("another instance holds the rpcbind entry of program "
+		    "%lu; serving without registering", (unsigned long)prog);
+		d->no_rpcbind = 1;
+	}
 	if (!d->no_rpcbind) {
 		nconf = getnetconfigent(strchr(d->bindaddr, ':') != NULL ?
 		    "tcp6" : "tcp");

@@ -50,7 +50,8 @@ start() {
 	start_daemon lockd "$bin/dfs-lockd" -s 127.0.0.1
 	start_daemon filed1 "$bin/dfs-filed" -s 127.0.0.1
 	start_daemon filed2 "$bin/dfs-filed" -s 127.0.0.1
-	echo "cluster: serving; use DFS_SERVER=127.0.0.1 (rpcinfo -p lists dfs_name, dfs_lock, dfs_file)"
+	echo "cluster: serving; use DFS_SERVER=127.0.0.1" \
+	    "(rpcinfo -p 127.0.0.1 lists programs 543450625-543450627)"
 }
 
 stop() {

@@ -68,6 +68,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 IT_SRCS	  = $(wildcard tests/it/it_*.c)
 IT_BINS	  = $(IT_SRCS:tests/it/%.c=$(BUILD)/tests/%)
 IT_HARNESS = $(BUILD)/tests/it/harness.o
+CUTEST	  = $(BUILD)/tests/cutest.o
 EXAMPLE_SRCS = $(wildcard examples/*.c)
 EXAMPLE_BINS = $(EXAMPLE_SRCS:examples/%.c=$(BIN)/%)
 
@@ -143,23 +144,24 @@ $(BUILD)/dfs.pc: client/dfs.pc.in Makefile
 # references come in.
 # t_named_*, t_lockd_*, t_filed_* test a daemon's modules; any other t_*
 # tests lib/ and client/.
-$(BUILD)/tests/t_named_%: $(BUILD)/tests/unit/t_named_%.o $(NAMED_A) \
+$(BUILD)/tests/t_named_%: $(BUILD)/tests/unit/t_named_%.o $(CUTEST) \
+    $(NAMED_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+$(BUILD)/tests/t_lockd_%: $(BUILD)/tests/unit/t_lockd_%.o $(CUTEST) \
+    $(LOCKD_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+$(BUILD)/tests/t_filed_%: $(BUILD)/tests/unit/t_filed_%.o $(CUTEST) \
+    $(FILED_A) $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
+$(BUILD)/tests/t_%: $(BUILD)/tests/unit/t_%.o $(CUTEST) $(LIBDFS_A) \
     $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
-$(BUILD)/tests/t_lockd_%: $(BUILD)/tests/unit/t_lockd_%.o $(LOCKD_A) \
-    $(COMMON_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
-$(BUILD)/tests/t_filed_%: $(BUILD)/tests/unit/t_filed_%.o $(FILED_A) \
-    $(COMMON_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
-$(BUILD)/tests/t_%: $(BUILD)/tests/unit/t_%.o $(LIBDFS_A) $(COMMON_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
-$(BUILD)/tests/it_%: $(BUILD)/tests/it/it_%.o $(IT_HARNESS) $(LIBDFS_A) \
-    $(COMMON_A)
+$(BUILD)/tests/it_%: $(BUILD)/tests/it/it_%.o $(IT_HARNESS) $(CUTEST) \
+    $(LIBDFS_A) $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CUNIT_LIBS)
 

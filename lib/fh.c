@@ -5,30 +5,11 @@
 
 #include <xxhash.h>
 
+#include "bytes.h"
 #include "dfs_types.h"
 #include "fh.h"
 
 static const unsigned char fh_magic[4] = { 'd', 'f', 's', '1' };
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static uint64_t
 fh_tag(const unsigned char *ids, uint64_t secret)
@@ -40,9 +21,9 @@ void
 fh_encode(const struct fh *fh, uint64_t secret, unsigned char *out)
 {
 	memcpy(out, fh_magic, 4);
-	put64(out + 4, fh->instance);
-	put64(out + 12, fh->fileid);
-	put64(out + 20, fh_tag(out + 4, secret));
+	be64_put(out + 4, fh->instance);
+	be64_put(out + 12, fh->fileid);
+	be64_put(out + 20, fh_tag(out + 4, secret));
 }
 
 int
@@ -52,8 +33,8 @@ fh_parse(const void *buf, size_t len, struct fh *fh)
 
 	if (len != FH_LEN || memcmp(p, fh_magic, 4) != 0)
 		return -DFS_ERR_BADHANDLE;
-	fh->instance = get64(p + 4);
-	fh->fileid = get64(p + 12);
+	fh->instance = be64_get(p + 4);
+	fh->fileid = be64_get(p + 12);
 	return 0;
 }
 
@@ -69,7 +50,7 @@ fh_decode(const void *buf, size_t len, uint64_t instance, uint64_t secret,
 		return rc;
 	if (fh->instance != instance)
 		return -DFS_ERR_STALE;
-	if (get64(p + 20) != fh_tag(p + 4, secret))
+	if (be64_get(p + 20) != fh_tag(p + 4, secret))
 		return -DFS_ERR_BADHANDLE;
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <gdbm.h>
 #include <xxhash.h>
 
+#include "bytes.h"
 #include "dfs_types.h"
 #include "kv.h"
 
@@ -47,35 +48,6 @@ struct kv {
 	size_t		 blen;
 	size_t		 bcap;
 };
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 /* fsync(2) a directory so that a rename or create in it is durable. */
 static int
@@ -167,8 +139,8 @@ batch_add(struct kv *kv, int op, const void *key, size_t klen,
 		return -DFS_ERR_IO;
 	p = kv->batch + kv->blen;
 	p[0] = (unsigned char)op;
-	put32(p + 1, (uint32_t)klen);
-	put32(p + 5, (uint32_t)vlen);
+	be32_put(p + 1, (uint32_t)klen);
+	be32_put(p + 5, (uint32_t)vlen);
 	memcpy(p + 9, key, klen);
 	if (vlen > 0)
 		memcpy(p + 9 + klen, val, vlen);
@@ -207,8 +179,8 @@ apply_payload(struct kv *kv, const unsigned char *p, size_t len)
 	while (off < len) {
 		if (len - off < 9)
 			return -1;
-		klen = get32(p + off + 1);
-		vlen = get32(p + off + 5);
+		klen = be32_get(p + off + 1);
+		vlen = be32_get(p + off + 5);
 		if (len - off - 9 < (size_t)klen + vlen)
 			return -1;
 		if (p[off] == KV_OP_PUT) {
@@ -239,9 +211,9 @@ replay_log(struct kv *kv)
 		return -1;
 	for (;;) {
 		if (pread(kv->logfd, hdr, KV_HDRLEN, off) != KV_HDRLEN ||
-		    get32(hdr) != KV_MAGIC)
+		    be32_get(hdr) != KV_MAGIC)
 			break;
-		plen = get32(hdr + 4);
+		plen = be32_get(hdr + 4);
 		/* a damaged length must not make us allocate up to 4 GiB */
 		if (plen > st.st_size - off - KV_HDRLEN)
 			break;
@@ -249,7 +221,7 @@ replay_log(struct kv *kv)
 		if (payload == NULL)
 			return -1;
 		if (pread(kv->logfd, payload, plen, off + KV_HDRLEN) !=
-		    (ssize_t)plen || XXH64(payload, plen, 0) != get64(hdr + 8)) {
+		    (ssize_t)plen || XXH64(payload, plen, 0) != be64_get(hdr + 8)) {
 			free(payload);
 			break;
 		}
@@ -470,9 +442,9 @@ kv_commit(struct kv *kv)
 
 	if (kv->blen == 0)
 		return 0;
-	put32(hdr, KV_MAGIC);
-	put32(hdr + 4, (uint32_t)kv->blen);
-	put64(hdr + 8, XXH64(kv->batch, kv->blen, 0));
+	be32_put(hdr, KV_MAGIC);
+	be32_put(hdr + 4, (uint32_t)kv->blen);
+	be64_put(hdr + 8, XXH64(kv->batch, kv->blen, 0));
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = KV_HDRLEN;
 	iov[1].iov_base = kv->batch;

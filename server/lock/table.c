@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "kv.h"
 #include "lockd.h"
 #include "svcloop.h"
@@ -32,39 +33,10 @@
 #define KEYLEN_ID	9		/* 'L' or 'R' + u64 */
 
 static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	put_u32(p, (uint32_t)(v >> 32));
-	put_u32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
-static void
 id_key(unsigned char *key, char kind, uint64_t nonce)
 {
 	key[0] = (unsigned char)kind;
-	put_u64(key + 1, nonce);
+	be64_put(key + 1, nonce);
 }
 
 static int
@@ -269,12 +241,12 @@ encode_lk(dfs_lockmode mode, unsigned int lease_ms, const dfs_path *paths,
 		sz += 4 + paths[i].dfs_path_len;
 	if ((buf = malloc(sz)) == NULL)
 		return NULL;
-	put_u32(buf, (uint32_t)mode);
-	put_u32(buf + 4, lease_ms);
-	put_u32(buf + 8, n);
+	be32_put(buf, (uint32_t)mode);
+	be32_put(buf + 4, lease_ms);
+	be32_put(buf + 8, n);
 	p = buf + 12;
 	for (i = 0; i < n; i++) {
-		put_u32(p, paths[i].dfs_path_len);
+		be32_put(p, paths[i].dfs_path_len);
 		memcpy(p + 4, paths[i].dfs_path_val, paths[i].dfs_path_len);
 		p += 4 + paths[i].dfs_path_len;
 	}
@@ -403,7 +375,7 @@ table_revoke(struct lock_ctx *ctx, struct lk *l)
 
 	if ((rc = remember(ctx, l->nonce, when)) != 0)
 		return rc;
-	put_u64(val, (uint64_t)when);
+	be64_put(val, (uint64_t)when);
 	id_key(key, 'R', l->nonce);
 	if (kv_put(ctx->kv, key, sizeof(key), val, sizeof(val)) != 0) {
 		ctx->kvfail = 1;
@@ -450,9 +422,9 @@ load_lk(struct lock_ctx *ctx, uint64_t nonce, const unsigned char *v,
 
 	if (vlen < 12)
 		return -DFS_ERR_IO;
-	mode = get_u32(v);
-	lease = get_u32(v + 4);
-	n = get_u32(v + 8);
+	mode = be32_get(v);
+	lease = be32_get(v + 4);
+	n = be32_get(v + 8);
 	if ((mode != DFS_LOCK_SHARED && mode != DFS_LOCK_EXCL) ||
 	    n == 0 || n > DFS_MAXLOCKPATHS || lease > LOCKD_MAX_LEASE_MS)
 		return -DFS_ERR_IO;
@@ -461,7 +433,7 @@ load_lk(struct lock_ctx *ctx, uint64_t nonce, const unsigned char *v,
 	for (i = 0; i < n; i++) {
 		if (vlen - off < 4)
 			goto corrupt;
-		plen = get_u32(v + off);
+		plen = be32_get(v + off);
 		if (vlen - off - 4 < plen)
 			goto corrupt;
 		if (attach(ctx, l, (const char *)v + off + 4, plen) != 0)
@@ -488,10 +460,10 @@ load_one(void *arg, const void *key, size_t klen, const void *val,
 	if (klen != KEYLEN_ID || (k[0] != 'L' && k[0] != 'R'))
 		return 0;
 	if (k[0] == 'L')
-		return load_lk(ctx, get_u64(k + 1), val, vlen);
+		return load_lk(ctx, be64_get(k + 1), val, vlen);
 	if (vlen != 8)
 		return -DFS_ERR_IO;
-	return remember(ctx, get_u64(k + 1), (int64_t)get_u64(val));
+	return remember(ctx, be64_get(k + 1), (int64_t)be64_get(val));
 }
 
 static int
@@ -539,13 +511,13 @@ load_instance(struct lock_ctx *ctx)
 
 	if (kv_get(ctx->kv, KEY_INSTANCE, strlen(KEY_INSTANCE),
 	    (void **)&val, &vlen) == 0) {
-		ctx->instance = vlen == 8 ? get_u64(val) : 0;
+		ctx->instance = vlen == 8 ? be64_get(val) : 0;
 		free(val);
 		return ctx->instance == 0 ? -DFS_ERR_IO : 0;
 	}
 	if ((ctx->instance = random64()) == 0)
 		return -DFS_ERR_IO;
-	put_u64(buf, ctx->instance);
+	be64_put(buf, ctx->instance);
 	if (kv_put(ctx->kv, KEY_INSTANCE, strlen(KEY_INSTANCE), buf,
 	    sizeof(buf)) != 0 || kv_commit(ctx->kv) != 0)
 		return -DFS_ERR_IO;

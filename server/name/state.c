@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "fh.h"
 #include "kv.h"
 #include "named.h"
@@ -91,10 +92,8 @@ void
 enc_u32(struct enc *e, uint32_t v)
 {
 	unsigned char	b[4];
-	int		i;
 
-	for (i = 3; i >= 0; i--, v >>= 8)
-		b[i] = (unsigned char)(v & 0xff);
+	be32_put(b, v);
 	enc_bytes(e, b, 4);
 }
 
@@ -102,10 +101,8 @@ void
 enc_u64(struct enc *e, uint64_t v)
 {
 	unsigned char	b[8];
-	int		i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (unsigned char)(v & 0xff);
+	be64_put(b, v);
 	enc_bytes(e, b, 8);
 }
 
@@ -129,10 +126,7 @@ dec_u32(struct dec *d)
 {
 	const unsigned char	*p = dec_bytes(d, 4);
 
-	if (p == NULL)
-		return 0;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	return p != NULL ? be32_get(p) : 0;
 }
 
 uint64_t

@@ -20,6 +20,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "harness.h"
 
 #define MAXWORK		4096
@@ -384,15 +386,5 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	unsigned int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS ||
-	    CU_register_suites(suites) != CUE_SUCCESS)
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

@@ -17,6 +17,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "harness.h"
 
 static const char *progs[3] = { "543450625", "543450626", "543450627" };
@@ -125,8 +127,7 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	unsigned int	failed;
-	int		n = registered();
+	int	n = registered();
 
 	if (n < 0) {
 		printf("it_rpcbind: skipped: no rpcbind answers on "
@@ -138,13 +139,5 @@ main(void)
 		    "registered with rpcbind (a cluster is running)\n");
 		return 77;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS ||
-	    CU_register_suites(suites) != CUE_SUCCESS)
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() +
-	    CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

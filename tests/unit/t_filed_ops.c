@@ -18,6 +18,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "../../server/file/filed.h"
 #include "log.h"
 
@@ -558,16 +560,6 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	unsigned int	failed;
-
 	log_init("t_filed_ops", 1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS)
-		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "../cutest.h"
 #include <xxhash.h>
 
 #include "../../server/file/filed.h"
@@ -415,16 +417,6 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	unsigned int	failed;
-
 	log_init("t_filed_store", 1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS)
-		return 1;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

@@ -17,6 +17,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "dfs_types.h"
 #include "kv.h"
 
@@ -851,15 +853,5 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS ||
-	    CU_register_suites(suites) != CUE_SUCCESS)
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() != 0 ||
-	    CU_get_number_of_suites_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
+	return cutest_run(suites);
 }

@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "kv.h"
 #include "../../server/lock/lockd.h"
 
@@ -794,17 +796,5 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = (int)CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

@@ -14,6 +14,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "fh.h"
 #include "kv.h"
 #include "../../server/name/named.h"
@@ -1396,17 +1398,5 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	unsigned int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (CU_register_suites(suites) != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0;
+	return cutest_run(suites);
 }

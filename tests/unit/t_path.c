@@ -11,6 +11,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "../cutest.h"
+
 #include "dfs_types.h"
 #include "path.h"
 
@@ -287,15 +289,5 @@ static CU_SuiteInfo suites[] = {
 int
 main(void)
 {
-	int	failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS ||
-	    CU_register_suites(suites) != CUE_SUCCESS)
-		return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_tests_failed() != 0 ||
-	    CU_get_number_of_suites_failed() != 0;
-	CU_cleanup_registry();
-	return failed;
+	return cutest_run(suites);
 }

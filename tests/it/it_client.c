@@ -1,0 +1,285 @@
+/*
+ * it_client.c -- libdfs against real daemons.
+ *
+ * The open modes and what each does to a file, the writer's lock as a
+ * second client sees it, the stdio bridge, seeks and truncation, paged
+ * directory listings, rename and unlink, and dfs_abort().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "../cutest.h"
+#include "dfs.h"
+#include "harness.h"
+
+static struct cluster	 cl;
+static struct dfs	*a, *b;		/* two clients */
+
+static int
+suite_init(void)
+{
+	struct dfs_opts	o = DFS_OPTS_INIT;
+
+	if (cluster_start(&cl, 1) == -1)
+		return -1;
+	o.server = cl.named_spec;
+	o.max_size = 4096;		/* exercise the spill to disk */
+	if (dfs_connect(&a, &o) != 0 || dfs_connect(&b, &o) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+suite_clean(void)
+{
+	dfs_disconnect(a);
+	dfs_disconnect(b);
+	return cluster_stop(&cl) == 0 ? 0 : -1;
+}
+
+/* Writes `s` to path with mode "w". */
+static void
+put(struct dfs *d, const char *path, const char *s)
+{
+	struct dfs_file	*f;
+
+	CU_ASSERT_EQUAL_FATAL(dfs_open(d, path, "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, s, strlen(s)), (ssize_t)strlen(s));
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+}
+
+/* Reads all of path into buf (NUL-terminated); returns the status. */
+static int
+get(struct dfs *d, const char *path, char *buf, size_t cap)
+{
+	struct dfs_file	*f;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 rc;
+
+	rc = dfs_open(d, path, "r", &f);
+	if (rc != 0)
+		return rc;
+	while ((n = dfs_read(f, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	rc = dfs_close(f);
+	return n < 0 ? (int)n : rc;
+}
+
+static void
+test_client__missing_file_is_noent(void)
+{
+	struct dfs_file	*f;
+
+	CU_ASSERT_EQUAL(dfs_open(a, "/nope", "r", &f), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(dfs_open(a, "/nope", "r+", &f), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(dfs_open(a, "/no/such/dir/f", "w", &f),
+	    -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(dfs_open(a, "relative", "r", &f), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_open(a, "/a/../b", "r", &f), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_open(a, "/x", "z", &f), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_open(a, "/", "r", &f), -DFS_ERR_ISDIR);
+}
+
+static void
+test_client__modes(void)
+{
+	struct dfs_file	*f;
+	char		 buf[256];
+
+	put(a, "/modes", "hello");
+	CU_ASSERT_EQUAL(dfs_open(a, "/modes", "wx", &f), -DFS_ERR_EXIST);
+	/* "a" sends only the new bytes, on a server-side copy */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "a", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, " world", 6), 6);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "hello world");
+	/* "r+" writes are uploaded too (the seed lost them) */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "r+", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "J", 1), 1);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "Jello world");
+	/* "a+" reads the old contents and appends */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "a+", &f), 0);
+	CU_ASSERT_EQUAL(dfs_read(f, buf, 5), 5);
+	CU_ASSERT_EQUAL(memcmp(buf, "Jello", 5), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "!", 1), 1);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "Jello world!");
+	/* "w" empties the file even with nothing written */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+}
+
+static void
+test_client__seek_truncate_spill(void)
+{
+	static char	 big[100000], back[100001];
+	struct dfs_file	*f;
+	struct dfs_info	 st;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/seek", "w+", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, big, sizeof(big)), (ssize_t)sizeof(big));
+	CU_ASSERT_EQUAL(dfs_seek(f, 10, SEEK_SET), 10);
+	CU_ASSERT_EQUAL(dfs_write(f, "XY", 2), 2);
+	CU_ASSERT_EQUAL(dfs_tell(f), 12);
+	CU_ASSERT_EQUAL(dfs_seek(f, -2, SEEK_END), (int64_t)sizeof(big) - 2);
+	CU_ASSERT_EQUAL(dfs_seek(f, -1, SEEK_SET), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_truncate(f, 50000), 0);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	big[10] = 'X';
+	big[11] = 'Y';
+	CU_ASSERT_EQUAL(dfs_getattr(b, "/seek", &st), 0);
+	CU_ASSERT_EQUAL(st.size, 50000);
+	CU_ASSERT_EQUAL(st.version, 1);
+	CU_ASSERT_EQUAL(get(b, "/seek", back, sizeof(back)), 0);
+	CU_ASSERT_EQUAL(memcmp(back, big, 50000), 0);
+	/* reads can seek too, within the pinned version */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/seek", "r", &f), 0);
+	CU_ASSERT_EQUAL(dfs_seek(f, 49990, SEEK_SET), 49990);
+	CU_ASSERT_EQUAL(dfs_read(f, back, 100), 10);
+	CU_ASSERT_EQUAL(memcmp(back, big + 49990, 10), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "no", 2), -DFS_ERR_PERM);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+}
+
+/* A writer holds an exclusive lock until close; a second client is
+ * told who has it and for how long.  Readers are never blocked. */
+static void
+test_client__writers_are_locked(void)
+{
+	struct dfs_file	*f, *g;
+	char		 buf[64];
+
+	put(a, "/locked", "v1");
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/locked", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_open(b, "/locked", "w", &g), -DFS_ERR_LOCKED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dfs_errdetail(b), "lease ends in"));
+	CU_ASSERT_EQUAL(dfs_open(b, "/locked", "a", &g), -DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(get(b, "/locked", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "v1");
+	CU_ASSERT_EQUAL(dfs_write(f, "v2", 2), 2);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/locked", "w", &g), 0);
+	CU_ASSERT_EQUAL(dfs_close(g), 0);
+}
+
+/* dfs_abort: nothing committed, lock released at once. */
+static void
+test_client__abort(void)
+{
+	struct dfs_file	*f;
+	char		 buf[64];
+
+	put(a, "/abort", "keep");
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/abort", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "lose", 4), 4);
+	CU_ASSERT_EQUAL(dfs_abort(f), 0);
+	CU_ASSERT_EQUAL(get(b, "/abort", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "keep");
+	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/abort", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+}
+
+static void
+test_client__stdio(void)
+{
+	FILE	*fp;
+	char	 line[64];
+
+	fp = dfs_fopen(a, "/stdio", "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fprintf(fp, "line %d\nline %d\n", 1, 2);
+	CU_ASSERT_EQUAL(fclose(fp), 0);
+	fp = dfs_fopen(b, "/stdio", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), fp));
+	CU_ASSERT_STRING_EQUAL(line, "line 1\n");
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), fp));
+	CU_ASSERT_STRING_EQUAL(line, "line 2\n");
+	CU_ASSERT_PTR_NULL(fgets(line, sizeof(line), fp));
+	CU_ASSERT_EQUAL(fclose(fp), 0);
+	CU_ASSERT_PTR_NULL(dfs_fopen(b, "/missing", "r"));
+	CU_ASSERT_EQUAL(errno, ENOENT);
+}
+
+static void
+test_client__names(void)
+{
+	struct dfs_info	 st;
+	struct dfs_dir	*d;
+	struct dfs_entry e;
+	char		 path[64], buf[64];
+	int		 i, n = 0, rc;
+	uint64_t	 id;
+
+	CU_ASSERT_EQUAL(dfs_mkdir(a, "/dir", 0750), 0);
+	CU_ASSERT_EQUAL(dfs_mkdir(a, "/dir", 0750), -DFS_ERR_EXIST);
+	for (i = 0; i < 1200; i++) {	/* more than one READDIR page */
+		snprintf(path, sizeof(path), "/dir/f%04d", i);
+		CU_ASSERT_EQUAL(dfs_mkdir(a, path, 0755), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(dfs_opendir(b, "/dir", &d), 0);
+	while ((rc = dfs_readdir(d, &e)) == 1)
+		n += e.type == DFS_FTYPE_DIR && strncmp(e.name, "f", 1) == 0;
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(n, 1200);
+	dfs_closedir(d);
+	CU_ASSERT_EQUAL(dfs_opendir(b, "/modes", &d), -DFS_ERR_NOTDIR);
+	CU_ASSERT_EQUAL(dfs_rmdir(a, "/dir"), -DFS_ERR_NOTEMPTY);
+	CU_ASSERT_EQUAL(dfs_rmdir(a, "/dir/f0000"), 0);
+	/* rename moves no data and keeps the handle (file id) */
+	put(a, "/dir/data", "payload");
+	CU_ASSERT_EQUAL(dfs_getattr(a, "/dir/data", &st), 0);
+	id = st.fileid;
+	CU_ASSERT_EQUAL(dfs_rename(a, "/dir/data", "/moved"), 0);
+	CU_ASSERT_EQUAL(dfs_getattr(b, "/moved", &st), 0);
+	CU_ASSERT_EQUAL(st.fileid, id);
+	CU_ASSERT_EQUAL(get(b, "/moved", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "payload");
+	CU_ASSERT_EQUAL(dfs_getattr(b, "/dir/data", &st), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(dfs_unlink(a, "/dir"), -DFS_ERR_ISDIR);
+	CU_ASSERT_EQUAL(dfs_rmdir(a, "/moved"), -DFS_ERR_NOTDIR);
+	CU_ASSERT_EQUAL(dfs_unlink(a, "/moved"), 0);
+	CU_ASSERT_EQUAL(get(b, "/moved", buf, sizeof(buf)), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(dfs_chmod(a, "/modes", 0600), 0);
+	CU_ASSERT_EQUAL(dfs_utime(a, "/modes", 1000000000LL), 0);
+	CU_ASSERT_EQUAL(dfs_getattr(b, "/modes", &st), 0);
+	CU_ASSERT_EQUAL(st.mode, 0600);
+	CU_ASSERT_EQUAL(st.mtime_ns, 1000000000LL);
+}
+
+static CU_TestInfo client_tests[] = {
+	{ "missing_file_is_noent", test_client__missing_file_is_noent },
+	{ "modes", test_client__modes },
+	{ "seek_truncate_spill", test_client__seek_truncate_spill },
+	{ "writers_are_locked", test_client__writers_are_locked },
+	{ "abort", test_client__abort },
+	{ "stdio", test_client__stdio },
+	{ "names", test_client__names },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "client", suite_init, suite_clean, NULL, NULL, client_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return cutest_run(suites);
+}

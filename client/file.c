@@ -460,20 +460,25 @@ upload_call(struct dfs_file *f, struct freq *r, uint64_t *stage)
 	return rc;
 }
 
+/* Drops the stage (best effort; the file server's GC would too).  The
+ * failure that got us here stays the detail the caller sees. */
 static void
 abort_stage(struct dfs_file *f, uint64_t stage)
 {
 	struct freq		 r = { .n = 0 };
 	file_compound_res	 res;
 	stageref		*sr;
+	char			 detail[sizeof(f->dfs->detail)];
 
 	if (stage == 0)
 		return;
+	memcpy(detail, f->dfs->detail, sizeof(detail));
 	sr = &freq_add(&r, FOP_ABORT)->file_argop_u.abort;
 	sr->fh = f->fh;
 	sr->stage = stage;
 	(void)conn_file(f->dfs, &f->srv, &r, &res, 0);
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	memcpy(f->dfs->detail, detail, sizeof(detail));
 }
 
 /*

@@ -82,11 +82,15 @@ main(int argc, char *argv[])
 
 	if (name_compound_1(&args, &res, clnt) != RPC_SUCCESS) {
 		clnt_perror(clnt, "stubs-getattr");
+		clnt_destroy(clnt);
 		return 1;
 	}
 	if (res.status != DFS_OK) {
+		/* the results up to the failing op are in res.res */
 		fprintf(stderr, "stubs-getattr: %s: op %u failed with status "
 		    "%d\n", argv[2], res.res.res_len - 1, res.status);
+		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+		clnt_destroy(clnt);
 		return 1;
 	}
 	a = &res.res.res_val[2].name_resop_u.getattr.attr_res_u.attr;

@@ -1,0 +1,246 @@
+#!/bin/sh
+# t-failure.sh -- failures a user can meet: a file server killed in the
+# middle of an upload (the upload fails, the old version stays and is
+# served again after a restart), a server that is not a dfs name server,
+# a full local disk on download (no partial or temporary file left), and
+# the name server down.
+. "$(dirname "$0")/lib.sh"
+# the upload spool goes to $TMPDIR: keep it inside $TMP
+TMPDIR=$TMP
+export TMPDIR
+
+# Background jobs of this test (not daemons) and the tmpfs mount: undone
+# on any exit, before lib.sh's teardown, which keeps the exit status.
+BG=
+MNT=
+cleanup()
+{
+	for p in $BG; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	BG=
+	if [ -n "$MNT" ]; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+		MNT=
+	fi
+}
+trap 'st=$?; cleanup; (exit $st); teardown' EXIT
+cluster_start
+FILEDPORT=$PORT		# cluster_start starts dfs-filed last
+
+# drop_pid PID: teardown must no longer check PID.
+drop_pid()
+{
+	PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$1\$" | tr '\n' ' ')
+}
+
+# now_ms: milliseconds, for the time limits.
+now_ms()
+{
+	date +%s%3N
+}
+
+# wait_exit PID SECONDS: waits for a background job to end, at most
+# SECONDS; sets WRC to its status, or fails after killing it.
+wait_exit()
+{
+	deadline=$(( $(now_ms) + $2 * 1000 ))
+	while kill -0 "$1" 2>/dev/null; do
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			kill "$1" 2>/dev/null
+			wait "$1" 2>/dev/null
+			return 1
+		fi
+		sleep 0.05
+	done
+	wait "$1"
+	WRC=$?
+	return 0
+}
+
+# alive PID: the process exists and is not a zombie.
+alive()
+{
+	case $(ps -o stat= -p "$1" 2>/dev/null) in
+	''|Z*)	return 1 ;;
+	esac
+	return 0
+}
+
+say "a file server killed in the middle of an upload"
+MiB=1048576
+mkfile "$TMP/v1" $((200 * MiB))
+mkfile "$TMP/v2" $((200 * MiB))
+sum1=$(md5sum <"$TMP/v1")
+ok dfs-cp "$TMP/v1" dfs:/v
+ok dfs-stat /v
+grep -q '^Version: 1$' "$TMP/out" || fail "/v is not version 1: $(cat "$TMP/out")"
+filedpid=$(cat "$TMP/filed.pid")
+case " $PIDS " in
+*" $filedpid "*) ;;
+*)	fail "dfs-filed pid $filedpid (from $TMP/filed.pid) not in '$PIDS'" ;;
+esac
+rm -f "$TMP/filed"/stage/* 2>/dev/null
+dfs-cp "$TMP/v2" dfs:/v >"$TMP/cp.out" 2>"$TMP/cp.err" &
+cppid=$!
+BG="$BG $cppid"
+# The upload has reached the file server once a stage has data (the
+# spool is filled first, ~0.3 s).  Poll for that and kill the supervisor
+# right after measuring the stage, so that we know how far the upload
+# had got.
+i=0
+staged=
+while [ -z "$staged" ]; do
+	kill -0 "$cppid" 2>/dev/null ||
+	    fail "dfs-cp ended before reaching the file server:" \
+	    "$(cat "$TMP/cp.err")"
+	staged=$(find "$TMP/filed/stage" -type f -size +0 2>/dev/null |
+	    head -n 1)
+	i=$((i + 1))
+	[ $i -lt 500 ] || fail "no stage on the file server after 10 s"
+	[ -n "$staged" ] || sleep 0.02
+done
+workers=$(ps -eo pid=,ppid= | awk -v p="$filedpid" '$2 == p { print $1 }')
+staged_bytes=$(stat -c %s "$staged" 2>/dev/null || echo gone)
+kill -9 "$filedpid" || fail "cannot kill dfs-filed $filedpid"
+wait "$filedpid" 2>/dev/null
+drop_pid "$filedpid"
+say "killed dfs-filed $filedpid (connection processes:" \
+    "${workers:-none}) with $staged_bytes bytes staged"
+wait_exit "$cppid" 30 || fail "dfs-cp still running 30 s after the kill"
+BG=
+err=$(cat "$TMP/cp.err")
+want=$sum1 wantvers=1
+if [ "$WRC" -eq 0 ] && { [ "$staged_bytes" = $((200 * MiB)) ] ||
+    [ "$staged_bytes" = gone ]; }; then
+	# every byte had arrived: the kill landed in COMMIT, which the
+	# connection process finishes before it obeys SIGTERM
+	say "note: the kill came after the whole upload; dfs-cp committed"
+	want=$(md5sum <"$TMP/v2") wantvers=2
+elif [ "$WRC" -ne 1 ]; then
+	ok dfs-stat /v
+	fail "dfs-cp exited $WRC after its file server was killed with" \
+	    "$staged_bytes of $((200 * MiB)) bytes staged (stderr: '$err');" \
+	    "now /v is $(grep -E '^(Version|   Size):' "$TMP/out" | tr -s ' \n' ' ')"
+else
+	case $err in
+	"dfs-cp: dfs:/v: "?*|"dfs-cp: $TMP/v2: "?*) ;;
+	*)	fail "dfs-cp after the kill said '$err'" ;;
+	esac
+	say "ok: $err"
+fi
+# no connection process may outlive its supervisor (PR_SET_PDEATHSIG)
+for w in $workers; do
+	i=0
+	while alive "$w"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "connection process $w of dfs-filed" \
+		    "$filedpid still runs 5 s after the supervisor died"
+		sleep 0.05
+	done
+done
+
+say "restart dfs-filed on port $FILEDPORT"
+tries=0
+while :; do
+	rm -f "$TMP/filed.pid"
+	"$BIN/dfs-filed" -d -N -b 127.0.0.1 -p "$FILEDPORT" -D "$TMP/filed" \
+	    -P "$TMP/filed.pid" -s "$DFS_SERVER" >>"$TMP/filed.log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -s "$TMP/filed.pid" ] && kill -0 $pid 2>/dev/null &&
+	    [ $i -lt 200 ]; do
+		sleep 0.025
+		i=$((i + 1))
+	done
+	if [ -s "$TMP/filed.pid" ] && kill -0 $pid 2>/dev/null; then
+		PIDS="$PIDS $pid"
+		break
+	fi
+	kill $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	tries=$((tries + 1))
+	[ $tries -lt 20 ] || fail "dfs-filed did not restart on port $FILEDPORT"
+	sleep 0.25	# the port may still be held
+done
+i=0
+until dfs-cat /v >"$TMP/v.back" 2>"$TMP/v.err"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "/v unreadable 5 s after the restart:" \
+	    "$(cat "$TMP/v.err")"
+	sleep 0.05
+done
+[ "$(md5sum <"$TMP/v.back")" = "$want" ] ||
+    fail "/v is not version $wantvers after the killed upload"
+ok dfs-stat /v
+grep -q "^Version: $wantvers\$" "$TMP/out" ||
+    fail "/v is not version $wantvers: $(cat "$TMP/out")"
+grep -q "^   Size: $((200 * MiB))\$" "$TMP/out" ||
+    fail "/v changed: $(cat "$TMP/out")"
+say "and the restarted server takes a new version"
+ok dfs-cp "$TMP/v2" dfs:/v
+ok dfs-cp dfs:/v "$TMP/v2.back"
+same "$TMP/v2" "$TMP/v2.back"
+rm -f "$TMP/v1" "$TMP/v2" "$TMP/v.back" "$TMP/v2.back"
+
+say "a server that is not a dfs name server"
+lockport=$(sed -n 's/^dfs-lockd: serving on .* port \([0-9][0-9]*\)$/\1/p' \
+    "$TMP/lockd.log" | tail -n 1)
+[ -n "$lockport" ] || fail "no port in $TMP/lockd.log"
+run env DFS_SERVER="127.0.0.1:$lockport" timeout 20 dfs-ls /
+err=$(cat "$TMP/err")
+[ $RC -eq 1 ] || fail "dfs-ls against dfs-lockd exited $RC ($err)"
+case $err in
+"dfs-ls: "*"Not a dfs server"*) say "ok: $err" ;;
+*)	fail "dfs-ls against dfs-lockd said '$err'" ;;
+esac
+
+say "a full local disk on download"
+mkfile "$TMP/big" $((5 * MiB))
+ok dfs-cp "$TMP/big" dfs:/big
+if [ "$(id -u)" != 0 ]; then
+	say "skipped: not root, cannot mount a small tmpfs"
+else
+	mkdir "$TMP/small" || fail "mkdir $TMP/small"
+	if mount -t tmpfs -o size=2m tmpfs "$TMP/small" 2>"$TMP/mount.err"
+	then
+		MNT=$TMP/small
+		run timeout 30 dfs-cp dfs:/big "$TMP/small/big"
+		err=$(cat "$TMP/err")
+		[ $RC -eq 1 ] || fail "dfs-cp to a full disk exited $RC ($err)"
+		case $err in
+		"dfs-cp: $TMP/small/big: No space left on device") ;;
+		*"No space left on device"*)
+			say "note: message is '$err'" ;;
+		*)	fail "dfs-cp to a full disk said '$err'" ;;
+		esac
+		left=$(ls -A "$TMP/small")
+		[ -z "$left" ] || fail "dfs-cp left in $TMP/small: $left"
+		say "ok: $err"
+		umount "$MNT" || fail "cannot umount $MNT"
+		MNT=
+	else
+		say "skipped: cannot mount a tmpfs: $(cat "$TMP/mount.err")"
+	fi
+fi
+
+say "the name server is down"
+namedpid=$(cat "$TMP/named.pid")
+kill "$namedpid" || fail "cannot stop dfs-named $namedpid"
+wait "$namedpid"
+st=$?
+drop_pid "$namedpid"
+[ $st -eq 0 ] || fail "dfs-named exited $st after SIGTERM"
+t0=$(now_ms)
+run timeout 20 dfs-cat /x
+t1=$(now_ms)
+err=$(cat "$TMP/err")
+[ $RC -ne 124 ] || fail "dfs-cat /x still running after 20 s"
+[ $RC -eq 1 ] || fail "dfs-cat /x exited $RC ($err)"
+case $err in
+"dfs-cat: cannot reach name server $DFS_SERVER: "?*) ;;
+*)	fail "dfs-cat /x said '$err'" ;;
+esac
+say "ok: $err ($((t1 - t0)) ms)"
+exit 0

@@ -1,6 +1,14 @@
 /*
  * cutest.c -- what every CUnit test program's main() does.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "cutest.h"
 
 int
@@ -20,4 +28,66 @@ cutest_run(CU_SuiteInfo *suites)
 	    CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failed != 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+cutest_rmtree(const char *dir)
+{
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+cutest_copy_file(const char *src, const char *dst)
+{
+	char	buf[65536];
+	ssize_t	n;
+	int	in, out, rc = 0;
+
+	in = open(src, O_RDONLY);
+	if (in == -1)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (out == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0)
+		rc = -1;
+	close(in);
+	if (close(out) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+cutest_crash_copy(const char *from, const char *to, const char *name)
+{
+	static const char *const keep[] = { "db", "log" };
+	char	a[PATH_MAX], b[PATH_MAX];
+	int	i, fd, rc = 0;
+
+	for (i = 0; i < 2 && rc == 0; i++) {
+		snprintf(a, sizeof(a), "%s/%s.%s", from, name, keep[i]);
+		snprintf(b, sizeof(b), "%s/%s.%s", to, name, keep[i]);
+		rc = cutest_copy_file(a, b);
+	}
+	snprintf(b, sizeof(b), "%s/%s.work", to, name);
+	fd = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, "garbage", 7) != 7)
+		rc = -1;
+	if (fd != -1)
+		close(fd);
+	return rc;
 }

@@ -14,4 +14,16 @@
  */
 int	cutest_run(CU_SuiteInfo *suites);
 
+/* Copies a file byte for byte.  Returns 0 or -1. */
+int	cutest_copy_file(const char *src, const char *dst);
+/* Removes a directory tree.  Returns 0 or -1. */
+int	cutest_rmtree(const char *dir);
+
+/*
+ * What kill -9 leaves of a kv store NAME in directory `from`: copies
+ * NAME.db and NAME.log (the truth) into `to`, and writes garbage as
+ * NAME.work (never trusted after a crash).  Returns 0 or -1.
+ */
+int	cutest_crash_copy(const char *from, const char *to, const char *name);
+
 #endif

@@ -10,7 +10,6 @@
  */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,21 +52,13 @@ tctx_init(struct tctx *t)
 	CU_ASSERT_FATAL(store_fh(&t->fh, t->hex) == 0);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 tctx_release(struct tctx *t)
 {
 	xdr_free((xdrproc_t)xdr_file_compound_res, &t->res);
 	filed_ctx_release(&t->fc);
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	cutest_rmtree(t->dir);
 }
 
 /* Appends an op and returns it, zeroed but for its code. */

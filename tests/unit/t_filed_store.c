@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +52,12 @@ tctx_init(struct tctx *t, uint64_t fileid)
 	CU_ASSERT_FATAL(store_fh(&t->fh, t->hex) == 0);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 tctx_release(struct tctx *t)
 {
 	filed_ctx_release(&t->fc);
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	cutest_rmtree(t->dir);
 }
 
 /* Writes `data` to `path`.  Returns 0 or -1. */

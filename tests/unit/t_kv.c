@@ -66,45 +66,12 @@ kv_file(char *buf, const char *dir, const char *suffix)
 	snprintf(buf, DIRLEN + 16, "%s/%s.%s", dir, KV_NAME, suffix);
 }
 
-/* Copies a file byte for byte.  Returns 0 or -1. */
-static int
-copy_file(const char *src, const char *dst)
-{
-	char	buf[65536];
-	ssize_t	n;
-	int	in, out, rc = 0;
 
-	in = open(src, O_RDONLY);
-	if (in == -1)
-		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (out == -1) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			rc = -1;
-	if (n < 0)
-		rc = -1;
-	close(in);
-	close(out);
-	return rc;
-}
-
-/* What kill -9 leaves behind: the checkpoint and the log, as they are on
- * disk right now, copied from src into dst. */
+/* What kill -9 leaves behind, copied from src into dst. */
 static void
 crash_copy(const char *src, const char *dst)
 {
-	char	from[DIRLEN + 16], to[DIRLEN + 16];
-
-	kv_file(from, src, "db");
-	kv_file(to, dst, "db");
-	CU_ASSERT_EQUAL_FATAL(copy_file(from, to), 0);
-	kv_file(from, src, "log");
-	kv_file(to, dst, "log");
-	CU_ASSERT_EQUAL_FATAL(copy_file(from, to), 0);
+	CU_ASSERT_EQUAL_FATAL(cutest_crash_copy(src, dst, KV_NAME), 0);
 }
 
 /* Returns the size of DIR/NAME.log, or -1. */
@@ -704,7 +671,7 @@ test_kv__replay_idempotent(void)
 	kv_close(kv);
 	kv_file(log, dir2, "log");
 	kv_file(saved, dir2, "saved");
-	CU_ASSERT_EQUAL_FATAL(copy_file(log, saved), 0);
+	CU_ASSERT_EQUAL_FATAL(cutest_copy_file(log, saved), 0);
 	for (round = 0; round < 3; round++) {
 		kv = open_ok(dir2);
 		expect_str(kv, "x", "2");
@@ -714,7 +681,7 @@ test_kv__replay_idempotent(void)
 		/* the open checkpointed the replayed log away */
 		CU_ASSERT_EQUAL(log_size(dir2), 0);
 		kv_close(kv);
-		CU_ASSERT_EQUAL_FATAL(copy_file(saved, log), 0);
+		CU_ASSERT_EQUAL_FATAL(cutest_copy_file(saved, log), 0);
 	}
 	tdir_remove(dir);
 	tdir_remove(dir2);

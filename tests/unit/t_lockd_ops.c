@@ -715,49 +715,20 @@ test_lockd__persistence(void)
 	fx_close(&f);
 }
 
-static int
-copy_file(const char *from, const char *to)
-{
-	char	buf[65536];
-	FILE	*in, *out;
-	size_t	n;
-	int	rc = 0;
-
-	if ((in = fopen(from, "rb")) == NULL)
-		return -1;
-	if ((out = fopen(to, "wb")) == NULL) {
-		fclose(in);
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			rc = -1;
-	fclose(in);
-	if (fclose(out) != 0)
-		rc = -1;
-	return rc;
-}
 
 /* kill -9 after a committed LOCK: only NAME.db and NAME.log survive (the
  * working file is never trusted), and the lock is there. */
 static void
 test_lockd__kill9(void)
 {
-	static const char *const keep[] = { "lockd.db", "lockd.log" };
 	struct fx	f, g;
 	dfs_lockid	id;
-	char		from[PATH_MAX], to[PATH_MAX];
-	size_t		i;
 
 	fx_open(&f);
 	CU_ASSERT(lock1("/k", DFS_LOCK_EXCL, 0, &id) == DFS_OK);
 	snprintf(g.dir, sizeof(g.dir), "/tmp/t_lockd.XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(g.dir) != NULL);
-	for (i = 0; i < 2; i++) {
-		snprintf(from, sizeof(from), "%s/%s", f.dir, keep[i]);
-		snprintf(to, sizeof(to), "%s/%s", g.dir, keep[i]);
-		CU_ASSERT(copy_file(from, to) == 0);
-	}
+	CU_ASSERT(cutest_crash_copy(f.dir, g.dir, "lockd") == 0);
 	fx_open_dir(&g, g.dir);
 	CU_ASSERT(g.ctx.instance == f.ctx.instance);
 	CU_ASSERT(test1("/k", id, DFS_LOCK_EXCL) == DFS_OK);

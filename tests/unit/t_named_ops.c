@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +51,7 @@ fx_close(void)
 	fx.kv = NULL;
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Starts a new COMPOUND, releasing the last reply. */
 static void
@@ -354,7 +340,7 @@ test_teardown(void)
 	B();
 	if (fx.kv != NULL)
 		fx_close();
-	rm_rf(fx.dir);
+	cutest_rmtree(fx.dir);
 }
 
 /* --- compound --- */
@@ -1250,49 +1236,12 @@ test_named__reopen(void)
 	    entries_len == 2);
 }
 
-static int
-copy_file(const char *from, const char *to)
-{
-	char	buf[65536];
-	ssize_t	n;
-	int	in, out, rc = 0;
 
-	in = open(from, O_RDONLY);
-	if (in == -1)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (out == -1) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			rc = -1;
-	close(in);
-	close(out);
-	return n < 0 ? -1 : rc;
-}
-
-/* Copies the state as a kill -9 would leave it: checkpoint and log are
- * the truth; the working file is garbage. */
+/* Copies the state as a kill -9 would leave it. */
 static void
 crash_copy(const char *to)
 {
-	static const char	*files[] = { "named.db", "named.log" };
-	char			 a[128], b[128];
-	size_t			 i;
-	int			 fd;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(a, sizeof(a), "%s/%s", fx.dir, files[i]);
-		snprintf(b, sizeof(b), "%s/%s", to, files[i]);
-		CU_ASSERT_FATAL(copy_file(a, b) == 0);
-	}
-	snprintf(b, sizeof(b), "%s/named.work", to);
-	fd = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CU_ASSERT_FATAL(fd != -1);
-	CU_ASSERT(write(fd, "garbage", 7) == 7);
-	close(fd);
+	CU_ASSERT_FATAL(cutest_crash_copy(fx.dir, to, "named") == 0);
 }
 
 static void
@@ -1329,7 +1278,7 @@ test_named__crash(void)
 	CU_ASSERT(a.size == 0);
 	B();
 	fx_close();
-	rm_rf(crashdir);
+	cutest_rmtree(crashdir);
 	/* back to the original, for teardown */
 	fx.kv = kv;
 	fx.nc = nc;

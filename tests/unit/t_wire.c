@@ -1,5 +1,5 @@
 /*
- * t_xdr.c -- the generated XDR routines of the proto/ files: round trips and
+ * t_wire.c -- the generated XDR routines of the proto/ files: round trips and
  * protocol limits.
  *
  * A round trip encodes a value, decodes it, checks a few fields by hand,

@@ -187,9 +187,11 @@ sanitize:
 	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined' check
 
-# The unit tests and one integration suite under valgrind's memcheck.
+# The unit and integration tests under valgrind's memcheck, the daemons
+# they start included.
 valgrind: $(UNIT_BINS) all $(IT_BINS)
-	@DFS_BIN=$(abspath $(BIN)) DFS_VALGRIND=1 tests/with-rpcbind.sh \
+	@DFS_BIN=$(abspath $(BIN)) DFS_TESTS=$(abspath tests) DFS_VALGRIND=1 \
+	    tests/with-rpcbind.sh \
 	    tests/run.sh valgrind $(UNIT_BINS) $(IT_BINS)
 
 # groff exits 0 on warnings, so any output fails the target.

@@ -19,6 +19,7 @@ for t in "$@"; do
 			timeout -k 10 "$limit" \
 			valgrind -q --error-exitcode=99 --leak-check=full \
 			    --errors-for-leak-kinds=definite \
+			    --suppressions="$(dirname "$0")/valgrind.supp" \
 			    --trace-children=no "$t"
 		else
 			timeout -k 10 "$limit" "$t"

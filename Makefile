@@ -92,6 +92,8 @@ $(GEN)/%_clnt.c: proto/%.x $(GEN_H)
 $(GEN)/%.o: $(GEN)/%.c $(GEN_H)
 	$(CC) $(GEN_CFLAGS) $(CFLAGS) -c -o $@ $<
 .PRECIOUS: $(GEN)/%.c $(GEN)/%.h
+# keep objects make would delete as intermediates (and rebuild next time)
+.SECONDARY:
 
 # --- our code ---------------------------------------------------------
 

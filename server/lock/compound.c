@@ -2,8 +2,9 @@
  * compound.c -- the LOCK program's op table and its COMPOUND procedure.
  *
  * Only the table and the entry point live here; the loop is lib/
- * compound.c and the handlers are op_lock.c.  A COMPOUND that changed
- * the lock table is made durable (kv_commit) before the reply is sent.
+ * compound.c, the handlers are op_lock.c and the waiting LOCKs wait.c.
+ * A COMPOUND that changed the lock table is made durable (kv_commit)
+ * before the reply is sent; so is every grant to a waiter.
  */
 #include <stddef.h>
 
@@ -12,6 +13,7 @@
 #include "kv.h"
 #include "lockd.h"
 #include "log.h"
+#include "svcloop.h"
 
 struct op_desc {
 	const char	*name;
@@ -74,24 +76,56 @@ static const struct compound lock_compound = {
 	.opname = opname,
 };
 
-/* Evaluates a COMPOUND and makes its changes durable.  Returns TRUE (a
- * reply is always sent); exits when durability is unknown. */
+void
+compound_commit(struct lock_ctx *ctx)
+{
+	if (ctx->kvfail)
+		fatalx("lock table write failed: durability unknown");
+	if (kv_dirty(ctx->kv) && kv_commit(ctx->kv) != 0)
+		fatalx("cannot commit the lock table: durability unknown");
+}
+
+/* Returns the op that may wait: the last one, if it is a LOCK. */
+static const lock_argop *
+wait_op(const lock_compound_args *args)
+{
+	u_int	n = args->ops.ops_len;
+
+	if (n == 0 || n > DFS_MAXOPS ||
+	    args->ops.ops_val[n - 1].op != LOP_LOCK)
+		return NULL;
+	return &args->ops.ops_val[n - 1];
+}
+
+/*
+ * Evaluates a COMPOUND, hands the locks it released to the waiters that
+ * can now have them and makes every change durable.  Returns TRUE, or
+ * FALSE (no reply now) when its last op, a LOCK, was parked (wait.c).
+ * Exits when durability is unknown.
+ */
 bool_t
 lock_compound_1_svc(lock_compound_args *args, lock_compound_res *res,
     struct svc_req *rqstp)
 {
-	void	*out;
+	unsigned long	 released = lockd->nreleased;
+	void		*out;
+	int		 parked = 0;
 
-	(void)rqstp;
+	lockd->waitop = wait_op(args);
+	lockd->park = 0;
 	res->status = compound_run(&lock_compound, lockd, args->ops.ops_val,
 	    args->ops.ops_len, &out, &res->res.res_len);
 	res->res.res_val = out;
-	/* ORDER: durable before the reply (invariant 6) */
-	if (lockd->kvfail)
-		fatalx("lock table write failed: durability unknown");
-	if (kv_dirty(lockd->kv) && kv_commit(lockd->kv) != 0)
-		fatalx("cannot commit the lock table: durability unknown");
-	return TRUE;
+	if (lockd->park)
+		parked = wait_park(lockd, &lockd->waitop->lock_argop_u.lock,
+		    res, rqstp) == 0;
+	lockd->waitop = NULL;
+	if (lockd->nwaiters > 0 && lockd->nreleased != released)
+		(void)wait_pass(lockd, now_ms());
+	/* ORDER: durable before any reply (invariant 6) */
+	compound_commit(lockd);
+	wait_answer(lockd);
+	return !parked;
 }
 
 static bool_t
@@ -110,5 +144,9 @@ static const struct svc_prog lock_prog = {
 void
 dfs_lock_prog_1(struct svc_req *rq, SVCXPRT *xprt)
 {
+	/* ORDER: before the dispatch, which makes libtirpc's next reply on
+	 * this connection carry the new request's xid */
+	if (lockd->nwaiters > 0)
+		wait_drop_xprt(lockd, xprt);
 	svc_dispatch(rq, xprt, &lock_prog);
 }

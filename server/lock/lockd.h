@@ -7,16 +7,22 @@
 #ifndef DFS_LOCKD_H
 #define DFS_LOCKD_H
 
+#include <sys/types.h>
+
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dfs_types.h"
 #include "lock.h"
+#include "peer.h"
+#include "registrar.h"
 
 struct kv;
 
 #define LOCKD_DEFAULT_LEASE_S	60
 #define LOCKD_MAX_LEASE_MS	86400000U	/* one day */
+#define LOCKD_MAX_WAIT_MS	300000U		/* five minutes */
 #define LOCKD_REVOKED_KEEP_S	86400	/* revoked ids remembered */
 
 /* One lock id and the paths it holds. */
@@ -44,6 +50,36 @@ struct revoked {
 	struct revoked		*next;
 };
 
+/*
+ * A parked LOCK (wait.c): the last op of a COMPOUND that asked to wait.
+ * `xprt` may have been freed by libtirpc (the connection closed): it is
+ * not used before wait_io.alive() has matched fd, dev and ino.
+ */
+struct waiter {
+	struct waiter		*next;		/* arrival order */
+	SVCXPRT			*xprt;
+	int			 fd;
+	dev_t			 dev;		/* the socket */
+	ino_t			 ino;
+	lock_args		 args;		/* deep copy */
+	lock_compound_res	 res;		/* LOCK's slot last */
+	unsigned long long	 deadline;	/* now_ms() clock */
+};
+
+/*
+ * How waiters reach their clients: the RPC connection in the daemon
+ * (wait.c), a stub in the tests.
+ */
+struct wait_io {
+	/* Records where the request came from.  Returns 0, or -1 when it
+	 * cannot be answered later (it is then answered at once). */
+	int	(*bind)(struct waiter *w, struct svc_req *rq);
+	/* Returns 1 if w's connection is still the one it came on. */
+	int	(*alive)(const struct waiter *w);
+	/* Sends w->res on w's connection. */
+	void	(*reply)(struct waiter *w);
+};
+
 struct lock_ctx {
 	struct kv		*kv;
 	uint64_t		 instance;
@@ -55,6 +91,27 @@ struct lock_ctx {
 	void			*revoked;
 	struct revoked		*rhead, *rtail;	/* revoked, oldest first */
 	size_t			 nlocks;
+	unsigned long		 nreleased;	/* locks removed */
+	/* waiters (wait.c), in memory only */
+	const struct wait_io	*wio;		/* NULL: RPC */
+	struct waiter		*whead, *wtail;	/* oldest first */
+	size_t			 nwaiters;
+	void			*wpaths;	/* tree of their paths */
+	struct waiter		*dhead, *dtail;	/* to answer */
+	/* the COMPOUND being run (compound.c, op_lock) */
+	const lock_argop	*waitop;	/* may wait */
+	int			 park;		/* waitop waits */
+};
+
+/* The registration heartbeat, on a thread of its own (heartbeat.c). */
+struct heartbeat {
+	struct peer		 named;
+	struct registrar	 reg;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 stop;		/* under mu */
+	int			 running;
 };
 
 /* --- table.c: the lock table, in memory with write-through to kv --- */
@@ -83,7 +140,8 @@ struct pent	*table_path(struct lock_ctx *ctx, const char *path,
 int		 table_grant(struct lock_ctx *ctx, const dfs_path *paths,
 		    unsigned int n, dfs_lockmode mode, unsigned int lease_ms,
 		    struct lk **out);
-/* Removes a lock (UNLOCK).  Returns 0 or -DFS_ERR_IO. */
+/* Removes a lock (UNLOCK; counted in ctx->nreleased).  Returns 0 or
+ * -DFS_ERR_IO. */
 int		 table_remove(struct lock_ctx *ctx, struct lk *l);
 /* Removes a lock and remembers its id as revoked.  Returns 0,
  * -DFS_ERR_RESOURCE or -DFS_ERR_IO. */
@@ -106,6 +164,61 @@ dfs_stat	 op_unlock(struct lock_ctx *, const lock_argop *,
 		    lock_resop *);
 dfs_stat	 op_renew(struct lock_ctx *, const lock_argop *, lock_resop *);
 dfs_stat	 op_test(struct lock_ctx *, const lock_argop *, lock_resop *);
+/*
+ * Tries to grant a checked LOCK request that queues behind the waiters
+ * whose paths are in the tree `ahead` (wait.c; `self` is the waiter
+ * asking, NULL for a new request).  Returns DFS_OK with res->ok filled
+ * (after revoking the lapsed locks in the way), DFS_ERR_LOCKED with
+ * res->denied filled (nothing changed), DFS_ERR_RESOURCE or
+ * DFS_ERR_SERVERFAULT.
+ */
+dfs_stat	 lock_try(struct lock_ctx *ctx, const lock_args *a,
+		    const struct waiter *self, void *ahead,
+		    unsigned long long now, lock_res *res);
+/* Fills a lock_denied for `path`, held (or waited for) in `mode` until
+ * `deadline`.  Returns DFS_ERR_LOCKED, or DFS_ERR_RESOURCE when out of
+ * memory. */
+dfs_stat	 lock_deny(lock_denied *d, const dfs_path *path,
+		    dfs_lockmode mode, unsigned long long deadline,
+		    unsigned long long now);
+
+/* --- wait.c: parked LOCK requests, answered later in FIFO order --- */
+
+/*
+ * Parks the COMPOUND whose last op, LOCK `a`, was answered LOCKED in
+ * *res: takes the results (*res is left empty) and a copy of `a`.
+ * Returns 0, or -1 (nothing taken: answer now) when out of memory or
+ * the request cannot be answered later.
+ */
+int		 wait_park(struct lock_ctx *ctx, const lock_args *a,
+		    lock_compound_res *res, struct svc_req *rq);
+/* Drops, unanswered, the waiters of connection `xprt` (compared, never
+ * dereferenced): its client sent a new request, so it gave up. */
+void		 wait_drop_xprt(struct lock_ctx *ctx, const SVCXPRT *xprt);
+/*
+ * Walks the waiters oldest first at `now`: drops those whose connection
+ * is gone, grants (writing through to kv) those that can be, and
+ * answers LOCKED to those whose wait is over.  The decided ones wait in
+ * ctx->dhead for wait_answer().  Returns how many were decided.
+ */
+size_t		 wait_pass(struct lock_ctx *ctx, unsigned long long now);
+/* Sends the decided replies and frees them.  ORDER: only after the
+ * grants were committed. */
+void		 wait_answer(struct lock_ctx *ctx);
+/* The loop's tick: wait_pass(), commit, wait_answer().  Cheap without
+ * waiters. */
+void		 wait_tick(struct lock_ctx *ctx, unsigned long long now);
+/*
+ * Returns DFS_OK if no waiter ahead of `self` (NULL: a new request; the
+ * tree `ahead` holds their paths) names a path of `a` in a conflicting
+ * mode, else DFS_ERR_LOCKED with d naming the path, that waiter's mode
+ * and the time left of its wait (or DFS_ERR_RESOURCE).
+ */
+dfs_stat	 wait_conflict(struct lock_ctx *ctx, const lock_args *a,
+		    const struct waiter *self, void *ahead,
+		    unsigned long long now, lock_denied *d);
+/* Frees every waiter, unanswered (shutdown, tests). */
+void		 wait_release(struct lock_ctx *ctx);
 
 /* --- main.c (and rpcgen's lock_svc.c) --- */
 
@@ -116,5 +229,23 @@ void		 dfs_lock_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* Sets the context lock_compound_1_svc() works on (main(), tests). */
 void		 compound_setctx(struct lock_ctx *ctx);
+/* Makes the lock table's pending writes durable; exits when durability
+ * is unknown. */
+void		 compound_commit(struct lock_ctx *ctx);
+
+/* --- heartbeat.c: REGISTER with the name server off the RPC loop --- */
+
+/*
+ * Starts the thread that registers with the name server at `namespec`
+ * (HOST[:PORT]) now and then every heartbeat, so that a slow name server
+ * never stalls the lock server (the name server calls TEST while it
+ * serves).  Returns 0, or -1 with a message in err.
+ */
+int		 heartbeat_start(struct heartbeat *hb, const char *namespec,
+		    const char *statedir, const char *bindaddr,
+		    unsigned int port, char *err, size_t errlen);
+/* Stops and joins the thread (at most one RPC timeout); no-op if it
+ * never started. */
+void		 heartbeat_stop(struct heartbeat *hb);
 
 #endif

@@ -2,8 +2,9 @@
  * main.c -- dfs-lockd: options and the daemon skeleton.
  *
  * The lock table is loaded from the state directory before the service
- * starts; with -s the server registers with the name server and keeps
- * its registration alive from the loop's tick.
+ * starts; with -s the server registers with the name server from a
+ * thread of its own (heartbeat.c).  The loop's tick answers waiting LOCK
+ * requests (wait.c) and, hourly, forgets old revoked ids.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,11 +15,11 @@
 #include "kv.h"
 #include "lockd.h"
 #include "log.h"
-#include "peer.h"
-#include "registrar.h"
 #include "svcloop.h"
 
-#define TICK_MS		200
+/* Waiters are granted on release at once; the tick serves lapsed leases
+ * and wait deadlines, so a waiter hears within TICK_MS of either. */
+#define TICK_MS		50
 #define GC_EVERY_MS	(3600 * 1000ULL)	/* forget old revoked ids */
 
 /* Everything main() owns; the tick gets a pointer to it. */
@@ -26,8 +27,7 @@ struct lockd_main {
 	struct daemon		 d;
 	struct lock_ctx		 ctx;
 	const char		*namespec;		/* -s */
-	struct peer		 named;
-	struct registrar	 reg;
+	struct heartbeat	 hb;
 	unsigned long long	 next_gc;
 };
 
@@ -35,13 +35,15 @@ static void __attribute__((noreturn))
 usage(const char *progname, int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: %s [-dNv] [-b address] -D statedir [-l seconds] "
-	    "[-p port]\n"
-	    "                 [-P pidfile] [-s host[:port]]\n", progname);
+	    "usage: %s [-dNv] [-b address] -D statedir "
+	    "[-l | --lease seconds]\n"
+	    "                 [-p port] [-P pidfile] [-s host[:port]]\n",
+	    progname);
 	exit(status);
 }
 
-/* Parses -l.  Returns the lease in milliseconds, or 0 when invalid. */
+/* Parses -l (--lease).  Returns the lease in milliseconds, or 0 when
+ * invalid. */
 static unsigned int
 parse_lease(const char *arg)
 {
@@ -61,6 +63,7 @@ parse_args(struct lockd_main *m, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "lease", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, rc;
@@ -109,28 +112,15 @@ open_state(struct lockd_main *m)
 	compound_setctx(&m->ctx);
 }
 
-/* Prepares registration with the name server (-s); exits on failure. */
-static void
-registrar_start(struct lockd_main *m)
-{
-	if (peer_init(&m->named, m->namespec, DFS_NAME_PROG, DFS_NAME_VERS,
-	    2000) != 0)
-		fatalx("bad name server '%s'", m->namespec);
-	if (registrar_init(&m->reg, &m->named, DFS_SRV_LOCK, m->d.statedir,
-	    m->d.bindaddr, m->d.boundport, NULL, 0) != 0)
-		fatalx("cannot read the server id in '%s'", m->d.statedir);
-}
-
-/* The loop's tick: registration heartbeat and, hourly, forgetting
- * revoked ids older than a day. */
+/* The loop's tick: waiting LOCK requests and, hourly, forgetting
+ * revoked ids older than a day.  Cheap when nobody waits. */
 static void
 tick(void *arg)
 {
 	struct lockd_main	*m = arg;
 	unsigned long long	 now = now_ms();
 
-	if (m->namespec != NULL)
-		(void)registrar_tick(&m->reg);
+	wait_tick(&m->ctx, now);
 	if (now < m->next_gc)
 		return;
 	m->next_gc = now + GC_EVERY_MS;
@@ -143,6 +133,7 @@ int
 main(int argc, char **argv)
 {
 	struct lockd_main		m;
+	char				err[512];
 	int				sig;
 
 	memset(&m, 0, sizeof(m));
@@ -152,16 +143,18 @@ main(int argc, char **argv)
 	open_state(&m);
 	daemon_listen(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
 	    1 << 20);
-	if (m.namespec != NULL)
-		registrar_start(&m);
+	if (m.namespec != NULL && heartbeat_start(&m.hb, m.namespec,
+	    m.d.statedir, m.d.bindaddr, m.d.boundport, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	m.next_gc = now_ms() + GC_EVERY_MS;
 	daemon_ready(&m.d);
 	log_info("serving on %s port %u", m.d.bindaddr, m.d.boundport);
 	sig = svcloop_run(TICK_MS, tick, &m);
 	log_info("signal %d, shutting down", sig);
+	heartbeat_stop(&m.hb);
 	daemon_shutdown(&m.d);
-	if (m.namespec != NULL)
-		peer_close(&m.named);
+	/* waiters are not durable: their clients see the connection close */
+	wait_release(&m.ctx);
 	table_release(&m.ctx);
 	kv_close(m.ctx.kv);
 	/* daemon_check() made these absolute copies */

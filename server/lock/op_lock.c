@@ -8,7 +8,9 @@
  * lock revoked, and only if the request will succeed because of it.  A
  * revoked id answers EXPIRED, so a holder whose lock was taken over cannot
  * commit with it (fencing, invariant 5); an id never issued here answers
- * BADLOCK, and a bad id never disturbs another holder.
+ * BADLOCK, and a bad id never disturbs another holder.  A LOCK may wait
+ * for its conflict to go away (wait.c); waiters hold nothing, so TEST
+ * ignores them, but a new LOCK queues behind them.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -56,11 +58,9 @@ first_conflict(const struct pent *pe, dfs_lockmode mode,
 	return lapsed;
 }
 
-/* Fills a lock_denied for `path` held by `h`.  Returns DFS_ERR_LOCKED, or
- * DFS_ERR_RESOURCE when out of memory. */
-static dfs_stat
-deny(lock_denied *d, const dfs_path *path, const struct lk *h,
-    unsigned long long now)
+dfs_stat
+lock_deny(lock_denied *d, const dfs_path *path, dfs_lockmode mode,
+    unsigned long long deadline, unsigned long long now)
 {
 	unsigned long long	left;
 
@@ -70,10 +70,19 @@ deny(lock_denied *d, const dfs_path *path, const struct lk *h,
 		return DFS_ERR_RESOURCE;
 	memcpy(d->path.dfs_path_val, path->dfs_path_val, path->dfs_path_len);
 	d->path.dfs_path_len = path->dfs_path_len;
-	d->mode = h->mode;
-	left = h->deadline > now ? h->deadline - now : 0;
+	d->mode = mode;
+	left = deadline > now ? deadline - now : 0;
 	d->remaining_ms = left > UINT_MAX ? UINT_MAX : (unsigned int)left;
 	return DFS_ERR_LOCKED;
+}
+
+/* Fills a lock_denied for `path` held by `h`.  Returns DFS_ERR_LOCKED, or
+ * DFS_ERR_RESOURCE when out of memory. */
+static dfs_stat
+deny(lock_denied *d, const dfs_path *path, const struct lk *h,
+    unsigned long long now)
+{
+	return lock_deny(d, path, h->mode, h->deadline, now);
 }
 
 /* Revokes every lapsed lock that conflicts with `self` taking `path` in
@@ -126,35 +135,16 @@ check_paths(const lock_args *a)
 	return DFS_OK;
 }
 
-/*
- * Op: LOCK paths<> mode lease_ms wait_ms
- *
- * Reads: every listed path's holders and their leases.
- * Changes: revokes the lapsed locks that conflict (only when the whole
- * request is then granted), then records one new lock id holding every
- * path; returns the id and its lease.  wait_ms is ignored for now (0).
- * Errors: INVAL (no paths, more than DFS_MAXLOCKPATHS, a path listed
- * twice, a bad path or mode, lease over one day), NAMETOOLONG, LOCKED
- * (the first path held by another live lock, in `denied`; nothing
- * granted), RESOURCE, SERVERFAULT.
- */
 dfs_stat
-op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
+    void *ahead, unsigned long long now, lock_res *res)
 {
-	const lock_args	*a = &argop->lock_argop_u.lock;
-	lock_res	*res = &resop->lock_resop_u.lock;
 	const dfs_path	*p = a->paths.paths_val;
-	unsigned long long now = now_ms();
 	unsigned int	 lease = a->lease_ms, i;
 	struct lk	*h, *l;
 	dfs_stat	 st;
 	int		 rc;
 
-	st = check_paths(a);
-	if (st != DFS_OK)
-		return st;
-	if (!valid_mode(a->mode) || lease > LOCKD_MAX_LEASE_MS)
-		return DFS_ERR_INVAL;
 	if (lease == 0)
 		lease = ctx->default_lease_ms;
 	for (i = 0; i < a->paths.paths_len; i++) {
@@ -163,6 +153,10 @@ op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 		if (h != NULL && !lk_lapsed(h, now))
 			return deny(&res->lock_res_u.denied, &p[i], h, now);
 	}
+	/* ORDER: after the holders, so a denial names a holder if any */
+	st = wait_conflict(ctx, a, self, ahead, now, &res->lock_res_u.denied);
+	if (st != DFS_OK)
+		return st;
 	for (i = 0; i < a->paths.paths_len; i++) {
 		st = revoke_lapsed(ctx, &p[i], a->mode, NULL, now);
 		if (st != DFS_OK)
@@ -175,6 +169,43 @@ op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 	res->lock_res_u.ok.id.nonce = l->nonce;
 	res->lock_res_u.ok.lease_ms = l->lease_ms;
 	return DFS_OK;
+}
+
+/*
+ * Op: LOCK paths<> mode lease_ms wait_ms
+ *
+ * Reads: every listed path's holders and their leases, the waiters.
+ * Changes: revokes the lapsed locks that conflict (only when the whole
+ * request is then granted), then records one new lock id holding every
+ * path; returns the id and its lease.  A request does not overtake an
+ * earlier waiter that names one of its paths in a conflicting mode: that
+ * is a conflict too.  On a conflict, a LOCK with wait_ms > 0 that is the
+ * last op of its COMPOUND is parked (ctx->park; compound.c) and answered
+ * when granted or when wait_ms has passed; anywhere else wait_ms counts
+ * as 0.
+ * Errors: INVAL (no paths, more than DFS_MAXLOCKPATHS, a path listed
+ * twice, a bad path or mode, lease over one day, wait over
+ * LOCKD_MAX_WAIT_MS), NAMETOOLONG, LOCKED (the first path held by
+ * another live lock, else the first one an earlier waiter wants, in
+ * `denied`; nothing granted), RESOURCE, SERVERFAULT.
+ */
+dfs_stat
+op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+{
+	const lock_args	*a = &argop->lock_argop_u.lock;
+	dfs_stat	 st;
+
+	st = check_paths(a);
+	if (st != DFS_OK)
+		return st;
+	if (!valid_mode(a->mode) || a->lease_ms > LOCKD_MAX_LEASE_MS ||
+	    a->wait_ms > LOCKD_MAX_WAIT_MS)
+		return DFS_ERR_INVAL;
+	st = lock_try(ctx, a, NULL, ctx->wpaths, now_ms(),
+	    &resop->lock_resop_u.lock);
+	if (st == DFS_ERR_LOCKED && a->wait_ms > 0 && argop == ctx->waitop)
+		ctx->park = 1;
+	return st;
 }
 
 /* Looks up a lock id.  Returns DFS_OK and sets *out, DFS_ERR_EXPIRED

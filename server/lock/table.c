@@ -340,6 +340,7 @@ table_remove(struct lock_ctx *ctx, struct lk *l)
 		return -DFS_ERR_IO;
 	}
 	forget_lk(ctx, l);
+	ctx->nreleased++;
 	return 0;
 }
 

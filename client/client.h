@@ -14,6 +14,7 @@
 #define DFS_DEFAULT_MAX_SIZE	(1u << 20)
 #define DFS_CHUNK		(1u << 20)	/* bytes per READ/WRITE */
 #define DFS_MAXFSCONN		16
+#define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -23,12 +24,31 @@ struct fsconn {
 	CLIENT		*clnt;
 };
 
+/*
+ * A lock id and the paths it holds: from dfs_lock() (dfs set, on its
+ * `held` list) or parsed from $DFS_LOCKS (dfs NULL).  paths[] point
+ * into buf, one allocation holding the NUL-terminated paths.
+ */
+struct dfs_lock {
+	struct dfs	*dfs;
+	struct dfs_lock	*next;		/* in dfs->held */
+	dfs_lockid	 id;
+	int		 exclusive;
+	unsigned int	 lease_ms;	/* 0: unknown ($DFS_LOCKS) */
+	int		 npaths;
+	char		**paths;
+	char		*buf;
+};
+
 struct dfs {
 	char		 host[256];	/* the name server */
 	unsigned int	 port;
 	unsigned int	 timeout_ms;
 	int		 retries;
 	size_t		 max_size;
+	unsigned int	 lease_ms;	/* asked for new locks; 0: default */
+	struct dfs_lock	*held;		/* taken with dfs_lock() */
+	struct dfs_lock	*envlock;	/* $DFS_LOCKS at connect, or NULL */
 	char		 tmpdir[PATH_MAX];
 	CLIENT		*named;
 	CLIENT		*lockd;
@@ -49,6 +69,11 @@ int	conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
 	    int idempotent);
 int	conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
 	    int idempotent);
+/* conn_lock() of a request the lock server may hold back up to
+ * `wait_ms` (a LOCK that waits): the call's timeout is that much
+ * longer than the connection's.  Never retried. */
+int	conn_lock_wait(struct dfs *dfs, struct lreq *r,
+	    lock_compound_res *res, unsigned int wait_ms);
 int	conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
 	    file_compound_res *res, int idempotent);
 /* Picks the first live server of a list.  Returns it or NULL. */
@@ -116,7 +141,7 @@ int	spool_truncate(struct spool *sp, uint64_t size);
  * the F_ flags, or 0 for an invalid mode. */
 unsigned int	file_mode(const char *mode);
 
-/* --- lock.c: locks for writers --- */
+/* --- lock.c: locks for writers, explicit locks, $DFS_LOCKS --- */
 
 /* Takes an exclusive lock on one path.  Returns 0 with *id and
  * *lease_ms, -DFS_ERR_LOCKED (detail set), or another status.
@@ -124,8 +149,37 @@ unsigned int	file_mode(const char *mode);
  * 0 with a zero id: writes are then unlocked. */
 int	lock_take(struct dfs *dfs, const char *path, dfs_lockid *id,
 	    unsigned int *lease_ms);
-int	lock_renew(struct dfs *dfs, const dfs_lockid *id);
+/* RENEW; sets *lease_ms (may be NULL) to the new lease.  Returns 0 (also
+ * for a zero id) or the status. */
+int	lock_renew(struct dfs *dfs, const dfs_lockid *id,
+	    unsigned int *lease_ms);
 int	lock_release(struct dfs *dfs, const dfs_lockid *id);
 int	lock_is_zero(const dfs_lockid *id);
+/*
+ * Parses a $DFS_LOCKS value (see dfs.h): "ID MODE\nPATH...", one
+ * optional final newline.  Returns 0 and sets *lkp (dfs NULL; free with
+ * lock_free()), -DFS_ERR_INVAL (bad id, zero id, bad mode, a path that
+ * is not a checked absolute one, no path or more than DFS_MAXLOCKPATHS,
+ * empty string) or -DFS_ERR_NOMEM.
+ */
+int	lock_parse(const char *s, struct dfs_lock **lkp);
+/* Frees a lock without releasing it.  lock_free(NULL) does nothing. */
+void	lock_free(struct dfs_lock *lk);
+/* Returns 1 if lk holds exactly `path` exclusively, else 0. */
+int	lock_covers(const struct dfs_lock *lk, const char *path);
+/* Returns the lock this client holds exclusively on `path`: one taken
+ * with dfs_lock() through dfs, else the $DFS_LOCKS one, else NULL. */
+const struct dfs_lock *lock_find(const struct dfs *dfs, const char *path);
+/*
+ * Appends OP_PUTLOCK to a name request that changes `path` (and `path2`,
+ * a rename's target, unless NULL), naming the lock it acts under: `own`
+ * when it is not zero (a writer's lock), else lock_find() of path, then
+ * of path2.  Appends nothing when there is none.  Every mutating name
+ * request goes through here, before its first op.
+ */
+void	lock_putlock(struct dfs *dfs, struct nreq *r, const dfs_lockid *own,
+	    const char *path, const char *path2);
+/* Detaches dfs's held locks from it (dfs_disconnect()). */
+void	lock_detach_all(struct dfs *dfs);
 
 #endif

@@ -8,6 +8,7 @@
  * connection, and an idempotent one is retried on a new connection up to
  * `retries` times, so a restarted server is simply found again.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,16 @@ open_clnt(struct dfs *dfs, const char *host, unsigned int port,
 {
 	char	 err[256];
 	CLIENT	*c;
+	int	 fd;
 
 	c = rpcc_connect(host, port, prog, 1, dfs->timeout_ms, bufsz, err,
 	    sizeof(err));
 	if (c == NULL)
 		conn_detail(dfs, "%s", err);
+	/* a program that runs commands (dfs-lock) must not hand them our
+	 * sockets */
+	else if (clnt_control(c, CLGET_FD, (char *)&fd) && fd >= 0)
+		(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	return c;
 }
 
@@ -155,6 +161,52 @@ conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
 	return rc != 0 ? rc : -(int)res->status;
 }
 
+/* A lock request with the timeout its call needs. */
+struct timed_lreq {
+	struct lreq	*r;
+	unsigned int	 timeout_ms;	/* of this call */
+	unsigned int	 restore_ms;	/* the connection's */
+};
+
+static struct timeval
+ms_tv(unsigned int ms)
+{
+	struct timeval	tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+			    1000 };
+
+	return tv;
+}
+
+/* clnt_vc takes the timeout from CLSET_TIMEOUT, not from clnt_call's
+ * argument, once it was set (rpcc.c sets it), hence the swap. */
+static enum clnt_stat
+send_lock_timed(CLIENT *c, void *req, void *res)
+{
+	struct timed_lreq	*t = req;
+	struct timeval		 tv = ms_tv(t->timeout_ms);
+	enum clnt_stat		 st;
+
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	st = lock_call(c, t->r, res);
+	tv = ms_tv(t->restore_ms);
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	return st;
+}
+
+int
+conn_lock_wait(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+    unsigned int wait_ms)
+{
+	struct timed_lreq	t = { r, dfs->timeout_ms + wait_ms,
+				    dfs->timeout_ms };
+	int			rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = call_retry(dfs, &dfs->lockd, 0, reconnect_lockd, NULL,
+	    send_lock_timed, &t, res, (xdrproc_t)xdr_lock_compound_res);
+	return rc != 0 ? rc : -(int)res->status;
+}
+
 /* Returns the slot for a file server, taking one (LRU-free: the oldest
  * index) when it is not known yet. */
 static struct fsconn *
@@ -260,6 +312,7 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 		dfs->retries = o->retries;
 	if (o->max_size)
 		dfs->max_size = o->max_size;
+	dfs->lease_ms = o->lease_ms;
 	if (tmp == NULL)
 		tmp = getenv("TMPDIR");
 	if (tmp != NULL || dfs->tmpdir[0] == '\0')
@@ -273,12 +326,16 @@ dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
 {
 	static const struct dfs_opts	 defaults = DFS_OPTS_INIT;
 	struct dfs			*dfs;
+	const char			*locks;
 	int				 rc;
 
 	dfs = calloc(1, sizeof(*dfs));
 	if (dfs == NULL)
 		return -DFS_ERR_NOMEM;
 	rc = apply_opts(dfs, opts != NULL ? opts : &defaults);
+	/* a malformed $DFS_LOCKS only means no lock to use */
+	if (rc == 0 && (locks = getenv("DFS_LOCKS")) != NULL)
+		(void)lock_parse(locks, &dfs->envlock);
 	if (rc == 0)
 		rc = reconnect_named(dfs, NULL);
 	if (rc == 0)
@@ -302,6 +359,8 @@ dfs_disconnect(struct dfs *dfs)
 	drop(&dfs->lockd);
 	for (i = 0; i < dfs->nfs; i++)
 		drop(&dfs->fs[i].clnt);
+	lock_detach_all(dfs);
+	lock_free(dfs->envlock);
 	free(dfs);
 }
 

@@ -35,6 +35,7 @@ extern "C" {
 struct dfs;
 struct dfs_file;
 struct dfs_dir;
+struct dfs_lock;
 
 /* --- Life cycle --- */
 
@@ -52,19 +53,25 @@ struct dfs_opts {
 	int		 retries;
 	/* Directory for spool files (NULL: $TMPDIR, then /tmp). */
 	const char	*tmpdir;
+	/* Lease asked for every lock this client takes (dfs_lock() and
+	 * writers), in milliseconds (0: the lock server's default, 60 s).
+	 * A short lease makes a dead client's locks free sooner. */
+	unsigned int	 lease_ms;
 };
-#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL }
+#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL, 0 }
 
 /*
  * Connects to the name server and checks that it is one (NULL call).
  * The lock and file servers are found through it when first needed.
+ * $DFS_LOCKS (see Locks) is read here, once.
  * Returns 0 and sets *dfsp, or -DFS_ERR_INVAL (no or bad server
  * address), -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO (something
  * else answers there), -DFS_ERR_NOMEM.  opts may be NULL (defaults).
  */
 int	dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts);
-/* Closes every connection; open files must be closed first.
- * dfs_disconnect(NULL) does nothing. */
+/* Closes every connection; open files must be closed first.  Locks
+ * still held stay held until their lease lapses; dfs_unlock() of them
+ * afterwards only frees them.  dfs_disconnect(NULL) does nothing. */
 void	dfs_disconnect(struct dfs *dfs);
 
 /* --- Errors --- */
@@ -85,6 +92,9 @@ const char	*dfs_errdetail(const struct dfs *dfs);
  * cache after close (accepted; the cache is a later feature).
  * Writable modes take an exclusive lock on the path until dfs_close();
  * if another client holds it: -DFS_ERR_LOCKED (see dfs_errdetail).
+ * When this client already holds an exclusive lock on exactly `path`
+ * (from dfs_lock() on the same `dfs`, or handed down in $DFS_LOCKS),
+ * that lock is used instead and stays held after close.
  * "r" and "r+" of a missing file: -DFS_ERR_NOENT; "w" and "a" create it
  * (mode 0644).  Other errors: -DFS_ERR_ISDIR, -DFS_ERR_NOTDIR,
  * -DFS_ERR_INVAL (bad path or mode), -DFS_ERR_NOSERVER, transport errors.
@@ -162,6 +172,69 @@ struct dfs_entry {
 int	dfs_opendir(struct dfs *dfs, const char *path, struct dfs_dir **dp);
 int	dfs_readdir(struct dfs_dir *d, struct dfs_entry *ent);
 void	dfs_closedir(struct dfs_dir *d);
+
+/* --- Locks --- */
+
+/*
+ * Explicit locks, for work spanning several calls or processes: a
+ * read-modify-write, or changes to several files that must not
+ * interleave with another client's.  A lock has a lease; the lock server
+ * keeps a lapsed lock until another client asks for a conflicting one,
+ * which then revokes it: from then on every use of the old id fails with
+ * -DFS_ERR_EXPIRED (its commits included), so renew in time.  Locks are
+ * on exact paths (no subtrees).  Plain reads are never blocked.
+ *
+ * While this client holds an exclusive lock on a path, libdfs names it
+ * to the servers with every change it makes to that path (dfs_unlink,
+ * dfs_rename, dfs_chmod, dfs_utime, dfs_mkdir, writing opens), whose
+ * changes of a path locked by another client fail with -DFS_ERR_LOCKED.
+ *
+ * $DFS_LOCKS hands a lock to another process (dfs-lock(1) sets it for
+ * its command): "ID MODE\nPATH\nPATH...", ID 32 lowercase hex digits,
+ * MODE "x" (exclusive) or "s" (shared), one absolute path per line.  A
+ * malformed value is ignored.
+ */
+
+/*
+ * Locks `npaths` (1 to 64) distinct absolute paths, all or none, under
+ * one new lock id; exclusive if `exclusive`, else shared (shared locks
+ * coexist, an exclusive one conflicts with any other).  If one is held
+ * by another client, waits up to `wait_ms` milliseconds (at most 300000)
+ * for the lock server to grant it, in order of arrival; 0 fails at once.
+ * Returns 0 and sets *lkp (release with dfs_unlock()), -DFS_ERR_LOCKED
+ * (dfs_errdetail: "locked by another client, lease ends in N s",
+ * followed by " (PATH)" naming the path when there were several),
+ * -DFS_ERR_INVAL (bad or repeated path, bad count or wait),
+ * -DFS_ERR_NOSERVER (the cluster has no lock server), transport errors.
+ */
+int	dfs_lock(struct dfs *dfs, const char *const *paths, int npaths,
+	    int exclusive, unsigned int wait_ms, struct dfs_lock **lkp);
+/* Restarts the lease.  Returns 0, -DFS_ERR_EXPIRED (lapsed and taken
+ * over: the lock is lost), -DFS_ERR_BADLOCK, transport errors. */
+int	dfs_lock_renew(struct dfs_lock *lk);
+/* Releases the lock and frees lk, also when the release fails (its
+ * status is returned: -DFS_ERR_EXPIRED if it had been taken over).
+ * dfs_unlock(NULL) returns 0. */
+int	dfs_unlock(struct dfs_lock *lk);
+/* The lease the lock server granted, in milliseconds: renew well
+ * within it (dfs-lock renews every third). */
+unsigned int	dfs_lock_lease_ms(const struct dfs_lock *lk);
+/*
+ * Writes the lock as a $DFS_LOCKS value into buf (len bytes, NUL
+ * included).  Returns the length of the whole string, as snprintf(3)
+ * does: if that is >= len, buf holds only a truncated prefix
+ * (dfs_lock_export(lk, NULL, 0) asks for the size).
+ */
+int	dfs_lock_export(const struct dfs_lock *lk, char *buf, size_t len);
+/*
+ * dfs_open() under an explicit lock: a writable mode uses `lk`, which
+ * must hold `path` exclusively (else -DFS_ERR_INVAL), instead of taking
+ * a lock, and dfs_close() leaves it held.  Read-only modes ignore lk;
+ * lk NULL is dfs_open().  Once lk was taken over, the commit at
+ * dfs_close() fails with -DFS_ERR_EXPIRED.
+ */
+int	dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
+	    const struct dfs_lock *lk, struct dfs_file **fp);
 
 #ifdef __cplusplus
 }

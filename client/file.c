@@ -11,6 +11,10 @@
  * server-side copy of the current version (STAGE keep = size) and only
  * the appended bytes travel.  A small file is STAGE+WRITE+COMMIT in one
  * round trip.
+ *
+ * A writer normally takes its own lock; one opened under a lock the
+ * client already holds (dfs_open_locked(), a dfs_lock() of the path, or
+ * $DFS_LOCKS) borrows that id and leaves it held at close.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,7 +42,8 @@ struct dfs_file {
 	uint64_t	 base;
 	int		 dirty;
 	dfs_lockid	 lock;
-	unsigned int	 lease_ms;
+	int		 borrowed;	/* lock is not ours to release */
+	unsigned int	 lease_ms;	/* 0: not renewed here */
 	uint64_t	 renew_at;
 };
 
@@ -98,6 +103,7 @@ open_req(struct dfs_file *f, struct nreq *r, char *buf)
 	if (f->flags & F_CREATE) {
 		if ((rc = name_split(f->path, buf, &parent, &base)) != 0)
 			return -DFS_ERR_ISDIR;
+		lock_putlock(f->dfs, r, &f->lock, f->path, NULL);
 		name_walk(r, parent);
 		nreq_create(r, base, (f->flags & F_EXCL) != 0);
 	} else
@@ -238,9 +244,39 @@ open_spool(struct dfs_file *f)
 	return download(f);
 }
 
+/*
+ * Gets the lock a writable f works under: `lk` (which must hold the path
+ * exclusively), else one this client holds on the path, else a new one.
+ * Returns 0 or a status.
+ */
+static int
+open_lock(struct dfs_file *f, const struct dfs_lock *lk)
+{
+	if ((f->flags & F_WRITE) == 0)
+		return 0;
+	if (lk != NULL && !lock_covers(lk, f->path))
+		return -DFS_ERR_INVAL;
+	if (lk == NULL)
+		lk = lock_find(f->dfs, f->path);
+	if (lk == NULL)
+		return lock_take(f->dfs, f->path, &f->lock, &f->lease_ms);
+	f->lock = lk->id;
+	f->lease_ms = lk->lease_ms;
+	f->borrowed = 1;
+	return 0;
+}
+
+/* Releases f's lock unless it was borrowed. */
+static void
+unlock_file(struct dfs_file *f)
+{
+	if (!f->borrowed)
+		(void)lock_release(f->dfs, &f->lock);
+}
+
 int
-dfs_open(struct dfs *dfs, const char *path, const char *mode,
-    struct dfs_file **fp)
+dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
+    const struct dfs_lock *lk, struct dfs_file **fp)
 {
 	struct dfs_file	*f;
 	int		 rc;
@@ -256,17 +292,14 @@ dfs_open(struct dfs *dfs, const char *path, const char *mode,
 	spool_init(&f->sp, dfs->max_size, dfs->tmpdir);
 	f->flags = file_mode(mode);
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	if (f->flags == 0)
-		rc = -DFS_ERR_INVAL;
-	else if (f->flags & F_WRITE)
-		rc = lock_take(dfs, path, &f->lock, &f->lease_ms);
+	rc = f->flags != 0 ? open_lock(f, lk) : -DFS_ERR_INVAL;
 	f->renew_at = mono_ms() + f->lease_ms / 3;
 	if (rc == 0)
 		rc = open_name(f);
 	if (rc == 0 && (f->flags & F_WRITE))
 		rc = open_spool(f);
 	if (rc != 0) {
-		(void)lock_release(dfs, &f->lock);
+		unlock_file(f);
 		file_free(f);
 		return rc;
 	}
@@ -274,13 +307,22 @@ dfs_open(struct dfs *dfs, const char *path, const char *mode,
 	return 0;
 }
 
-/* Renews the lock when a third of its lease has passed. */
+int
+dfs_open(struct dfs *dfs, const char *path, const char *mode,
+    struct dfs_file **fp)
+{
+	return dfs_open_locked(dfs, path, mode, NULL, fp);
+}
+
+/* Renews the lock when a third of its lease has passed.  A lock of
+ * unknown lease ($DFS_LOCKS) is renewed by whoever handed it down. */
 static void
 renew(struct dfs_file *f)
 {
-	if (lock_is_zero(&f->lock) || mono_ms() < f->renew_at)
+	if (lock_is_zero(&f->lock) || f->lease_ms == 0 ||
+	    mono_ms() < f->renew_at)
 		return;
-	(void)lock_renew(f->dfs, &f->lock);
+	(void)lock_renew(f->dfs, &f->lock, NULL);
 	f->renew_at = mono_ms() + f->lease_ms / 3;
 }
 
@@ -527,7 +569,7 @@ dfs_abort(struct dfs_file *f)
 	struct dfs	*dfs = f->dfs;
 
 	dfs->detail[0] = '\0';
-	(void)lock_release(dfs, &f->lock);
+	unlock_file(f);
 	file_free(f);
 	return 0;
 }
@@ -541,7 +583,7 @@ dfs_close(struct dfs_file *f)
 	dfs->detail[0] = '\0';
 	if ((f->flags & F_WRITE) && f->dirty)
 		rc = upload(f);
-	(void)lock_release(dfs, &f->lock);
+	unlock_file(f);
 	file_free(f);
 	return rc;
 }

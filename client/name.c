@@ -4,7 +4,9 @@
  * Each is one COMPOUND to the name server that walks from the root
  * (PUTROOTFH, LOOKUP "a/b") and acts, so a path operation costs one
  * round trip; unlink and rename add a best-effort call to the file
- * servers to drop data no name refers to any more.
+ * servers to drop data no name refers to any more.  Those that change a
+ * path start with lock_putlock(), so a change to a path this client
+ * holds locked names its lock.
  */
 #include <string.h>
 
@@ -95,6 +97,7 @@ setattr(struct dfs *dfs, const char *path, const setattr_args *sa)
 	rc = name_check(path);
 	if (rc != 0)
 		return rc;
+	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, path);
 	nreq_add(&r, OP_SETATTR)->name_argop_u.setattr = *sa;
 	rc = conn_name(dfs, &r, &res, 1);
@@ -134,6 +137,7 @@ dfs_mkdir(struct dfs *dfs, const char *path, unsigned int mode)
 	if (rc != 0)
 		return rc == -DFS_ERR_INVAL && strcmp(path, "/") == 0 ?
 		    -DFS_ERR_EXIST : rc;
+	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, parent);
 	nreq_mkdir(&r, base);
 	r.ops[r.n - 1].name_argop_u.mkdir.mode = mode & 07777;
@@ -185,6 +189,7 @@ remove_typed(struct dfs *dfs, const char *path, int want)
 	rc = name_split(path, buf, &parent, &base);
 	if (rc != 0)
 		return -DFS_ERR_PERM;		/* the root */
+	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, parent);
 	nreq_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
 	rc = conn_name(dfs, &r, &res, 0);
@@ -223,6 +228,7 @@ dfs_rename(struct dfs *dfs, const char *from, const char *to)
 	if (name_split(from, fbuf, &fparent, &fbase) != 0 ||
 	    name_split(to, tbuf, &tparent, &tbase) != 0)
 		return -DFS_ERR_INVAL;
+	lock_putlock(dfs, &r, NULL, from, to);
 	name_walk(&r, fparent);
 	nreq_add(&r, OP_SAVEFH);
 	name_walk(&r, tparent);

@@ -135,6 +135,9 @@ spool_pwrite(struct spool *sp, const void *buf, size_t n, uint64_t off)
 
 	if (off > SPOOL_MAXSIZE || n > SPOOL_MAXSIZE - off)
 		return -DFS_ERR_FBIG;
+	if (n == 0)		/* as write(2): changes nothing (and no
+				   memcpy to a spool not allocated yet) */
+		return 0;
 	if (sp->fd == -1 && off + n > sp->max_mem && (rc = spill(sp)) != 0)
 		return rc;
 	if (sp->fd == -1) {

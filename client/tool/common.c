@@ -15,7 +15,8 @@
 
 enum {
 	OPT_HELP = 0x100,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_SERVER
 };
 
 static const struct option common_lopts[] = {
@@ -51,14 +52,20 @@ tool_usage(const struct tool *t)
 static void
 merge_opts(struct tool *t, const char *sopts, const struct option *lopts)
 {
-	size_t	n = 0, i;
+	static const struct option	server_lopt = { "server",
+					    required_argument, NULL,
+					    OPT_SERVER };
+	size_t				n = 0, i;
 
-	snprintf(t->sopts, sizeof(t->sopts), ":%ss:", sopts);
+	snprintf(t->sopts, sizeof(t->sopts), ":%s%s", sopts,
+	    t->own_s ? "" : "s:");
 	for (i = 0; lopts != NULL && lopts[i].name != NULL &&
-	    n < TOOL_MAXLOPTS - 3; i++)
+	    n < TOOL_MAXLOPTS - 4; i++)
 		t->lopts[n++] = lopts[i];
 	for (i = 0; i < sizeof(common_lopts) / sizeof(common_lopts[0]); i++)
 		t->lopts[n++] = common_lopts[i];
+	if (t->own_s)
+		t->lopts[n++] = server_lopt;
 	memset(&t->lopts[n], 0, sizeof(t->lopts[n]));
 }
 
@@ -94,8 +101,11 @@ tool_getopt(struct tool *t, int argc, char *const argv[], const char *sopts,
 	opterr = 0;
 	for (;;) {
 		ch = getopt_long(argc, argv, t->sopts, t->lopts, NULL);
+		if (ch == 's' && t->own_s)
+			return ch;
 		switch (ch) {
 		case 's':
+		case OPT_SERVER:
 			t->server = optarg;
 			break;
 		case OPT_HELP:
@@ -124,8 +134,8 @@ tool_connect(struct tool *t)
 	if (server == NULL)
 		server = getenv("DFS_SERVER");
 	if (server == NULL || *server == '\0') {
-		fprintf(stderr, "%s: no name server: use -s HOST[:PORT] or "
-		    "set DFS_SERVER\n", t->prog);
+		fprintf(stderr, "%s: no name server: use %s HOST[:PORT] or "
+		    "set DFS_SERVER\n", t->prog, t->own_s ? "--server" : "-s");
 		exit(1);
 	}
 	opts.server = server;

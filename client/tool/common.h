@@ -24,6 +24,8 @@ struct tool {
 	const char	*prog;		/* "dfs-cat" */
 	const char	*usage;		/* the SYNOPSIS, without "usage: " */
 	const char	*server;	/* -s, else NULL ($DFS_SERVER) */
+	int		 own_s;		/* -s is the tool's; --server names
+					   the server (dfs-lock) */
 	struct dfs	*dfs;		/* after tool_connect() */
 	int		 status;	/* exit status so far: 0 or 1 */
 	struct option	 lopts[TOOL_MAXLOPTS];
@@ -39,7 +41,8 @@ void	tool_init(struct tool *t, const char *prog, const char *usage);
 /*
  * getopt_long(3) over the tool's own short options `sopts` and long
  * options `lopts` (NULL or ending with a zero entry) plus the common
- * ones: -s SERVER, --help, --version.  Handles the common options and
+ * ones: -s SERVER (--server SERVER instead if t->own_s was set before
+ * the first call), --help, --version.  Handles the common options and
  * bad usage itself (--help and --version exit 0; an unknown option or a
  * missing argument prints usage on stderr and exits 1).  Returns the
  * next option of the tool's own, or -1 when there are no more (optind
@@ -52,9 +55,9 @@ int	tool_getopt(struct tool *t, int argc, char *const argv[],
 void	tool_usage(const struct tool *t) __attribute__((noreturn));
 
 /*
- * Connects to the name server (-s, else $DFS_SERVER).  On failure says
- * why ("cannot reach name server HOST: ...") and exits 1, so callers
- * can rely on t->dfs.
+ * Connects to the name server (-s or --server, else $DFS_SERVER).  On
+ * failure says why ("cannot reach name server HOST: ...") and exits 1,
+ * so callers can rely on t->dfs.
  */
 void	tool_connect(struct tool *t);
 

@@ -51,6 +51,7 @@ static const struct op_desc optab[] = {
 	[OP_COMMIT]	= { "COMMIT",	  op_commit,
 			    OPF_NEED_FH | OPF_MUTATES },
 	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
+	[OP_PUTLOCK]	= { "PUTLOCK",	  op_putlock,	0 },
 };
 
 static struct named_ctx	*named;

@@ -1,9 +1,10 @@
 /*
  * main.c -- dfs-named: options, start-up and the service loop.
  *
- * A single-threaded poll(2) loop (lib/svcloop.c) over libtirpc; the name
- * server makes no outgoing calls, so no request can make it wait on
- * another machine.  State is in <statedir>/named.* (lib/kv.h).
+ * A single-threaded poll(2) loop (lib/svcloop.c) over libtirpc.  Its one
+ * outgoing call is the lock check before a mutation (locks.c), bounded
+ * by a short timeout; nothing else can make it wait on another machine.
+ * State is in <statedir>/named.* (lib/kv.h).
  */
 #include <errno.h>
 #include <getopt.h>

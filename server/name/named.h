@@ -14,11 +14,13 @@
 #include <rpc/rpc.h>
 
 #include "name.h"
+#include "peer.h"
 
 #define NAMED_ROOTID		1	/* the root directory's file id */
 #define NAMED_HB_DEFAULT	2000	/* -H default, milliseconds */
 #define NAMED_HB_MIN		50
 #define NAMED_HB_MAX		600000
+#define NAMED_LOCKD_TIMEOUT_MS	1000	/* a TEST to the lock server */
 
 struct kv;
 
@@ -44,6 +46,7 @@ struct named_ctx {
 	struct srv	*srvs[DFS_MAXSERVERS];	/* sorted by id */
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
+	struct peer	 lockd;		/* locks.c: the lock server asked */
 };
 
 /* Per COMPOUND. */
@@ -52,6 +55,7 @@ struct op_ctx {
 	uint64_t		 cur;		/* current object, 0: none */
 	uint64_t		 saved;		/* saved object, 0: none */
 	unsigned int		 uid, gid;	/* caller (AUTH_SYS) or 0 */
+	dfs_lockid		 lock;		/* PUTLOCK; all zero: none */
 };
 
 /* An object, as state.c stores it under 'i' + fileid. */
@@ -108,6 +112,8 @@ void	inode_setname(struct inode *ino, uint64_t parent, const char *name,
 	    size_t len);
 int	inode_path(struct named_ctx *nc, const struct inode *ino, char **path,
 	    size_t *len);
+int	inode_child_path(struct named_ctx *nc, const struct inode *dir,
+	    const char *name, size_t len, char **path, size_t *plen);
 int	inode_is_below(struct named_ctx *nc, uint64_t dir, uint64_t anc);
 void	enc_u32(struct enc *e, uint32_t v);
 void	enc_u64(struct enc *e, uint64_t v);
@@ -116,6 +122,13 @@ uint32_t dec_u32(struct dec *d);
 uint64_t dec_u64(struct dec *d);
 const void *dec_bytes(struct dec *d, size_t len);
 void	key_id(unsigned char *key, char tag, uint64_t id);
+
+/* --- locks.c: asking the lock server before a mutation --- */
+int	locks_check(struct op_ctx *oc, const char *path, size_t len);
+int	locks_check_child(struct op_ctx *oc, const struct inode *dir,
+	    const char *name, size_t len);
+int	locks_check_inode(struct op_ctx *oc, const struct inode *ino);
+dfs_stat op_putlock(struct op_ctx *, const name_argop *, name_resop *);
 
 /* --- dirent.c: directory entries as a cookie-linked list --- */
 int	dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,

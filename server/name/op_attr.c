@@ -29,7 +29,10 @@ op_getattr(struct op_ctx *oc, const name_argop *arg, name_resop *res)
  * Opcode: SETATTR {mask, mode, uid, gid, mtime}
  * Changes the fields the mask names (mode masked to 07777) and ctime to
  * now; not the version, which only COMMIT moves.  Returns the new
- * attributes.  Errors: INVAL (unknown mask bits), STALE, NOFILEHANDLE.
+ * attributes.  Errors: INVAL (unknown mask bits), STALE, NOFILEHANDLE;
+ * LOCKED, EXPIRED, BADLOCK (the lock server's answer for the object's
+ * path under the PUTLOCK id), DELAY (it did not answer), NAMETOOLONG
+ * (the path, asked only when a lock server is registered, is too long).
  */
 dfs_stat
 op_setattr(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -41,6 +44,8 @@ op_setattr(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 	if (sa->mask & ~(u_int)SA_ALL)
 		return DFS_ERR_INVAL;
 	rc = cur_inode(oc, &ino);
+	if (rc == 0)
+		rc = locks_check_inode(oc, &ino);
 	if (rc != 0)
 		return (dfs_stat)-rc;
 	if (sa->mask & DFS_SA_MODE)

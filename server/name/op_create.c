@@ -1,47 +1,12 @@
 /*
  * op_create.c -- making objects: CREATE (regular file, placed on a file
- * server) and MKDIR.  Both validate everything before the first write.
+ * server) and MKDIR.  Both validate everything, then ask the lock server
+ * (locks.c), before the first write.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "named.h"
 #include "path.h"
-
-/*
- * Builds the absolute path `dir`/`name` in a malloc(3)ed buffer.
- * Returns 0, -DFS_ERR_NAMETOOLONG past DFS_MAXPATHLEN, -DFS_ERR_NOMEM
- * or -DFS_ERR_IO.
- */
-static int
-child_path(struct named_ctx *nc, const struct inode *dir, const char *name,
-    size_t len, char **path, size_t *plen)
-{
-	char	*dp, *p;
-	size_t	 dlen;
-	int	 rc;
-
-	rc = inode_path(nc, dir, &dp, &dlen);
-	if (rc != 0)
-		return rc;
-	if (dlen == 1)
-		dlen = 0;		/* "/" + name, not "//" + name */
-	if (dlen + 1 + len > DFS_MAXPATHLEN) {
-		free(dp);
-		return -DFS_ERR_NAMETOOLONG;
-	}
-	p = malloc(dlen + 1 + len + 1);
-	if (p != NULL) {
-		memcpy(p, dp, dlen);
-		p[dlen] = '/';
-		memcpy(p + dlen + 1, name, len);
-		p[dlen + 1 + len] = '\0';
-		*path = p;
-		*plen = dlen + 1 + len;
-	}
-	free(dp);
-	return p == NULL ? -DFS_ERR_NOMEM : 0;
-}
 
 /*
  * Links the new object `ino` as `name` in `dir` and writes both (the
@@ -114,7 +79,10 @@ create_open(struct op_ctx *oc, const create_args *ca, const struct dentry *de,
  * (created = false).  Either way the current object becomes the file.
  * Errors: INVAL, NAMETOOLONG (bad name, or the path gets too long),
  * NOTDIR, EXIST (exclusive and taken), ISDIR (the name is a directory),
- * NOSERVER (no live file server serves the path), STALE, NOFILEHANDLE.
+ * NOSERVER (no live file server serves the path), STALE, NOFILEHANDLE;
+ * when it would create: LOCKED, EXPIRED, BADLOCK (the lock server's
+ * answer for the new path under the PUTLOCK id), DELAY (a lock server is
+ * registered but did not answer).  Opening an existing file asks no one.
  */
 dfs_stat
 op_create(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -138,10 +106,12 @@ op_create(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		return (dfs_stat)-create_open(oc, ca, &de, res);
 	if (rc != -DFS_ERR_NOENT)
 		return (dfs_stat)-rc;
-	rc = child_path(oc->nc, &dir, name, len, &path, &plen);
+	rc = inode_child_path(oc->nc, &dir, name, len, &path, &plen);
 	if (rc != 0)
 		return (dfs_stat)-rc;
 	rc = srv_place(oc->nc, path, plen, &srvid);
+	if (rc == 0)
+		rc = locks_check(oc, path, plen);
 	free(path);
 	if (rc == 0)
 		rc = inode_new(oc->nc, &ino, DFS_FTYPE_REG, ca->mode, oc->uid,
@@ -163,7 +133,7 @@ op_create(struct op_ctx *oc, const name_argop *arg, name_resop *res)
  * the entry, updates the parent's times, version and link count.  The
  * current object becomes the new directory; returns its attributes.
  * Errors: INVAL, NAMETOOLONG, NOTDIR, EXIST (name taken), STALE,
- * NOFILEHANDLE.
+ * NOFILEHANDLE, and LOCKED, EXPIRED, BADLOCK, DELAY as for CREATE.
  */
 dfs_stat
 op_mkdir(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -185,13 +155,16 @@ op_mkdir(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		if (rc == 0)
 			rc = -DFS_ERR_EXIST;
 		else if (rc == -DFS_ERR_NOENT)
-			rc = child_path(oc->nc, &dir, name, len, &path, &plen);
+			rc = inode_child_path(oc->nc, &dir, name, len, &path,
+			    &plen);
 	}
 	if (rc != 0)
 		return (dfs_stat)-rc;
+	rc = locks_check(oc, path, plen);
 	free(path);
-	rc = inode_new(oc->nc, &ino, DFS_FTYPE_DIR, ma->mode, oc->uid,
-	    oc->gid);
+	if (rc == 0)
+		rc = inode_new(oc->nc, &ino, DFS_FTYPE_DIR, ma->mode, oc->uid,
+		    oc->gid);
 	if (rc == 0)
 		rc = link_new(oc->nc, &dir, &ino, name, len);
 	if (rc != 0)

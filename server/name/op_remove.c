@@ -40,7 +40,9 @@ entry_removable(const struct inode *victim)
  * directory's times, version and link count.  Returns the object's
  * dfs_loc so the caller can tell its file servers to drop the data.
  * Errors: INVAL, NAMETOOLONG (bad name), NOTDIR, NOENT, NOTEMPTY,
- * STALE, NOFILEHANDLE.  The root has no name, so cannot be removed.
+ * STALE, NOFILEHANDLE; LOCKED, EXPIRED, BADLOCK (the lock server's
+ * answer for the object's path under the PUTLOCK id), DELAY (it did not
+ * answer).  The root has no name, so cannot be removed.
  */
 dfs_stat
 op_remove(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -61,6 +63,9 @@ op_remove(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		rc = inode_get(oc->nc, de.child, &ino);
 	if (rc == 0)
 		rc = entry_removable(&ino);
+	if (rc == 0)
+		rc = locks_check_child(oc, &dir, nm->dfs_name_val,
+		    nm->dfs_name_len);
 	if (rc == 0)
 		rc = loc_fill(oc->nc, &ino, loc);
 	if (rc == 0)

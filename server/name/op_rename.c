@@ -90,6 +90,24 @@ rename_check(struct op_ctx *oc, const rename_args *ra, struct rn *r)
 	return rename_check_victim(oc, nn, r);
 }
 
+/*
+ * Asks the lock server about both names a validated RENAME changes: the
+ * source path and the target path (whether or not it exists yet).
+ * Returns 0 or locks_check_child()'s errors.
+ */
+static int
+rename_locks(struct op_ctx *oc, const rename_args *ra, const struct rn *r)
+{
+	int	rc;
+
+	rc = locks_check_child(oc, &r->sdir, ra->oldname.dfs_name_val,
+	    ra->oldname.dfs_name_len);
+	if (rc == 0)
+		rc = locks_check_child(oc, &r->tdir, ra->newname.dfs_name_val,
+		    ra->newname.dfs_name_len);
+	return rc;
+}
+
 /* Fills the result's `replaced` with the victim.  Returns 0 or
  * -DFS_ERR_NOMEM. */
 static int
@@ -151,7 +169,9 @@ rename_apply(struct op_ctx *oc, const rename_args *ra, struct rn *r)
  * INVAL, NAMETOOLONG (bad names), INVAL (a directory into itself or its
  * subtree), NOTDIR (a handle is not a directory; a directory onto a
  * file), ISDIR (a file onto a directory), NOTEMPTY (onto a non-empty
- * directory), NOENT (no oldname), STALE.
+ * directory), NOENT (no oldname), STALE; after those checks, LOCKED,
+ * EXPIRED, BADLOCK (the lock server's answer for the source or the
+ * target path under the PUTLOCK id), DELAY (it did not answer).
  */
 dfs_stat
 op_rename(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -165,6 +185,8 @@ op_rename(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 	if (r == NULL)
 		return DFS_ERR_NOMEM;
 	rc = rename_check(oc, ra, r);
+	if (rc == 0 && !r->noop)
+		rc = rename_locks(oc, ra, r);
 	if (rc == 0 && !r->noop)
 		rc = rename_fill(oc, r, rr);
 	if (rc == 0 && !r->noop)

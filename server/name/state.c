@@ -247,11 +247,13 @@ named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 	return rc;
 }
 
-/* Frees what named_init() allocated; the store stays open. */
+/* Frees what named_init() allocated and drops the lock server
+ * connection; the store stays open. */
 void
 named_release(struct named_ctx *nc)
 {
 	srv_release(nc);
+	peer_close(&nc->lockd);
 }
 
 /* --- inodes --- */
@@ -448,6 +450,42 @@ inode_path(struct named_ctx *nc, const struct inode *ino, char **path,
 		return -DFS_ERR_NOMEM;
 	memcpy(*path, buf + pos, *len + 1);
 	return 0;
+}
+
+/*
+ * Builds the absolute path `dir`/`name` in a malloc(3)ed, NUL-terminated
+ * buffer (you own it).
+ * Returns 0, -DFS_ERR_NAMETOOLONG past DFS_MAXPATHLEN, -DFS_ERR_NOMEM
+ * or -DFS_ERR_IO.
+ */
+int
+inode_child_path(struct named_ctx *nc, const struct inode *dir,
+    const char *name, size_t len, char **path, size_t *plen)
+{
+	char	*dp, *p;
+	size_t	 dlen;
+	int	 rc;
+
+	rc = inode_path(nc, dir, &dp, &dlen);
+	if (rc != 0)
+		return rc;
+	if (dlen == 1)
+		dlen = 0;		/* "/" + name, not "//" + name */
+	if (dlen + 1 + len > DFS_MAXPATHLEN) {
+		free(dp);
+		return -DFS_ERR_NAMETOOLONG;
+	}
+	p = malloc(dlen + 1 + len + 1);
+	if (p != NULL) {
+		memcpy(p, dp, dlen);
+		p[dlen] = '/';
+		memcpy(p + dlen + 1, name, len);
+		p[dlen + 1 + len] = '\0';
+		*path = p;
+		*plen = dlen + 1 + len;
+	}
+	free(dp);
+	return p == NULL ? -DFS_ERR_NOMEM : 0;
 }
 
 /*

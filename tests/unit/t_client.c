@@ -1,6 +1,7 @@
 /*
  * t_client.c -- libdfs units that need no server: the spool, fopen-style
- * mode parsing, path checks and splitting.
+ * mode parsing, path checks and splitting, $DFS_LOCKS and the checks
+ * dfs_lock() makes before it asks anyone.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -288,6 +289,224 @@ test_config__bad_settings(void)
 	unsetenv("DFS_CONFIG");
 }
 
+/* --- locks --------------------------------------------------------------- */
+
+#define ID	"0123456789abcdeffedcba9876543210"
+
+/* $DFS_LOCKS: "ID MODE\nPATH...", one optional final newline. */
+static void
+test_lockenv__parse_table(void)
+{
+	static const struct {
+		const char	*s;
+		int		 rc;
+		int		 excl;
+		int		 npaths;
+		const char	*last;
+	} cases[] = {
+		{ ID " x\n/a",			0, 1, 1, "/a" },
+		{ ID " s\n/a\n/b/c",		0, 0, 2, "/b/c" },
+		{ ID " x\n/a\n",		0, 1, 1, "/a" },
+		{ ID " x\n/a b\n/c",		0, 1, 2, "/c" },
+		/* empty */
+		{ "",				-DFS_ERR_INVAL, 0, 0, NULL },
+		/* bad hex */
+		{ "0123456789ABCDEFfedcba9876543210 x\n/a",
+		    -DFS_ERR_INVAL, 0, 0, NULL },
+		{ "0123456789abcdeffedcba987654321g x\n/a",
+		    -DFS_ERR_INVAL, 0, 0, NULL },
+		{ "-123456789abcdeffedcba9876543210 x\n/a",
+		    -DFS_ERR_INVAL, 0, 0, NULL },
+		/* wrong length */
+		{ "0123456789abcdeffedcba987654321 x\n/a",
+		    -DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID "0 x\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ "0123456789abcdef x\n/a",	-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID,				-DFS_ERR_INVAL, 0, 0, NULL },
+		/* the zero id means no lock */
+		{ "00000000000000000000000000000000 x\n/a",
+		    -DFS_ERR_INVAL, 0, 0, NULL },
+		/* bad mode or separators */
+		{ ID " X\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " e\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " xs\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID "  x\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID "\tx\n/a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x /a",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x",			-DFS_ERR_INVAL, 0, 0, NULL },
+		/* no path, empty lines */
+		{ ID " x\n",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n\n",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a\n\n/b",		-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a\n\n",		-DFS_ERR_INVAL, 0, 0, NULL },
+		/* relative or unchecked paths */
+		{ ID " x\na",			-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a\nb",		-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a/../b",		-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a//b",		-DFS_ERR_INVAL, 0, 0, NULL },
+		{ ID " x\n/a/",			-DFS_ERR_INVAL, 0, 0, NULL },
+	};
+	struct dfs_lock	*lk;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = lock_parse(cases[i].s, &lk);
+		if (rc != cases[i].rc)
+			fprintf(stderr, "case %zu: '%s': %d\n", i, cases[i].s,
+			    rc);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc != 0) {
+			CU_ASSERT_PTR_NULL(lk);
+			continue;
+		}
+		CU_ASSERT_EQUAL(lk->id.instance, 0x0123456789abcdefULL);
+		CU_ASSERT_EQUAL(lk->id.nonce, 0xfedcba9876543210ULL);
+		CU_ASSERT_EQUAL(lk->exclusive, cases[i].excl);
+		CU_ASSERT_EQUAL(lk->npaths, cases[i].npaths);
+		CU_ASSERT_STRING_EQUAL(lk->paths[lk->npaths - 1],
+		    cases[i].last);
+		CU_ASSERT_PTR_NULL(lk->dfs);
+		lock_free(lk);
+	}
+}
+
+/* At most DFS_MAXLOCKPATHS paths. */
+static void
+test_lockenv__path_count(void)
+{
+	char		 buf[64 * 8 + 64];
+	struct dfs_lock	*lk;
+	size_t		 n;
+	int		 i;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "%s x", ID);
+	for (i = 0; i < DFS_MAXLOCKPATHS; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\n/p%d", i);
+	CU_ASSERT_EQUAL_FATAL(lock_parse(buf, &lk), 0);
+	CU_ASSERT_EQUAL(lk->npaths, DFS_MAXLOCKPATHS);
+	lock_free(lk);
+	snprintf(buf + n, sizeof(buf) - n, "\n/one-more");
+	CU_ASSERT_EQUAL(lock_parse(buf, &lk), -DFS_ERR_INVAL);
+}
+
+/* dfs_lock_export() writes what lock_parse() reads, snprintf-style. */
+static void
+test_lockenv__export_roundtrip(void)
+{
+	static const char	 s[] = ID " s\n/a\n/b/c";
+	struct dfs_lock		*lk;
+	char			 buf[64], small[8];
+	int			 n;
+
+	CU_ASSERT_EQUAL_FATAL(lock_parse(s, &lk), 0);
+	n = dfs_lock_export(lk, NULL, 0);
+	CU_ASSERT_EQUAL(n, (int)strlen(s));
+	CU_ASSERT_EQUAL(dfs_lock_export(lk, buf, sizeof(buf)), n);
+	CU_ASSERT_STRING_EQUAL(buf, s);
+	CU_ASSERT_EQUAL(dfs_lock_export(lk, small, sizeof(small)), n);
+	CU_ASSERT_EQUAL(small[sizeof(small) - 1], '\0');
+	CU_ASSERT_EQUAL(strncmp(small, s, sizeof(small) - 1), 0);
+	lock_free(lk);
+	CU_ASSERT_EQUAL_FATAL(lock_parse(ID " x\n/a\n", &lk), 0);
+	CU_ASSERT_EQUAL(dfs_lock_export(lk, buf, sizeof(buf)),
+	    (int)strlen(ID " x\n/a"));
+	CU_ASSERT_STRING_EQUAL(buf, ID " x\n/a");
+	lock_free(lk);
+}
+
+/* Which lock a change names: its own, then a held one, then $DFS_LOCKS;
+ * only exclusive locks on exactly the path count. */
+static void
+test_lockenv__putlock(void)
+{
+	struct dfs	*dfs = calloc(1, sizeof(*dfs));
+	struct dfs_lock	*env, *held;
+	struct nreq	 r;
+	dfs_lockid	 own = { 7, 8 }, zero = { 0, 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dfs);
+	CU_ASSERT_EQUAL_FATAL(lock_parse(ID " x\n/e\n/both", &env), 0);
+	CU_ASSERT_EQUAL_FATAL(lock_parse("00000000000000010000000000000002"
+	    " x\n/h\n/both", &held), 0);
+	dfs->envlock = env;
+	dfs->held = held;
+	CU_ASSERT_PTR_EQUAL(lock_find(dfs, "/e"), env);
+	CU_ASSERT_PTR_EQUAL(lock_find(dfs, "/h"), held);
+	CU_ASSERT_PTR_EQUAL(lock_find(dfs, "/both"), held);
+	CU_ASSERT_PTR_NULL(lock_find(dfs, "/e/sub"));
+	CU_ASSERT_PTR_NULL(lock_find(dfs, "/"));
+	r.n = 0;
+	lock_putlock(dfs, &r, NULL, "/nope", NULL);
+	CU_ASSERT_EQUAL(r.n, 0);
+	lock_putlock(dfs, &r, &zero, "/e", NULL);
+	CU_ASSERT_EQUAL_FATAL(r.n, 1);
+	CU_ASSERT_EQUAL(r.ops[0].op, OP_PUTLOCK);
+	CU_ASSERT_EQUAL(r.ops[0].name_argop_u.putlock.nonce,
+	    0xfedcba9876543210ULL);
+	r.n = 0;
+	lock_putlock(dfs, &r, NULL, "/nope", "/h");	/* a rename's target */
+	CU_ASSERT_EQUAL_FATAL(r.n, 1);
+	CU_ASSERT_EQUAL(r.ops[0].name_argop_u.putlock.nonce, 2);
+	r.n = 0;
+	lock_putlock(dfs, &r, &own, "/e", NULL);
+	CU_ASSERT_EQUAL_FATAL(r.n, 1);
+	CU_ASSERT_EQUAL(r.ops[0].name_argop_u.putlock.nonce, 8);
+	/* a shared lock is not named: it allows no change */
+	env->exclusive = 0;
+	r.n = 0;
+	lock_putlock(dfs, &r, NULL, "/e", NULL);
+	CU_ASSERT_EQUAL(r.n, 0);
+	CU_ASSERT_FALSE(lock_covers(env, "/e"));
+	CU_ASSERT_TRUE(lock_covers(held, "/h"));
+	dfs->held = NULL;
+	lock_free(held);
+	lock_free(env);
+	free(dfs);
+}
+
+/* What dfs_lock() and dfs_open_locked() refuse before any RPC. */
+static void
+test_lock__bad_args(void)
+{
+	static const char *const	 two[] = { "/a", "/a" };
+	static const char *const	 rel[] = { "/a", "b" };
+	static const char *const	 ok[] = { "/a" };
+	const char			*many[DFS_MAXLOCKPATHS + 1];
+	char				 names[DFS_MAXLOCKPATHS + 1][16];
+	struct dfs			*dfs = calloc(1, sizeof(*dfs));
+	struct dfs_lock			*lk = NULL, *sh;
+	struct dfs_file			*f;
+	int				 i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dfs);
+	for (i = 0; i <= DFS_MAXLOCKPATHS; i++) {
+		snprintf(names[i], sizeof(names[i]), "/p%d", i);
+		many[i] = names[i];
+	}
+	CU_ASSERT_EQUAL(dfs_lock(dfs, ok, 0, 1, 0, &lk), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_lock(dfs, many, DFS_MAXLOCKPATHS + 1, 1, 0, &lk),
+	    -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_lock(dfs, two, 2, 1, 0, &lk), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_lock(dfs, rel, 2, 1, 0, &lk), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_lock(dfs, NULL, 1, 1, 0, &lk), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(dfs_lock(dfs, ok, 1, 1, 300001, &lk),
+	    -DFS_ERR_INVAL);
+	CU_ASSERT_PTR_NULL(lk);
+	CU_ASSERT_EQUAL(dfs_unlock(NULL), 0);
+	/* dfs_open_locked: the lock must hold the path exclusively */
+	dfs->max_size = 4096;
+	CU_ASSERT_EQUAL_FATAL(lock_parse(ID " x\n/a", &lk), 0);
+	CU_ASSERT_EQUAL(dfs_open_locked(dfs, "/b", "w", lk, &f),
+	    -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL_FATAL(lock_parse(ID " s\n/a", &sh), 0);
+	CU_ASSERT_EQUAL(dfs_open_locked(dfs, "/a", "a", sh, &f),
+	    -DFS_ERR_INVAL);
+	lock_free(sh);
+	lock_free(lk);
+	free(dfs);
+}
+
 static CU_TestInfo spool_tests[] = {
 	{ "memory_roundtrip", test_spool__memory_roundtrip },
 	{ "spills_to_disk", test_spool__spills_to_disk },
@@ -311,10 +530,20 @@ static CU_TestInfo config_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo lock_tests[] = {
+	{ "lockenv_parse_table", test_lockenv__parse_table },
+	{ "lockenv_path_count", test_lockenv__path_count },
+	{ "lockenv_export_roundtrip", test_lockenv__export_roundtrip },
+	{ "lockenv_putlock", test_lockenv__putlock },
+	{ "bad_args", test_lock__bad_args },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
 	{ "spool", suite_init, suite_clean, NULL, NULL, spool_tests },
 	{ "client", NULL, NULL, NULL, NULL, misc_tests },
 	{ "config", suite_init, suite_clean, NULL, NULL, config_tests },
+	{ "lock", NULL, NULL, NULL, NULL, lock_tests },
 	CU_SUITE_INFO_NULL,
 };
 

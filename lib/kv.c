@@ -221,7 +221,8 @@ replay_log(struct kv *kv)
 		if (payload == NULL)
 			return -1;
 		if (pread(kv->logfd, payload, plen, off + KV_HDRLEN) !=
-		    (ssize_t)plen || XXH64(payload, plen, 0) != be64_get(hdr + 8)) {
+		    (ssize_t)plen ||
+		    XXH64(payload, plen, 0) != be64_get(hdr + 8)) {
 			free(payload);
 			break;
 		}

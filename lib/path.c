@@ -62,6 +62,16 @@ path_check_rel(const char *path, size_t len)
 }
 
 int
+path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int	c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+int
 path_next(const char *path, size_t len, size_t *pos, const char **comp,
     size_t *clen)
 {

@@ -17,6 +17,10 @@ int	path_check_name(const char *name, size_t len);
 int	path_check_abs(const char *path, size_t len);
 int	path_check_rel(const char *path, size_t len);
 
+/* Orders counted paths bytewise, a prefix before its extensions.
+ * Returns <0, 0 or >0 as memcmp(3). */
+int	path_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
 /*
  * Iterate over the components of a checked path: start with *pos = 0;
  * each call stores the next component in *comp and *clen and returns 1, or

@@ -17,7 +17,8 @@
 #define XDR_VOID	((xdrproc_t)(void (*)(void))xdr_void)
 
 /*
- * Splits "HOST", "HOST:PORT", "[V6ADDR]:PORT" or a bare "V6ADDR".  Returns 0, or
+ * Splits "HOST", "HOST:PORT", "[V6ADDR]:PORT" or a bare "V6ADDR".
+ * Returns 0, or
  * -DFS_ERR_INVAL for an empty host, a bad port or a host too long for
  * `hostlen`.  *port is 0 when none was given.
  */

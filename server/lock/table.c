@@ -27,6 +27,7 @@
 #include "bytes.h"
 #include "kv.h"
 #include "lockd.h"
+#include "path.h"
 #include "svcloop.h"
 
 #define KEY_INSTANCE	"instance"
@@ -52,13 +53,8 @@ static int
 cmp_pent(const void *a, const void *b)
 {
 	const struct pent	*x = a, *y = b;
-	size_t			 n = x->len < y->len ? x->len : y->len;
-	int			 c;
 
-	c = memcmp(x->path, y->path, n);
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return path_cmp(x->path, x->len, y->path, y->len);
 }
 
 static int

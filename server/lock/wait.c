@@ -30,6 +30,7 @@
 
 #include "lockd.h"
 #include "log.h"
+#include "path.h"
 #include "svcloop.h"
 
 /* A path that waiters name, and how many want it in each mode. */
@@ -44,13 +45,8 @@ static int
 cmp_wpath(const void *a, const void *b)
 {
 	const struct wpath	*x = a, *y = b;
-	size_t			 n = x->len < y->len ? x->len : y->len;
-	int			 c;
 
-	c = memcmp(x->path, y->path, n);
-	if (c != 0)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	return path_cmp(x->path, x->len, y->path, y->len);
 }
 
 /* Returns the entry of `p` in the tree `set`, or NULL. */

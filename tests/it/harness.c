@@ -403,3 +403,84 @@ cluster_stop(struct cluster *c)
 		harness_rmtree(c->root);
 	return bad ? -1 : 0;
 }
+
+dfs_stat
+harness_lock(CLIENT *lc, const char *path, dfs_lockmode mode,
+    unsigned int lease_ms, dfs_lockid *id)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	lock_args		*la;
+	dfs_path		 p = mkpath(path);
+	dfs_stat		 st;
+
+	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
+	la->paths.paths_len = 1;
+	la->paths.paths_val = &p;
+	la->mode = mode;
+	la->lease_ms = lease_ms;
+	if (lock_call(lc, &r, &res) != RPC_SUCCESS)
+		return DFS_ERR_RPC;
+	st = res.status;
+	if (st == DFS_OK)
+		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return st;
+}
+
+dfs_stat
+harness_locktest(CLIENT *lc, const char *path, const dfs_lockid *id,
+    dfs_lockmode mode)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	test_args		*ta;
+	dfs_stat		 st;
+
+	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
+	ta->path = mkpath(path);
+	ta->id = *id;
+	ta->mode = mode;
+	if (lock_call(lc, &r, &res) != RPC_SUCCESS)
+		return DFS_ERR_RPC;
+	st = res.status;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return st;
+}
+
+int
+harness_put(struct dfs *d, const char *path, const struct dfs_lock *lk,
+    const char *s)
+{
+	struct dfs_file	*f;
+	ssize_t		 n;
+	int		 rc;
+
+	rc = dfs_open_locked(d, path, "w", lk, &f);
+	if (rc != 0)
+		return rc;
+	n = dfs_write(f, s, strlen(s));
+	if (n != (ssize_t)strlen(s)) {
+		(void)dfs_abort(f);
+		return n < 0 ? (int)n : -DFS_ERR_IO;
+	}
+	return dfs_close(f);
+}
+
+int
+harness_get(struct dfs *d, const char *path, char *buf, size_t cap)
+{
+	struct dfs_file	*f;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 rc;
+
+	rc = dfs_open(d, path, "r", &f);
+	if (rc != 0)
+		return rc;
+	while ((n = dfs_read(f, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	rc = dfs_close(f);
+	return n < 0 ? (int)n : rc;
+}

@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "file.h"
 #include "req.h"
+#include "dfs.h"
 
 #define HARNESS_MAXFILED	4
 
@@ -88,5 +89,22 @@ int		cluster_wait_servers(struct cluster *c, int n);
 
 /* A client connection to a daemon of the cluster (NULL on failure). */
 CLIENT		*harness_clnt(const struct dproc *d);
+
+/* --- Calls the suites share --- */
+
+/* LOCK of one path over RPC (lease_ms 0: the server's default).
+ * Returns the status, DFS_ERR_RPC when no reply came; *id if granted. */
+dfs_stat	harness_lock(CLIENT *lc, const char *path, dfs_lockmode mode,
+		    unsigned int lease_ms, dfs_lockid *id);
+/* TEST(path, id, mode) over RPC.  Returns the status or DFS_ERR_RPC. */
+dfs_stat	harness_locktest(CLIENT *lc, const char *path,
+		    const dfs_lockid *id, dfs_lockmode mode);
+/* Writes `s` to path through libdfs under lk (NULL: its own lock).
+ * Returns the first failing status of open, write, close, or 0. */
+int		harness_put(struct dfs *d, const char *path,
+		    const struct dfs_lock *lk, const char *s);
+/* Reads all of path into buf, NUL-terminated.  Returns 0 or a status. */
+int		harness_get(struct dfs *d, const char *path, char *buf,
+		    size_t cap);
 
 #endif

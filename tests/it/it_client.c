@@ -41,35 +41,7 @@ suite_clean(void)
 	return cluster_stop(&cl) == 0 ? 0 : -1;
 }
 
-/* Writes `s` to path with mode "w". */
-static void
-put(struct dfs *d, const char *path, const char *s)
-{
-	struct dfs_file	*f;
 
-	CU_ASSERT_EQUAL_FATAL(dfs_open(d, path, "w", &f), 0);
-	CU_ASSERT_EQUAL(dfs_write(f, s, strlen(s)), (ssize_t)strlen(s));
-	CU_ASSERT_EQUAL(dfs_close(f), 0);
-}
-
-/* Reads all of path into buf (NUL-terminated); returns the status. */
-static int
-get(struct dfs *d, const char *path, char *buf, size_t cap)
-{
-	struct dfs_file	*f;
-	ssize_t		 n;
-	size_t		 len = 0;
-	int		 rc;
-
-	rc = dfs_open(d, path, "r", &f);
-	if (rc != 0)
-		return rc;
-	while ((n = dfs_read(f, buf + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	rc = dfs_close(f);
-	return n < 0 ? (int)n : rc;
-}
 
 static void
 test_client__missing_file_is_noent(void)
@@ -92,19 +64,19 @@ test_client__modes(void)
 	struct dfs_file	*f;
 	char		 buf[256];
 
-	put(a, "/modes", "hello");
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/modes", NULL, "hello"), 0);
 	CU_ASSERT_EQUAL(dfs_open(a, "/modes", "wx", &f), -DFS_ERR_EXIST);
 	/* "a" sends only the new bytes, on a server-side copy */
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "a", &f), 0);
 	CU_ASSERT_EQUAL(dfs_write(f, " world", 6), 6);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
-	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/modes", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "hello world");
 	/* "r+" writes are uploaded too (the seed lost them) */
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "r+", &f), 0);
 	CU_ASSERT_EQUAL(dfs_write(f, "J", 1), 1);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
-	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/modes", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "Jello world");
 	/* "a+" reads the old contents and appends */
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "a+", &f), 0);
@@ -112,12 +84,12 @@ test_client__modes(void)
 	CU_ASSERT_EQUAL(memcmp(buf, "Jello", 5), 0);
 	CU_ASSERT_EQUAL(dfs_write(f, "!", 1), 1);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
-	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/modes", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "Jello world!");
 	/* "w" empties the file even with nothing written */
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/modes", "w", &f), 0);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
-	CU_ASSERT_EQUAL(get(b, "/modes", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/modes", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "");
 }
 
@@ -145,7 +117,7 @@ test_client__seek_truncate_spill(void)
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/seek", &st), 0);
 	CU_ASSERT_EQUAL(st.size, 50000);
 	CU_ASSERT_EQUAL(st.version, 1);
-	CU_ASSERT_EQUAL(get(b, "/seek", back, sizeof(back)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/seek", back, sizeof(back)), 0);
 	CU_ASSERT_EQUAL(memcmp(back, big, 50000), 0);
 	/* reads can seek too, within the pinned version */
 	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/seek", "r", &f), 0);
@@ -164,12 +136,12 @@ test_client__writers_are_locked(void)
 	struct dfs_file	*f, *g;
 	char		 buf[64];
 
-	put(a, "/locked", "v1");
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/locked", NULL, "v1"), 0);
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/locked", "w", &f), 0);
 	CU_ASSERT_EQUAL(dfs_open(b, "/locked", "w", &g), -DFS_ERR_LOCKED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dfs_errdetail(b), "lease ends in"));
 	CU_ASSERT_EQUAL(dfs_open(b, "/locked", "a", &g), -DFS_ERR_LOCKED);
-	CU_ASSERT_EQUAL(get(b, "/locked", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/locked", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "v1");
 	CU_ASSERT_EQUAL(dfs_write(f, "v2", 2), 2);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
@@ -184,11 +156,11 @@ test_client__abort(void)
 	struct dfs_file	*f;
 	char		 buf[64];
 
-	put(a, "/abort", "keep");
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/abort", NULL, "keep"), 0);
 	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/abort", "w", &f), 0);
 	CU_ASSERT_EQUAL(dfs_write(f, "lose", 4), 4);
 	CU_ASSERT_EQUAL(dfs_abort(f), 0);
-	CU_ASSERT_EQUAL(get(b, "/abort", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/abort", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "keep");
 	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/abort", "w", &f), 0);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
@@ -242,19 +214,20 @@ test_client__names(void)
 	CU_ASSERT_EQUAL(dfs_rmdir(a, "/dir"), -DFS_ERR_NOTEMPTY);
 	CU_ASSERT_EQUAL(dfs_rmdir(a, "/dir/f0000"), 0);
 	/* rename moves no data and keeps the handle (file id) */
-	put(a, "/dir/data", "payload");
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/dir/data", NULL, "payload"), 0);
 	CU_ASSERT_EQUAL(dfs_getattr(a, "/dir/data", &st), 0);
 	id = st.fileid;
 	CU_ASSERT_EQUAL(dfs_rename(a, "/dir/data", "/moved"), 0);
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/moved", &st), 0);
 	CU_ASSERT_EQUAL(st.fileid, id);
-	CU_ASSERT_EQUAL(get(b, "/moved", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/moved", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "payload");
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/dir/data", &st), -DFS_ERR_NOENT);
 	CU_ASSERT_EQUAL(dfs_unlink(a, "/dir"), -DFS_ERR_ISDIR);
 	CU_ASSERT_EQUAL(dfs_rmdir(a, "/moved"), -DFS_ERR_NOTDIR);
 	CU_ASSERT_EQUAL(dfs_unlink(a, "/moved"), 0);
-	CU_ASSERT_EQUAL(get(b, "/moved", buf, sizeof(buf)), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL(harness_get(b, "/moved", buf, sizeof(buf)),
+	    -DFS_ERR_NOENT);
 	CU_ASSERT_EQUAL(dfs_chmod(a, "/modes", 0600), 0);
 	CU_ASSERT_EQUAL(dfs_utime(a, "/modes", 1000000000LL), 0);
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/modes", &st), 0);

@@ -509,27 +509,6 @@ test_core__abandoned_stage_changes_nothing(void)
 	free(fh.dfs_fh_val);
 }
 
-/* Takes an exclusive lock on one path; returns the status. */
-static dfs_stat
-lock_path(const char *path, dfs_lockid *id)
-{
-	struct lreq		 r = { .n = 0 };
-	lock_compound_res	 res;
-	lock_args		*la;
-	dfs_path		 p = mkpath(path);
-	dfs_stat		 st;
-
-	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
-	la->paths.paths_len = 1;
-	la->paths.paths_val = &p;
-	la->mode = DFS_LOCK_EXCL;
-	CU_ASSERT_EQUAL_FATAL(lock_call(lc, &r, &res), RPC_SUCCESS);
-	st = res.status;
-	if (st == DFS_OK)
-		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
-	return st;
-}
 
 /* Invariant 5, first half: a commit to a path locked by someone else is
  * LOCKED; a wrong id is refused without disturbing the holder. */
@@ -542,8 +521,10 @@ test_core__commit_respects_locks(void)
 	uint64_t		 vers;
 
 	create_file("locked", "f", &fh);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/locked/f", &id), DFS_OK);
-	CU_ASSERT_EQUAL(lock_path("/locked/f", &other), DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/locked/f", DFS_LOCK_EXCL, 0,
+	    &id), DFS_OK);
+	CU_ASSERT_EQUAL(harness_lock(lc, "/locked/f", DFS_LOCK_EXCL, 0,
+	    &other), DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(put_data(&fh, "x", 1, nolock, &vers), DFS_ERR_LOCKED);
 	bogus = id;
 	bogus.nonce ^= 1;

@@ -214,47 +214,7 @@ test_crash__named(void)
 	CU_ASSERT_EQUAL(cluster_wait_servers(&cl, 2), 0);
 }
 
-/* LOCK one path; returns 1 with *id if acknowledged. */
-static int
-try_lock(CLIENT *c, const char *path, dfs_lockid *id)
-{
-	struct lreq		 r = { .n = 0 };
-	lock_compound_res	 res;
-	lock_args		*la;
-	dfs_path		 p = mkpath(path);
-	int			 ok;
 
-	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
-	la->paths.paths_len = 1;
-	la->paths.paths_val = &p;
-	la->mode = DFS_LOCK_EXCL;
-	if (lock_call(c, &r, &res) != RPC_SUCCESS)
-		return 0;
-	ok = res.status == DFS_OK;
-	if (ok)
-		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
-	return ok;
-}
-
-static dfs_stat
-test_status(CLIENT *c, const char *path, const dfs_lockid *id)
-{
-	struct lreq		 r = { .n = 0 };
-	lock_compound_res	 res;
-	test_args		*ta;
-	dfs_stat		 st;
-
-	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
-	ta->path = mkpath(path);
-	ta->id = *id;
-	ta->mode = DFS_LOCK_EXCL;
-	if (lock_call(c, &r, &res) != RPC_SUCCESS)
-		return DFS_ERR_RPC;
-	st = res.status;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
-	return st;
-}
 
 static void
 test_crash__lockd(void)
@@ -271,7 +231,7 @@ test_crash__lockd(void)
 	killer = kill_later(cl.lockd.pid, KILL_AFTER_MS);
 	for (n = 0; n < MAXWORK; n++) {
 		snprintf(path, sizeof(path), "/lk/%d", n);
-		if (!try_lock(c, path, &ids[n]))
+		if (harness_lock(c, path, DFS_LOCK_EXCL, 0, &ids[n]) != DFS_OK)
 			break;
 	}
 	clnt_destroy(c);
@@ -281,8 +241,10 @@ test_crash__lockd(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "/lk/%d", i);
-		if (test_status(c, path, &ids[i]) != DFS_OK ||
-		    test_status(c, path, &nobody) != DFS_ERR_LOCKED)
+		if (harness_locktest(c, path, &ids[i],
+		    DFS_LOCK_EXCL) != DFS_OK ||
+		    harness_locktest(c, path, &nobody,
+		    DFS_LOCK_EXCL) != DFS_ERR_LOCKED)
 			lost++;
 	}
 	printf("\n    lockd: %d acknowledged locks, %d lost\n", n, lost);

@@ -70,45 +70,7 @@ sleep_ms(unsigned int ms)
 		continue;
 }
 
-/* Writes `s` to path under lk (NULL: a lock of its own).  Returns the
- * status of open, write or close, the first that failed. */
-static int
-put(struct dfs *d, const char *path, const struct dfs_lock *lk,
-    const char *s)
-{
-	struct dfs_file	*f;
-	ssize_t		 n;
-	int		 rc;
 
-	rc = dfs_open_locked(d, path, "w", lk, &f);
-	if (rc != 0)
-		return rc;
-	n = dfs_write(f, s, strlen(s));
-	if (n != (ssize_t)strlen(s)) {
-		(void)dfs_abort(f);
-		return n < 0 ? (int)n : -DFS_ERR_IO;
-	}
-	return dfs_close(f);
-}
-
-/* Reads all of path into buf (NUL-terminated); returns the status. */
-static int
-get(struct dfs *d, const char *path, char *buf, size_t cap)
-{
-	struct dfs_file	*f;
-	ssize_t		 n;
-	size_t		 len = 0;
-	int		 rc;
-
-	rc = dfs_open(d, path, "r", &f);
-	if (rc != 0)
-		return rc;
-	while ((n = dfs_read(f, buf + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	rc = dfs_close(f);
-	return n < 0 ? (int)n : rc;
-}
 
 /* Locks one path; returns the status. */
 static int
@@ -154,7 +116,7 @@ test_locks__shared(void)
 	CU_ASSERT_EQUAL_FATAL(lock1(b, "/sh", 0, 0, &s2), 0);
 	CU_ASSERT_EQUAL(lock1(b, "/sh", 1, 0, &x), -DFS_ERR_LOCKED);
 	/* a shared lock allows no change, not even its holder's */
-	CU_ASSERT_EQUAL(put(a, "/sh", s1, "x"), -DFS_ERR_INVAL);
+	CU_ASSERT_EQUAL(harness_put(a, "/sh", s1, "x"), -DFS_ERR_INVAL);
 	CU_ASSERT_EQUAL(dfs_unlock(s1), 0);
 	CU_ASSERT_EQUAL(dfs_unlock(s2), 0);
 	CU_ASSERT_EQUAL(lock1(b, "/sh", 1, 0, &x), 0);
@@ -173,8 +135,8 @@ test_locks__holder_changes(void)
 
 	CU_ASSERT_EQUAL_FATAL(dfs_lock(a, two, 2, 1, 0, &lk), 0);
 	CU_ASSERT(dfs_lock_lease_ms(lk) > 0);
-	CU_ASSERT_EQUAL(put(a, "/hc", NULL, "mine"), 0);
-	CU_ASSERT_EQUAL(put(b, "/hc", NULL, "theirs"), -DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(harness_put(a, "/hc", NULL, "mine"), 0);
+	CU_ASSERT_EQUAL(harness_put(b, "/hc", NULL, "theirs"), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(dfs_unlink(b, "/hc"), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(dfs_rename(b, "/hc", "/elsewhere"), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(dfs_chmod(b, "/hc", 0600), -DFS_ERR_LOCKED);
@@ -182,7 +144,7 @@ test_locks__holder_changes(void)
 	CU_ASSERT_EQUAL(lock1(b, "/hc", 1, 0, &other), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(dfs_chmod(a, "/hc", 0600), 0);
 	CU_ASSERT_EQUAL(dfs_rename(a, "/hc", "/hc2"), 0);
-	CU_ASSERT_EQUAL(get(b, "/hc2", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/hc2", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "mine");
 	CU_ASSERT_EQUAL(dfs_unlink(a, "/hc2"), 0);
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/hc2", &st), -DFS_ERR_NOENT);
@@ -207,8 +169,8 @@ test_locks__env_lock(void)
 	c = client(0);
 	unsetenv("DFS_LOCKS");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(put(c, "/env", NULL, "child"), 0);
-	CU_ASSERT_EQUAL(get(b, "/env", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_put(c, "/env", NULL, "child"), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/env", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "child");
 	CU_ASSERT_EQUAL(dfs_unlink(b, "/env"), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(lock1(b, "/env", 1, 0, &other), -DFS_ERR_LOCKED);
@@ -220,7 +182,7 @@ test_locks__env_lock(void)
 	c = client(0);
 	unsetenv("DFS_LOCKS");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(put(c, "/env", NULL, "own"), 0);
+	CU_ASSERT_EQUAL(harness_put(c, "/env", NULL, "own"), 0);
 	dfs_disconnect(c);
 }
 
@@ -236,7 +198,7 @@ test_locks__bad_id(void)
 	int		 rc;
 
 	CU_ASSERT_EQUAL_FATAL(lock1(a, "/bad", 1, 0, &lk), 0);
-	CU_ASSERT_EQUAL(put(a, "/bad", lk, "holder"), 0);
+	CU_ASSERT_EQUAL(harness_put(a, "/bad", lk, "holder"), 0);
 	CU_ASSERT_EQUAL_FATAL(dfs_lock_export(lk, env, sizeof(env)) <
 	    (int)sizeof(env), 1);
 	env[31] = env[31] == '0' ? '1' : '0';	/* last digit of the nonce */
@@ -257,10 +219,10 @@ test_locks__bad_id(void)
 	 * renews and writes */
 	CU_ASSERT_EQUAL(lock1(b, "/bad", 1, 0, &other), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(dfs_lock_renew(lk), 0);
-	CU_ASSERT_EQUAL(get(b, "/bad", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/bad", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "holder");
-	CU_ASSERT_EQUAL(put(a, "/bad", lk, "holder 2"), 0);
-	CU_ASSERT_EQUAL(get(b, "/bad", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_put(a, "/bad", lk, "holder 2"), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/bad", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "holder 2");
 	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
 }
@@ -278,14 +240,14 @@ test_locks__expiry_takeover_fencing(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sa);
 	CU_ASSERT_EQUAL_FATAL(lock1(sa, "/fence", 1, 0, &la), 0);
 	CU_ASSERT_EQUAL(dfs_lock_lease_ms(la), SHORT_LEASE_MS);
-	CU_ASSERT_EQUAL(put(sa, "/fence", la, "A1"), 0);
+	CU_ASSERT_EQUAL(harness_put(sa, "/fence", la, "A1"), 0);
 	sleep_ms(SHORT_LEASE_MS + 500);
 	CU_ASSERT_EQUAL_FATAL(lock1(b, "/fence", 1, 0, &lb), 0);
-	CU_ASSERT_EQUAL(put(b, "/fence", lb, "B"), 0);
+	CU_ASSERT_EQUAL(harness_put(b, "/fence", lb, "B"), 0);
 	CU_ASSERT_EQUAL_FATAL(dfs_open_locked(sa, "/fence", "w", la, &f), 0);
 	CU_ASSERT_EQUAL(dfs_write(f, "A2", 2), 2);
 	CU_ASSERT_EQUAL(dfs_close(f), -DFS_ERR_EXPIRED);
-	CU_ASSERT_EQUAL(get(a, "/fence", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(a, "/fence", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "B");
 	CU_ASSERT_EQUAL(dfs_lock_renew(la), -DFS_ERR_EXPIRED);
 	/* its other changes are fenced too */
@@ -316,7 +278,7 @@ test_locks__holder_dies(void)
 	CU_ASSERT_EQUAL(lock1(b, "/dies", 1, 0, &lk), -DFS_ERR_LOCKED);
 	sleep_ms(SHORT_LEASE_MS + 500);
 	CU_ASSERT_EQUAL_FATAL(lock1(b, "/dies", 1, 0, &lk), 0);
-	CU_ASSERT_EQUAL(put(b, "/dies", lk, "taken over"), 0);
+	CU_ASSERT_EQUAL(harness_put(b, "/dies", lk, "taken over"), 0);
 	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
 }
 
@@ -349,7 +311,7 @@ test_locks__fifo_waiters(void)
 	char		 buf[16];
 	int		 i, st;
 
-	CU_ASSERT_EQUAL_FATAL(put(a, "/fifo", NULL, ""), 0);
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/fifo", NULL, ""), 0);
 	CU_ASSERT_EQUAL_FATAL(lock1(a, "/fifo", 1, 0, &lk), 0);
 	for (i = 0; i < 3; i++) {
 		pid[i] = fork();
@@ -363,7 +325,7 @@ test_locks__fifo_waiters(void)
 		CU_ASSERT_EQUAL(waitpid(pid[i], &st, 0), pid[i]);
 		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	CU_ASSERT_EQUAL(get(b, "/fifo", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/fifo", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "012");
 }
 
@@ -404,7 +366,7 @@ test_locks__lockd_kill9(void)
 
 	CU_ASSERT_EQUAL_FATAL(lock1(a, "/k1", 1, 0, &la), 0);
 	CU_ASSERT_EQUAL_FATAL(lock1(b, "/k2", 1, 0, &lb), 0);
-	CU_ASSERT_EQUAL(put(a, "/k1", la, "before"), 0);
+	CU_ASSERT_EQUAL(harness_put(a, "/k1", la, "before"), 0);
 	CU_ASSERT_EQUAL_FATAL(harness_kill9(&cl.lockd), 0);
 	CU_ASSERT_EQUAL_FATAL(harness_start(&cl.lockd), 0);
 	CU_ASSERT_EQUAL_FATAL(cluster_wait_servers(&cl, 2), 0);
@@ -412,9 +374,9 @@ test_locks__lockd_kill9(void)
 	CU_ASSERT_EQUAL(dfs_lock_renew(lb), 0);
 	CU_ASSERT_EQUAL(lock1(b, "/k1", 1, 0, &other), -DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(lock1(a, "/k2", 1, 0, &other), -DFS_ERR_LOCKED);
-	CU_ASSERT_EQUAL(put(a, "/k1", la, "after"), 0);
-	CU_ASSERT_EQUAL(put(b, "/k2", lb, "after too"), 0);
-	CU_ASSERT_EQUAL(get(b, "/k1", buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(harness_put(a, "/k1", la, "after"), 0);
+	CU_ASSERT_EQUAL(harness_put(b, "/k2", lb, "after too"), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/k1", buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "after");
 	CU_ASSERT_EQUAL(dfs_unlock(la), 0);
 	CU_ASSERT_EQUAL(dfs_unlock(lb), 0);

@@ -48,48 +48,7 @@ suite_clean(void)
 
 /* --- the lock server --- */
 
-/* Takes an exclusive lock on `path` with `lease_ms` (0: default).
- * Returns the status; *id on success. */
-static dfs_stat
-lock_path(const char *path, unsigned int lease_ms, dfs_lockid *id)
-{
-	struct lreq		 r = { .n = 0 };
-	lock_compound_res	 res;
-	lock_args		*la;
-	dfs_path		 p = mkpath(path);
-	dfs_stat		 st;
 
-	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
-	la->paths.paths_len = 1;
-	la->paths.paths_val = &p;
-	la->mode = DFS_LOCK_EXCL;
-	la->lease_ms = lease_ms;
-	CU_ASSERT_EQUAL_FATAL(lock_call(lc, &r, &res), RPC_SUCCESS);
-	st = res.status;
-	if (st == DFS_OK)
-		*id = res.res.res_val[0].lock_resop_u.lock.lock_res_u.ok.id;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
-	return st;
-}
-
-/* TEST(path, id, EXCL) on the lock server; returns its status. */
-static dfs_stat
-lock_test(const char *path, const dfs_lockid *id)
-{
-	struct lreq		 r = { .n = 0 };
-	lock_compound_res	 res;
-	test_args		*ta;
-	dfs_stat		 st;
-
-	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
-	ta->path = mkpath(path);
-	ta->id = *id;
-	ta->mode = DFS_LOCK_EXCL;
-	CU_ASSERT_EQUAL_FATAL(lock_call(lc, &r, &res), RPC_SUCCESS);
-	st = res.status;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
-	return st;
-}
 
 static dfs_stat
 unlock(const dfs_lockid *id)
@@ -254,14 +213,16 @@ test_namedlocks__remove(void)
 	dfs_stat	st;
 
 	make_tree("rm", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/rm/f", 0, &id), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/rm/f", DFS_LOCK_EXCL, 0, &id),
+	    DFS_OK);
 	CU_ASSERT_EQUAL(n_remove(NULL, "rm", "f"), DFS_ERR_LOCKED);
 	bad = forged(&id);
 	st = n_remove(&bad, "rm", "f");
 	CU_ASSERT(st == DFS_ERR_LOCKED || st == DFS_ERR_BADLOCK);
 	CU_ASSERT_TRUE(exists("rm/f"));
 	/* the holder's lock is untouched */
-	CU_ASSERT_EQUAL(lock_test("/rm/f", &id), DFS_OK);
+	CU_ASSERT_EQUAL(harness_locktest(lc, "/rm/f", &id, DFS_LOCK_EXCL),
+	    DFS_OK);
 	CU_ASSERT_EQUAL(n_remove(&id, "rm", "f"), DFS_OK);
 	CU_ASSERT_FALSE(exists("rm/f"));
 	/* a file nobody locked goes without PUTLOCK */
@@ -277,9 +238,12 @@ test_namedlocks__rename(void)
 	dfs_lockid	tid, sid, nid;
 
 	make_tree("rn", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/rn/t", 0, &tid), DFS_OK);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/rn/s", 0, &sid), DFS_OK);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/rn/new", 0, &nid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/rn/t", DFS_LOCK_EXCL, 0,
+	    &tid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/rn/s", DFS_LOCK_EXCL, 0,
+	    &sid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/rn/new", DFS_LOCK_EXCL, 0,
+	    &nid), DFS_OK);
 	/* onto a locked target, existing or not */
 	CU_ASSERT_EQUAL(n_rename(NULL, "rn", "a", "rn", "t"),
 	    DFS_ERR_LOCKED);
@@ -315,7 +279,8 @@ test_namedlocks__setattr(void)
 	unsigned int	mode = 0;
 
 	make_tree("sa", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/sa/f", 0, &id), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/sa/f", DFS_LOCK_EXCL, 0, &id),
+	    DFS_OK);
 	CU_ASSERT_EQUAL(n_setattr(NULL, "sa/f", 0600), DFS_ERR_LOCKED);
 	bad = forged(&id);
 	CU_ASSERT_NOT_EQUAL(n_setattr(&bad, "sa/f", 0600), DFS_OK);
@@ -337,8 +302,10 @@ test_namedlocks__create(void)
 	int		created = -1;
 
 	make_tree("cr", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/cr/new", 0, &nid), DFS_OK);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/cr/f", 0, &fid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/cr/new", DFS_LOCK_EXCL, 0,
+	    &nid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/cr/f", DFS_LOCK_EXCL, 0,
+	    &fid), DFS_OK);
 	CU_ASSERT_EQUAL(n_create(NULL, "cr", "new", 1, NULL),
 	    DFS_ERR_LOCKED);
 	CU_ASSERT_EQUAL(n_create(NULL, "cr", "new", 0, NULL),
@@ -360,7 +327,8 @@ test_namedlocks__mkdir(void)
 	dfs_lockid	id;
 
 	make_tree("mk", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/mk/d", 0, &id), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/mk/d", DFS_LOCK_EXCL, 0, &id),
+	    DFS_OK);
 	CU_ASSERT_EQUAL(n_mkdir(NULL, "mk", "d"), DFS_ERR_LOCKED);
 	CU_ASSERT_FALSE(exists("mk/d"));
 	CU_ASSERT_EQUAL(n_mkdir(&id, "mk", "d"), DFS_OK);
@@ -376,16 +344,19 @@ test_namedlocks__fencing(void)
 	dfs_lockid	old, cur;
 
 	make_tree("fe", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/fe/f", 200, &old), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/fe/f", DFS_LOCK_EXCL, 200,
+	    &old), DFS_OK);
 	usleep(300 * 1000);
 	/* courtesy expiry: the conflicting LOCK revokes the old one */
-	CU_ASSERT_EQUAL_FATAL(lock_path("/fe/f", 0, &cur), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/fe/f", DFS_LOCK_EXCL, 0,
+	    &cur), DFS_OK);
 	CU_ASSERT_EQUAL(n_remove(&old, "fe", "f"), DFS_ERR_EXPIRED);
 	CU_ASSERT_EQUAL(n_rename(&old, "fe", "f", "fe", "g"),
 	    DFS_ERR_EXPIRED);
 	CU_ASSERT_EQUAL(n_setattr(&old, "fe/f", 0600), DFS_ERR_EXPIRED);
 	CU_ASSERT_TRUE(exists("fe/f"));
-	CU_ASSERT_EQUAL(lock_test("/fe/f", &cur), DFS_OK);
+	CU_ASSERT_EQUAL(harness_locktest(lc, "/fe/f", &cur, DFS_LOCK_EXCL),
+	    DFS_OK);
 	CU_ASSERT_EQUAL(n_remove(&cur, "fe", "f"), DFS_OK);
 	CU_ASSERT_EQUAL(unlock(&cur), DFS_OK);
 }
@@ -400,7 +371,8 @@ test_namedlocks__lockd_down(void)
 	int		created = -1;
 
 	make_tree("dn", files);
-	CU_ASSERT_EQUAL_FATAL(lock_path("/dn/f", 0, &id), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/dn/f", DFS_LOCK_EXCL, 0, &id),
+	    DFS_OK);
 	clnt_destroy(lc);
 	lc = NULL;
 	CU_ASSERT_EQUAL_FATAL(harness_kill9(&cl.lockd), 0);

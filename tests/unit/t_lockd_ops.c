@@ -633,7 +633,7 @@ test_lockd__compound_stops(void)
 static void
 test_lockd__op_illegal(void)
 {
-	static const int codes[] = { LOP_ILLEGAL, 5, 99, -1 };
+	static const int codes[] = { LOP_ILLEGAL, 77, 99, -1 };
 	struct fx		f;
 	lock_compound_res	res;
 	lock_argop		ops[2];

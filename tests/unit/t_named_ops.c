@@ -388,7 +388,7 @@ test_named__too_long(void)
 static void
 test_named__illegal(void)
 {
-	static const name_opnum bad[] = { OP_ILLEGAL, 20, 999, (name_opnum)-1 };
+	static const name_opnum bad[] = { OP_ILLEGAL, 77, 999, (name_opnum)-1 };
 	size_t	i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -486,7 +486,7 @@ test_filed_ops__remove_unreachable(void)
 static void
 test_filed_ops__illegal(void)
 {
-	static const int codes[] = { FOP_ILLEGAL, FOP_ABORT + 1, 1000, -1 };
+	static const int codes[] = { FOP_ILLEGAL, 77, 1000, -1 };
 	struct tctx	t;
 	size_t		i;
 

@@ -4,6 +4,9 @@
  * Only the table and the glue to lib/compound.c live here; each op is in
  * its own op_<name>.c.  The per-COMPOUND context carries the stage made
  * by the last STAGE, which stage id 0 in WRITE, COMMIT and ABORT means.
+ * The loop counts every op, and the bytes READ and WRITE move, in the
+ * counters all connection processes share (filed_ctx); STATS returns
+ * them.
  */
 #include <stddef.h>
 #include <string.h>
@@ -30,6 +33,8 @@ op_illegal(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	return DFS_ERR_OP_ILLEGAL;
 }
 
+static dfs_stat	op_stats(struct op_ctx *, const file_argop *, file_resop *);
+
 static const struct op_desc optab[] = {
 	[FOP_ILLEGAL] = { "ILLEGAL", op_illegal },
 	[FOP_READ]    = { "READ",    op_read },
@@ -39,9 +44,12 @@ static const struct op_desc optab[] = {
 	[FOP_GETATTR] = { "GETATTR", op_getattr },
 	[FOP_REMOVE]  = { "REMOVE",  op_remove },
 	[FOP_ABORT]   = { "ABORT",   op_abort },
+	[FOP_STATS]   = { "STATS",   op_stats },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
+_Static_assert(NOPS * sizeof(struct op_counter) <= FILED_COUNTERS_SIZE,
+    "the shared counters and one STATS reply hold every op");
 
 /* The daemon's context, set once in main(). */
 static struct filed_ctx	*the_ctx;
@@ -75,6 +83,44 @@ opname(const void *argop)
 	return lookup(argop)->name;
 }
 
+/* Returns the op's table slot (0 for unknown codes). */
+static u_int
+slot(const void *argop)
+{
+	return (u_int)(lookup(argop) - optab);
+}
+
+/* Returns the name in a slot, NULL if unused. */
+static const char *
+slotname(u_int i)
+{
+	return i < NOPS ? optab[i].name : NULL;
+}
+
+/* Returns the server's shared op counters (NULL: none). */
+static struct op_counter *
+counters(void *ctx)
+{
+	return ((struct op_ctx *)ctx)->fc->counters;
+}
+
+/* Returns the file data a successful READ or WRITE moved, else 0. */
+static uint64_t
+opbytes(const void *argop, const void *resop)
+{
+	const file_resop	*r = resop;
+
+	(void)argop;
+	switch (r->op) {
+	case FOP_READ:
+		return r->file_resop_u.read.read_res_u.ok.data.data_len;
+	case FOP_WRITE:
+		return r->file_resop_u.write.write_res_u.count;
+	default:
+		return 0;
+	}
+}
+
 static const struct compound file_compound = {
 	.prog = "file",
 	.argsz = sizeof(file_argop),
@@ -82,7 +128,27 @@ static const struct compound file_compound = {
 	.resu_off = offsetof(file_resop, file_resop_u),
 	.run_one = run_one,
 	.opname = opname,
+	.nslots = NOPS,
+	.slot = slot,
+	.slotname = slotname,
+	.counters = counters,
+	.opbytes = opbytes,
 };
+
+/*
+ * STATS
+ *
+ * Returns every op's counter (name, calls, bytes) since the server
+ * started, summed over all its connection processes, in op code order,
+ * this STATS included; bytes are the file data READ returned and WRITE
+ * wrote.  Changes nothing.  Errors: NOMEM.
+ */
+static dfs_stat
+op_stats(struct op_ctx *oc, const file_argop *a, file_resop *r)
+{
+	(void)a;
+	return compound_stats(&file_compound, oc, &r->file_resop_u.stats);
+}
 
 void
 filed_set_ctx(struct filed_ctx *fc)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compound.h"
 #include "dfs_types.h"
 #include "file.h"
 #include "fh.h"
@@ -25,6 +26,9 @@
 #define FILED_LOCKD_TIMEOUT_MS	5000
 #define FILED_LOCKD_RECHECK_MS	5000
 
+/* The shared counters' mapping: one per op code, a STATS reply's worth. */
+#define FILED_COUNTERS_SIZE	(DFS_MAXCOUNTERS * sizeof(struct op_counter))
+
 /* The daemon's state: one per process (workers get a copy at fork). */
 struct filed_ctx {
 	const char		*statedir;
@@ -35,6 +39,10 @@ struct filed_ctx {
 	unsigned long long	 lockd_checked_ms;
 	int			 lockfd;	/* commit.lock or -1 */
 	long			 lockpid;	/* who opened lockfd */
+	/* STATS: DFS_MAXCOUNTERS per op code (compound.c), in a MAP_SHARED
+	 * mapping made before any fork, so every connection process adds
+	 * to (and reports) the whole server's counts */
+	struct op_counter	*counters;
 };
 
 /* One COMPOUND's state. */
@@ -45,10 +53,13 @@ struct op_ctx {
 };
 
 /* Initializes a context for `statedir` (kept by reference) with the name
- * server at `named_spec` (HOST[:PORT]).  Returns 0 or -DFS_ERR_INVAL. */
+ * server at `named_spec` (HOST[:PORT]) and zeroed shared op counters.
+ * Returns 0, -DFS_ERR_INVAL (bad address) or -DFS_ERR_NOMEM (no
+ * mapping for the counters). */
 int		filed_ctx_init(struct filed_ctx *fc, const char *statedir,
 		    const char *named_spec);
-/* Drops connections and the lock file. */
+/* Drops connections, the lock file and this process's view of the
+ * counters. */
 void		filed_ctx_release(struct filed_ctx *fc);
 
 /* --- main.c (and file_svc.c, generated) ----------------------------- */

@@ -20,6 +20,11 @@
  * The server id a COMMIT reports is read from <statedir>/server.id, which
  * the supervisor's registrar writes (fsync + rename) whenever the name
  * server assigns an id; connection processes read it at every COMMIT.
+ *
+ * The op counters STATS reports live in a MAP_SHARED anonymous mapping
+ * the supervisor makes (filed_ctx_init) before it forks anything, so
+ * every connection process adds to the same counts (atomically, see
+ * lib/compound.h) and a STATS on any connection sees the whole server.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -312,12 +317,15 @@ stop_workers(struct super *s)
 static void
 init(struct super *s)
 {
-	int	fl;
+	int	fl, rc;
 
 	log_init(s->d.progname, s->d.foreground);
 	log_setverbose(s->d.verbose);
-	if (filed_ctx_init(&s->fc, s->d.statedir, s->named_spec) != 0 ||
-	    peer_init(&s->regpeer, s->named_spec, DFS_NAME_PROG,
+	/* ORDER: the shared counters before any fork */
+	rc = filed_ctx_init(&s->fc, s->d.statedir, s->named_spec);
+	if (rc == -DFS_ERR_NOMEM)
+		fatal("cannot map the op counters");
+	if (rc != 0 || peer_init(&s->regpeer, s->named_spec, DFS_NAME_PROG,
 	    DFS_NAME_VERS, REG_TIMEOUT_MS) != 0)
 		fatalx("bad name server address '%s'", s->named_spec);
 	s->fc.gc_age = s->gc_age;

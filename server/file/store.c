@@ -14,6 +14,7 @@
  * the rename plus an fsync of its directory is the local half of a
  * commit, the name server's COMMIT the other half.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -40,8 +41,18 @@ filed_ctx_init(struct filed_ctx *fc, const char *statedir,
 	fc->statedir = statedir;
 	fc->gc_age = 3600;
 	fc->lockfd = -1;
-	return peer_init(&fc->named, named_spec, DFS_NAME_PROG,
-	    DFS_NAME_VERS, FILED_NAMED_TIMEOUT_MS);
+	if (peer_init(&fc->named, named_spec, DFS_NAME_PROG,
+	    DFS_NAME_VERS, FILED_NAMED_TIMEOUT_MS) != 0)
+		return -DFS_ERR_INVAL;
+	/* anonymous memory is zeroed: every count starts at 0 */
+	fc->counters = mmap(NULL, FILED_COUNTERS_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fc->counters == MAP_FAILED) {
+		fc->counters = NULL;
+		peer_close(&fc->named);
+		return -DFS_ERR_NOMEM;
+	}
+	return 0;
 }
 
 void
@@ -52,6 +63,9 @@ filed_ctx_release(struct filed_ctx *fc)
 	if (fc->lockfd != -1)
 		close(fc->lockfd);
 	fc->lockfd = -1;
+	if (fc->counters != NULL)
+		munmap(fc->counters, FILED_COUNTERS_SIZE);
+	fc->counters = NULL;
 }
 
 int

@@ -4,7 +4,9 @@
  * Only the table and the entry point live here; the loop is lib/
  * compound.c, the handlers are op_lock.c and the waiting LOCKs wait.c.
  * A COMPOUND that changed the lock table is made durable (kv_commit)
- * before the reply is sent; so is every grant to a waiter.
+ * before the reply is sent; so is every grant to a waiter.  The loop
+ * counts every op in lock_ctx's counters, which STATS returns; a LOCK
+ * that waits counts once, when it arrives.
  */
 #include <stddef.h>
 
@@ -21,15 +23,19 @@ struct op_desc {
 			    lock_resop *);
 };
 
+static dfs_stat	op_stats(struct lock_ctx *, const lock_argop *, lock_resop *);
+
 static const struct op_desc optab[] = {
 	[LOP_ILLEGAL]	= { "ILLEGAL",	op_illegal },
 	[LOP_LOCK]	= { "LOCK",	op_lock },
 	[LOP_UNLOCK]	= { "UNLOCK",	op_unlock },
 	[LOP_RENEW]	= { "RENEW",	op_renew },
 	[LOP_TEST]	= { "TEST",	op_test },
+	[LOP_STATS]	= { "STATS",	op_stats },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
+_Static_assert(NOPS <= DFS_MAXCOUNTERS, "one STATS reply holds every op");
 
 /* The daemon's state: set by main() (or a test) before any RPC. */
 static struct lock_ctx	*lockd;
@@ -67,6 +73,27 @@ opname(const void *argop)
 	return optab[slot(((const lock_argop *)argop)->op)].name;
 }
 
+/* Returns the op's table slot (0 for unknown codes). */
+static u_int
+argslot(const void *argop)
+{
+	return (u_int)slot(((const lock_argop *)argop)->op);
+}
+
+/* Returns the name in a slot, NULL if unused. */
+static const char *
+slotname(u_int i)
+{
+	return i < NOPS ? optab[i].name : NULL;
+}
+
+/* Returns the daemon's op counters. */
+static struct op_counter *
+counters(void *ctx)
+{
+	return ((struct lock_ctx *)ctx)->counters;
+}
+
 static const struct compound lock_compound = {
 	.prog = "lock",
 	.argsz = sizeof(lock_argop),
@@ -74,7 +101,25 @@ static const struct compound lock_compound = {
 	.resu_off = offsetof(lock_resop, lock_resop_u),
 	.run_one = run_one,
 	.opname = opname,
+	.nslots = NOPS,
+	.slot = argslot,
+	.slotname = slotname,
+	.counters = counters,
 };
+
+/*
+ * STATS
+ *
+ * Returns every op's counter (name, calls, bytes) since the daemon
+ * started, in op code order, this STATS included; bytes are always 0
+ * here.  Changes nothing.  Errors: NOMEM.
+ */
+static dfs_stat
+op_stats(struct lock_ctx *ctx, const lock_argop *a, lock_resop *r)
+{
+	(void)a;
+	return compound_stats(&lock_compound, ctx, &r->lock_resop_u.stats);
+}
 
 void
 compound_commit(struct lock_ctx *ctx)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compound.h"
 #include "dfs_types.h"
 #include "lock.h"
 #include "peer.h"
@@ -101,6 +102,8 @@ struct lock_ctx {
 	/* the COMPOUND being run (compound.c, op_lock) */
 	const lock_argop	*waitop;	/* may wait */
 	int			 park;		/* waitop waits */
+	/* STATS: per op code (compound.c), since start; not durable */
+	struct op_counter	 counters[DFS_MAXCOUNTERS];
 };
 
 /* The registration heartbeat, on a thread of its own (heartbeat.c). */

@@ -3,7 +3,8 @@
  *
  * The loop itself is lib/compound.c's; this file maps op codes to
  * handlers and does the generic checks the table flags ask for.  A
- * mutating COMPOUND is made durable (kv_commit) before the reply.
+ * mutating COMPOUND is made durable (kv_commit) before the reply.  The
+ * loop counts every op in named_ctx's counters, which STATS returns.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@ struct op_desc {
 			    name_resop *);
 	unsigned int	 flags;
 };
+
+static dfs_stat	op_stats(struct op_ctx *, const name_argop *, name_resop *);
 
 static const struct op_desc optab[] = {
 	[OP_ILLEGAL]	= { "ILLEGAL",	  op_illegal,	0 },
@@ -52,7 +55,11 @@ static const struct op_desc optab[] = {
 			    OPF_NEED_FH | OPF_MUTATES },
 	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
 	[OP_PUTLOCK]	= { "PUTLOCK",	  op_putlock,	0 },
+	[OP_STATS]	= { "STATS",	  op_stats,	0 },
 };
+
+#define NOPS	(sizeof(optab) / sizeof(optab[0]))
+_Static_assert(NOPS <= DFS_MAXCOUNTERS, "one STATS reply holds every op");
 
 static struct named_ctx	*named;
 
@@ -60,8 +67,7 @@ static struct named_ctx	*named;
 static const struct op_desc *
 op_lookup_desc(name_opnum op)
 {
-	if ((unsigned int)op >= sizeof(optab) / sizeof(optab[0]) ||
-	    optab[op].fn == NULL)
+	if ((unsigned int)op >= NOPS || optab[op].fn == NULL)
 		return &optab[OP_ILLEGAL];
 	return &optab[op];
 }
@@ -96,6 +102,28 @@ opname(const void *argop)
 	return op_lookup_desc(((const name_argop *)argop)->op)->name;
 }
 
+/* Returns the op's table slot (0 for unknown codes). */
+static u_int
+slot(const void *argop)
+{
+	return (u_int)(op_lookup_desc(((const name_argop *)argop)->op) -
+	    optab);
+}
+
+/* Returns the name in a slot, NULL if unused. */
+static const char *
+slotname(u_int i)
+{
+	return i < NOPS ? optab[i].name : NULL;
+}
+
+/* Returns the daemon's op counters. */
+static struct op_counter *
+counters(void *ctx)
+{
+	return ((struct op_ctx *)ctx)->nc->counters;
+}
+
 static const struct compound name_compound = {
 	.prog = "name",
 	.argsz = sizeof(name_argop),
@@ -103,7 +131,25 @@ static const struct compound name_compound = {
 	.resu_off = offsetof(name_resop, name_resop_u),
 	.run_one = run_one,
 	.opname = opname,
+	.nslots = NOPS,
+	.slot = slot,
+	.slotname = slotname,
+	.counters = counters,
 };
+
+/*
+ * STATS
+ *
+ * Returns every op's counter (name, calls, bytes) since the daemon
+ * started, in op code order, this STATS included; bytes are always 0
+ * here.  Changes nothing.  Errors: NOMEM.
+ */
+static dfs_stat
+op_stats(struct op_ctx *oc, const name_argop *arg, name_resop *res)
+{
+	(void)arg;
+	return compound_stats(&name_compound, oc, &res->name_resop_u.stats);
+}
 
 /* Sets the daemon state the RPC entry point works on (main, tests). */
 void

@@ -13,6 +13,7 @@
 
 #include <rpc/rpc.h>
 
+#include "compound.h"
 #include "name.h"
 #include "peer.h"
 
@@ -47,6 +48,8 @@ struct named_ctx {
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
 	struct peer	 lockd;		/* locks.c: the lock server asked */
+	/* STATS: per op code (compound.c), since start; not durable */
+	struct op_counter counters[DFS_MAXCOUNTERS];
 };
 
 /* Per COMPOUND. */

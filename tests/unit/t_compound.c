@@ -100,12 +100,12 @@ fake_opname(const void *varg)
 }
 
 static const struct compound fake_prog = {
-	"fake",
-	sizeof(struct fake_argop),
-	sizeof(struct fake_resop),
-	offsetof(struct fake_resop, fake_resop_u),
-	fake_run_one,
-	fake_opname,
+	.prog = "fake",
+	.argsz = sizeof(struct fake_argop),
+	.ressz = sizeof(struct fake_resop),
+	.resu_off = offsetof(struct fake_resop, fake_resop_u),
+	.run_one = fake_run_one,
+	.opname = fake_opname,
 };
 
 /*

@@ -9,6 +9,7 @@
  * name server are the integration tests' job.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +502,83 @@ test_filed_ops__illegal(void)
 	tctx_release(&t);
 }
 
+/* In a forked process, as a connection process of dfs-filed would: one
+ * READ of `count` bytes of version 1.  Returns the child's exit status
+ * (0: the READ succeeded). */
+static int
+read_in_child(struct tctx *t, u_int count)
+{
+	file_compound_args	args;
+	file_compound_res	res;
+	pid_t			pid;
+	int			st;
+
+	pid = fork();
+	if (pid == 0) {
+		add_read(t, 1, 0, count);
+		args.ops.ops_len = 1;
+		args.ops.ops_val = t->ops;
+		filed_compound(&t->fc, &args, &res);
+		st = res.status == DFS_OK ? 0 : 1;
+		/* not tctx_release(): the directory is the parent's */
+		xdr_free((xdrproc_t)xdr_file_compound_res, &res);
+		xdr_free((xdrproc_t)xdr_file_compound_res, &t->res);
+		filed_ctx_release(&t->fc);
+		_exit(st);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* STATS: every op but ILLEGAL in table order; calls of failed ops count,
+ * bytes only of data a READ returned or a WRITE wrote; counts made in
+ * another process (the shared mapping) included. */
+static void
+test_filed_ops__stats(void)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 calls, bytes;
+	} want[] = {
+		{ "READ", 4, 5 + 5 + 11 }, { "STAGE", 1, 0 },
+		{ "WRITE", 2, 7 }, { "COMMIT", 0, 0 }, { "GETATTR", 0, 0 },
+		{ "REMOVE", 0, 0 }, { "ABORT", 0, 0 }, { "STATS", 1, 0 },
+	};
+	struct tctx	 t;
+	stats_res	*st;
+	size_t		 i;
+
+	tctx_init(&t);
+	put_version(&t, 1, "hello world");
+	add_read(&t, 1, 0, 5);
+	add_read(&t, 1, 6, 100);
+	add_read(&t, 9, 0, 100);		/* STALE: a call, no bytes */
+	CU_ASSERT(run(&t) == DFS_ERR_STALE);
+	add_stage(&t, 1, 0);
+	add_write(&t, 0, 0, "abcdefg");
+	CU_ASSERT(run(&t) == DFS_OK);
+	add_write(&t, 12345, 0, "lost");	/* STALE: no bytes */
+	CU_ASSERT(run(&t) == DFS_ERR_STALE);
+	CU_ASSERT(read_in_child(&t, 11) == 0);
+	add(&t, FOP_STATS);
+	CU_ASSERT_FATAL(run(&t) == DFS_OK);
+	CU_ASSERT(result(&t, 0)->op == FOP_STATS);
+	st = &result(&t, 0)->file_resop_u.stats;
+	CU_ASSERT_FATAL(st->stats_res_u.counters.counters_len ==
+	    sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CU_ASSERT_STRING_EQUAL(
+		    st->stats_res_u.counters.counters_val[i].name,
+		    want[i].name);
+		CU_ASSERT(st->stats_res_u.counters.counters_val[i].calls ==
+		    want[i].calls);
+		CU_ASSERT(st->stats_res_u.counters.counters_val[i].bytes ==
+		    want[i].bytes);
+	}
+	tctx_release(&t);
+}
+
 static void
 test_filed_ops__compound_limits(void)
 {
@@ -539,6 +617,7 @@ static CU_TestInfo ops_tests[] = {
 	{ "commit_local_errors", test_filed_ops__commit_local_errors },
 	{ "remove_unreachable", test_filed_ops__remove_unreachable },
 	{ "illegal", test_filed_ops__illegal },
+	{ "stats", test_filed_ops__stats },
 	{ "compound_limits", test_filed_ops__compound_limits },
 	CU_TEST_INFO_NULL,
 };

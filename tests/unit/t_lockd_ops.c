@@ -654,6 +654,51 @@ test_lockd__op_illegal(void)
 	fx_close(&f);
 }
 
+/* STATS: every op but ILLEGAL in table order, calls counted whether the
+ * op failed or not, STATS itself included, bytes 0. */
+static void
+test_lockd__stats(void)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 calls;
+	} want[] = {
+		{ "LOCK", 2 }, { "UNLOCK", 1 }, { "RENEW", 0 }, { "TEST", 1 },
+		{ "STATS", 1 },
+	};
+	struct fx		 f;
+	lock_compound_res	 res;
+	lock_argop		 op;
+	dfs_lockid		 id, none;
+	const stats_res		*st;
+	size_t			 i;
+
+	fx_open(&f);
+	memset(&none, 0, sizeof(none));
+	CU_ASSERT(lock1("/s", DFS_LOCK_EXCL, 0, &id) == DFS_OK);
+	CU_ASSERT(lock1("/s", DFS_LOCK_EXCL, 0, NULL) == DFS_ERR_LOCKED);
+	CU_ASSERT(test1("/s", none, DFS_LOCK_SHARED) == DFS_ERR_LOCKED);
+	CU_ASSERT(id_op(LOP_UNLOCK, id) == DFS_OK);
+	memset(&op, 0, sizeof(op));
+	op.op = LOP_STATS;
+	CU_ASSERT_FATAL(run(&op, 1, &res) == DFS_OK);
+	CU_ASSERT_FATAL(res.res.res_len == 1);
+	CU_ASSERT(res.res.res_val[0].op == LOP_STATS);
+	st = &res.res.res_val[0].lock_resop_u.stats;
+	CU_ASSERT_FATAL(st->stats_res_u.counters.counters_len ==
+	    sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CU_ASSERT_STRING_EQUAL(
+		    st->stats_res_u.counters.counters_val[i].name,
+		    want[i].name);
+		CU_ASSERT(st->stats_res_u.counters.counters_val[i].calls ==
+		    want[i].calls);
+		CU_ASSERT(st->stats_res_u.counters.counters_val[i].bytes == 0);
+	}
+	res_free(&res);
+	fx_close(&f);
+}
+
 static void
 test_lockd__too_many_ops(void)
 {
@@ -753,6 +798,7 @@ static CU_TestInfo lockd_tests[] = {
 	{ "test_shared_lapsed",	test_lockd__test_shared_lapsed },
 	{ "compound_stops",	test_lockd__compound_stops },
 	{ "op_illegal",		test_lockd__op_illegal },
+	{ "stats",		test_lockd__stats },
 	{ "too_many_ops",	test_lockd__too_many_ops },
 	{ "persistence",	test_lockd__persistence },
 	{ "kill9",		test_lockd__kill9 },

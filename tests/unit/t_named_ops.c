@@ -403,6 +403,79 @@ test_named__illegal(void)
 	}
 }
 
+/* Returns the counter named `name` in the last reply's STATS (the last
+ * result); fails the test if there is none. */
+static const dfs_counter *
+stat_of(const char *name)
+{
+	const stats_res	*st = &last()->name_resop_u.stats;
+	u_int		 i;
+
+	CU_ASSERT_FATAL(last()->op == OP_STATS && st->status == DFS_OK);
+	for (i = 0; i < st->stats_res_u.counters.counters_len; i++)
+		if (strcmp(st->stats_res_u.counters.counters_val[i].name,
+		    name) == 0)
+			return &st->stats_res_u.counters.counters_val[i];
+	CU_FAIL_FATAL("no such counter");
+	return NULL;
+}
+
+/* The calls counted since the fixture's REGISTER: every op evaluated,
+ * failed ones and STATS itself included; every op listed in table order
+ * but ILLEGAL; bytes always 0. */
+static void
+test_named__stats(void)
+{
+	static const char *const names[] = { "PUTROOTFH", "PUTFH", "GETFH",
+	    "SAVEFH", "RESTOREFH", "LOOKUP", "GETATTR", "SETATTR", "CREATE",
+	    "MKDIR", "REMOVE", "RENAME", "READDIR", "LOCATE", "SERVERS",
+	    "REGISTER", "COMMIT", "GETPATH", "PUTLOCK", "STATS" };
+	static const struct {
+		const char	*name;
+		uint64_t	 calls;
+	} want[] = {
+		{ "PUTROOTFH", 2 }, { "GETATTR", 2 }, { "GETFH", 1 },
+		{ "LOOKUP", 1 }, { "REGISTER", 1 }, { "STATS", 1 },
+		{ "RENAME", 0 }, { "COMMIT", 0 },
+	};
+	const stats_res	*st;
+	size_t		 i;
+
+	B();
+	putroot();
+	add(OP_GETATTR);
+	add(OP_GETATTR);
+	lookup("nope");			/* fails: counted all the same */
+	add(OP_GETATTR);		/* not evaluated: not counted */
+	CU_ASSERT(go() == DFS_ERR_NOENT);
+	B();
+	add(OP_GETFH);			/* NOFILEHANDLE */
+	CU_ASSERT(go() == DFS_ERR_NOFILEHANDLE);
+	B();
+	putroot();
+	add(77);			/* ILLEGAL: counted, not listed */
+	CU_ASSERT(go() == DFS_ERR_OP_ILLEGAL);
+	B();
+	add(OP_STATS);
+	CU_ASSERT_FATAL(go() == DFS_OK);
+	st = &last()->name_resop_u.stats;
+	CU_ASSERT_FATAL(st->stats_res_u.counters.counters_len ==
+	    sizeof(names) / sizeof(names[0]));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CU_ASSERT_STRING_EQUAL(
+		    st->stats_res_u.counters.counters_val[i].name, names[i]);
+		CU_ASSERT(st->stats_res_u.counters.counters_val[i].bytes == 0);
+	}
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CU_ASSERT(stat_of(want[i].name)->calls == want[i].calls);
+	/* a second STATS counts the first and itself, nothing else */
+	B();
+	add(OP_STATS);
+	CU_ASSERT_FATAL(go() == DFS_OK);
+	CU_ASSERT(stat_of("STATS")->calls == 2);
+	CU_ASSERT(stat_of("PUTROOTFH")->calls == 2);
+}
+
 static void
 test_named__nofilehandle(void)
 {
@@ -1292,6 +1365,7 @@ static CU_TestInfo compound_tests[] = {
 	{ "stops_at_first_failure", test_named__stops_at_first_failure },
 	{ "too_long", test_named__too_long },
 	{ "illegal", test_named__illegal },
+	{ "stats", test_named__stats },
 	{ "nofilehandle", test_named__nofilehandle },
 	{ "save_restore", test_named__save_restore },
 	CU_TEST_INFO_NULL,

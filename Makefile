@@ -56,7 +56,8 @@ CLIENT_TOOL_SRCS = $(wildcard client/dfs-*.c)
 CLIENT_LIB_SRCS	 = $(filter-out $(CLIENT_TOOL_SRCS),$(wildcard client/*.c))
 CLIENT_LIB_OBJS	 = $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
 # the parts of lib/ a client needs (no GDBM, no daemon code)
-CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o
+CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o \
+		   $(BUILD)/lib/fh.o
 LIBDFS_A	 = $(BUILD)/libdfs.a
 LIBDFS_SO	 = $(BUILD)/libdfs.so
 TOOLS		 = $(CLIENT_TOOL_SRCS:client/%.c=$(BIN)/%)
@@ -129,7 +130,7 @@ $(LIBDFS_A): $(CLIENT_LIB_OBJS) $(PROTO_OBJS)
 $(LIBDFS_SO): $(CLIENT_LIB_OBJS) $(PROTO_OBJS) client/libdfs.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,libdfs.so.0 \
 	    -Wl,--version-script=client/libdfs.map -o $@ \
-	    $(CLIENT_LIB_OBJS) $(PROTO_OBJS) $(TIRPC_LIBS) -linih
+	    $(CLIENT_LIB_OBJS) $(PROTO_OBJS) $(TIRPC_LIBS) -linih -lxxhash
 $(BIN)/dfs-%: $(BUILD)/client/dfs-%.o $(TOOL_OBJS) $(LIBDFS_A)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -15,6 +15,7 @@
 #define DFS_CHUNK		(1u << 20)	/* bytes per READ/WRITE */
 #define DFS_MAXFSCONN		16
 #define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
+#define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -40,6 +41,14 @@ struct dfs_lock {
 	char		*buf;
 };
 
+/* The persistent whole-file cache of one struct dfs (cache.c). */
+struct cache {
+	char		 dir[PATH_MAX];	/* <dir>/<instance>/<fh hex>/<entry> */
+	uint64_t	 limit;		/* bytes of entries at most */
+	int		 off;		/* never read nor filled */
+	char		 warning[256];	/* why it went off; "" */
+};
+
 struct dfs {
 	char		 host[256];	/* the name server */
 	unsigned int	 port;
@@ -55,6 +64,10 @@ struct dfs {
 	struct fsconn	 fs[DFS_MAXFSCONN];
 	int		 nfs;
 	char		 detail[256];
+	/* dfs.conf cache settings, used by dfs_connect() */
+	char		 conf_cache_dir[PATH_MAX];
+	uint64_t	 conf_cache_size;	/* 0: not set */
+	struct cache	 cache;
 };
 
 /* --- conn.c: calls with timeouts, retries and reconnection --- */
@@ -128,6 +141,66 @@ ssize_t	spool_pread(struct spool *sp, void *buf, size_t n, uint64_t off);
 /* Returns 0 or a negative status. */
 int	spool_truncate(struct spool *sp, uint64_t size);
 
+/* --- cache.c: the persistent whole-file cache (see its top comment) --- */
+
+/* What cache_fill() returns when it kept nothing and the caller should
+ * stream the file instead (cache off, file too large, local failure). */
+#define CACHE_MISS	1
+
+/* One committed version of a file: handle, version and size. */
+struct cache_key {
+	const void	*fh;
+	size_t		 fhlen;
+	uint64_t	 vers;
+	uint64_t	 size;
+};
+
+/* Where cache_fill() gets the bytes: up to n at off into buf.  Returns
+ * the count (0 only at the end) or a negative status. */
+typedef ssize_t	(*cache_reader)(void *arg, char *buf, size_t n,
+		    uint64_t off);
+
+/*
+ * Sets up c over `dir` (created with its parents, mode 0700) holding at
+ * most `limit` bytes.  dir NULL or "": the cache is off, silently.  A
+ * directory that cannot be made or written turns it off with a warning.
+ */
+void	cache_init(struct cache *c, const char *dir, uint64_t limit);
+/* Turns the cache off and keeps the reason (the first one). */
+void	cache_disable(struct cache *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* The warning of a cache that turned itself off, or NULL. */
+const char	*cache_warning(const struct cache *c);
+/*
+ * Opens the entry for k after checking it: a regular file of k->size
+ * bytes whose XXH3_64bits is the one in its name.  A bad entry is
+ * removed.  Entries of older versions of the handle are removed too.
+ * Sets the entry's mtime to now (LRU).  Returns 0 and *fdp (read-only,
+ * close it), or -DFS_ERR_NOENT (no valid entry, cache off).
+ */
+int	cache_open_entry(struct cache *c, const struct cache_key *k,
+	    int *fdp);
+/*
+ * Makes the entry for k from `rd` (under a temporary name, renamed into
+ * place), evicting old entries first to stay under the limit.  Returns
+ * 0 and *fdp (the new entry, readable; close it) when fdp is not NULL,
+ * CACHE_MISS (nothing kept: off, larger than the limit, or a local
+ * failure, which turns the cache off), or the reader's negative status.
+ */
+int	cache_fill(struct cache *c, const struct cache_key *k,
+	    cache_reader rd, void *arg, int *fdp);
+/* cache_fill() from the bytes of a spool that hold the whole version k
+ * (what a writer just committed).  Returns as cache_fill(). */
+int	cache_put_from_spool(struct cache *c, const struct cache_key *k,
+	    struct spool *sp);
+/*
+ * Removes least recently used entries (oldest mtime, any handle) until
+ * `need` more bytes fit under the limit; also removes temporary files
+ * that fills killed long ago left.  Returns 0, or CACHE_MISS when need
+ * alone is larger than the limit.
+ */
+int	cache_evict(struct cache *c, uint64_t need);
+
 /* --- file.c --- */
 
 #define F_READ		1
@@ -136,6 +209,7 @@ int	spool_truncate(struct spool *sp, uint64_t size);
 #define F_CREATE	8
 #define F_TRUNC		16
 #define F_EXCL		32
+#define F_CACHE		64	/* "c": keep what is read or written */
 
 /* Parses an fopen(3)-style mode ("r", "w+", "ax", "rb", "rc").  Returns
  * the F_ flags, or 0 for an invalid mode. */

@@ -41,6 +41,26 @@ parse_size(const char *s, unsigned long long max, unsigned long long *out)
 	return 0;
 }
 
+/* cache_dir and cache_size.  Returns 1, or 0 on an unknown key or a bad
+ * value. */
+static int
+on_cache_key(struct dfs *dfs, const char *key, const char *val)
+{
+	unsigned long long	v;
+
+	if (strcmp(key, "cache_size") == 0) {
+		if (parse_size(val, UINT64_MAX, &v) != 0 || v == 0)
+			return 0;
+		dfs->conf_cache_size = v;
+		return 1;
+	}
+	if (strcmp(key, "cache_dir") == 0)
+		return val[0] != '\0' && (size_t)snprintf(dfs->conf_cache_dir,
+		    sizeof(dfs->conf_cache_dir), "%s", val) <
+		    sizeof(dfs->conf_cache_dir);
+	return 0;
+}
+
 /* inih handler: returns 1 to go on, 0 on an unknown key or bad value. */
 static int
 on_key(void *user, const char *section, const char *key, const char *val)
@@ -71,6 +91,8 @@ on_key(void *user, const char *section, const char *key, const char *val)
 		dfs->retries = (int)v;
 		return 1;
 	}
+	if (strncmp(key, "cache_", 6) == 0)
+		return on_cache_key(dfs, key, val);
 	if (strcmp(key, "tmpdir") == 0)
 		return (size_t)snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s",
 		    val) < sizeof(dfs->tmpdir);

@@ -286,6 +286,43 @@ ping(struct dfs *dfs)
 	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
 }
 
+/* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else
+ * $XDG_CACHE_HOME/dfs (~/.cache/dfs) and 1 GiB. */
+static void
+setup_cache(struct dfs *dfs, const struct dfs_opts *o)
+{
+	char		 buf[PATH_MAX];
+	const char	*dir = o->cache_dir, *xdg, *home;
+	uint64_t	 size = o->cache_size;
+
+	if (o->no_cache) {
+		cache_init(&dfs->cache, NULL, 0);
+		return;
+	}
+	if (size == 0)
+		size = dfs->conf_cache_size;
+	if (size == 0)
+		size = DFS_DEFAULT_CACHE_SIZE;
+	if (dir == NULL && dfs->conf_cache_dir[0] != '\0')
+		dir = dfs->conf_cache_dir;
+	xdg = getenv("XDG_CACHE_HOME");
+	home = getenv("HOME");
+	if (dir == NULL && xdg != NULL && xdg[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/dfs", xdg);
+		dir = buf;
+	} else if (dir == NULL && home != NULL && home[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/.cache/dfs", home);
+		dir = buf;
+	}
+	if (dir != NULL)
+		cache_init(&dfs->cache, dir, size);
+	else {
+		cache_init(&dfs->cache, NULL, 0);
+		cache_disable(&dfs->cache, "no cache directory (neither "
+		    "XDG_CACHE_HOME nor HOME is set)");
+	}
+}
+
 /* Settings by precedence: dfs_opts, then the environment, then dfs.conf,
  * then the defaults.  Returns 0 or -DFS_ERR_INVAL. */
 static int
@@ -318,6 +355,7 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 	if (tmp != NULL || dfs->tmpdir[0] == '\0')
 		snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s",
 		    tmp ? tmp : "/tmp");
+	setup_cache(dfs, o);
 	return 0;
 }
 

@@ -12,31 +12,7 @@
 
 #include "tool/common.h"
 
-#define USAGE	"dfs-cat [-s server] path ..."
-
-static char	buf[TOOL_CHUNK];
-
-/* Writes n bytes at p to stdout; on a write error reports it and exits
- * (nothing more can be done). */
-static void
-put(struct tool *t, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EPIPE)
-			tool_epipe();
-		if (w < 0) {
-			tool_errno(t, "write error", errno);
-			exit(tool_exit(t));
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
+#define USAGE	"dfs-cat [--no-cache] [-s server] path ..."
 
 /* Copies one dfs file to stdout; reports failures under `arg`. */
 static void
@@ -49,27 +25,42 @@ cat_one(struct tool *t, const char *arg)
 
 	if (tool_path(t, arg, path) != 0)
 		return;
-	rc = dfs_open(t->dfs, path, "r", &f);
+	rc = dfs_open(t->dfs, path, tool_rmode(t), &f);
 	if (rc != 0) {
 		tool_err(t, arg, rc);
 		return;
 	}
-	while ((n = dfs_read(f, buf, sizeof(buf))) > 0)
-		put(t, buf, (size_t)n);
+	/* from a cached copy the kernel moves the bytes (sendfile) */
+	while ((n = dfs_read_to_fd(f, STDOUT_FILENO, TOOL_CHUNK)) > 0)
+		;
+	if (n < 0 && errno == EPIPE)
+		tool_epipe();
+	if (n < 0 && errno != 0) {
+		tool_errno(t, "write error", errno);
+		exit(tool_exit(t));
+	}
 	if (n < 0)
 		tool_err(t, arg, (int)n);
 	(void)dfs_close(f);
+	tool_cache_warn(t);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct tool	t;
-	int		i;
+	static const struct option	lopts[] = {
+		{ "no-cache",	no_argument,	NULL,	'C' },
+		{ NULL,		0,		NULL,	0 },
+	};
+	struct tool			t;
+	int				i, ch;
 
 	tool_init(&t, "dfs-cat", USAGE);
-	while (tool_getopt(&t, argc, argv, "", NULL) != -1)
-		tool_usage(&t);
+	while ((ch = tool_getopt(&t, argc, argv, "", lopts)) != -1) {
+		if (ch != 'C')
+			tool_usage(&t);
+		t.no_cache = 1;
+	}
 	if (optind >= argc)
 		tool_usage(&t);
 	tool_connect(&t);

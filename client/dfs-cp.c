@@ -203,7 +203,8 @@ src_open(struct cp *cp, const struct ep *e, struct stream *s)
 		return 0;
 	}
 	if (e->kind == EP_DFS)
-		return dfs_open(cp->t.dfs, e->path, "r", &s->f);
+		return dfs_open(cp->t.dfs, e->path, tool_rmode(&cp->t),
+		    &s->f);
 	s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
 	return s->fd == -1 ? -errno : 0;
 }
@@ -273,7 +274,8 @@ dst_open(struct cp *cp, const struct ep *e, struct stream *s)
 		return 0;
 	}
 	if (e->kind == EP_DFS)
-		return dfs_open(cp->t.dfs, e->path, "w", &s->f);
+		return dfs_open(cp->t.dfs, e->path, tool_wmode(&cp->t),
+		    &s->f);
 	return tmp_create(s, e->path);
 }
 
@@ -775,7 +777,8 @@ parse_options(struct cp *cp, int argc, char *argv[])
 			cp->recursive = 1;
 			break;
 		case 'C':
-			break;		/* the cache is a later feature */
+			cp->t.no_cache = 1;
+			break;
 		default:
 			tool_usage(&cp->t);
 		}
@@ -817,8 +820,10 @@ main(int argc, char *argv[])
 		tool_errx(&cp.t, eps[n - 1].arg, "Not a directory");
 		goto out;
 	}
-	for (i = 0; i < n - 1; i++)
+	for (i = 0; i < n - 1; i++) {
 		(void)copy_operand(&cp, &eps[i], &eps[n - 1], into);
+		tool_cache_warn(&cp.t);
+	}
 out:
 	free(eps);
 	return tool_exit(&cp.t);

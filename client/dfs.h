@@ -57,8 +57,17 @@ struct dfs_opts {
 	 * writers), in milliseconds (0: the lock server's default, 60 s).
 	 * A short lease makes a dead client's locks free sooner. */
 	unsigned int	 lease_ms;
+	/* The cache directory, shared by every process of the user (NULL:
+	 * the cache_dir of dfs.conf, else $XDG_CACHE_HOME/dfs, else
+	 * ~/.cache/dfs).  See Cache. */
+	const char	*cache_dir;
+	/* Bytes the cache may hold (0: cache_size of dfs.conf, else 1 GiB).
+	 * Larger files are never cached. */
+	uint64_t	 cache_size;
+	/* Non-zero: no cache at all, not even for reading. */
+	int		 no_cache;
 };
-#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL, 0 }
+#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL, 0, NULL, 0, 0 }
 
 /*
  * Connects to the name server and checks that it is one (NULL call).
@@ -89,7 +98,7 @@ const char	*dfs_errdetail(const struct dfs *dfs);
  * Opens `path`.  Modes as fopen(3): "r", "r+", "w", "w+", "a", "a+";
  * "b" is accepted and ignored; "x" with w makes creation exclusive
  * (-DFS_ERR_EXIST if the file exists); "c" keeps the file in the local
- * cache after close (accepted; the cache is a later feature).
+ * cache (see Cache).
  * Writable modes take an exclusive lock on the path until dfs_close();
  * if another client holds it: -DFS_ERR_LOCKED (see dfs_errdetail).
  * When this client already holds an exclusive lock on exactly `path`
@@ -105,6 +114,14 @@ int	dfs_open(struct dfs *dfs, const char *path, const char *mode,
  * end of file) or a negative status; -DFS_ERR_STALE means the file was
  * replaced while being read. */
 ssize_t	dfs_read(struct dfs_file *f, void *buf, size_t n);
+/*
+ * Copies up to n bytes from the current offset to the descriptor fd and
+ * advances the offset: in the kernel (sendfile(2)) when the file is read
+ * from the local cache, else through dfs_read().  Returns the count (0
+ * at the end of file) or a negative status; errno is non-zero only when
+ * writing to fd failed (-DFS_ERR_IO with that write's errno).
+ */
+ssize_t	dfs_read_to_fd(struct dfs_file *f, int fd, size_t n);
 /* Writes n bytes at the current offset (at the end in "a" modes).
  * Returns n or a negative status (-DFS_ERR_PERM if opened "r"). */
 ssize_t	dfs_write(struct dfs_file *f, const void *buf, size_t n);
@@ -128,6 +145,44 @@ int	dfs_abort(struct dfs_file *f);
  * commits.  Returns NULL with errno set (EIO for dfs failures without an
  * errno equivalent). */
 FILE	*dfs_fopen(struct dfs *dfs, const char *path, const char *mode);
+
+/* --- Cache --- */
+
+/*
+ * A persistent whole-file cache on the local disk, shared by every
+ * process that uses the same directory: <cache_dir>/<name server
+ * instance>/<handle>/<version>-<size>-<xxh3>.  Close-to-open: the round
+ * trip every dfs_open() makes to the name server names the file's
+ * current version, and only an entry of exactly that version is used,
+ * so a change committed before the open started is always seen (the key
+ * is the version, not the mtime: two commits in one second are two
+ * versions).  A hit reads the local copy and moves no file data.
+ * Opening "r" (or "r+", "a+", which download) reads through an existing
+ * entry; with "c" a missing one is filled by the first read (the whole
+ * version), and a committed write with "c" stores the new version.
+ * Every entry's size and XXH3 are checked before its first byte is
+ * returned; a bad one is removed and the file fetched again.  Least
+ * recently used entries are evicted to stay under cache_size; larger
+ * files are never cached.  A cache directory that cannot be created or
+ * written, or a full disk, turns the cache off for this struct dfs:
+ * everything then works uncached, and dfs_cache_warning() says why.
+ */
+
+/*
+ * Opens the cached copy of `path` read-only, iff it is current: one
+ * round trip to the name server for the current version, and (when the
+ * cluster has a lock server) one TEST to the lock server.  Returns 0 and
+ * sets *fp (read it, dfs_close() it), -DFS_ERR_STALE (the cache holds
+ * no copy of the current version: an older one or none), -DFS_ERR_NOENT
+ * (the file is gone), -DFS_ERR_LOCKED (another client holds an
+ * exclusive lock on the path: it may be about to change), -DFS_ERR_ISDIR,
+ * transport errors.  No file data moves.
+ */
+int	dfs_from_cache(struct dfs *dfs, const char *path, struct dfs_file **fp);
+/* Why the cache turned itself off ("cannot create '/x/dfs': Permission
+ * denied"), or NULL while it works (or was turned off with no_cache).
+ * Valid while dfs is. */
+const char	*dfs_cache_warning(const struct dfs *dfs);
 
 /* --- Names --- */
 

@@ -15,11 +15,23 @@
  * A writer normally takes its own lock; one opened under a lock the
  * client already holds (dfs_open_locked(), a dfs_lock() of the path, or
  * $DFS_LOCKS) borrows that id and leaves it held at close.
+ *
+ * The cache (cache.c): open looks up the entry of exactly the version
+ * the name server just named; a hit is read locally and no READ is sent
+ * (the open round trip still is: that is the consistency check).  On a
+ * miss with "c", the first read downloads the whole version into the
+ * cache, then reads it locally; without "c" the file streams and nothing
+ * is kept.  A committed write with "c" stores what it uploaded as the
+ * new version's entry.
  */
+#include <sys/sendfile.h>
+
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -32,6 +44,9 @@ struct dfs_file {
 	uint64_t	 vers;		/* committed version opened */
 	uint64_t	 size;		/* its size */
 	int64_t		 off;
+	/* the cache entry of (fh, vers) when there is one, else -1 */
+	int		 cfd;
+	int		 filled;	/* a cache fill was tried */
 	/* "r": the chunk read last */
 	char		*rbuf;
 	uint64_t	 rstart;
@@ -85,7 +100,9 @@ file_mode(const char *mode)
 			f |= F_EXCL;
 			break;
 		case 'b':
-		case 'c':	/* keep cached: the cache is a later feature */
+			break;
+		case 'c':
+			f |= F_CACHE;
 			break;
 		default:
 			return 0;
@@ -114,7 +131,15 @@ open_req(struct dfs_file *f, struct nreq *r, char *buf)
 	return 0;
 }
 
-/* Copies what the open COMPOUND returned into f.  Returns 0 or status. */
+static int
+no_server(struct dfs_file *f)
+{
+	conn_detail(f->dfs, "no live file server holds the file");
+	return -DFS_ERR_NOSERVER;
+}
+
+/* Copies what the open COMPOUND returned into f (no file server for a
+ * reader: srv.host stays NULL).  Returns 0 or status. */
 static int
 open_take(struct dfs_file *f, const name_compound_res *res)
 {
@@ -125,17 +150,15 @@ open_take(struct dfs_file *f, const name_compound_res *res)
 	const servers_res	*loc = &ops[n - 1].name_resop_u.locate;
 	const dfs_server	*s;
 
-	s = conn_pick(loc->servers_res_u.servers.servers_val,
-	    loc->servers_res_u.servers.servers_len);
-	if (s == NULL) {
-		conn_detail(f->dfs, "no live file server holds the file");
-		return -DFS_ERR_NOSERVER;
-	}
 	fh_copy(&f->fh, &ops[n - 3].name_resop_u.getfh.getfh_res_u.fh);
-	f->srv = *s;
-	f->srv.host = strdup(s->host);
 	f->vers = a->vers;
 	f->size = a->size;
+	s = conn_pick(loc->servers_res_u.servers.servers_val,
+	    loc->servers_res_u.servers.servers_len);
+	if (s == NULL)		/* a reader may not need one: the cache */
+		return (f->flags & F_WRITE) ? no_server(f) : 0;
+	f->srv = *s;
+	f->srv.host = strdup(s->host);
 	return f->srv.host != NULL ? 0 : -DFS_ERR_NOMEM;
 }
 
@@ -152,6 +175,8 @@ fetch(struct dfs_file *f, char *buf, size_t n, uint64_t off)
 
 	if (off >= f->size || f->vers == 0)
 		return 0;
+	if (f->srv.host == NULL)
+		return no_server(f);
 	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
 	ra->fh = f->fh;
 	ra->vers = f->vers;
@@ -172,29 +197,105 @@ fetch(struct dfs_file *f, char *buf, size_t n, uint64_t off)
 
 static void	renew(struct dfs_file *);
 
-/* Downloads the opened version into the spool ("r+", "a+").  Returns 0
- * or a status. */
+/* cache_reader over fetch(), renewing a writer's lock on the way. */
+static ssize_t
+fetch_reader(void *arg, char *buf, size_t n, uint64_t off)
+{
+	struct dfs_file	*f = arg;
+
+	renew(f);
+	return fetch(f, buf, n, off);
+}
+
+static void
+cache_key(const struct dfs_file *f, struct cache_key *k)
+{
+	k->fh = f->fh.dfs_fh_val;
+	k->fhlen = f->fh.dfs_fh_len;
+	k->vers = f->vers;
+	k->size = f->size;
+}
+
+/* Opens the cache entry of the opened version into f->cfd if there is
+ * one.  Returns 1 on a hit, else 0. */
+static int
+cache_lookup(struct dfs_file *f)
+{
+	struct cache_key	k;
+
+	cache_key(f, &k);
+	return cache_open_entry(&f->dfs->cache, &k, &f->cfd) == 0;
+}
+
+/* With "c", downloads the opened version into the cache, once; f->cfd
+ * is the new entry on success.  Returns 0 (also when nothing was kept:
+ * the caller streams) or the download's status. */
+static int
+cache_download(struct dfs_file *f)
+{
+	struct cache_key	k;
+	int			rc;
+
+	if (f->filled || f->cfd != -1 || (f->flags & F_CACHE) == 0)
+		return 0;
+	f->filled = 1;
+	cache_key(f, &k);
+	rc = cache_fill(&f->dfs->cache, &k, fetch_reader, f, &f->cfd);
+	return rc == CACHE_MISS ? 0 : rc;
+}
+
+/* Reads up to n bytes at off from the cache entry.  Returns the count
+ * (0 at the end) or -DFS_ERR_IO if the entry changed under us. */
+static ssize_t
+read_entry(struct dfs_file *f, char *buf, size_t n, uint64_t off)
+{
+	ssize_t	got;
+
+	if (off >= f->size)
+		return 0;
+	if (n > f->size - off)
+		n = (size_t)(f->size - off);
+	got = pread(f->cfd, buf, n, (off_t)off);
+	if (got > 0)
+		return got;
+	conn_detail(f->dfs, "the cached copy changed while being read");
+	return -DFS_ERR_IO;
+}
+
+/* Downloads the opened version into the spool ("r+", "a+"), from the
+ * cache when it has it.  Returns 0 or a status. */
 static int
 download(struct dfs_file *f)
 {
 	char		*buf;
 	uint64_t	 off = 0;
 	ssize_t		 n = 1;
+	int		 rc;
 
 	if (f->size == 0)
 		return 0;
+	if (!cache_lookup(f) && (rc = cache_download(f)) != 0)
+		return rc;
+	if (f->cfd == -1 && f->srv.host == NULL)
+		return no_server(f);
 	buf = malloc(DFS_CHUNK);
 	if (buf == NULL)
 		return -DFS_ERR_NOMEM;
 	while (off < f->size && n > 0) {
 		renew(f);
-		n = fetch(f, buf, DFS_CHUNK, off);
+		if (f->cfd != -1)
+			n = read_entry(f, buf, DFS_CHUNK, off);
+		else
+			n = fetch(f, buf, DFS_CHUNK, off);
 		if (n > 0)
 			n = spool_pwrite(&f->sp, buf, (size_t)n, off);
 		if (n > 0)
 			off += (uint64_t)n;
 	}
 	free(buf);
+	if (f->cfd != -1)	/* the spool is what is read from now on */
+		close(f->cfd);
+	f->cfd = -1;
 	if (n < 0)
 		return (int)n;
 	return off == f->size ? 0 : -DFS_ERR_STALE;
@@ -204,6 +305,8 @@ static void
 file_free(struct dfs_file *f)
 {
 	spool_release(&f->sp);
+	if (f->cfd != -1)
+		close(f->cfd);
 	free(f->fh.dfs_fh_val);
 	free(f->srv.host);
 	free(f->rbuf);
@@ -288,6 +391,7 @@ dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
 	if (f == NULL)
 		return -DFS_ERR_NOMEM;
 	f->dfs = dfs;
+	f->cfd = -1;
 	/* ORDER: before any failure path, file_free() releases the spool */
 	spool_init(&f->sp, dfs->max_size, dfs->tmpdir);
 	f->flags = file_mode(mode);
@@ -298,6 +402,8 @@ dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
 		rc = open_name(f);
 	if (rc == 0 && (f->flags & F_WRITE))
 		rc = open_spool(f);
+	else if (rc == 0 && !cache_lookup(f) && f->srv.host == NULL)
+		rc = no_server(f);
 	if (rc != 0) {
 		unlock_file(f);
 		file_free(f);
@@ -339,6 +445,10 @@ read_stream(struct dfs_file *f, void *buf, size_t n)
 	uint64_t	off = (uint64_t)f->off;
 	ssize_t		got;
 
+	if ((got = cache_download(f)) != 0)
+		return got;
+	if (f->cfd != -1)
+		return read_entry(f, buf, n, off);
 	if (f->rbuf == NULL && (f->rbuf = malloc(DFS_CHUNK)) == NULL)
 		return -DFS_ERR_NOMEM;
 	if (off < f->rstart || off >= f->rstart + f->rlen) {
@@ -369,6 +479,77 @@ dfs_read(struct dfs_file *f, void *buf, size_t n)
 		got = read_stream(f, buf, n);
 	if (got > 0)
 		f->off += got;
+	return got;
+}
+
+/* sendfile(2) from the cache entry to fd.  Returns the count, 0 at the
+ * end, -DFS_ERR_NOTSUPP when fd cannot take sendfile, or -DFS_ERR_IO
+ * (errno set by a failed write; 0 if the entry shrank under us). */
+static ssize_t
+send_entry(struct dfs_file *f, int fd, size_t n)
+{
+	off_t	off = f->off;
+	ssize_t	sent;
+
+	if ((uint64_t)f->off >= f->size)
+		return 0;
+	if (n > f->size - (uint64_t)f->off)
+		n = (size_t)(f->size - (uint64_t)f->off);
+	do
+		sent = sendfile(fd, f->cfd, &off, n);
+	while (sent < 0 && errno == EINTR);
+	if (sent < 0 && (errno == EINVAL || errno == ENOSYS))
+		return -DFS_ERR_NOTSUPP;
+	if (sent < 0)
+		return -DFS_ERR_IO;
+	if (sent == 0) {
+		conn_detail(f->dfs, "the cached copy changed while being read");
+		errno = 0;
+		return -DFS_ERR_IO;
+	}
+	f->off = off;
+	return sent;
+}
+
+/* Writes all of buf to fd.  Returns 0, or -1 with errno set. */
+static int
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t
+dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
+{
+	char	buf[65536];
+	ssize_t	got;
+
+	f->dfs->detail[0] = '\0';
+	errno = 0;
+	if ((f->flags & F_READ) == 0)
+		return -DFS_ERR_PERM;
+	if ((f->flags & F_WRITE) == 0) {
+		if ((got = cache_download(f)) != 0)
+			return got;
+		if (f->cfd != -1 &&
+		    (got = send_entry(f, fd, n)) != -DFS_ERR_NOTSUPP)
+			return got;
+	}
+	got = dfs_read(f, buf, n < sizeof(buf) ? n : sizeof(buf));
+	if (got > 0 && write_all(fd, buf, (size_t)got) == -1)
+		return -DFS_ERR_IO;
+	errno = 0;
 	return got;
 }
 
@@ -563,6 +744,20 @@ upload(struct dfs_file *f)
 	return rc;
 }
 
+/* After a commit with "c": stores what was uploaded as the new
+ * version's cache entry, when the spool holds all of it (not after an
+ * "a" that kept the old bytes on the server). */
+static void
+keep_written(struct dfs_file *f)
+{
+	struct cache_key	k;
+
+	if ((f->flags & F_CACHE) == 0 || f->base != 0)
+		return;
+	cache_key(f, &k);
+	(void)cache_put_from_spool(&f->dfs->cache, &k, &f->sp);
+}
+
 int
 dfs_abort(struct dfs_file *f)
 {
@@ -583,7 +778,113 @@ dfs_close(struct dfs_file *f)
 	dfs->detail[0] = '\0';
 	if ((f->flags & F_WRITE) && f->dirty)
 		rc = upload(f);
+	if (rc == 0 && (f->flags & F_WRITE) && f->dirty)
+		keep_written(f);
 	unlock_file(f);
 	file_free(f);
 	return rc;
+}
+
+/* --- dfs_from_cache ------------------------------------------------------ */
+
+/* [walk, GETFH, GETATTR] of f->path: the current version, without
+ * asking where it lives.  Returns 0, -DFS_ERR_ISDIR or a status. */
+static int
+current_version(struct dfs_file *f)
+{
+	struct nreq		 r = { .n = 0 };
+	name_compound_res	 res;
+	const dfs_attr		*a;
+	int			 rc;
+
+	name_walk(&r, f->path);
+	nreq_add(&r, OP_GETFH);
+	nreq_add(&r, OP_GETATTR);
+	rc = conn_name(f->dfs, &r, &res, 1);
+	if (rc == 0 && res.res.res_len == r.n) {
+		a = &res.res.res_val[r.n - 1].name_resop_u.getattr.
+		    attr_res_u.attr;
+		fh_copy(&f->fh, &res.res.res_val[r.n - 2].name_resop_u.getfh.
+		    getfh_res_u.fh);
+		f->vers = a->vers;
+		f->size = a->size;
+		if (a->type == DFS_FTYPE_DIR)
+			rc = -DFS_ERR_ISDIR;
+		else if (f->fh.dfs_fh_val == NULL)
+			rc = -DFS_ERR_NOMEM;
+	} else if (rc == 0)
+		rc = -DFS_ERR_PROTO;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return rc;
+}
+
+/* TEST(f->path, id, SHARED).  Returns 0 or a status. */
+static int
+test_lock(struct dfs_file *f, const dfs_lockid *id)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	test_args		*ta;
+	int			 rc;
+
+	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
+	ta->path = mkpath(f->path);
+	ta->id = *id;
+	ta->mode = DFS_LOCK_SHARED;
+	rc = conn_lock(f->dfs, &r, &res, 1);
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return rc;
+}
+
+/* Asks the lock server whether someone else holds f->path exclusively
+ * (TEST for a shared hold, under our own exclusive lock of the path if
+ * we have one, else the zero id).  Returns 0 (also without a lock
+ * server), -DFS_ERR_LOCKED (detail set) or a transport status. */
+static int
+locked_elsewhere(struct dfs_file *f)
+{
+	const struct dfs_lock	*own = lock_find(f->dfs, f->path);
+	dfs_lockid		 zero = { 0, 0 };
+	int			 rc;
+
+	rc = test_lock(f, own != NULL ? &own->id : &zero);
+	/* our lock was taken over: then ask as nobody */
+	if (own != NULL && (rc == -DFS_ERR_EXPIRED ||
+	    rc == -DFS_ERR_BADLOCK))
+		rc = test_lock(f, &zero);
+	if (rc == -DFS_ERR_LOCKED)
+		conn_detail(f->dfs, "locked for writing by another client");
+	return rc == -DFS_ERR_NOSERVER ? 0 : rc;
+}
+
+int
+dfs_from_cache(struct dfs *dfs, const char *path, struct dfs_file **fp)
+{
+	struct dfs_file	*f;
+	int		 rc;
+
+	dfs->detail[0] = '\0';
+	if ((rc = name_check(path)) != 0)
+		return rc;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -DFS_ERR_NOMEM;
+	f->dfs = dfs;
+	f->cfd = -1;
+	spool_init(&f->sp, dfs->max_size, dfs->tmpdir);
+	f->flags = F_READ;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	rc = current_version(f);
+	if (rc == 0)
+		rc = locked_elsewhere(f);
+	if (rc == 0 && !cache_lookup(f)) {
+		conn_detail(dfs, "the cache holds no copy of version %" PRIu64,
+		    f->vers);
+		rc = -DFS_ERR_STALE;
+	}
+	if (rc != 0) {
+		file_free(f);
+		return rc;
+	}
+	*fp = f;
+	return 0;
 }

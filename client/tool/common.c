@@ -139,6 +139,7 @@ tool_connect(struct tool *t)
 		exit(1);
 	}
 	opts.server = server;
+	opts.no_cache = t->no_cache;
 	rc = dfs_connect(&t->dfs, &opts);
 	if (rc == -DFS_ERR_INVAL) {
 		fprintf(stderr, "%s: %s: bad name server address (expected "
@@ -150,6 +151,31 @@ tool_connect(struct tool *t)
 		    t->prog, server, dfs_strerror(rc));
 		exit(1);
 	}
+	tool_cache_warn(t);
+}
+
+const char *
+tool_rmode(const struct tool *t)
+{
+	return t->no_cache ? "r" : "rc";
+}
+
+const char *
+tool_wmode(const struct tool *t)
+{
+	return t->no_cache ? "w" : "wc";
+}
+
+void
+tool_cache_warn(struct tool *t)
+{
+	const char	*why;
+
+	if (t->cache_warned || t->dfs == NULL ||
+	    (why = dfs_cache_warning(t->dfs)) == NULL)
+		return;
+	fprintf(stderr, "%s: warning: cache disabled: %s\n", t->prog, why);
+	t->cache_warned = 1;
 }
 
 void

@@ -26,6 +26,8 @@ struct tool {
 	const char	*server;	/* -s, else NULL ($DFS_SERVER) */
 	int		 own_s;		/* -s is the tool's; --server names
 					   the server (dfs-lock) */
+	int		 no_cache;	/* --no-cache: connect without one */
+	int		 cache_warned;	/* tool_cache_warn() said it */
 	struct dfs	*dfs;		/* after tool_connect() */
 	int		 status;	/* exit status so far: 0 or 1 */
 	struct option	 lopts[TOOL_MAXLOPTS];
@@ -60,6 +62,16 @@ void	tool_usage(const struct tool *t) __attribute__((noreturn));
  * so callers can rely on t->dfs.
  */
 void	tool_connect(struct tool *t);
+
+/* The mode to open a dfs file with for reading ("rc", or "r" under
+ * --no-cache) or writing ("wc" or "w"). */
+const char	*tool_rmode(const struct tool *t);
+const char	*tool_wmode(const struct tool *t);
+
+/* Says once, on stderr, "prog: warning: cache disabled: REASON" when
+ * libdfs turned the cache off.  Does not change the exit status.  Call
+ * after tool_connect() and after using files. */
+void	tool_cache_warn(struct tool *t);
 
 /* Called when writing to stdout failed with EPIPE: dies of SIGPIPE,
  * quietly, as a tool that did not ignore it would (`dfs-cat f | head`).

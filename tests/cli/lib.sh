@@ -20,6 +20,13 @@ PATH=$BIN:$PATH
 export PATH
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dfs-cli.XXXXXX") || exit 99
+# the tools cache what they read and write: in the test's directory,
+# never in the user's ~/.cache; open to every user, as tests also run
+# tools as another one (whose cache would otherwise be off, with a
+# warning on stderr)
+XDG_CACHE_HOME=$TMP/cache
+export XDG_CACHE_HOME
+mkdir -p "$XDG_CACHE_HOME" && mkdir -m 1777 "$XDG_CACHE_HOME/dfs" || exit 99
 PIDS=
 NAMEDPORT=
 
@@ -139,7 +146,8 @@ cluster_start()
 	start_daemon lockd -s "$DFS_SERVER"
 	start_daemon filed -s "$DFS_SERVER"
 	i=0
-	until echo ready | dfs-cp - dfs:/.cli-ready >"$TMP/ready.out" 2>&1
+	until echo ready | dfs-cp --no-cache - dfs:/.cli-ready \
+	    >"$TMP/ready.out" 2>&1
 	do
 		i=$((i + 1))
 		[ $i -lt 100 ] || fail "cluster not ready after 5 s:" \

@@ -139,7 +139,8 @@ test_mode__table(void)
 	} cases[] = {
 		{ "r",	 F_READ },
 		{ "rb",	 F_READ },
-		{ "rc",	 F_READ },
+		{ "rc",	 F_READ | F_CACHE },
+		{ "wc",	 F_WRITE | F_CREATE | F_TRUNC | F_CACHE },
 		{ "r+",	 F_READ | F_WRITE },
 		{ "w",	 F_WRITE | F_CREATE | F_TRUNC },
 		{ "w+",	 F_READ | F_WRITE | F_CREATE | F_TRUNC },

@@ -23,13 +23,15 @@
  * removed an hour later).  Before an entry is used, its size must equal
  * the size in its name and in the name server's reply, and its XXH3
  * must equal the hash in its name; otherwise it is removed and the
- * caller fetches the file again.  Two processes filling one entry at
- * once both write complete copies of the same version: the last rename
- * wins and either is right.  Names the code cannot parse are skipped,
+ * caller fetches the file again.  The hash is computed once: a checked
+ * entry gets a stamp as its mtime (stamp_of()), which any later write
+ * or truncation replaces, so a stamped entry is known unchanged.  Two
+ * processes filling one entry at once both write complete copies of the
+ * same version: the last rename wins and either is right.  Names the code cannot parse are skipped,
  * never trusted nor removed (except our own stale temporary files).
  *
  * Size: at most `limit` bytes of entries.  Before a fill, the least
- * recently used entries (oldest mtime; every use sets it to now) of any
+ * recently used entries (oldest atime; every use sets it to now) of any
  * handle are removed until the new one fits.  A file larger than the
  * limit is never cached: it streams past as without a cache.
  *
@@ -257,11 +259,29 @@ hash_read(int fd, uint64_t size, uint64_t *hash)
 	return n < 0 ? -1 : 0;
 }
 
-/* Opens entry `name` in directory fd dfd and checks it against its
- * name.  Returns the descriptor, or -1 when it is bad. */
+/*
+ * The stamp a verified entry carries as its mtime: made from its hash
+ * (36 bits of it), a time in 1970 that no write produces.  Any write or
+ * truncation sets the mtime to the present, so an entry still carrying
+ * its stamp has not changed since it was checked and is served without
+ * hashing it again: that hash is a full pass over the data, as costly
+ * as reading it (a cached re-read would otherwise never reach the speed
+ * of a local read).  The LRU time is therefore the atime (set on use).
+ */
+static void
+stamp_of(uint64_t hash, struct timespec *ts)
+{
+	ts->tv_sec = 86400 + (time_t)((hash >> 32) % 86400);
+	ts->tv_nsec = (long)((hash & 0xffffffffu) % 1000000000u);
+}
+
+/* Opens entry `name` of dfd and checks it: a regular file of `size`
+ * bytes that carries its stamp, or whose XXH3 is `hash` (then stamped).
+ * Returns the descriptor, or -1 (bad, or gone). */
 static int
 entry_check(int dfd, const char *name, uint64_t size, uint64_t hash)
 {
+	struct timespec	ts[2];
 	struct stat	st;
 	uint64_t	have;
 	int		fd;
@@ -269,14 +289,24 @@ entry_check(int dfd, const char *name, uint64_t size, uint64_t hash)
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
+	stamp_of(hash, &ts[1]);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != size || (hash_map(fd, size, &have) != 0 &&
-	    hash_read(fd, size, &have) != 0) || have != hash) {
-		close(fd);
-		return -1;
+	    (uint64_t)st.st_size != size)
+		goto bad;
+	if (st.st_mtim.tv_sec != ts[1].tv_sec ||
+	    st.st_mtim.tv_nsec != ts[1].tv_nsec) {
+		if ((hash_map(fd, size, &have) != 0 &&
+		    hash_read(fd, size, &have) != 0) || have != hash)
+			goto bad;
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_NOW;
+		(void)futimens(fd, ts);		/* verified: stamp it */
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return fd;
+bad:
+	close(fd);
+	return -1;
 }
 
 int
@@ -304,8 +334,9 @@ cache_open_entry(struct cache *c, const struct cache_key *k, int *fdp)
 			fd = entry_check(dirfd(d), de->d_name, size, hash);
 		if (fd == -1)	/* bad, or not what the name server says */
 			(void)unlinkat(dirfd(d), de->d_name, 0);
-		else	/* LRU: used now */
-			(void)futimens(fd, NULL);
+		else	/* LRU: used now (the mtime is the stamp) */
+			(void)futimens(fd, (struct timespec[2]){
+			    { 0, UTIME_NOW }, { 0, UTIME_OMIT } });
 	}
 	closedir(d);
 	if (fd == -1)
@@ -488,7 +519,7 @@ cache_put_from_spool(struct cache *c, const struct cache_key *k,
 
 struct centry {
 	char		*path;
-	int64_t		 mtime_ns;
+	int64_t		 used_ns;	/* atime: last use */
 	uint64_t	 size;
 };
 
@@ -516,8 +547,8 @@ scan_add(struct cscan *s, const char *path, const struct stat *st)
 	}
 	if ((s->v[s->n].path = strdup(path)) == NULL)
 		return -1;
-	s->v[s->n].mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-	    st->st_mtim.tv_nsec;
+	s->v[s->n].used_ns = (int64_t)st->st_atim.tv_sec * 1000000000 +
+	    st->st_atim.tv_nsec;
 	s->v[s->n].size = (uint64_t)st->st_size;
 	s->total += (uint64_t)st->st_size;
 	s->n++;
@@ -591,8 +622,8 @@ centry_cmp(const void *a, const void *b)
 {
 	const struct centry	*x = a, *y = b;
 
-	if (x->mtime_ns != y->mtime_ns)
-		return x->mtime_ns < y->mtime_ns ? -1 : 1;
+	if (x->used_ns != y->used_ns)
+		return x->used_ns < y->used_ns ? -1 : 1;
 	return strcmp(x->path, y->path);
 }
 

@@ -640,7 +640,8 @@ cache_evict(struct cache *c, uint64_t need)
 	s.now = time(NULL);
 	rc = scan_dirs(&s, c->dir, 16, scan_instance);
 	if (rc == 0) {
-		qsort(s.v, s.n, sizeof(s.v[0]), centry_cmp);
+		if (s.n > 0)	/* qsort(NULL, 0, ...) is undefined */
+			qsort(s.v, s.n, sizeof(s.v[0]), centry_cmp);
 		for (i = 0; i < s.n && s.total > c->limit - need; i++)
 			if (unlink(s.v[i].path) == 0 || errno == ENOENT)
 				s.total -= s.v[i].size;

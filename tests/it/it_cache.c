@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -480,6 +481,18 @@ ev_read(struct dfs *e, int i)
 	return read_bytes() - r0;
 }
 
+/* File times come from the kernel's coarse clock (a tick is several ms),
+ * so two uses within one tick look simultaneous to LRU; the reads whose
+ * order the test asserts are spaced by more than a tick. */
+static uint64_t
+ev_read_later(struct dfs *e, int i)
+{
+	struct timespec	ts = { 0, 30 * 1000000L };
+
+	nanosleep(&ts, NULL);
+	return ev_read(e, i);
+}
+
 /*
  * LRU eviction in a 3 MiB cache (entries of exactly 1 MiB: three fit,
  * "under the limit" is <=): ev0..ev2 fill it, a hit on ev0 makes it the
@@ -502,17 +515,17 @@ test_cache__eviction(void)
 		CU_ASSERT_EQUAL_FATAL(put_pattern(path, MIB, 30 + i), 0);
 	}
 	for (i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(ev_read(e, i), MIB);
-	CU_ASSERT_EQUAL(ev_read(e, 0), 0);		/* hit, now newest */
-	CU_ASSERT_EQUAL(ev_read(e, 3), MIB);
-	CU_ASSERT_EQUAL(ev_read(e, 4), MIB);
+		CU_ASSERT_EQUAL(ev_read_later(e, i), MIB);
+	CU_ASSERT_EQUAL(ev_read_later(e, 0), 0);		/* hit, now newest */
+	CU_ASSERT_EQUAL(ev_read_later(e, 3), MIB);
+	CU_ASSERT_EQUAL(ev_read_later(e, 4), MIB);
 	CU_ASSERT_EQUAL_FATAL(walk(dir, &wk), 0);
 	CU_ASSERT(wk.bytes <= 3 * MIB);
 	CU_ASSERT(wk.entries >= 1 && wk.entries <= 3);
 	CU_ASSERT_EQUAL(wk.temps, 0);
-	CU_ASSERT_EQUAL(ev_read(e, 4), 0);		/* the last read */
-	CU_ASSERT_EQUAL(ev_read(e, 0), 0);		/* recently used */
-	CU_ASSERT_EQUAL(ev_read(e, 1), MIB);		/* evicted */
+	CU_ASSERT_EQUAL(ev_read_later(e, 4), 0);		/* the last read */
+	CU_ASSERT_EQUAL(ev_read_later(e, 0), 0);		/* recently used */
+	CU_ASSERT_EQUAL(ev_read_later(e, 1), MIB);		/* evicted */
 	CU_ASSERT_EQUAL(walk(dir, &wk), 0);
 	CU_ASSERT(wk.bytes <= 3 * MIB);
 	CU_ASSERT_EQUAL_FATAL(put_pattern("/ev-huge", 4 * MIB, 35), 0);

@@ -25,7 +25,6 @@
 #include "harness.h"
 
 #define SHORT_LEASE_MS	1000
-#define FIFO_DELAY_MS	300
 
 static struct cluster	 cl;
 static struct dfs	*a, *b;		/* two clients */
@@ -303,22 +302,62 @@ fifo_child(int i)
 
 /* Three waiters, queued in order while the lock is held, are granted in
  * that order once it is released. */
+/* The lock server's count of LOCK calls (its STATS), or 0. */
+static uint64_t
+lock_calls(void)
+{
+	struct lreq		 r = { .n = 0 };
+	lock_compound_res	 res;
+	CLIENT			*c = harness_clnt(&cl.lockd);
+	stats_res		*sr;
+	uint64_t		 n = 0;
+	u_int			 i;
+
+	if (c == NULL)
+		return 0;
+	lreq_add(&r, LOP_STATS);
+	if (lock_call(c, &r, &res) == RPC_SUCCESS && res.status == DFS_OK) {
+		sr = &res.res.res_val[0].lock_resop_u.stats;
+		for (i = 0; i < sr->stats_res_u.counters.counters_len; i++)
+			if (strcmp(sr->stats_res_u.counters.counters_val[i].
+			    name, "LOCK") == 0)
+				n = sr->stats_res_u.counters.counters_val[i].
+				    calls;
+	}
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	clnt_destroy(c);
+	return n;
+}
+
+/* Waits (10 s at most) until the lock server has seen more than `n`
+ * LOCK calls: the child's request has arrived and waits in the queue. */
+static void
+wait_lock_calls(uint64_t n)
+{
+	int	i;
+
+	for (i = 0; i < 1000 && lock_calls() <= n; i++)
+		sleep_ms(10);
+}
+
 static void
 test_locks__fifo_waiters(void)
 {
 	struct dfs_lock	*lk;
 	pid_t		 pid[3];
+	uint64_t	 calls;
 	char		 buf[16];
 	int		 i, st;
 
 	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/fifo", NULL, ""), 0);
 	CU_ASSERT_EQUAL_FATAL(lock1(a, "/fifo", 1, 0, &lk), 0);
 	for (i = 0; i < 3; i++) {
+		calls = lock_calls();
 		pid[i] = fork();
 		CU_ASSERT_NOT_EQUAL_FATAL(pid[i], -1);
 		if (pid[i] == 0)
 			fifo_child(i);
-		sleep_ms(FIFO_DELAY_MS);	/* child i is queued first */
+		wait_lock_calls(calls);		/* child i is queued first */
 	}
 	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
 	for (i = 0; i < 3; i++) {

@@ -16,6 +16,9 @@ int	cutest_run(CU_SuiteInfo *suites);
 
 /* Copies a file byte for byte.  Returns 0 or -1. */
 int	cutest_copy_file(const char *src, const char *dst);
+/* A TCP socket bound (not listening) to 127.0.0.1 on a port the kernel
+ * chose, stored in *port.  Returns the socket or -1. */
+int	cutest_bind_loopback(unsigned int *port);
 /* Removes a directory tree.  Returns 0 or -1. */
 int	cutest_rmtree(const char *dir);
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cutest.h"
 #include "harness.h"
 #include "rpcc.h"
 
@@ -36,22 +37,13 @@ sleep_ms(unsigned int ms)
 unsigned int
 harness_free_port(void)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-	unsigned int		port = 0;
+	unsigned int	port = 0;
+	int		fd;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1)
-		return 0;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
+	fd = cutest_bind_loopback(&port);
+	if (fd != -1)
+		close(fd);
+	return fd != -1 ? port : 0;
 }
 
 int

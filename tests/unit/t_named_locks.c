@@ -30,6 +30,7 @@
 #include "kv.h"
 #include "rpcc.h"
 #include "../../server/name/named.h"
+#include "named_driver.h"
 
 #define FAKE_MAXPATHS	8
 
@@ -125,35 +126,12 @@ fake_run(void *arg)
 	return NULL;
 }
 
-/* Returns a socket bound to 127.0.0.1 on a free port, stored in *port. */
-static int
-bind_any(unsigned int *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 /* Returns a port on 127.0.0.1 where nothing listens (bound, closed). */
 static unsigned int
 closed_port(void)
 {
 	unsigned int	port = 0;
-	int		fd = bind_any(&port);
+	int		fd = cutest_bind_loopback(&port);
 
 	if (fd != -1)
 		close(fd);
@@ -163,7 +141,7 @@ closed_port(void)
 static int
 fake_start(void)
 {
-	fake.fd = bind_any(&fake.port);
+	fake.fd = cutest_bind_loopback(&fake.port);
 	if (fake.fd == -1 || listen(fake.fd, 16) == -1)
 		return -1;
 	/* no netconfig: svc_reg() leaves rpcbind alone */
@@ -217,39 +195,7 @@ static struct {
 	struct named_ctx	nc;
 } fx;
 
-static name_argop		ops[DFS_XDR_MAXOPS];
-static u_int			nops;
-static name_compound_res	R;
 static const dfs_lockid		mylock = { 0x1111, 0x2222 };
-
-/* Starts a new COMPOUND, releasing the last reply. */
-static void
-B(void)
-{
-	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&R);
-	memset(&R, 0, sizeof(R));
-	memset(ops, 0, sizeof(ops));
-	nops = 0;
-}
-
-static name_argop *
-add(name_opnum op)
-{
-	ops[nops].op = op;
-	return &ops[nops++];
-}
-
-/* Runs the ops added since B(); returns the COMPOUND's status. */
-static dfs_stat
-go(void)
-{
-	name_compound_args	args;
-
-	args.ops.ops_len = nops;
-	args.ops.ops_val = ops;
-	CU_ASSERT(name_compound_1_svc(&args, &R, NULL) == TRUE);
-	return R.status;
-}
 
 /* PUTROOTFH, then LOOKUP unless path is "/" (a leading '/' is dropped). */
 static void

@@ -18,6 +18,7 @@
 #include "fh.h"
 #include "kv.h"
 #include "../../server/name/named.h"
+#include "named_driver.h"
 
 /* --- fixture: a fresh state directory and one live file server --- */
 
@@ -27,10 +28,6 @@ static struct {
 	struct named_ctx	nc;
 	uint64_t		srvid;
 } fx;
-
-static name_argop		ops[DFS_XDR_MAXOPS];
-static u_int			nops;
-static name_compound_res	R;
 
 static void
 fx_open(const char *dir)
@@ -49,37 +46,6 @@ fx_close(void)
 	named_release(&fx.nc);
 	kv_close(fx.kv);
 	fx.kv = NULL;
-}
-
-
-
-/* Starts a new COMPOUND, releasing the last reply. */
-static void
-B(void)
-{
-	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&R);
-	memset(&R, 0, sizeof(R));
-	memset(ops, 0, sizeof(ops));
-	nops = 0;
-}
-
-static name_argop *
-add(name_opnum op)
-{
-	ops[nops].op = op;
-	return &ops[nops++];
-}
-
-/* Runs the ops added since B(); returns the COMPOUND's status. */
-static dfs_stat
-go(void)
-{
-	name_compound_args	args;
-
-	args.ops.ops_len = nops;
-	args.ops.ops_val = ops;
-	CU_ASSERT(name_compound_1_svc(&args, &R, NULL) == TRUE);
-	return R.status;
 }
 
 static name_resop *
@@ -1310,7 +1276,6 @@ test_named__reopen(void)
 	CU_ASSERT(last()->name_resop_u.readdir.readdir_res_u.ok.entries.
 	    entries_len == 2);
 }
-
 
 /* Copies the state as a kill -9 would leave it. */
 static void

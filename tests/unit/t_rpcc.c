@@ -139,29 +139,6 @@ test_rpcc__error(void)
 		    error_cases[i].rc);
 }
 
-/* Returns a TCP socket bound to 127.0.0.1 on a kernel-chosen port, stored
- * in *port, or -1. */
-static int
-bound_socket(unsigned int *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
 
 /* Returns milliseconds since an arbitrary start. */
 static long
@@ -182,7 +159,7 @@ test_rpcc__connect_refused(void)
 	long		 t0;
 	int		 fd;
 
-	fd = bound_socket(&port);
+	fd = cutest_bind_loopback(&port);
 	CU_ASSERT_FATAL(fd != -1);
 	close(fd);
 	t0 = now_ms();
@@ -209,7 +186,7 @@ test_rpcc__call_times_out(void)
 	long		 t0, dt;
 	int		 fd;
 
-	fd = bound_socket(&port);
+	fd = cutest_bind_loopback(&port);
 	CU_ASSERT_FATAL(fd != -1);
 	CU_ASSERT_FATAL(listen(fd, 4) == 0);
 	clnt = rpcc_connect("127.0.0.1", port, TEST_PROG, 1, 300, 65536, err,

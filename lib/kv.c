@@ -47,6 +47,8 @@ struct kv {
 	unsigned char	*batch;		/* pending log payload */
 	size_t		 blen;
 	size_t		 bcap;
+	uint64_t	 unsynced;	/* records appended since the sync */
+	struct kv_counts counts;
 };
 
 /* fsync(2) a directory so that a rename or create in it is durable. */
@@ -435,7 +437,7 @@ kv_dirty(const struct kv *kv)
 }
 
 int
-kv_commit(struct kv *kv)
+kv_append(struct kv *kv)
 {
 	unsigned char	hdr[KV_HDRLEN];
 	struct iovec	iov[2];
@@ -450,13 +452,49 @@ kv_commit(struct kv *kv)
 	iov[0].iov_len = KV_HDRLEN;
 	iov[1].iov_base = kv->batch;
 	iov[1].iov_len = kv->blen;
-	if (writev(kv->logfd, iov, 2) != want || fdatasync(kv->logfd) == -1)
+	if (writev(kv->logfd, iov, 2) != want)
 		return -DFS_ERR_IO;
 	kv->logsize += (size_t)want;
 	kv->blen = 0;
+	kv->unsynced++;
+	kv->counts.records++;
+	kv->counts.bytes += (uint64_t)want;
+	return 0;
+}
+
+int
+kv_sync(struct kv *kv)
+{
+	if (kv->unsynced == 0)
+		return 0;
+	if (fdatasync(kv->logfd) == -1)
+		return -DFS_ERR_IO;
+	kv->unsynced = 0;
+	kv->counts.syncs++;
 	if (kv->logsize >= kv->ckpt_bytes)
 		return kv_checkpoint(kv);
 	return 0;
+}
+
+int
+kv_commit(struct kv *kv)
+{
+	int	rc;
+
+	rc = kv_append(kv);
+	return rc != 0 ? rc : kv_sync(kv);
+}
+
+int
+kv_pending(const struct kv *kv)
+{
+	return kv->blen > 0 || kv->unsynced > 0;
+}
+
+void
+kv_counts(const struct kv *kv, struct kv_counts *out)
+{
+	*out = kv->counts;
 }
 
 int
@@ -472,6 +510,8 @@ kv_checkpoint(struct kv *kv)
 	if (ftruncate(kv->logfd, 0) == -1 || fsync(kv->logfd) == -1)
 		return -DFS_ERR_IO;
 	kv->logsize = 0;
+	/* what the dropped records held is in the new checkpoint */
+	kv->unsynced = 0;
 	return 0;
 }
 

@@ -16,6 +16,13 @@
  * ("key now equals value", "key is gone"), so replaying one twice is
  * harmless.
  *
+ * Group commit splits kv_commit() in two: kv_append() writes the batch
+ * as its own record without waiting for the disk, and one kv_sync() later
+ * makes every record appended since the last one durable with a single
+ * fdatasync.  Each record stays atomic on its own; what a crash before
+ * that kv_sync() loses is some tail of the appended records, all of them
+ * unacknowledged.
+ *
  * Opening replays the log over a copy of the checkpoint and writes a new
  * checkpoint (sync the work file, copy it to NAME.db.tmp, fsync, rename,
  * truncate the log).  GDBM itself may leave a half-updated file when a
@@ -31,6 +38,7 @@
 #define DFS_KV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct kv;
 
@@ -82,6 +90,34 @@ int	kv_del(struct kv *kv, const void *key, size_t klen);
 int	kv_commit(struct kv *kv);
 /* Returns 1 when the current batch holds writes, else 0. */
 int	kv_dirty(const struct kv *kv);
+
+/* --- Group commit --- */
+
+/*
+ * Appends the current batch to the log as one record and starts a new
+ * batch, without waiting for the disk: the change is not durable until
+ * kv_sync().  Returns 0, also when the batch is empty, or -DFS_ERR_IO,
+ * after which the daemon must exit rather than reply.
+ */
+int	kv_append(struct kv *kv);
+/*
+ * Makes every record appended since the last sync durable: one
+ * fdatasync(2), none when there is nothing to sync.  Checkpoints when the
+ * log has grown past its limit.  Returns 0 or -DFS_ERR_IO (durability
+ * unknown: exit rather than reply).
+ */
+int	kv_sync(struct kv *kv);
+/* Returns 1 while a write is not durable yet (in the batch, or appended
+ * and not synced), else 0. */
+int	kv_pending(const struct kv *kv);
+
+/* What the store did since it was opened, for a daemon's STATS. */
+struct kv_counts {
+	uint64_t	records;	/* log records appended */
+	uint64_t	bytes;		/* their size, headers included */
+	uint64_t	syncs;		/* fdatasyncs that made them durable */
+};
+void	kv_counts(const struct kv *kv, struct kv_counts *out);
 /* Writes a checkpoint now.  Returns 0 or -DFS_ERR_IO. */
 int	kv_checkpoint(struct kv *kv);
 /* Sets the log size that triggers a checkpoint (default 64 MiB). */

@@ -31,6 +31,8 @@
 #include "svcloop.h"
 
 static int	sigpipe_fds[2] = { -1, -1 };
+static void	(*round_fn)(void *);		/* svcloop_set_round() */
+static void	*round_arg;
 
 unsigned long long
 now_ms(void)
@@ -301,6 +303,13 @@ daemon_shutdown(struct daemon *d)
 		unlink(d->pidfile);
 }
 
+void
+svcloop_set_round(void (*fn)(void *), void *arg)
+{
+	round_fn = fn;
+	round_arg = arg;
+}
+
 int
 svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 {
@@ -335,6 +344,8 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 		 * entries with events: only ours past index n-1 */
 		if (nready > 0)
 			svc_getreq_poll(pfd, nready);
+		if (round_fn != NULL)
+			round_fn(round_arg);
 		if (tick != NULL && now_ms() >= next) {
 			tick(arg);
 			next = now_ms() + (unsigned long long)tick_ms;

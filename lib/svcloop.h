@@ -69,6 +69,13 @@ void	daemon_shutdown(struct daemon *d);
  * tick_ms milliseconds (tick may be NULL).  Returns the signal number.
  */
 int	svcloop_run(int tick_ms, void (*tick)(void *), void *arg);
+/*
+ * Makes svcloop_run() call fn(arg) at the end of every round: once the
+ * requests of all the connections one poll(2) found ready were served,
+ * before the tick and the next poll.  dfs-named sends the replies it
+ * held for its group commit there.  fn NULL: nothing (the default).
+ */
+void	svcloop_set_round(void (*fn)(void *), void *arg);
 /* The fd that becomes readable when a signal arrives, for loops of
  * their own (dfs-filed's supervisor); svcloop_signal() reads it and
  * returns the last signal, or 0. */

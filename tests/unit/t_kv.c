@@ -787,6 +787,118 @@ test_kv__batch_atomic(void)
 	tdir_remove(dir2);
 }
 
+/* --- group commit ---------------------------------------------------- */
+
+/* kv_append() writes a record without syncing; kv_sync() syncs once for
+ * all of them; kv_pending() and kv_counts() say so. */
+static void
+test_kv__append_then_sync(void)
+{
+	struct kv_counts	 c0, c;
+	struct kv		*kv;
+	char			 dir[DIRLEN], key[16];
+	off_t			 sz = 0;
+	int			 i;
+
+	tdir_make(dir);
+	kv = open_ok(dir);
+	kv_counts(kv, &c0);
+	CU_ASSERT_EQUAL(kv_pending(kv), 0);
+	CU_ASSERT_EQUAL(kv_append(kv), 0);	/* empty: nothing */
+	CU_ASSERT_EQUAL(kv_pending(kv), 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		put_str(kv, key, "v");
+		CU_ASSERT_EQUAL(kv_pending(kv), 1);
+		CU_ASSERT_EQUAL(kv_append(kv), 0);
+		CU_ASSERT_EQUAL(kv_dirty(kv), 0);
+		CU_ASSERT_EQUAL(kv_pending(kv), 1);
+		CU_ASSERT(log_size(dir) > sz);	/* written at once */
+		sz = log_size(dir);
+	}
+	kv_counts(kv, &c);
+	CU_ASSERT_EQUAL(c.records, c0.records + 5);
+	CU_ASSERT_EQUAL(c.bytes, c0.bytes + (uint64_t)sz);
+	CU_ASSERT_EQUAL(c.syncs, c0.syncs);
+	CU_ASSERT_EQUAL(kv_sync(kv), 0);
+	CU_ASSERT_EQUAL(kv_pending(kv), 0);
+	CU_ASSERT_EQUAL(kv_sync(kv), 0);	/* nothing left: no sync */
+	kv_counts(kv, &c);
+	CU_ASSERT_EQUAL(c.syncs, c0.syncs + 1);
+	put_str(kv, "k9", "v");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);	/* = append + sync */
+	kv_counts(kv, &c);
+	CU_ASSERT_EQUAL(c.records, c0.records + 6);
+	CU_ASSERT_EQUAL(c.syncs, c0.syncs + 2);
+	kv_close(kv);
+	tdir_remove(dir);
+}
+
+/* Appended records are each atomic, in order; a torn last one is
+ * dropped whole and the ones before it kept. */
+static void
+test_kv__appended_records_atomic(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN], path[DIRLEN + 16];
+	off_t		 first;
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	put_str(kv, "a", "1");
+	put_str(kv, "b", "1");
+	CU_ASSERT_EQUAL(kv_append(kv), 0);
+	first = log_size(dir);
+	put_str(kv, "c", "2");
+	put_str(kv, "d", "2");
+	CU_ASSERT_EQUAL(kv_append(kv), 0);
+	crash_copy(dir, dir2);
+	kv_file(path, dir2, "log");
+	CU_ASSERT_EQUAL_FATAL(truncate(path, log_size(dir2) - 3), 0);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	expect_str(kv, "a", "1");
+	expect_str(kv, "b", "1");
+	expect_missing(kv, "c");
+	expect_missing(kv, "d");
+	CU_ASSERT(first > 0);
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+/* A checkpoint holds what was appended: nothing is pending after it. */
+static void
+test_kv__checkpoint_ends_pending(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN];
+
+	tdir_make(dir);
+	tdir_make(dir2);
+	kv = open_ok(dir);
+	put_str(kv, "a", "1");
+	CU_ASSERT_EQUAL(kv_append(kv), 0);
+	CU_ASSERT_EQUAL(kv_checkpoint(kv), 0);
+	CU_ASSERT_EQUAL(kv_pending(kv), 0);
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	expect_str(kv, "a", "1");
+	kv_close(kv);
+	tdir_remove(dir);
+	tdir_remove(dir2);
+}
+
+static CU_TestInfo kv_group_tests[] = {
+	{ "append_then_sync",		test_kv__append_then_sync },
+	{ "appended_records_atomic",	test_kv__appended_records_atomic },
+	{ "checkpoint_ends_pending",	test_kv__checkpoint_ends_pending },
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo kv_tests[] = {
 	{ "put_get_del",		test_kv__put_get_del },
 	{ "missing_key",		test_kv__missing_key },
@@ -814,6 +926,7 @@ static CU_TestInfo kv_crash_tests[] = {
 static CU_SuiteInfo suites[] = {
 	{ "kv", NULL, NULL, NULL, NULL, kv_tests },
 	{ "kv_crash", NULL, NULL, NULL, NULL, kv_crash_tests },
+	{ "kv_group", NULL, NULL, NULL, NULL, kv_group_tests },
 	CU_SUITE_INFO_NULL,
 };
 

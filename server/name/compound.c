@@ -2,9 +2,10 @@
  * compound.c -- dfs-named's op table and COMPOUND entry point.
  *
  * The loop itself is lib/compound.c's; this file maps op codes to
- * handlers and does the generic checks the table flags ask for.  A
- * mutating COMPOUND is made durable (kv_commit) before the reply.  The
- * loop counts every op in named_ctx's counters, which STATS returns.
+ * handlers and does the generic checks the table flags ask for.  What a
+ * COMPOUND wrote is appended to the log at its end, and group.c holds
+ * the reply until the sync that makes it durable.  The loop counts every
+ * op in named_ctx's counters, which STATS returns with the log's own.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -137,18 +138,55 @@ static const struct compound name_compound = {
 	.counters = counters,
 };
 
+/* Appends counter `name` to a STATS result.  Returns 0 or -1. */
+static int
+stats_add(stats_res *sr, const char *name, uint64_t calls, uint64_t bytes)
+{
+	dfs_counter	*v = sr->stats_res_u.counters.counters_val;
+	u_int		 n = sr->stats_res_u.counters.counters_len;
+
+	v = realloc(v, (n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	sr->stats_res_u.counters.counters_val = v;
+	memset(&v[n], 0, sizeof(v[n]));
+	if ((v[n].name = strdup(name)) == NULL)
+		return -1;
+	v[n].calls = calls;
+	v[n].bytes = bytes;
+	sr->stats_res_u.counters.counters_len = n + 1;
+	return 0;
+}
+
 /*
  * STATS
  *
  * Returns every op's counter (name, calls, bytes) since the daemon
- * started, in op code order, this STATS included; bytes are always 0
- * here.  Changes nothing.  Errors: NOMEM.
+ * started, in op code order, this STATS included, bytes always 0; then
+ * the log's: LOG_COMMITS (changing COMPOUNDs appended to the log, and
+ * the bytes appended) and LOG_SYNCS (the fdatasyncs that made them
+ * durable; fewer than LOG_COMMITS when group commit shared them).
+ * Changes nothing.  Errors: NOMEM.
  */
 static dfs_stat
 op_stats(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 {
+	stats_res	*sr = &res->name_resop_u.stats;
+	struct kv_counts kc;
+	dfs_stat	 st;
+
 	(void)arg;
-	return compound_stats(&name_compound, oc, &res->name_resop_u.stats);
+	st = compound_stats(&name_compound, oc, sr);
+	if (st != DFS_OK)
+		return st;
+	kv_counts(oc->nc->kv, &kc);
+	if (stats_add(sr, "LOG_COMMITS", kc.records, kc.bytes) != 0 ||
+	    stats_add(sr, "LOG_SYNCS", kc.syncs, 0) != 0) {
+		xdr_free((xdrproc_t)xdr_stats_res, (char *)sr);
+		memset(sr, 0, sizeof(*sr));
+		return DFS_ERR_NOMEM;
+	}
+	return DFS_OK;
 }
 
 /* Sets the daemon state the RPC entry point works on (main, tests). */
@@ -173,10 +211,12 @@ caller_ids(struct svc_req *rq, struct op_ctx *oc)
 }
 
 /*
- * NAME_COMPOUND: evaluates the ops, commits what they wrote, replies.
- * A handler returns DFS_ERR_IO only when writing the store failed; then
- * nothing of the batch may be acknowledged, so the daemon exits and the
- * next start recovers from the last commit.  Always returns TRUE.
+ * NAME_COMPOUND: evaluates the ops and appends what they wrote to the
+ * log.  A handler returns DFS_ERR_IO only when writing the store failed;
+ * then nothing of the batch may be acknowledged, so the daemon exits and
+ * the next start recovers from the last commit.  Returns TRUE to reply
+ * now, or FALSE when group.c holds the reply until the log sync (with
+ * rq NULL, a direct call, the sync happens before returning TRUE).
  */
 bool_t
 name_compound_1_svc(name_compound_args *args, name_compound_res *res,
@@ -195,12 +235,12 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	    args->ops.ops_len, &vals, &n);
 	if (st == DFS_ERR_IO)
 		fatalx("cannot write the name state: exiting uncommitted");
-	if (kv_dirty(named->kv) && kv_commit(named->kv) != 0)
-		fatalx("cannot commit the name state: durability unknown");
+	if (kv_append(named->kv) != 0)
+		fatalx("cannot append to the name log: durability unknown");
 	res->status = st;
 	res->res.res_val = vals;
 	res->res.res_len = n;
-	return TRUE;
+	return group_hold(named, rq, res) ? FALSE : TRUE;
 }
 
 static bool_t

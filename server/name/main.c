@@ -4,7 +4,8 @@
  * A single-threaded poll(2) loop (lib/svcloop.c) over libtirpc.  Its one
  * outgoing call is the lock check before a mutation (locks.c), bounded
  * by a short timeout; nothing else can make it wait on another machine.
- * State is in <statedir>/named.* (lib/kv.h).
+ * State is in <statedir>/named.* (lib/kv.h); each round of the loop ends
+ * with one log sync for all the changes it made (group.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -88,6 +89,14 @@ tick(void *arg)
 	srv_tick(arg);
 }
 
+/* The end of each round of the loop: one log sync for every change the
+ * round made, then the replies held for it (group.c). */
+static void
+round_end(void *arg)
+{
+	group_flush(arg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -112,8 +121,10 @@ main(int argc, char **argv)
 	daemon_ready(&d);
 	log_info("serving, instance %016llx, heartbeat %u ms",
 	    (unsigned long long)nc.instance, hb);
+	svcloop_set_round(round_end, &nc);
 	svcloop_run((int)hb, tick, &nc);
 	log_info("shutting down");
+	group_flush(&nc);
 	daemon_shutdown(&d);
 	named_release(&nc);
 	kv_close(kv);

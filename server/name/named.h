@@ -37,6 +37,33 @@ struct srv {
 	int			 was_live;	/* as last logged */
 };
 
+/* A reply held until the log sync that covers it (group.c). */
+struct held {
+	struct held		*next;		/* arrival order */
+	void			*conn;		/* SVCXPRT *, or a stub's */
+	name_compound_res	 res;
+};
+
+/*
+ * How held replies reach their clients: libtirpc connections in the
+ * daemon (group.c), a stub in the tests.
+ */
+struct group_io {
+	/* Makes h->conn rq's connection, holding a reply.  Returns 0, or
+	 * -1: the reply goes at once, after a sync. */
+	int	(*bind)(struct held *h, struct svc_req *rq);
+	/* Sends h->res on h->conn, which then holds nothing. */
+	void	(*send)(struct held *h);
+	/* h->conn holds nothing any more; h->res is not sent. */
+	void	(*unbind)(struct held *h);
+};
+
+struct group {
+	const struct group_io	*io;		/* NULL: libtirpc */
+	struct held		*head, *tail;
+	size_t			 nheld;		/* <= one per connection */
+};
+
 struct named_ctx {
 	struct kv	*kv;
 	uint64_t	 instance;	/* random, per state directory */
@@ -50,6 +77,7 @@ struct named_ctx {
 	struct peer	 lockd;		/* locks.c: the lock server asked */
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
+	struct group	 group;		/* group.c: replies held for a sync */
 };
 
 /* Per COMPOUND. */
@@ -163,6 +191,26 @@ void	dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt);
 
 /* --- compound.c: the op table and the RPC entry point --- */
 void	named_set_ctx(struct named_ctx *nc);
+
+/* --- group.c: group commit --- */
+/*
+ * Called with a COMPOUND's reply once its changes were appended to the
+ * log.  When a change (its own or an earlier one) is not durable yet,
+ * moves the reply into the held queue, leaving *res empty, and returns
+ * 1: send nothing now.  Returns 0 when *res may be sent at once: nothing
+ * was pending, or it could not be held (no connection: rq NULL; out of
+ * memory), in which case the log was synced first.  Exits when a sync
+ * fails.
+ */
+int	group_hold(struct named_ctx *nc, struct svc_req *rq,
+	    name_compound_res *res);
+/* The end of a round: syncs the log once if anything is pending, then
+ * sends every held reply in arrival order.  Exits when the sync fails. */
+void	group_flush(struct named_ctx *nc);
+/* Frees, unsent, the replies held for connection `conn` (it closed). */
+void	group_drop(struct named_ctx *nc, const void *conn);
+/* Frees every held reply unsent (shutdown, after a last flush). */
+void	group_release(struct named_ctx *nc);
 
 /* --- op_fh.c: handle ops and helpers the other handlers share --- */
 int	cur_inode(struct op_ctx *oc, struct inode *ino);

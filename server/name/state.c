@@ -21,14 +21,15 @@
  *
  * Crash design: every handler validates first and only then writes, with
  * kv_put()/kv_del(), into the COMPOUND's batch; name_compound_1_svc()
- * calls kv_commit() once before the reply.  kv.c appends the batch to a
- * redo log as one checksummed record and fdatasync()s it, over a GDBM
- * checkpoint that is only ever replaced whole, so a multi-record change
- * (CREATE, MKDIR, REMOVE, RENAME) is all there after a crash or not at
- * all, and nothing acknowledged is lost (kill -9 included).  A failed
- * write is DFS_ERR_IO, on which the daemon exits without committing:
- * the half-applied batch lives only in the working file, which the next
- * start rebuilds from checkpoint + log.
+ * appends the batch to a redo log as one checksummed record (kv_append),
+ * and group.c sends the reply only after the fdatasync that covers it,
+ * one per round of the loop for every COMPOUND of the round.  The log
+ * lies over a GDBM checkpoint that is only ever replaced whole, so a
+ * multi-record change (CREATE, MKDIR, REMOVE, RENAME) is all there after
+ * a crash or not at all, and nothing acknowledged is lost (kill -9
+ * included).  A failed write is DFS_ERR_IO, on which the daemon exits
+ * without committing: the half-applied batch lives only in the working
+ * file, which the next start rebuilds from checkpoint + log.
  */
 #include <sys/random.h>
 
@@ -252,6 +253,7 @@ named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 void
 named_release(struct named_ctx *nc)
 {
+	group_release(nc);
 	srv_release(nc);
 	peer_close(&nc->lockd);
 }

@@ -16,6 +16,8 @@
 #define DFS_MAXFSCONN		16
 #define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
 #define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
+#define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
+#define XFER_MAXSTREAMS		16
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -55,6 +57,7 @@ struct dfs {
 	unsigned int	 timeout_ms;
 	int		 retries;
 	size_t		 max_size;
+	int		 streams;	/* per large transfer; 1: no parallel */
 	unsigned int	 lease_ms;	/* asked for new locks; 0: default */
 	struct dfs_lock	*held;		/* taken with dfs_lock() */
 	struct dfs_lock	*envlock;	/* $DFS_LOCKS at connect, or NULL */
@@ -200,6 +203,36 @@ int	cache_put_from_spool(struct cache *c, const struct cache_key *k,
  * alone is larger than the limit.
  */
 int	cache_evict(struct cache *c, uint64_t need);
+
+/* --- xfer.c: a file's chunks on several connections at once --- */
+
+struct xfer;
+
+/*
+ * Starts dfs->streams threads, each with its own connection to srv,
+ * moving DFS_CHUNK-sized chunks of fh: op FOP_WRITE into stage `id`, or
+ * FOP_READ of version `id`, `size` bytes long, read ahead from offset 0.
+ * Returns 0 and *xp, or -DFS_ERR_NOMEM.
+ */
+int	xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+	    int op, uint64_t id, uint64_t size, struct xfer **xp);
+/* Stops the threads (a chunk in flight finishes) and frees x. */
+void	xfer_end(struct xfer *x);
+/* Write: waits for the next free chunk buffer (DFS_CHUNK bytes).
+ * Returns 0 and *buf, or the transfer's failure (detail set). */
+int	xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf);
+/* Write: queues the buffer xfer_wbuf() gave, len bytes for offset off. */
+void	xfer_wqueue(struct xfer *x, size_t len, uint64_t off);
+/* Write: waits until every queued chunk is written.  Returns 0 or the
+ * transfer's failure (detail set). */
+int	xfer_drain(struct xfer *x, struct dfs *dfs);
+/*
+ * Read: the bytes from off on of the chunk holding off, read ahead.
+ * Sets *p and *len (0: the version ends before off); they stay valid
+ * until the next call.  Returns 0 or the transfer's failure.
+ */
+int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
+	    const char **p, size_t *len);
 
 /* --- file.c --- */
 

@@ -85,6 +85,12 @@ on_key(void *user, const char *section, const char *key, const char *val)
 		dfs->timeout_ms = (unsigned int)v * 1000;
 		return 1;
 	}
+	if (strcmp(key, "streams") == 0) {
+		if (parse_size(val, XFER_MAXSTREAMS, &v) != 0 || v == 0)
+			return 0;
+		dfs->streams = (int)v;
+		return 1;
+	}
 	if (strcmp(key, "retries") == 0) {
 		if (parse_size(val, 100, &v) != 0)
 			return 0;

@@ -334,6 +334,7 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 	dfs->timeout_ms = DFS_DEFAULT_TIMEOUT_MS;
 	dfs->retries = 2;
 	dfs->max_size = DFS_DEFAULT_MAX_SIZE;
+	dfs->streams = DFS_DEFAULT_STREAMS;
 	if ((rc = config_load(dfs)) != 0)
 		return rc;
 	if (server == NULL)
@@ -349,6 +350,9 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 		dfs->retries = o->retries;
 	if (o->max_size)
 		dfs->max_size = o->max_size;
+	if (o->streams > 0)
+		dfs->streams = o->streams < XFER_MAXSTREAMS ? o->streams :
+		    XFER_MAXSTREAMS;
 	dfs->lease_ms = o->lease_ms;
 	if (tmp == NULL)
 		tmp = getenv("TMPDIR");

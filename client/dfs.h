@@ -66,8 +66,12 @@ struct dfs_opts {
 	uint64_t	 cache_size;
 	/* Non-zero: no cache at all, not even for reading. */
 	int		 no_cache;
+	/* Connections (and requests in flight) that move one file larger
+	 * than a chunk (1 MiB), 1 to 16 (0: streams of dfs.conf, else 4).
+	 * 1 moves one chunk at a time. */
+	int		 streams;
 };
-#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL, 0, NULL, 0, 0 }
+#define DFS_OPTS_INIT	{ NULL, 0, 0, 2, NULL, 0, NULL, 0, 0, 0 }
 
 /*
  * Connects to the name server and checks that it is one (NULL call).

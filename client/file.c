@@ -47,10 +47,23 @@ struct dfs_file {
 	/* the cache entry of (fh, vers) when there is one, else -1 */
 	int		 cfd;
 	int		 filled;	/* a cache fill was tried */
-	/* "r": the chunk read last */
+	/* "r": the chunk read last, or the read-ahead of a large version */
 	char		*rbuf;
 	uint64_t	 rstart;
 	size_t		 rlen;
+	struct xfer	*rx;
+	/* a writer that never reads ("w", "a") sends what it is given
+	 * straight to its stage, a chunk at a time (see direct_write()) */
+	int		 direct;
+	uint64_t	 stage;		/* made with the first chunk, else 0 */
+	char		*wbuf;		/* the chunk being filled ... */
+	size_t		 wlen;
+	uint64_t	 woff;		/* ... and its file offset */
+	char		*wown;		/* our own chunk buffer */
+	struct xfer	*wx;		/* sends the chunks after the first */
+	uint64_t	 wsize;		/* the file's size as written */
+	int		 werr;		/* a chunk failed: close fails */
+	int		 keep;		/* "c": spool a copy for the cache */
 	/* writable: spool offset 0 is file offset `base`; the first `base`
 	 * bytes are copied on the server ("a") */
 	struct spool	 sp;
@@ -197,14 +210,67 @@ fetch(struct dfs_file *f, char *buf, size_t n, uint64_t off)
 
 static void	renew(struct dfs_file *);
 
-/* cache_reader over fetch(), renewing a writer's lock on the way. */
+/*
+ * The bytes of the opened version from off on, within one chunk: from
+ * the read-ahead when the version spans several chunks (several READs
+ * in flight on several connections), else one READ into rbuf.  Returns
+ * 0 with *p and *len (0 at the end), or a status.
+ */
+static int
+stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
+{
+	ssize_t	got;
+	int	rc;
+
+	*len = 0;
+	if (off >= f->size || f->vers == 0)
+		return 0;
+	if (f->srv.host == NULL)
+		return no_server(f);
+	if (f->rx == NULL && f->dfs->streams > 1 && f->size > DFS_CHUNK &&
+	    (rc = xfer_start(f->dfs, &f->srv, &f->fh, FOP_READ, f->vers,
+	    f->size, &f->rx)) != 0)
+		return rc;
+	if (f->rx != NULL)
+		return xfer_rget(f->rx, f->dfs, off, p, len);
+	if (f->rbuf == NULL && (f->rbuf = malloc(DFS_CHUNK)) == NULL)
+		return -DFS_ERR_NOMEM;
+	if (off < f->rstart || off >= f->rstart + f->rlen) {
+		got = fetch(f, f->rbuf, DFS_CHUNK, off);
+		if (got <= 0)
+			return (int)got;
+		f->rstart = off;
+		f->rlen = (size_t)got;
+	}
+	*p = f->rbuf + (off - f->rstart);
+	*len = (size_t)(f->rstart + f->rlen - off);
+	return 0;
+}
+
+/* Ends the read-ahead (the rest is read from a local copy). */
+static void
+stream_end(struct dfs_file *f)
+{
+	xfer_end(f->rx);
+	f->rx = NULL;
+}
+
+/* cache_reader over stream_at(), renewing a writer's lock on the way. */
 static ssize_t
 fetch_reader(void *arg, char *buf, size_t n, uint64_t off)
 {
 	struct dfs_file	*f = arg;
+	const char	*p;
+	size_t		 len;
+	int		 rc;
 
 	renew(f);
-	return fetch(f, buf, n, off);
+	if ((rc = stream_at(f, off, &p, &len)) != 0)
+		return rc;
+	if (len > n)
+		len = n;
+	memcpy(buf, p, len);
+	return (ssize_t)len;
 }
 
 static void
@@ -241,6 +307,8 @@ cache_download(struct dfs_file *f)
 	f->filled = 1;
 	cache_key(f, &k);
 	rc = cache_fill(&f->dfs->cache, &k, fetch_reader, f, &f->cfd);
+	if (f->cfd != -1)
+		stream_end(f);
 	return rc == CACHE_MISS ? 0 : rc;
 }
 
@@ -286,13 +354,14 @@ download(struct dfs_file *f)
 		if (f->cfd != -1)
 			n = read_entry(f, buf, DFS_CHUNK, off);
 		else
-			n = fetch(f, buf, DFS_CHUNK, off);
+			n = fetch_reader(f, buf, DFS_CHUNK, off);
 		if (n > 0)
 			n = spool_pwrite(&f->sp, buf, (size_t)n, off);
 		if (n > 0)
 			off += (uint64_t)n;
 	}
 	free(buf);
+	stream_end(f);
 	if (f->cfd != -1)	/* the spool is what is read from now on */
 		close(f->cfd);
 	f->cfd = -1;
@@ -304,6 +373,9 @@ download(struct dfs_file *f)
 static void
 file_free(struct dfs_file *f)
 {
+	xfer_end(f->rx);
+	xfer_end(f->wx);
+	free(f->wown);
 	spool_release(&f->sp);
 	if (f->cfd != -1)
 		close(f->cfd);
@@ -338,13 +410,17 @@ open_spool(struct dfs_file *f)
 {
 	if (f->flags & F_TRUNC) {
 		f->dirty = 1;		/* "w" empties the file at close */
-		return 0;
-	}
-	if ((f->flags & (F_APPEND | F_READ)) == F_APPEND) {
+	} else if ((f->flags & (F_APPEND | F_READ)) == F_APPEND) {
 		f->base = f->size;	/* kept on the server */
-		return 0;
+	} else
+		return download(f);
+	if ((f->flags & F_READ) == 0) {
+		f->direct = 1;
+		f->wsize = f->base;
+		f->keep = (f->flags & F_CACHE) && f->base == 0 &&
+		    !f->dfs->cache.off;
 	}
-	return download(f);
+	return 0;
 }
 
 /*
@@ -435,32 +511,29 @@ renew(struct dfs_file *f)
 static uint64_t
 file_size(const struct dfs_file *f)
 {
+	if (f->direct)
+		return f->wsize;
 	return (f->flags & F_WRITE) ? f->base + f->sp.size : f->size;
 }
 
-/* "r": serve from the chunk buffer, refilling it. */
+/* "r": from the cache entry, else from the stream. */
 static ssize_t
 read_stream(struct dfs_file *f, void *buf, size_t n)
 {
-	uint64_t	off = (uint64_t)f->off;
-	ssize_t		got;
+	uint64_t	 off = (uint64_t)f->off;
+	const char	*p;
+	size_t		 len;
+	int		 rc;
 
-	if ((got = cache_download(f)) != 0)
-		return got;
+	if ((rc = cache_download(f)) != 0)
+		return rc;
 	if (f->cfd != -1)
 		return read_entry(f, buf, n, off);
-	if (f->rbuf == NULL && (f->rbuf = malloc(DFS_CHUNK)) == NULL)
-		return -DFS_ERR_NOMEM;
-	if (off < f->rstart || off >= f->rstart + f->rlen) {
-		got = fetch(f, f->rbuf, DFS_CHUNK, off);
-		if (got <= 0)
-			return got;
-		f->rstart = off;
-		f->rlen = (size_t)got;
-	}
-	if (n > f->rstart + f->rlen - off)
-		n = (size_t)(f->rstart + f->rlen - off);
-	memcpy(buf, f->rbuf + (off - f->rstart), n);
+	if ((rc = stream_at(f, off, &p, &len)) != 0)
+		return rc;
+	if (n > len)
+		n = len;
+	memcpy(buf, p, n);
 	return (ssize_t)n;
 }
 
@@ -529,6 +602,26 @@ write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/* dfs_read_to_fd() of a stream: straight from the chunk received.
+ * Returns as dfs_read_to_fd(). */
+static ssize_t
+stream_to_fd(struct dfs_file *f, int fd, size_t n)
+{
+	const char	*p;
+	size_t		 len;
+	int		 rc;
+
+	renew(f);
+	if ((rc = stream_at(f, (uint64_t)f->off, &p, &len)) != 0)
+		return rc;
+	if (len > n)
+		len = n;
+	if (len > 0 && write_all(fd, p, len) == -1)
+		return -DFS_ERR_IO;
+	f->off += (int64_t)len;
+	return (ssize_t)len;
+}
+
 ssize_t
 dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
 {
@@ -545,6 +638,8 @@ dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
 		if (f->cfd != -1 &&
 		    (got = send_entry(f, fd, n)) != -DFS_ERR_NOTSUPP)
 			return got;
+		if (f->cfd == -1)
+			return stream_to_fd(f, fd, n);
 	}
 	got = dfs_read(f, buf, n < sizeof(buf) ? n : sizeof(buf));
 	if (got > 0 && write_all(fd, buf, (size_t)got) == -1)
@@ -552,6 +647,9 @@ dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
 	errno = 0;
 	return got;
 }
+
+static ssize_t	direct_write(struct dfs_file *, const char *, size_t);
+static int	direct_truncate(struct dfs_file *, uint64_t);
 
 ssize_t
 dfs_write(struct dfs_file *f, const void *buf, size_t n)
@@ -566,7 +664,11 @@ dfs_write(struct dfs_file *f, const void *buf, size_t n)
 		f->off = (int64_t)file_size(f);
 	if ((uint64_t)f->off < f->base)
 		return -DFS_ERR_INVAL;
-	done = spool_pwrite(&f->sp, buf, n, (uint64_t)f->off - f->base);
+	if (f->direct)
+		done = direct_write(f, buf, n);
+	else
+		done = spool_pwrite(&f->sp, buf, n,
+		    (uint64_t)f->off - f->base);
 	if (done > 0) {
 		f->off += done;
 		f->dirty = 1;
@@ -611,6 +713,8 @@ dfs_truncate(struct dfs_file *f, uint64_t size)
 
 	if ((f->flags & F_WRITE) == 0)
 		return -DFS_ERR_PERM;
+	if (f->direct)
+		return direct_truncate(f, size);
 	if (size < f->base) {
 		f->base = size;
 		rc = spool_truncate(&f->sp, 0);
@@ -744,6 +848,191 @@ upload(struct dfs_file *f)
 	return rc;
 }
 
+/* --- direct writers ----------------------------------------------------- */
+
+/*
+ * A writer that never reads back ("w", "a") keeps no local copy: its
+ * bytes go to a stage on the file server as they come, a chunk at a
+ * time, and dfs_close() commits the stage.  Nothing is visible before
+ * the commit, so the whole-file semantics are those of the spool.  The
+ * first chunk goes with STAGE on our connection (a file of one chunk is
+ * STAGE, WRITE, COMMIT in one round trip at close); later chunks go
+ * through an xfer, several at once.  A chunk is sent when it is full or
+ * when the next write is not contiguous with it.  With "c" the bytes are
+ * also spooled, for the cache entry of the new version, until they
+ * outgrow the cache.
+ */
+
+/* Sends the chunk being filled.  Returns 0 or a status. */
+static int
+direct_flush(struct dfs_file *f)
+{
+	struct freq	 r = { .n = 0 };
+	char		*slot;
+	int		 rc;
+
+	if (f->wlen == 0)
+		return 0;
+	if (f->stage != 0 && f->wx == NULL && f->dfs->streams > 1) {
+		rc = xfer_start(f->dfs, &f->srv, &f->fh, FOP_WRITE, f->stage,
+		    0, &f->wx);
+		if (rc == 0)
+			rc = xfer_wbuf(f->wx, f->dfs, &slot);
+		if (rc != 0)
+			return rc;
+		memcpy(slot, f->wbuf, f->wlen);	/* once, the first chunk */
+		f->wbuf = slot;
+	}
+	if (f->wx != NULL) {
+		xfer_wqueue(f->wx, f->wlen, f->woff);
+		f->wbuf = NULL;		/* the slot is the xfer's now */
+		f->wlen = 0;
+		return 0;
+	}
+	if (f->stage == 0)
+		add_stage(f, &r);
+	add_write(f, &r, f->stage, f->wbuf, f->wlen, f->woff);
+	f->wlen = 0;
+	return upload_call(f, &r, &f->stage);
+}
+
+/* Gets a buffer for the next chunk.  Returns 0 or a status. */
+static int
+direct_buf(struct dfs_file *f)
+{
+	if (f->wbuf != NULL)
+		return 0;
+	if (f->wx != NULL)
+		return xfer_wbuf(f->wx, f->dfs, &f->wbuf);
+	if (f->wown == NULL && (f->wown = malloc(DFS_CHUNK)) == NULL)
+		return -DFS_ERR_NOMEM;
+	f->wbuf = f->wown;
+	return 0;
+}
+
+/* Stops spooling the cache copy. */
+static void
+direct_unkeep(struct dfs_file *f)
+{
+	f->keep = 0;
+	(void)spool_truncate(&f->sp, 0);
+}
+
+/* Takes what fits of buf into the chunk at f->off.  Returns the count
+ * or a status; a failure is kept and fails dfs_close() too. */
+static ssize_t
+direct_put(struct dfs_file *f, const char *buf, size_t n)
+{
+	uint64_t	off = (uint64_t)f->off;
+	size_t		take;
+	int		rc = f->werr;
+
+	if (rc == 0 && f->wlen > 0 && off != f->woff + f->wlen)
+		rc = direct_flush(f);
+	if (rc == 0)
+		rc = direct_buf(f);
+	if (rc != 0)
+		return f->werr = rc;
+	if (f->wlen == 0)
+		f->woff = off;
+	take = DFS_CHUNK - f->wlen < n ? DFS_CHUNK - f->wlen : n;
+	memcpy(f->wbuf + f->wlen, buf, take);
+	f->wlen += take;
+	if (off + take > f->wsize)
+		f->wsize = off + take;
+	if (f->keep && (f->wsize > f->dfs->cache.limit ||
+	    spool_pwrite(&f->sp, buf, take, off) != (ssize_t)take))
+		direct_unkeep(f);
+	if (f->wlen == DFS_CHUNK && (rc = direct_flush(f)) != 0)
+		return f->werr = rc;
+	return (ssize_t)take;
+}
+
+/* dfs_write() of a direct writer: all of buf at f->off.  Returns n or a
+ * status. */
+static ssize_t
+direct_write(struct dfs_file *f, const char *buf, size_t n)
+{
+	size_t	done = 0;
+	ssize_t	k;
+
+	while (done < n) {
+		if ((k = direct_put(f, buf + done, n - done)) < 0)
+			return k;
+		done += (size_t)k;
+		f->off += k;
+	}
+	f->off -= (int64_t)n;	/* dfs_write() moves it */
+	return (ssize_t)n;
+}
+
+/* Everything written so far on the server, in the stage (made now if
+ * need be).  Returns 0 or a status. */
+static int
+direct_sync(struct dfs_file *f)
+{
+	struct freq	r = { .n = 0 };
+	int		rc = f->werr;
+
+	if (rc == 0)
+		rc = direct_flush(f);
+	if (rc == 0 && f->wx != NULL)
+		rc = xfer_drain(f->wx, f->dfs);
+	if (rc == 0 && f->stage == 0) {
+		add_stage(f, &r);
+		rc = upload_call(f, &r, &f->stage);
+	}
+	return rc != 0 ? (f->werr = rc) : 0;
+}
+
+/* dfs_truncate() of a direct writer: SETSIZE of the stage. */
+static int
+direct_truncate(struct dfs_file *f, uint64_t size)
+{
+	struct freq	 r = { .n = 0 };
+	setsize_args	*sa;
+	int		 rc;
+
+	if ((rc = direct_sync(f)) != 0)
+		return rc;
+	sa = &freq_add(&r, FOP_SETSIZE)->file_argop_u.setsize;
+	sa->fh = f->fh;
+	sa->stage = f->stage;
+	sa->size = size;
+	if ((rc = upload_call(f, &r, &f->stage)) != 0)
+		return f->werr = rc;
+	f->wsize = size;
+	f->dirty = 1;
+	if (f->keep && (f->base != 0 || spool_truncate(&f->sp, size) != 0))
+		direct_unkeep(f);
+	return 0;
+}
+
+/* dfs_close() of a direct writer: the rest, then COMMIT; a file that
+ * never made its stage is STAGE [WRITE] COMMIT in one round trip.
+ * Returns 0 or a status; on failure the stage is dropped. */
+static int
+direct_commit(struct dfs_file *f)
+{
+	struct freq	r = { .n = 0 };
+	int		rc = f->werr;
+
+	if (rc == 0 && f->stage == 0) {
+		add_stage(f, &r);
+		if (f->wlen > 0)
+			add_write(f, &r, 0, f->wbuf, f->wlen, f->woff);
+		f->wlen = 0;
+	} else if (rc == 0)
+		rc = direct_sync(f);
+	if (rc == 0) {
+		add_commit(f, &r, f->stage);
+		rc = upload_call(f, &r, &f->stage);
+	}
+	if (rc != 0)
+		abort_stage(f, f->stage);
+	return rc;
+}
+
 /* After a commit with "c": stores what was uploaded as the new
  * version's cache entry, when the spool holds all of it (not after an
  * "a" that kept the old bytes on the server). */
@@ -752,7 +1041,8 @@ keep_written(struct dfs_file *f)
 {
 	struct cache_key	k;
 
-	if ((f->flags & F_CACHE) == 0 || f->base != 0)
+	if ((f->flags & F_CACHE) == 0 || f->base != 0 ||
+	    (f->direct && !f->keep))
 		return;
 	cache_key(f, &k);
 	(void)cache_put_from_spool(&f->dfs->cache, &k, &f->sp);
@@ -764,6 +1054,11 @@ dfs_abort(struct dfs_file *f)
 	struct dfs	*dfs = f->dfs;
 
 	dfs->detail[0] = '\0';
+	if (f->direct && f->stage != 0) {
+		xfer_end(f->wx);	/* ORDER: no WRITE after the ABORT */
+		f->wx = NULL;
+		abort_stage(f, f->stage);
+	}
 	unlock_file(f);
 	file_free(f);
 	return 0;
@@ -777,7 +1072,7 @@ dfs_close(struct dfs_file *f)
 
 	dfs->detail[0] = '\0';
 	if ((f->flags & F_WRITE) && f->dirty)
-		rc = upload(f);
+		rc = f->direct ? direct_commit(f) : upload(f);
 	if (rc == 0 && (f->flags & F_WRITE) && f->dirty)
 		keep_written(f);
 	unlock_file(f);

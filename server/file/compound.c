@@ -45,6 +45,7 @@ static const struct op_desc optab[] = {
 	[FOP_REMOVE]  = { "REMOVE",  op_remove },
 	[FOP_ABORT]   = { "ABORT",   op_abort },
 	[FOP_STATS]   = { "STATS",   op_stats },
+	[FOP_SETSIZE] = { "SETSIZE", op_setsize },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))

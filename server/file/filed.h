@@ -81,6 +81,7 @@ void		filed_compound(struct filed_ctx *fc,
 dfs_stat	op_read(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_stage(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_write(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_setsize(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_commit(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_getattr(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_remove(struct op_ctx *, const file_argop *, file_resop *);

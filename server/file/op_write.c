@@ -1,5 +1,5 @@
 /*
- * op_write.c -- FOP_WRITE: fill a stage.
+ * op_write.c -- FOP_WRITE and FOP_SETSIZE: fill a stage, set its size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,40 +27,91 @@ write_full(int fd, const char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* The path of stage `stage` (0: this COMPOUND's) of fh.  Returns 0 or a
+ * negative dfs_stat: BADHANDLE, INVAL. */
+static int
+stage_path(struct op_ctx *oc, const dfs_fh *fh, uint64_t stage, char *path)
+{
+	char		hex[FH_HEXLEN + 1];
+	uint64_t	id;
+	int		rc;
+
+	if ((rc = store_fh(fh, hex)) != 0 ||
+	    (rc = store_stage_id(oc, stage, &id)) != 0)
+		return rc;
+	return store_stage_path(oc->fc, hex, id, path, STORE_PATHLEN);
+}
+
+/* Opens a stage for writing.  Returns the fd or -STALE / -IO. */
+static int
+open_stage(const char *path)
+{
+	int	fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return errno == ENOENT ? -DFS_ERR_STALE : -DFS_ERR_IO;
+	return fd;
+}
+
 /*
  * WRITE(fh, stage, offset, data)
  *
  * Writes `data` at `offset` into the stage (id 0: the one the last STAGE
  * of this COMPOUND made); the reply's count is the bytes written.  Only
- * the stage changes: readers keep seeing the committed version.  Errors:
- * BADHANDLE, INVAL (stage 0 and no STAGE before), FBIG (offset + length
- * overflows or passes 2^62), STALE (no such stage of this file, e.g.
- * aborted or garbage-collected), NOSPC, IO.
+ * the stage changes: readers keep seeing the committed version.
+ * Errors: BADHANDLE, INVAL (stage 0 and no STAGE before), FBIG (offset + length overflows or passes 2^62), STALE (no such stage
+ * of this file, e.g. aborted or garbage-collected), NOSPC, IO.
  */
 dfs_stat
 op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
 {
 	const write_args	*wa = &a->file_argop_u.write;
-	char			 hex[FH_HEXLEN + 1], path[STORE_PATHLEN];
-	uint64_t		 id;
+	const char		*data = wa->data.data_val;
+	char			 path[STORE_PATHLEN];
+	size_t			 len = wa->data.data_len;
+	uint64_t		 off = wa->offset;
 	int			 rc, fd;
 
-	if ((rc = store_fh(&wa->fh, hex)) != 0 ||
-	    (rc = store_stage_id(oc, wa->stage, &id)) != 0)
+	if ((rc = stage_path(oc, &wa->fh, wa->stage, path)) != 0)
 		return (dfs_stat)-rc;
-	if (wa->offset > WRITE_MAXEND ||
-	    wa->data.data_len > WRITE_MAXEND - wa->offset)
+	if (off > WRITE_MAXEND || len > WRITE_MAXEND - off)
 		return DFS_ERR_FBIG;
-	if ((rc = store_stage_path(oc->fc, hex, id, path, sizeof(path))) != 0)
-		return (dfs_stat)-rc;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd == -1)
-		return errno == ENOENT ? DFS_ERR_STALE : DFS_ERR_IO;
-	rc = write_full(fd, wa->data.data_val, wa->data.data_len,
-	    wa->offset);
+	if ((fd = open_stage(path)) < 0)
+		return (dfs_stat)-fd;
+	rc = write_full(fd, data, len, off);
+	/* start the disk writes now: they overlap the rest of the upload,
+	 * and COMMIT's fsync finds little left to do */
+	if (rc == 0 && len > 0)
+		(void)sync_file_range(fd, (off_t)off, (off_t)len,
+		    SYNC_FILE_RANGE_WRITE);
 	close(fd);
 	if (rc != 0)
 		return (dfs_stat)-rc;
 	r->file_resop_u.write.write_res_u.count = wa->data.data_len;
 	return DFS_OK;
+}
+
+/*
+ * SETSIZE(fh, stage, size)
+ *
+ * Cuts the stage to `size` bytes or extends it with zeros (a writer's
+ * truncate).  Errors: as WRITE.
+ */
+dfs_stat
+op_setsize(struct op_ctx *oc, const file_argop *a, file_resop *r)
+{
+	const setsize_args	*sa = &a->file_argop_u.setsize;
+	char			 path[STORE_PATHLEN];
+	int			 rc, fd;
+
+	(void)r;
+	if ((rc = stage_path(oc, &sa->fh, sa->stage, path)) != 0)
+		return (dfs_stat)-rc;
+	if (sa->size > WRITE_MAXEND)
+		return DFS_ERR_FBIG;
+	if ((fd = open_stage(path)) < 0)
+		return (dfs_stat)-fd;
+	rc = ftruncate(fd, (off_t)sa->size) == -1 ? store_errno(errno) : 0;
+	close(fd);
+	return (dfs_stat)-rc;
 }

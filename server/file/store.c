@@ -3,7 +3,9 @@
  *
  * Layout under the state directory:
  *
- *	data/<2 hex digits>/<fh hex>.<vers>	committed versions
+ *	data/<xx>/<fh hex>.<vers>		committed versions, <xx> the
+ *						handle's last 2 hex digits
+ *						(its tag: spread evenly)
  *	stage/<fh hex>.<stage id, 16 hex>	stages being written
  *	commit.lock				per-handle OFD locks
  *	server.id				the registrar's id
@@ -133,7 +135,7 @@ store_data_dir(const struct filed_ctx *fc, const char *hex, char *buf,
     size_t len)
 {
 	return fmt_path(buf, len, snprintf(buf, len, "%s/data/%.2s",
-	    fc->statedir, hex));
+	    fc->statedir, hex + FH_HEXLEN - 2));
 }
 
 int
@@ -141,7 +143,7 @@ store_data_path(const struct filed_ctx *fc, const char *hex, uint64_t vers,
     char *buf, size_t len)
 {
 	return fmt_path(buf, len, snprintf(buf, len, "%s/data/%.2s/%s.%"
-	    PRIu64, fc->statedir, hex, hex, vers));
+	    PRIu64, fc->statedir, hex + FH_HEXLEN - 2, hex, vers));
 }
 
 int

@@ -476,3 +476,37 @@ harness_get(struct dfs *d, const char *path, char *buf, size_t cap)
 	rc = dfs_close(f);
 	return n < 0 ? (int)n : rc;
 }
+
+int
+harness_filed_counter(struct dproc *d, const char *name, uint64_t *calls,
+    uint64_t *bytes)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	CLIENT			*c;
+	stats_res		*sr;
+	dfs_counter		*k;
+	u_int			 i;
+	int			 rc = -1;
+
+	if ((c = harness_clnt(d)) == NULL)
+		return -1;
+	freq_add(&r, FOP_STATS);
+	if (file_call(c, &r, &res) == RPC_SUCCESS) {
+		sr = &res.res.res_val[0].file_resop_u.stats;
+		for (i = 0; res.status == DFS_OK &&
+		    i < sr->stats_res_u.counters.counters_len; i++) {
+			k = &sr->stats_res_u.counters.counters_val[i];
+			if (strcasecmp(k->name, name) != 0)
+				continue;
+			if (calls != NULL)
+				*calls = k->calls;
+			if (bytes != NULL)
+				*bytes = k->bytes;
+			rc = 0;
+		}
+		xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	}
+	clnt_destroy(c);
+	return rc;
+}

@@ -89,6 +89,10 @@ int		cluster_wait_servers(struct cluster *c, int n);
 
 /* A client connection to a daemon of the cluster (NULL on failure). */
 CLIENT		*harness_clnt(const struct dproc *d);
+/* The file server d's counter of op `name` (FOP_STATS): calls and bytes
+ * (either may be NULL).  Returns 0 or -1. */
+int		harness_filed_counter(struct dproc *d, const char *name,
+		    uint64_t *calls, uint64_t *bytes);
 
 /* --- Calls the suites share --- */
 

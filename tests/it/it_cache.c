@@ -103,29 +103,10 @@ suite_clean(void)
 static uint64_t
 read_bytes(void)
 {
-	struct freq		 r = { .n = 0 };
-	file_compound_res	 res;
-	CLIENT			*c;
-	stats_res		*sr;
-	dfs_counter		*k;
-	uint64_t		 n = NO_COUNTER;
-	u_int			 i;
+	uint64_t	n;
 
-	if ((c = harness_clnt(&cl.filed[0])) == NULL)
-		return NO_COUNTER;
-	freq_add(&r, FOP_STATS);
-	if (file_call(c, &r, &res) == RPC_SUCCESS) {
-		sr = &res.res.res_val[0].file_resop_u.stats;
-		for (i = 0; res.status == DFS_OK &&
-		    i < sr->stats_res_u.counters.counters_len; i++) {
-			k = &sr->stats_res_u.counters.counters_val[i];
-			if (strcasecmp(k->name, "READ") == 0)
-				n = k->bytes;
-		}
-		xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
-	}
-	clnt_destroy(c);
-	return n;
+	return harness_filed_counter(&cl.filed[0], "READ", NULL, &n) == 0 ?
+	    n : NO_COUNTER;
 }
 
 /* Fills buf with bytes that depend on seed and the offset. */

@@ -415,6 +415,59 @@ test_filed_ops__write_errors(void)
 	tctx_release(&t);
 }
 
+/* The size of stage `id`, or -1. */
+static off_t
+stage_size(struct tctx *t, uint64_t id)
+{
+	char		path[STORE_PATHLEN];
+	struct stat	st;
+
+	store_stage_path(&t->fc, t->hex, id, path, sizeof(path));
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static file_argop *
+add_setsize(struct tctx *t, uint64_t stage, uint64_t size)
+{
+	file_argop	*a = add(t, FOP_SETSIZE);
+
+	a->file_argop_u.setsize.fh = t->fh;
+	a->file_argop_u.setsize.stage = stage;
+	a->file_argop_u.setsize.size = size;
+	return a;
+}
+
+static void
+test_filed_ops__setsize(void)
+{
+	struct tctx	t;
+	uint64_t	id;
+
+	tctx_init(&t);
+	add_stage(&t, 0, 0);
+	add_write(&t, 0, 0, "hello world");
+	add_setsize(&t, 0, 5);
+	CU_ASSERT_FATAL(run(&t) == DFS_OK);
+	id = result(&t, 0)->file_resop_u.stage.stage_res_u.stage;
+	CU_ASSERT_STRING_EQUAL(stage_content(&t, id), "hello");
+	CU_ASSERT(stage_size(&t, id) == 5);
+	/* extends with zeros; a later write lands past them */
+	add_setsize(&t, id, 8);
+	add_write(&t, id, 8, "!");
+	CU_ASSERT(run(&t) == DFS_OK);
+	CU_ASSERT(stage_size(&t, id) == 9);
+	CU_ASSERT_STRING_EQUAL(stage_content(&t, id), "hello");
+	add_setsize(&t, id, (1ULL << 62) + 1);
+	CU_ASSERT(run(&t) == DFS_ERR_FBIG);
+	add_setsize(&t, 12345, 1);
+	CU_ASSERT(run(&t) == DFS_ERR_STALE);
+	add_setsize(&t, 0, 1);			/* no current stage */
+	CU_ASSERT(run(&t) == DFS_ERR_INVAL);
+	add_setsize(&t, id, 1)->file_argop_u.setsize.fh.dfs_fh_len = 3;
+	CU_ASSERT(run(&t) == DFS_ERR_BADHANDLE);
+	tctx_release(&t);
+}
+
 static void
 test_filed_ops__getattr(void)
 {
@@ -544,6 +597,7 @@ test_filed_ops__stats(void)
 		{ "READ", 4, 5 + 5 + 11 }, { "STAGE", 1, 0 },
 		{ "WRITE", 2, 7 }, { "COMMIT", 0, 0 }, { "GETATTR", 0, 0 },
 		{ "REMOVE", 0, 0 }, { "ABORT", 0, 0 }, { "STATS", 1, 0 },
+		{ "SETSIZE", 0, 0 },
 	};
 	struct tctx	 t;
 	stats_res	*st;
@@ -613,6 +667,7 @@ static CU_TestInfo ops_tests[] = {
 	{ "stage_abort_current", test_filed_ops__stage_abort_current },
 	{ "stage_keep", test_filed_ops__stage_keep },
 	{ "write_errors", test_filed_ops__write_errors },
+	{ "setsize", test_filed_ops__setsize },
 	{ "getattr", test_filed_ops__getattr },
 	{ "commit_local_errors", test_filed_ops__commit_local_errors },
 	{ "remove_unreachable", test_filed_ops__remove_unreachable },

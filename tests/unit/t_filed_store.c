@@ -98,8 +98,8 @@ test_filed_store__paths(void)
 
 	tctx_init(&t, 5);
 	CU_ASSERT(store_data_path(&t.fc, t.hex, 12, path, sizeof(path)) == 0);
-	snprintf(want, sizeof(want), "%s/data/%.2s/%s.12", t.dir, t.hex,
-	    t.hex);
+	snprintf(want, sizeof(want), "%s/data/%.2s/%s.12", t.dir,
+	    t.hex + FH_HEXLEN - 2, t.hex);
 	CU_ASSERT_STRING_EQUAL(path, want);
 	CU_ASSERT(store_stage_path(&t.fc, t.hex, 0xabcULL, path,
 	    sizeof(path)) == 0);
@@ -107,7 +107,8 @@ test_filed_store__paths(void)
 	    t.hex);
 	CU_ASSERT_STRING_EQUAL(path, want);
 	CU_ASSERT(store_data_dir(&t.fc, t.hex, path, sizeof(path)) == 0);
-	snprintf(want, sizeof(want), "%s/data/%.2s", t.dir, t.hex);
+	snprintf(want, sizeof(want), "%s/data/%.2s", t.dir,
+	    t.hex + FH_HEXLEN - 2);
 	CU_ASSERT_STRING_EQUAL(path, want);
 	CU_ASSERT(store_data_path(&t.fc, t.hex, 1, path, 20) ==
 	    -DFS_ERR_NAMETOOLONG);

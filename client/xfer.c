@@ -1,0 +1,437 @@
+/*
+ * xfer.c -- one file's chunks moved on several connections at once.
+ *
+ * The file server serves each connection in a process of its own, one
+ * request at a time, so the way to keep several requests in flight (and
+ * both cores busy) is several connections.  An xfer owns `n` threads,
+ * each with its own connection to the file server, and a ring of 2n
+ * chunk buffers (slots):
+ *
+ *  - writing: the caller fills the slot at the ring's head (xfer_wbuf)
+ *    and queues it (xfer_wqueue); a thread sends it as one WRITE to the
+ *    stage and frees the slot.  Chunks land in any order: each names its
+ *    offset, and a stage is a plain file.
+ *  - reading: threads claim free slots in ring order and READ the next
+ *    chunk of the version straight into them (no staging copy: the
+ *    reply is decoded into the slot); the caller takes slots in ring
+ *    order (xfer_rget), so it sees the bytes in file order.  Asking for
+ *    an offset the read-ahead did not expect restarts it there.
+ *
+ * READ and WRITE of a given offset are idempotent, so a chunk whose
+ * connection failed is sent again on a new one, `retries` times.  The
+ * first failure that remains stops the transfer; every later call
+ * returns it.  Memory: 2n chunks and each connection's XDR buffers.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "rpcc.h"
+
+#define XFER_BUFSZ	(256u * 1024)	/* socket and XDR record buffers */
+
+enum slot_state {
+	S_FREE,		/* the caller may fill it (write) / a thread claims it */
+	S_QUEUED,	/* write: filled, waiting for a thread */
+	S_BUSY,		/* a thread is moving it */
+	S_DONE		/* read: holds its chunk, the caller's to take */
+};
+
+struct slot {
+	enum slot_state	 state;
+	char		*buf;
+	uint64_t	 off;
+	size_t		 len;
+	uint64_t	 gen;	/* read: the read-ahead run it belongs to */
+};
+
+struct xfer {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;		/* any slot or flag changed */
+	int		 op;		/* FOP_READ or FOP_WRITE */
+	dfs_fh		 fh;		/* copy, ours */
+	uint64_t	 id;		/* read: version; write: stage */
+	uint64_t	 size;		/* read: bytes in the version */
+	char		 host[DFS_MAXHOSTLEN + 1];
+	unsigned int	 port, timeout_ms;
+	int		 retries;
+	int		 nthr, nslot;
+	pthread_t	 thr[XFER_MAXSTREAMS];
+	struct slot	 slot[2 * XFER_MAXSTREAMS];
+	int		 head;		/* write: next to fill; read: next to take */
+	int		 next;		/* next to send (write) / claim (read) */
+	int		 held;		/* read: the caller holds slot[head] */
+	uint64_t	 ahead;		/* read: offset of the next claim */
+	uint64_t	 gen;
+	int		 pause;		/* read: restarting, claim nothing */
+	int		 busy;		/* slots in S_BUSY */
+	int		 stop;
+	int		 err;		/* first failure, negative status */
+	char		 detail[256];
+};
+
+/* Records the first failure.  Called with mu held. */
+static void
+fail(struct xfer *x, int rc, const char *detail)
+{
+	if (x->err == 0) {
+		x->err = rc;
+		snprintf(x->detail, sizeof(x->detail), "%s", detail);
+	}
+	pthread_cond_broadcast(&x->cv);
+}
+
+/* What a READ reply is decoded into: the slot's buffer, no copy. */
+struct rreply {
+	char		*buf;
+	u_int		 cap;
+	u_int		 len;
+	dfs_stat	 status;
+};
+
+/* A COMPOUND reply holding exactly one READ result (or none, with the
+ * COMPOUND's status), its data decoded into r->buf.  Anything else is a
+ * decode failure, so a server can never write past the slot. */
+static bool_t
+xdr_rreply(XDR *x, struct rreply *r)
+{
+	dfs_stat	st;
+	file_opnum	op;
+	u_int		n;
+	bool_t		eof;
+
+	if (!xdr_dfs_stat(x, &st) || !xdr_u_int(x, &n))
+		return FALSE;
+	if (n == 0) {
+		r->status = st != DFS_OK ? st : DFS_ERR_SERVERFAULT;
+		return TRUE;
+	}
+	if (n != 1 || !xdr_file_opnum(x, &op) || op != FOP_READ ||
+	    !xdr_dfs_stat(x, &r->status))
+		return FALSE;
+	if (r->status != DFS_OK)
+		return TRUE;
+	if (!xdr_bool(x, &eof) || !xdr_u_int(x, &r->len) || r->len > r->cap)
+		return FALSE;
+	return xdr_opaque(x, r->buf, r->len);
+}
+
+/* One READ or WRITE of slot s on c.  Returns the clnt_stat; *rc is the
+ * op's status (0 or negative). */
+static enum clnt_stat
+move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
+{
+	struct timeval		 tv = { (time_t)(x->timeout_ms / 1000), 0 };
+	file_argop		 op;
+	file_compound_args	 args = { { 1, &op } };
+	file_compound_res	 wres;
+	struct rreply		 rr = { s->buf, DFS_CHUNK, 0, DFS_OK };
+	enum clnt_stat		 st;
+
+	memset(&op, 0, sizeof(op));
+	op.op = (file_opnum)x->op;
+	if (x->op == FOP_READ) {
+		op.file_argop_u.read.fh = x->fh;
+		op.file_argop_u.read.vers = x->id;
+		op.file_argop_u.read.offset = s->off;
+		op.file_argop_u.read.count = (u_int)s->len;
+		st = clnt_call(c, FILE_COMPOUND,
+		    (xdrproc_t)xdr_file_compound_args, (char *)&args,
+		    (xdrproc_t)xdr_rreply, (char *)&rr, tv);
+		*rc = -(int)rr.status;
+		if (st == RPC_SUCCESS && rr.status == DFS_OK)
+			s->len = rr.len;
+		return st;
+	}
+	op.file_argop_u.write.fh = x->fh;
+	op.file_argop_u.write.stage = x->id;
+	op.file_argop_u.write.offset = s->off;
+	op.file_argop_u.write.data.data_val = s->buf;
+	op.file_argop_u.write.data.data_len = (u_int)s->len;
+	memset(&wres, 0, sizeof(wres));
+	st = clnt_call(c, FILE_COMPOUND, (xdrproc_t)xdr_file_compound_args,
+	    (char *)&args, (xdrproc_t)xdr_file_compound_res, (char *)&wres,
+	    tv);
+	*rc = st == RPC_SUCCESS ? -(int)wres.status : 0;
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&wres);
+	return st;
+}
+
+/* Moves slot s, reconnecting and retrying after transport failures.
+ * Returns 0 or a negative status (detail filled). */
+static int
+move_retry(struct xfer *x, CLIENT **c, struct slot *s, char *detail,
+    size_t dlen)
+{
+	enum clnt_stat	st;
+	int		try, rc = -DFS_ERR_RPC;
+
+	for (try = 0; try <= x->retries; try++) {
+		if (*c == NULL)
+			*c = rpcc_connect(x->host, x->port, DFS_FILE_PROG, 1,
+			    x->timeout_ms, XFER_BUFSZ, detail, dlen);
+		if (*c == NULL)
+			continue;
+		st = move(x, *c, s, &rc);
+		if (st == RPC_SUCCESS) {
+			if (rc == -DFS_ERR_STALE)
+				snprintf(detail, dlen, "the file was replaced "
+				    "while being read");
+			return rc;
+		}
+		snprintf(detail, dlen, "%s", clnt_sperrno(st));
+		rc = rpcc_error(st);
+		clnt_destroy(*c);
+		*c = NULL;
+		if (rc == -DFS_ERR_PROTO)
+			break;
+	}
+	return rc;
+}
+
+/* The slot a thread should move next, marked busy, or NULL to wait.
+ * Called with mu held. */
+static struct slot *
+claim(struct xfer *x)
+{
+	struct slot	*s = &x->slot[x->next];
+
+	if (x->op == FOP_WRITE) {
+		if (s->state != S_QUEUED)
+			return NULL;
+	} else {
+		if (x->pause || s->state != S_FREE || x->ahead >= x->size ||
+		    (x->held && x->next == x->head))
+			return NULL;
+		s->off = x->ahead;
+		s->len = x->size - x->ahead < DFS_CHUNK ?
+		    (size_t)(x->size - x->ahead) : DFS_CHUNK;
+		s->gen = x->gen;
+		x->ahead += s->len;
+	}
+	s->state = S_BUSY;
+	x->busy++;
+	x->next = (x->next + 1) % x->nslot;
+	return s;
+}
+
+static void *
+worker(void *arg)
+{
+	struct xfer	*x = arg;
+	struct slot	*s;
+	CLIENT		*c = NULL;
+	char		 detail[256];
+	uint64_t	 gen;
+	int		 rc;
+
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (!x->stop && x->err == 0 && (s = claim(x)) == NULL)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->stop || x->err != 0)
+			break;
+		gen = s->gen;
+		pthread_mutex_unlock(&x->mu);
+		detail[0] = '\0';
+		rc = move_retry(x, &c, s, detail, sizeof(detail));
+		pthread_mutex_lock(&x->mu);
+		x->busy--;
+		if (rc != 0 && (x->op == FOP_WRITE || gen == x->gen))
+			fail(x, rc, detail);
+		if (x->op == FOP_WRITE)
+			s->state = S_FREE;
+		else
+			s->state = gen == x->gen ? S_DONE : S_FREE;
+		pthread_cond_broadcast(&x->cv);
+	}
+	pthread_mutex_unlock(&x->mu);
+	if (c != NULL)
+		clnt_destroy(c);
+	return NULL;
+}
+
+int
+xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+    int op, uint64_t id, uint64_t size, struct xfer **xp)
+{
+	struct xfer	*x;
+	int		 i, n = dfs->streams;
+
+	if (n > XFER_MAXSTREAMS)
+		n = XFER_MAXSTREAMS;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return -DFS_ERR_NOMEM;
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_cond_init(&x->cv, NULL);
+	x->op = op;
+	x->id = id;
+	x->size = size;
+	snprintf(x->host, sizeof(x->host), "%s", srv->host);
+	x->port = srv->port;
+	x->timeout_ms = dfs->timeout_ms;
+	x->retries = dfs->retries;
+	x->nslot = 2 * n;
+	fh_copy(&x->fh, fh);
+	for (i = 0; i < x->nslot; i++)
+		if ((x->slot[i].buf = malloc(DFS_CHUNK)) == NULL)
+			break;
+	if (x->fh.dfs_fh_val == NULL || i < x->nslot) {
+		xfer_end(x);
+		return -DFS_ERR_NOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&x->thr[i], NULL, worker, x) != 0)
+			break;
+		x->nthr++;
+	}
+	if (x->nthr == 0) {
+		xfer_end(x);
+		return -DFS_ERR_NOMEM;
+	}
+	*xp = x;
+	return 0;
+}
+
+void
+xfer_end(struct xfer *x)
+{
+	int	i;
+
+	if (x == NULL)
+		return;
+	pthread_mutex_lock(&x->mu);
+	x->stop = 1;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	for (i = 0; i < x->nthr; i++)
+		pthread_join(x->thr[i], NULL);
+	for (i = 0; i < x->nslot; i++)
+		free(x->slot[i].buf);
+	free(x->fh.dfs_fh_val);
+	pthread_mutex_destroy(&x->mu);
+	pthread_cond_destroy(&x->cv);
+	free(x);
+}
+
+/* Returns x's failure with its detail copied to dfs.  mu held. */
+static int
+failed(struct xfer *x, struct dfs *dfs)
+{
+	if (x->detail[0] != '\0')
+		conn_detail(dfs, "%s", x->detail);
+	return x->err;
+}
+
+int
+xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf)
+{
+	struct slot	*s = &x->slot[x->head];
+	int		 rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	while (x->err == 0 && s->state != S_FREE)
+		pthread_cond_wait(&x->cv, &x->mu);
+	if (x->err != 0)
+		rc = failed(x, dfs);
+	else
+		*buf = s->buf;
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+void
+xfer_wqueue(struct xfer *x, size_t len, uint64_t off)
+{
+	struct slot	*s = &x->slot[x->head];
+
+	pthread_mutex_lock(&x->mu);
+	s->off = off;
+	s->len = len;
+	s->state = S_QUEUED;
+	x->head = (x->head + 1) % x->nslot;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+int
+xfer_drain(struct xfer *x, struct dfs *dfs)
+{
+	int	i, pending, rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	do {
+		for (pending = 0, i = 0; i < x->nslot; i++)
+			pending += x->slot[i].state == S_QUEUED ||
+			    x->slot[i].state == S_BUSY;
+		if (pending > 0 && x->err == 0)
+			pthread_cond_wait(&x->cv, &x->mu);
+	} while (pending > 0 && x->err == 0);
+	if (x->err != 0)
+		rc = failed(x, dfs);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+/* Drops the read-ahead and starts it again at off.  mu held. */
+static void
+restart(struct xfer *x, uint64_t off)
+{
+	int	i;
+
+	x->gen++;		/* chunks in flight: their failures do not count */
+	x->pause = 1;		/* and no new claims */
+	while (x->busy > 0)
+		pthread_cond_wait(&x->cv, &x->mu);
+	for (i = 0; i < x->nslot; i++)
+		x->slot[i].state = S_FREE;
+	x->pause = 0;
+	x->head = x->next = 0;
+	x->held = 0;
+	x->ahead = off;
+	pthread_cond_broadcast(&x->cv);
+}
+
+int
+xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off, const char **p,
+    size_t *len)
+{
+	struct slot	*s;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	s = &x->slot[x->head];
+	if (x->held && (off < s->off || off >= s->off + s->len)) {
+		/* done with this chunk */
+		s->state = S_FREE;
+		x->held = 0;
+		x->head = (x->head + 1) % x->nslot;
+		s = &x->slot[x->head];
+		pthread_cond_broadcast(&x->cv);
+	}
+	if (!x->held) {
+		/* the next chunk in ring order, if it is the one wanted */
+		if (!(s->state != S_FREE && s->gen == x->gen && s->off == off)
+		    && !(s->state == S_FREE && x->next == x->head &&
+		    x->ahead == off))
+			restart(x, off);
+		s = &x->slot[x->head];
+		while (x->err == 0 && s->state != S_DONE)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->err == 0)
+			x->held = 1;
+	}
+	if (x->err != 0)
+		rc = failed(x, dfs);
+	else if (off >= s->off + s->len) {
+		*len = 0;		/* the version ended early */
+	} else {
+		*p = s->buf + (off - s->off);
+		*len = s->len - (size_t)(off - s->off);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # t-tree.sh -- dfs-cp -r copies a small tree both ways, dfs-ls lists it,
-# -p keeps mode and modification time.
+# -p keeps mode and modification time; -j copies many files at once and
+# one bad file fails the copy without stopping the others.
 . "$(dirname "$0")/lib.sh"
 cluster_start
 
@@ -72,8 +73,50 @@ umask 022
 ok dfs-cp dfs:/p/one "$TMP/np"
 [ "$(stat -c %a "$TMP/np")" = 644 ] || fail "mode $(stat -c %a "$TMP/np")"
 
+say "-j: 200 files by 1 and by 16 jobs, byte-identical both ways"
+mkdir -p "$TMP/many/d"
+i=0
+while [ $i -lt 200 ]; do
+	echo "file $i" >"$TMP/many/d/f$i"
+	i=$((i + 1))
+done
+ok dfs-cp -j 1 -r "$TMP/many" dfs:/m1
+ok dfs-cp -j 16 -r "$TMP/many" dfs:/m16
+ok dfs-cp -j 16 -r dfs:/m1 "$TMP/m1"
+ok dfs-cp -j 1 -r dfs:/m16 "$TMP/m16"
+diff -r "$TMP/many" "$TMP/m1" || fail "-j 1 up, -j 16 down differ"
+diff -r "$TMP/many" "$TMP/m16" || fail "-j 16 up, -j 1 down differ"
+
+say "-j: an unreadable file fails the copy, the others arrive"
+if [ "$(id -u)" -ne 0 ]; then
+	chmod 000 "$TMP/many/d/f7"
+	run dfs-cp -j 8 -r "$TMP/many" dfs:/mbad
+	[ $RC -eq 1 ] || fail "exit $RC with an unreadable file"
+	grep -q "f7: Permission denied" "$TMP/err" ||
+	    fail "no message for f7: $(cat "$TMP/err")"
+	ok dfs-ls /mbad/d
+	[ "$(wc -l <"$TMP/out")" -eq 199 ] || fail "$(wc -l <"$TMP/out") copied"
+	chmod 644 "$TMP/many/d/f7"
+else
+	# root reads any file: a dangling link fails to open instead
+	ln -s "$TMP/nowhere" "$TMP/many/d/dangling"
+	run dfs-cp -j 8 -r "$TMP/many" dfs:/mbad
+	[ $RC -eq 1 ] || fail "exit $RC with a dangling link"
+	grep -q "dangling: No such file or directory" "$TMP/err" ||
+	    fail "no message for the dangling link: $(cat "$TMP/err")"
+	ok dfs-ls /mbad/d
+	[ "$(wc -l <"$TMP/out")" -eq 200 ] || fail "$(wc -l <"$TMP/out") copied"
+	rm "$TMP/many/d/dangling"
+fi
+
+say "-j takes 1 to 64"
+expect_err "dfs-cp: -j 0: expected a number of jobs from 1 to 64" \
+    dfs-cp -j 0 -r "$TMP/many" dfs:/mx
+expect_err "dfs-cp: -j x: expected a number of jobs from 1 to 64" \
+    dfs-cp -j x -r "$TMP/many" dfs:/mx
+
 say "rm -r removes the tree"
-ok dfs-rm -r /x /y /z /p
+ok dfs-rm -r /x /y /z /p /m1 /m16 /mbad
 ok dfs-ls /
 [ ! -s "$TMP/out" ] || fail "left: $(cat "$TMP/out")"
 exit 0

@@ -72,11 +72,15 @@ IT_HARNESS = $(BUILD)/tests/it/harness.o
 CUTEST	  = $(BUILD)/tests/cutest.o
 EXAMPLE_SRCS = $(wildcard examples/*.c)
 EXAMPLE_BINS = $(EXAMPLE_SRCS:examples/%.c=$(BIN)/%)
+# bench/*.c: benchmark drivers (libdfs programs), built by `make bench`
+# and by `make check` (whose smoke runs them on small sizes).
+BENCH_SRCS = $(wildcard bench/*.c)
+BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 MANS	 = $(wildcard man/*.[0-9])
 
 .PHONY: all deps check unit it cli sanitize valgrind man-lint install \
-	uninstall clean cluster-start cluster-stop bench
+	uninstall clean cluster-start cluster-stop bench bench-deps
 
 all: $(DAEMONS) $(TOOLS) $(EXAMPLE_BINS) $(LIBDFS_SO) $(BUILD)/dfs.pc
 
@@ -138,6 +142,10 @@ $(BIN)/%: $(BUILD)/examples/%.o $(LIBDFS_A)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBDFS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
 $(BUILD)/dfs.pc: client/dfs.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
 
@@ -179,8 +187,9 @@ cli: all
 	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh \
 	    tests/run.sh cli $(wildcard tests/cli/t-*.sh)
 
-check: all $(UNIT_BINS) $(IT_BINS) man-lint
-	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh tests/run.sh all \
+check: all $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS) man-lint
+	@DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
+	    tests/with-rpcbind.sh tests/run.sh all \
 	    $(UNIT_BINS) $(IT_BINS) $(wildcard tests/cli/t-*.sh)
 
 # ASan+UBSan build of everything, running the same tests.
@@ -202,6 +211,20 @@ man-lint:
 	@out=$$(groff -mandoc -ww -z $(MANS) </dev/null 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	echo "man-lint: $(words $(MANS)) pages clean"
+
+# --- benchmarks -------------------------------------------------------
+
+# Debian packages of the peers dfs is measured against (bench/run.sh).
+BENCH_PKGS = nfs-ganesha nfs-ganesha-vfs libnfs-utils rsync iperf3
+bench-deps: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS='$(BENCH_PKGS)'
+
+# Every workload for dfs and its peers, interleaved, several runs each;
+# prints medians and ratios (docs/BENCHMARKS.md).  BENCH_ARGS passes
+# options to bench/run.sh (see its --help).
+bench: bench-deps all $(BENCH_BINS)
+	DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
+	    bench/run.sh $(BENCH_ARGS)
 
 # --- install and run --------------------------------------------------
 

@@ -340,7 +340,7 @@ peer_conf()
 # else an equivalent one generated here: NFSv3+v4 over TCP on 127.0.0.1
 # only, no NLM/RQUOTA/UDP, no grace period, $S/export as /export.  The
 # plugin directory is the one holding libfsalvfs.so on this machine; the
-# MOUNT port is $MPORT.
+# NFS port is $NPORT, the MOUNT port $MPORT.
 ganesha_conf()
 {
 	local plugins d
@@ -351,7 +351,7 @@ ganesha_conf()
 	{ peer_conf ganesha.conf || cat <<EOT
 NFS_CORE_PARAM {
     Bind_addr = 127.0.0.1;
-    NFS_Port = 2049;
+    NFS_Port = $NPORT;
     Protocols = 3, 4;
     Enable_UDP = false;
     Enable_NLM = false;
@@ -380,18 +380,18 @@ EXPORT {
 LOG { Default_Log_Level = EVENT; }
 EOT
 	} | sed -e "s|^\\( *Plugins_Dir *=\\).*|\\1 \"$plugins\";|" \
-	    -e "s|^\\( *NFS_Port *=.*\\)\$|\\1\\n    MNT_Port = $MPORT;|"
+	    -e "s|^ *NFS_Port *=.*\$|    NFS_Port = $NPORT;\\n    MNT_Port = $MPORT;|"
 }
 
 # v3 PATH, v4 PATH: the libnfs URL of PATH in the export, over NFSv3
-# (ports given: no portmapper query) and over NFSv4 (port 2049).
+# and NFSv4, with the ports given (no portmapper query).
 v3()
 {
-	echo "$NFS/$1?nfsport=2049&mountport=$MPORT"
+	echo "$NFS/$1?nfsport=$NPORT&mountport=$MPORT"
 }
 v4()
 {
-	echo "$NFS/$1?version=4&nfsport=2049"
+	echo "$NFS/$1?version=4&nfsport=$NPORT"
 }
 
 # ours CMD...: CMD prints this run's scratch path (a token we put in
@@ -421,11 +421,13 @@ start_rpcbind()
 }
 
 # start_ganesha: NFS-Ganesha, or a note saying why nfs3/nfs4 are skipped.
-# Ganesha needs rpcbind to start; its MOUNT port is pinned (MPORT) and
-# the clients are given both ports in the URL (v3), so that they do not
-# depend on an rpcbind that someone else may stop during the run.
+# Ganesha needs rpcbind to start; its NFS port (2049, else a free one
+# when another NFS server has it: a concurrent run, say) and MOUNT port
+# are pinned (NPORT, MPORT) and the clients are given them in the URL,
+# so that they do not depend on an rpcbind that someone else may stop
+# during the run, nor on which Ganesha registered last.
 NFS=nfs://127.0.0.1/export
-MPORT=
+NPORT= MPORT=
 start_ganesha()
 {
 	local why= pid i
@@ -435,13 +437,13 @@ start_ganesha()
 		why="nfs-cp not installed (libnfs-utils; make bench-deps)"
 	elif [ "$(id -u)" != 0 ]; then
 		why="NFS-Ganesha needs root"
-	elif port_busy 2049; then
-		why="port 2049 is in use (another NFS server?)"
 	elif ! start_rpcbind; then
 		why="no rpcbind answers and none could be started"
 	fi
 	if [ -z "$why" ]; then
 		mkdir -p "$S/ganesha/recov"
+		NPORT=2049
+		port_busy $NPORT && NPORT=$(free_port)
 		MPORT=$(free_port)
 		ganesha_conf >"$S/ganesha/ganesha.conf" ||
 		    why="no Ganesha VFS plugin (nfs-ganesha-vfs) found"
@@ -453,7 +455,7 @@ start_ganesha()
 		pid=$!
 		started $pid ganesha.nfsd
 		# ready when it serves our export (the token is our scratch
-		# path: not another Ganesha that won a race for port 2049)
+		# path: not another Ganesha that won a race for the port)
 		echo "$S" >"$S/export/.ready"
 		i=0
 		while kill -0 $pid 2>/dev/null && [ $i -lt 150 ] &&
@@ -463,7 +465,8 @@ start_ganesha()
 		done
 		if kill -0 $pid 2>/dev/null && ours nfs-cat "$(v3 .ready)"; then
 			GANESHA_PID=$pid
-			say "ganesha.nfsd: pid $pid, $NFS (MOUNT port $MPORT)"
+			say "ganesha.nfsd: pid $pid, $NFS (NFS port $NPORT, MOUNT" \
+			    "port $MPORT)"
 			ours nfs-cat "$(v4 .ready)" ||
 			    skip_sys nfs4 "NFSv4 to Ganesha does not answer"
 			return 0

@@ -8,9 +8,16 @@
  * resuming from a cookie sees every entry added since, exactly once, and
  * a removed cookie is detected (BADCOOKIE) instead of silently skipped.
  * Callers write the directory's inode afterwards.
+ *
+ * LOOKUP is the hot path (every stat walks a path), so the name index is
+ * also kept in a direct-mapped cache in memory, slot by hash of
+ * directory and name: filled by gets and adds, emptied by removes, so it
+ * always says what the store says.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "kv.h"
 #include "named.h"
@@ -115,20 +122,71 @@ cnode_link(struct named_ctx *nc, uint64_t dir, uint64_t cookie, int which,
 	return cnode_put(nc, dir, cookie, &cn);
 }
 
+/* --- the entry cache --- */
+
+/* Allocates nc's entry cache.  Returns 0 or -DFS_ERR_NOMEM. */
+int
+dirent_cache_init(struct named_ctx *nc)
+{
+	nc->dcache = calloc(NAMED_DCACHE, sizeof(*nc->dcache));
+	return nc->dcache != NULL ? 0 : -DFS_ERR_NOMEM;
+}
+
+void
+dirent_cache_release(struct named_ctx *nc)
+{
+	free(nc->dcache);
+	nc->dcache = NULL;
+}
+
+/* Returns the cache slot of `name` in `dir`. */
+static struct dcache_ent *
+dcache_slot(struct named_ctx *nc, uint64_t dir, const char *name,
+    size_t len)
+{
+	uint64_t	h = XXH3_64bits_withSeed(name, len, dir);
+
+	return &nc->dcache[h & (NAMED_DCACHE - 1)];
+}
+
+/* Returns 1 if `slot` holds `name` in `dir`. */
+static int
+dcache_holds(const struct dcache_ent *slot, uint64_t dir, const char *name,
+    size_t len)
+{
+	return slot->dir == dir && slot->namelen == len &&
+	    memcmp(slot->name, name, len) == 0;
+}
+
+static void
+dcache_fill(struct dcache_ent *slot, uint64_t dir, const char *name,
+    size_t len, const struct dentry *de)
+{
+	slot->dir = dir;
+	slot->namelen = (uint32_t)len;
+	memcpy(slot->name, name, len);
+	slot->de = *de;
+}
+
 /*
- * Looks `name` up in directory `dir`.  Returns 0 and fills *de, or
- * -DFS_ERR_NOENT, or -DFS_ERR_IO for a corrupt record.
+ * Looks `name` up in directory `dir`, in the cache first.  Returns 0
+ * and fills *de, or -DFS_ERR_NOENT, or -DFS_ERR_IO for a corrupt record.
  */
 int
 dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
     size_t len, struct dentry *de)
 {
-	unsigned char	 key[EKEY_MAX];
-	struct dec	 d = { 0 };
-	void		*val;
-	size_t		 vlen;
-	int		 rc;
+	struct dcache_ent	*slot = dcache_slot(nc, dir, name, len);
+	unsigned char		 key[EKEY_MAX];
+	struct dec		 d = { 0 };
+	void			*val;
+	size_t			 vlen;
+	int			 rc;
 
+	if (dcache_holds(slot, dir, name, len)) {
+		*de = slot->de;
+		return 0;
+	}
 	rc = kv_get(nc->kv, key, ekey(key, dir, name, len), &val, &vlen);
 	if (rc != 0)
 		return rc;
@@ -138,7 +196,10 @@ dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
 	de->cookie = dec_u64(&d);
 	de->type = (dfs_ftype)dec_u32(&d);
 	free(val);
-	return d.err ? -DFS_ERR_IO : 0;
+	if (d.err)
+		return -DFS_ERR_IO;
+	dcache_fill(slot, dir, name, len, de);
+	return 0;
 }
 
 /*
@@ -179,6 +240,9 @@ dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,
 	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key,
 	    ekey(key, dir->id, name, len), e.p, e.len);
 	free(e.p);
+	if (rc == 0)
+		dcache_fill(dcache_slot(nc, dir->id, name, len), dir->id,
+		    name, len, &(struct dentry){ child, cookie, type });
 	return rc;
 }
 
@@ -190,14 +254,18 @@ int
 dirent_remove(struct named_ctx *nc, struct inode *dir, const char *name,
     size_t len)
 {
-	unsigned char	key[EKEY_MAX];
-	struct dentry	de;
-	struct cnode	cn;
-	int		rc;
+	unsigned char		 key[EKEY_MAX];
+	struct dcache_ent	*slot;
+	struct dentry		 de;
+	struct cnode		 cn;
+	int			 rc;
 
 	rc = dirent_get(nc, dir->id, name, len, &de);
 	if (rc != 0)
 		return rc;
+	slot = dcache_slot(nc, dir->id, name, len);
+	if (dcache_holds(slot, dir->id, name, len))
+		slot->dir = 0;
 	if (cnode_get(nc, dir->id, de.cookie, &cn) != 0)
 		return -DFS_ERR_IO;
 	rc = 0;

@@ -22,6 +22,8 @@
 #define NAMED_HB_MIN		50
 #define NAMED_HB_MAX		600000
 #define NAMED_LOCKD_TIMEOUT_MS	1000	/* a TEST to the lock server */
+#define NAMED_ICACHE		4096	/* inodes kept decoded (power of 2) */
+#define NAMED_DCACHE		4096	/* entries kept decoded (power of 2) */
 
 struct kv;
 
@@ -64,6 +66,9 @@ struct group {
 	size_t			 nheld;		/* <= one per connection */
 };
 
+struct inode;
+struct dcache_ent;
+
 struct named_ctx {
 	struct kv	*kv;
 	uint64_t	 instance;	/* random, per state directory */
@@ -78,6 +83,14 @@ struct named_ctx {
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
 	struct group	 group;		/* group.c: replies held for a sync */
+	/*
+	 * Write-through caches of what the store holds, so a lookup costs
+	 * no GDBM fetch, malloc or decoding: direct-mapped, a slot per id
+	 * (state.c) and per hash of directory and name (dirent.c), filled
+	 * by reads and by every write of the record, emptied by its delete.
+	 */
+	struct inode		*icache;	/* [NAMED_ICACHE]; id 0: empty */
+	struct dcache_ent	*dcache;	/* [NAMED_DCACHE]; dir 0: empty */
 };
 
 /* Per COMPOUND. */
@@ -113,6 +126,14 @@ struct dentry {
 	uint64_t	child;
 	uint64_t	cookie;
 	dfs_ftype	type;
+};
+
+/* One slot of the entry cache (dirent.c). */
+struct dcache_ent {
+	uint64_t	dir;		/* 0: empty */
+	uint32_t	namelen;
+	char		name[DFS_MAXNAMELEN];
+	struct dentry	de;
 };
 
 /* Fixed-width big-endian record encoding (state.c). */
@@ -162,6 +183,8 @@ int	locks_check_inode(struct op_ctx *oc, const struct inode *ino);
 dfs_stat op_putlock(struct op_ctx *, const name_argop *, name_resop *);
 
 /* --- dirent.c: directory entries as a cookie-linked list --- */
+int	dirent_cache_init(struct named_ctx *nc);
+void	dirent_cache_release(struct named_ctx *nc);
 int	dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
 	    size_t len, struct dentry *de);
 int	dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,

@@ -236,6 +236,12 @@ named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 	memset(nc, 0, sizeof(*nc));
 	nc->kv = kv;
 	nc->heartbeat_ms = hb_ms;
+	nc->icache = calloc(NAMED_ICACHE, sizeof(*nc->icache));
+	if (nc->icache == NULL || dirent_cache_init(nc) != 0) {
+		named_release(nc);
+		snprintf(err, errlen, "cannot allocate the caches");
+		return -DFS_ERR_NOMEM;
+	}
 	rc = meta_get(nc);
 	if (rc == -DFS_ERR_NOENT)
 		rc = meta_create(nc, err, errlen);
@@ -256,6 +262,9 @@ named_release(struct named_ctx *nc)
 	group_release(nc);
 	srv_release(nc);
 	peer_close(&nc->lockd);
+	dirent_cache_release(nc);
+	free(nc->icache);
+	nc->icache = NULL;
 }
 
 /* --- inodes --- */
@@ -326,19 +335,32 @@ inode_decode(struct dec *d, struct inode *ino)
 	return 0;
 }
 
+/* Returns the cache slot of object `id`. */
+static struct inode *
+icache_slot(struct named_ctx *nc, uint64_t id)
+{
+	return &nc->icache[id & (NAMED_ICACHE - 1)];
+}
+
 /*
- * Reads object `id`.  Returns 0, -DFS_ERR_NOENT when there is none (a
- * handler answers STALE), or -DFS_ERR_IO for a corrupt record.
+ * Reads object `id`, from the cache when it holds it.  Returns 0,
+ * -DFS_ERR_NOENT when there is none (a handler answers STALE), or
+ * -DFS_ERR_IO for a corrupt record.
  */
 int
 inode_get(struct named_ctx *nc, uint64_t id, struct inode *ino)
 {
+	struct inode	*slot = icache_slot(nc, id);
 	unsigned char	 key[9];
 	struct dec	 d = { 0 };
 	void		*val;
 	size_t		 vlen;
 	int		 rc;
 
+	if (slot->id == id && id != 0) {
+		*ino = *slot;
+		return 0;
+	}
 	key_id(key, 'i', id);
 	rc = kv_get(nc->kv, key, sizeof(key), &val, &vlen);
 	if (rc != 0)
@@ -349,22 +371,29 @@ inode_get(struct named_ctx *nc, uint64_t id, struct inode *ino)
 	d.len = vlen;
 	rc = inode_decode(&d, ino);
 	free(val);
+	if (rc == 0)
+		*slot = *ino;
 	return rc;
 }
 
-/* Writes an object.  Returns 0 or -DFS_ERR_IO. */
+/* Writes an object (through the cache).  Returns 0 or -DFS_ERR_IO. */
 int
 inode_put(struct named_ctx *nc, const struct inode *ino)
 {
-	unsigned char	key[9];
-	struct enc	e = { 0 };
-	int		rc;
+	struct inode	*slot = icache_slot(nc, ino->id);
+	unsigned char	 key[9];
+	struct enc	 e = { 0 };
+	int		 rc;
 
 	key_id(key, 'i', ino->id);
 	inode_encode(ino, &e);
 	rc = e.err ? -DFS_ERR_IO :
 	    kv_put(nc->kv, key, sizeof(key), e.p, e.len);
 	free(e.p);
+	if (rc == 0)
+		*slot = *ino;
+	else if (slot->id == ino->id)
+		slot->id = 0;
 	return rc;
 }
 
@@ -372,8 +401,11 @@ inode_put(struct named_ctx *nc, const struct inode *ino)
 int
 inode_del(struct named_ctx *nc, uint64_t id)
 {
-	unsigned char	key[9];
+	struct inode	*slot = icache_slot(nc, id);
+	unsigned char	 key[9];
 
+	if (slot->id == id)
+		slot->id = 0;
 	key_id(key, 'i', id);
 	return kv_del(nc->kv, key, sizeof(key));
 }

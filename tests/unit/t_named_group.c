@@ -242,7 +242,7 @@ static void
 test_group__one_sync_per_round(void)
 {
 	uint64_t	s0 = syncs(), r0 = records();
-	char		name[16];
+	char		name[32];
 	int		c, round;
 
 	for (round = 0; round < 3; round++) {
@@ -352,7 +352,7 @@ static void
 test_group__stats(void)
 {
 	uint64_t	commits0, syncs0;
-	char		name[16];
+	char		name[32];
 	int		c;
 
 	B();
@@ -377,7 +377,7 @@ test_group__stats(void)
 static void
 test_group__crash_after_flush(void)
 {
-	char	crashdir[64], name[16];
+	char	crashdir[64], name[32];
 	int	c;
 
 	for (c = 0; c < NCONN; c++) {

@@ -60,7 +60,9 @@ static const struct op_desc optab[] = {
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
-_Static_assert(NOPS <= DFS_MAXCOUNTERS, "one STATS reply holds every op");
+#define NLOGCOUNTERS	2	/* LOG_COMMITS, LOG_SYNCS (op_stats) */
+_Static_assert(NOPS + NLOGCOUNTERS <= DFS_MAXCOUNTERS,
+    "one STATS reply holds every op and the log's counters");
 
 static struct named_ctx	*named;
 

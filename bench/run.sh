@@ -755,14 +755,22 @@ cp_sync()
 # limits.iperf.bps (received bits per second).
 iperf_run()
 {
-	local port pid t bps
-	port=$(free_port)
-	iperf3 -s -1 -B 127.0.0.1 -p "$port" --forceflush \
-	    >"$S/iperf-s.log" 2>&1 &
-	pid=$!
-	started $pid iperf3
-	wait_for 5 grep -q listening "$S/iperf-s.log" ||
-	    die "iperf3 -s did not start: $(cat "$S/iperf-s.log")"
+	local port pid t bps try
+	# a free port may be taken before iperf3 binds it (another run on
+	# the machine): try a few
+	for try in 1 2 3 4 5; do
+		port=$(free_port)
+		iperf3 -s -1 -B 127.0.0.1 -p "$port" --forceflush \
+		    >"$S/iperf-s.log" 2>&1 &
+		pid=$!
+		started $pid iperf3
+		wait_for 5 grep -q -e listening -e error "$S/iperf-s.log"
+		grep -q listening "$S/iperf-s.log" && break
+		stop_pid $pid iperf3
+		unset 'STARTED[${#STARTED[@]}-1]'
+		[ $try -lt 5 ] ||
+		    die "iperf3 -s did not start: $(cat "$S/iperf-s.log")"
+	done
 	t=$SECS
 	[ $ROUND -gt 0 ] || t=1
 	iperf3 -c 127.0.0.1 -p "$port" -t "$t" -J >"$S/iperf.json" 2>&1 ||

@@ -918,12 +918,11 @@ direct_unkeep(struct dfs_file *f)
 	(void)spool_truncate(&f->sp, 0);
 }
 
-/* Takes what fits of buf into the chunk at f->off.  Returns the count
- * or a status; a failure is kept and fails dfs_close() too. */
+/* Takes what fits of buf into the chunk, for file offset off.  Returns
+ * the count or a status; a failure is kept and fails dfs_close() too. */
 static ssize_t
-direct_put(struct dfs_file *f, const char *buf, size_t n)
+direct_put(struct dfs_file *f, const char *buf, size_t n, uint64_t off)
 {
-	uint64_t	off = (uint64_t)f->off;
 	size_t		take;
 	int		rc = f->werr;
 
@@ -957,12 +956,11 @@ direct_write(struct dfs_file *f, const char *buf, size_t n)
 	ssize_t	k;
 
 	while (done < n) {
-		if ((k = direct_put(f, buf + done, n - done)) < 0)
+		k = direct_put(f, buf + done, n - done, (uint64_t)f->off + done);
+		if (k < 0)
 			return k;
 		done += (size_t)k;
-		f->off += k;
 	}
-	f->off -= (int64_t)n;	/* dfs_write() moves it */
 	return (ssize_t)n;
 }
 

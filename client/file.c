@@ -612,8 +612,10 @@ stream_to_fd(struct dfs_file *f, int fd, size_t n)
 	int		 rc;
 
 	renew(f);
-	if ((rc = stream_at(f, (uint64_t)f->off, &p, &len)) != 0)
+	if ((rc = stream_at(f, (uint64_t)f->off, &p, &len)) != 0) {
+		errno = 0;	/* not a write error: a connect may have set it */
 		return rc;
+	}
 	if (len > n)
 		len = n;
 	if (len > 0 && write_all(fd, p, len) == -1)
@@ -633,8 +635,10 @@ dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
 	if ((f->flags & F_READ) == 0)
 		return -DFS_ERR_PERM;
 	if ((f->flags & F_WRITE) == 0) {
-		if ((got = cache_download(f)) != 0)
+		if ((got = cache_download(f)) != 0) {
+			errno = 0;
 			return got;
+		}
 		if (f->cfd != -1 &&
 		    (got = send_entry(f, fd, n)) != -DFS_ERR_NOTSUPP)
 			return got;

@@ -37,6 +37,7 @@
 #define PROGRESS_MIN	(4u << 20)	/* smaller transfers show no bar */
 #define MAXJOBS		64
 #define QUEUE_LEN	64		/* files waiting for a worker */
+#define LOCK_BATCH	16		/* files a worker takes (and locks) at once */
 
 enum kind { EP_LOCAL, EP_DFS, EP_STD };
 
@@ -64,6 +65,7 @@ struct stream {
 };
 
 struct pool;
+struct job;
 
 struct cp {
 	struct tool	 t;
@@ -72,6 +74,7 @@ struct cp {
 	int		 jobs;		/* -j */
 	mode_t		 umask;
 	char		*buf;		/* TOOL_CHUNK bytes, this thread's */
+	struct job	*batch;		/* a worker's LOCK_BATCH jobs */
 	int		 quiet;		/* a worker: no progress bar */
 	struct pool	*pool;		/* the tree's workers, or NULL */
 };
@@ -499,12 +502,55 @@ copy_file(struct cp *cp, const struct ep *src, const struct ep *dst,
 
 /* --- workers ---------------------------------------------------------- */
 
+/* Takes a worker's share of the queue (called locked, with jobs queued):
+ * up to LOCK_BATCH jobs, fewer when other workers are waiting for some.
+ * Returns how many. */
+static int
+pool_take(struct pool *p, struct job *batch)
+{
+	int	k, i;
+
+	k = p->n / p->nthr;
+	k = k < 1 ? 1 : k > LOCK_BATCH ? LOCK_BATCH : k;
+	for (i = 0; i < k; i++) {
+		batch[i] = p->q[p->head];
+		p->head = (p->head + 1) % QUEUE_LEN;
+		p->n--;
+	}
+	p->running++;
+	pthread_cond_broadcast(&p->cv);
+	return k;
+}
+
+/*
+ * Locks the dfs targets of a batch with one LOCK, so that its files
+ * share one lock (and one lock-table sync) instead of taking and
+ * releasing one each: dfs_open() uses a lock this client holds on the
+ * path.  Returns the lock, or NULL (one target, or a LOCK refused: each
+ * file then locks on its own and reports its own conflict).
+ */
+static struct dfs_lock *
+batch_lock(struct cp *w, const struct job *batch, int n)
+{
+	const char	*paths[LOCK_BATCH];
+	struct dfs_lock	*lk;
+	int		 i, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (batch[i].dst.kind == EP_DFS)
+			paths[m++] = batch[i].dst.path;
+	if (m < 2 || dfs_lock(w->t.dfs, paths, m, 1, 0, &lk) != 0)
+		return NULL;
+	return lk;
+}
+
 static void *
 worker(void *arg)
 {
 	struct cp	*w = arg;
 	struct pool	*p = w->pool;
-	struct job	 j;
+	struct dfs_lock	*lk;
+	int		 n, i;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -512,13 +558,13 @@ worker(void *arg)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->n == 0)
 			break;
-		j = p->q[p->head];
-		p->head = (p->head + 1) % QUEUE_LEN;
-		p->n--;
-		p->running++;
-		pthread_cond_broadcast(&p->cv);
+		n = pool_take(p, w->batch);
 		pthread_mutex_unlock(&p->mu);
-		(void)copy_file(w, &j.src, &j.dst, &j.sm);
+		lk = batch_lock(w, w->batch, n);
+		for (i = 0; i < n; i++)
+			(void)copy_file(w, &w->batch[i].src, &w->batch[i].dst,
+			    &w->batch[i].sm);
+		(void)dfs_unlock(lk);
 		pthread_mutex_lock(&p->mu);
 		p->running--;
 		pthread_cond_broadcast(&p->cv);
@@ -547,12 +593,18 @@ pool_start(struct cp *cp)
 		w->quiet = 1;
 		w->t.status = 0;
 		w->t.cache_warned = 1;	/* the main thread warns */
-		if ((w->buf = malloc(TOOL_CHUNK)) == NULL)
+		w->buf = malloc(TOOL_CHUNK);
+		w->batch = calloc(LOCK_BATCH, sizeof(*w->batch));
+		if (w->buf == NULL || w->batch == NULL) {
+			free(w->buf);
+			free(w->batch);
 			break;
+		}
 		tool_connect(&w->t);
 		if (pthread_create(&p->thr[i], NULL, worker, w) != 0) {
 			dfs_disconnect(w->t.dfs);
 			free(w->buf);
+			free(w->batch);
 			break;
 		}
 		p->nthr++;
@@ -612,6 +664,7 @@ pool_end(struct cp *cp)
 			cp->t.status = 1;
 		dfs_disconnect(p->w[i].t.dfs);
 		free(p->w[i].buf);
+		free(p->w[i].batch);
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);

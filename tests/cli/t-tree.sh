@@ -109,6 +109,38 @@ else
 	rm "$TMP/many/d/dangling"
 fi
 
+# lock_calls OP: prints the lock server's count of OP (dfs-stat -S).
+lock_calls()
+{
+	ok dfs-stat -S
+	awk -v op="$1" '/^lock server/ { f = 1; next }
+	    /server/ { f = 0 } f && $1 == op { print $2 }' "$TMP/out"
+}
+
+say "-j: a worker locks the files it takes with one LOCK"
+l0=$(lock_calls LOCK)
+u0=$(lock_calls UNLOCK)
+ok dfs-cp -j 4 -r "$TMP/many" dfs:/mlk
+l1=$(lock_calls LOCK)
+u1=$(lock_calls UNLOCK)
+[ -n "$l0" ] && [ -n "$l1" ] || fail "no LOCK count in dfs-stat -S"
+[ $((l1 - l0)) -ge 1 ] && [ $((l1 - l0)) -le 100 ] ||
+    fail "$((l1 - l0)) LOCKs for 200 files"
+[ $((u1 - u0)) -eq $((l1 - l0)) ] ||
+    fail "$((l1 - l0)) LOCKs but $((u1 - u0)) UNLOCKs"
+ok dfs-cp -r dfs:/mlk "$TMP/mlk"
+diff -r "$TMP/many" "$TMP/mlk" || fail "-j 4 with batch locks: differ"
+
+say "-j: a file locked by another client fails, the others arrive"
+run dfs-lock /mlk2/d/f5 -- env -u DFS_LOCKS \
+    dfs-cp -j 4 -r "$TMP/many" dfs:/mlk2
+[ $RC -eq 1 ] || fail "exit $RC with /mlk2/d/f5 locked elsewhere"
+grep -q "^dfs-cp: dfs:/mlk2/d/f5: Locked by another client" "$TMP/err" ||
+    fail "no message for f5: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "more failed: $(cat "$TMP/err")"
+ok dfs-ls /mlk2/d
+[ "$(wc -l <"$TMP/out")" -eq 199 ] || fail "$(wc -l <"$TMP/out") copied"
+
 say "-j takes 1 to 64"
 expect_err "dfs-cp: -j 0: expected a number of jobs from 1 to 64" \
     dfs-cp -j 0 -r "$TMP/many" dfs:/mx
@@ -116,7 +148,7 @@ expect_err "dfs-cp: -j x: expected a number of jobs from 1 to 64" \
     dfs-cp -j x -r "$TMP/many" dfs:/mx
 
 say "rm -r removes the tree"
-ok dfs-rm -r /x /y /z /p /m1 /m16 /mbad
+ok dfs-rm -r /x /y /z /p /m1 /m16 /mbad /mlk /mlk2
 ok dfs-ls /
 [ ! -s "$TMP/out" ] || fail "left: $(cat "$TMP/out")"
 exit 0

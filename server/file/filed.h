@@ -103,11 +103,13 @@ int		store_stage_id(const struct op_ctx *oc, uint64_t stage,
 /* Creates <statedir>/data and <statedir>/stage.  Returns 0 or -1 (errno
  * set). */
 int		store_init(const struct filed_ctx *fc);
-/* Path of version `vers` of `hex`, of its directory, of a stage.  Each
- * returns 0 or -DFS_ERR_NAMETOOLONG. */
+/* Path of version `vers` of `hex`, of its directory, of a stage's
+ * directory, of a stage.  Each returns 0 or -DFS_ERR_NAMETOOLONG. */
 int		store_data_path(const struct filed_ctx *fc, const char *hex,
 		    uint64_t vers, char *buf, size_t len);
 int		store_data_dir(const struct filed_ctx *fc, const char *hex,
+		    char *buf, size_t len);
+int		store_stage_dir(const struct filed_ctx *fc, const char *hex,
 		    char *buf, size_t len);
 int		store_stage_path(const struct filed_ctx *fc, const char *hex,
 		    uint64_t stage, char *buf, size_t len);

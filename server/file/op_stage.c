@@ -58,12 +58,21 @@ static int
 make_stage(struct filed_ctx *fc, const char *hex, uint64_t id, int src,
     uint64_t keep)
 {
-	char	path[STORE_PATHLEN];
+	char	path[STORE_PATHLEN], dir[STORE_PATHLEN];
 	int	fd, rc;
 
 	if ((rc = store_stage_path(fc, hex, id, path, sizeof(path))) != 0)
 		return rc;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ENOENT) {
+		/* the bucket's first stage: no fsync, a crash loses only
+		 * stages, which nobody relies on */
+		if ((rc = store_stage_dir(fc, hex, dir, sizeof(dir))) != 0)
+			return rc;
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return store_errno(errno);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd == -1)
 		return store_errno(errno);
 	rc = src != -1 ? store_copy(src, fd, keep) : 0;

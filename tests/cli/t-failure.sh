@@ -81,7 +81,7 @@ case " $PIDS " in
 *" $filedpid "*) ;;
 *)	fail "dfs-filed pid $filedpid (from $TMP/filed.pid) not in '$PIDS'" ;;
 esac
-rm -f "$TMP/filed"/stage/* 2>/dev/null
+rm -f "$TMP/filed"/stage/*/* 2>/dev/null
 dfs-cp "$TMP/v2" dfs:/v >"$TMP/cp.out" 2>"$TMP/cp.err" &
 cppid=$!
 BG="$BG $cppid"

@@ -90,6 +90,18 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* Puts the path of stage `id` of `hex` in path, its bucket made. */
+static void
+stage_at(struct tctx *t, const char *hex, uint64_t id, char *path,
+    size_t len)
+{
+	char	dir[STORE_PATHLEN];
+
+	CU_ASSERT(store_stage_dir(&t->fc, hex, dir, sizeof(dir)) == 0);
+	CU_ASSERT(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	CU_ASSERT(store_stage_path(&t->fc, hex, id, path, len) == 0);
+}
+
 static void
 test_filed_store__paths(void)
 {
@@ -103,8 +115,12 @@ test_filed_store__paths(void)
 	CU_ASSERT_STRING_EQUAL(path, want);
 	CU_ASSERT(store_stage_path(&t.fc, t.hex, 0xabcULL, path,
 	    sizeof(path)) == 0);
-	snprintf(want, sizeof(want), "%s/stage/%s.0000000000000abc", t.dir,
-	    t.hex);
+	snprintf(want, sizeof(want), "%s/stage/%.2s/%s.0000000000000abc",
+	    t.dir, t.hex + FH_HEXLEN - 2, t.hex);
+	CU_ASSERT_STRING_EQUAL(path, want);
+	CU_ASSERT(store_stage_dir(&t.fc, t.hex, path, sizeof(path)) == 0);
+	snprintf(want, sizeof(want), "%s/stage/%.2s", t.dir,
+	    t.hex + FH_HEXLEN - 2);
 	CU_ASSERT_STRING_EQUAL(path, want);
 	CU_ASSERT(store_data_dir(&t.fc, t.hex, path, sizeof(path)) == 0);
 	snprintf(want, sizeof(want), "%s/data/%.2s", t.dir,
@@ -209,8 +225,8 @@ test_filed_store__remove_all(void)
 	}
 	put_version(&t, 1, "x");
 	put_version(&t, 2, "y");
-	store_stage_path(&t.fc, t.hex, 77, s1, sizeof(s1));
-	store_stage_path(&t.fc, other.hex, 77, s2, sizeof(s2));
+	stage_at(&t, t.hex, 77, s1, sizeof(s1));
+	stage_at(&t, other.hex, 77, s2, sizeof(s2));
 	CU_ASSERT(put_file(s1, "s") == 0 && put_file(s2, "s") == 0);
 	CU_ASSERT(store_remove_all(&t.fc, t.hex) == 0);
 	CU_ASSERT(store_versions(&t.fc, t.hex, &v, &n) == 0 && n == 0);
@@ -269,8 +285,8 @@ test_filed_store__gc_stages(void)
 	char		old[STORE_PATHLEN], fresh[STORE_PATHLEN];
 
 	tctx_init(&t, 11);
-	store_stage_path(&t.fc, t.hex, 1, old, sizeof(old));
-	store_stage_path(&t.fc, t.hex, 2, fresh, sizeof(fresh));
+	stage_at(&t, t.hex, 1, old, sizeof(old));
+	stage_at(&t, t.hex, 2, fresh, sizeof(fresh));
 	CU_ASSERT(put_file(old, "o") == 0 && put_file(fresh, "f") == 0);
 	age_file(old, 7200);
 	CU_ASSERT(store_gc_stages(&t.fc, 3600) == 1);

@@ -449,14 +449,18 @@ pump(struct cp *cp, struct stream *in, struct stream *out,
 	return 0;
 }
 
-/* Checks that a target may be written as a file.  Returns 0, or -1
- * after reporting (a directory there, or a failing stat). */
+/* Checks that a local target may be written as a file.  Returns 0, or
+ * -1 after reporting (a directory there, or a failing stat).  A dfs
+ * target needs no look: dfs_open() refuses a directory (ISDIR) in the
+ * request that creates the file, one round trip less per file. */
 static int
 check_target(struct cp *cp, const struct ep *dst)
 {
 	struct meta	dm;
 	int		rc;
 
+	if (dst->kind == EP_DFS)
+		return 0;
 	rc = ep_stat(cp, dst, &dm);
 	if (rc == 0 && dm.isdir)
 		rc = dst->kind == EP_DFS ? -DFS_ERR_ISDIR : -EISDIR;

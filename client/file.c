@@ -763,6 +763,8 @@ add_commit(struct dfs_file *f, struct freq *r, uint64_t stage)
 	ca->fh = f->fh;
 	ca->stage = stage;
 	ca->lock = f->lock;
+	/* CHANGED if anyone committed since our open: never a lost update */
+	ca->base = f->vers;
 }
 
 /* Sends one request; on success keeps the stage id or the committed

@@ -46,8 +46,7 @@ peer_close(struct peer *p)
 	p->clnt = NULL;
 }
 
-/* Connects if not connected.  Returns 0 or -DFS_ERR_RPC. */
-static int
+int
 peer_connect(struct peer *p)
 {
 	if (p->clnt != NULL)

@@ -31,6 +31,9 @@ int	peer_init(struct peer *p, const char *spec, rpcprog_t prog,
 /* Same, from a host and port (port 0: rpcbind). */
 void	peer_init_addr(struct peer *p, const char *host, unsigned int port,
 	    rpcprog_t prog, rpcvers_t vers, unsigned int timeout_ms);
+/* Connects if not connected (no call is made).  Returns 0 or
+ * -DFS_ERR_RPC with p->err set. */
+int	peer_connect(struct peer *p);
 /* Drops the connection.  peer_close() on a never-used peer is fine. */
 void	peer_close(struct peer *p);
 

@@ -20,11 +20,8 @@
 #include "fh.h"
 #include "peer.h"
 
-/* Milliseconds: calls to the name and lock servers time out after
- * these; the lock server's address is asked for again after RECHECK. */
+/* Milliseconds: calls to the name server time out after this. */
 #define FILED_NAMED_TIMEOUT_MS	5000
-#define FILED_LOCKD_TIMEOUT_MS	5000
-#define FILED_LOCKD_RECHECK_MS	5000
 
 /* The shared counters' mapping: one per op code, a STATS reply's worth. */
 #define FILED_COUNTERS_SIZE	(DFS_MAXCOUNTERS * sizeof(struct op_counter))
@@ -34,9 +31,6 @@ struct filed_ctx {
 	const char		*statedir;
 	unsigned int		 gc_age;	/* -g: stage age, s */
 	struct peer		 named;		/* per process */
-	struct peer		 lockd;
-	int			 lockd_known;	/* lockd is set up */
-	unsigned long long	 lockd_checked_ms;
 	int			 lockfd;	/* commit.lock or -1 */
 	long			 lockpid;	/* who opened lockfd */
 	/* STATS: DFS_MAXCOUNTERS per op code (compound.c), in a MAP_SHARED
@@ -165,25 +159,24 @@ int		store_gc_stages(const struct filed_ctx *fc,
 		    unsigned int age);
 int		store_gc_versions(struct filed_ctx *fc);
 
-/* --- upcall.c: calls to the name and lock servers -------------------- */
+/* --- upcall.c: calls to the name server ----------------------------- */
 
 /*
  * Each returns 0 or a negative dfs_stat; a failed call (no answer) is
  * -DFS_ERR_DELAY, never a client-local code.
  */
-/* [PUTFH, GETATTR(, GETPATH)]: *path (if not NULL) gets a malloc(3)ed
- * NUL-terminated copy. */
+/* Connects to the name server if not connected (no call). */
+int		upcall_connect(struct filed_ctx *fc);
+/* [PUTFH, GETATTR] */
 int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
-		    dfs_attr *attr, char **path);
-/* [PUTFH, COMMIT(oldvers, size, srvid)] -> the new attributes. */
-int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
-		    uint64_t oldvers, uint64_t size, uint64_t srvid,
 		    dfs_attr *attr);
+/* [PUTFH, PUTLOCK(lock), COMMIT(oldvers, size, srvid)] -> the new
+ * attributes; a call that got no answer is -DFS_ERR_RPC (it may have
+ * happened). */
+int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
+		    const dfs_lockid *lock, uint64_t oldvers, uint64_t size,
+		    uint64_t srvid, dfs_attr *attr);
 /* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
 int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
-/* TEST(path, id, EXCL) on the lock server, when one is registered (else
- * 0).  Returns 0, -LOCKED, -EXPIRED, -BADLOCK, -DELAY, ... */
-int		upcall_locktest(struct filed_ctx *fc, const char *path,
-		    const dfs_lockid *id);
 
 #endif

@@ -353,7 +353,6 @@ register_and_gc(struct super *s)
 	(void)store_gc_versions(&s->fc);
 	/* ORDER: workers must not share the supervisor's connections */
 	peer_close(&s->fc.named);
-	peer_close(&s->fc.lockd);
 }
 
 int

@@ -2,13 +2,18 @@
  * op_commit.c -- FOP_COMMIT: make a stage the file's next version.
  *
  * The sequence (under the handle's commit lock, so two workers never
- * commit one file at once):
+ * commit one file at once), V being the writer's base version:
  *
- *	named [PUTFH, GETATTR, GETPATH]		current version V, path
- *	lockd TEST(path, lock, EXCL)		if a lock server is known
- *	fsync(stage); rename to <fh>.V+1; fsync(dir)
- *	named [PUTFH, COMMIT(V, size, srvid)]	the commit point
+ *	named [PUTFH, GETATTR]			only for base DFS_VERS_ANY
+ *	fsync(stage); rename to <fh>.V+1 unless it exists; fsync(dir)
+ *	named [PUTFH, PUTLOCK, COMMIT(V, size, srvid)]	the commit point
  *	unlink versions older than V+1
+ *
+ * The name server's COMMIT checks the version (CHANGED) and the writer's
+ * lock (its TEST to the lock server), so a commit is one call to it; a
+ * refused one puts the stage back, for the writer to retry or abort.
+ * The rename never replaces a file: a .V+1 already here is another
+ * writer's commit, and the answer is CHANGED.
  *
  * Readers of V keep reading V until it is unlinked, then get STALE and
  * ask the name server again; nobody ever sees a partial V+1 (invariant
@@ -60,8 +65,26 @@ sync_stage(struct commit *c)
 	return rc;
 }
 
+/* rename(2) that fails (EEXIST) rather than replace `to`; where the
+ * file system has no RENAME_NOREPLACE, link(2) and unlink(2).  Returns 0
+ * or -1 (errno set). */
+static int
+rename_new(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(from, to) == -1)
+		return -1;
+	if (unlink(from) == -1)
+		log_warn("cannot remove '%s'", from);
+	return 0;
+}
+
 /* Renames the stage into place as version V+1 and makes the rename
- * durable.  Returns 0 or a negative dfs_stat. */
+ * durable.  Returns 0 or a negative dfs_stat: CHANGED when V+1 is
+ * already here. */
 static int
 install(struct commit *c)
 {
@@ -73,8 +96,9 @@ install(struct commit *c)
 	    (rc = store_data_path(c->fc, c->hex, c->oldvers + 1, c->vpath,
 	    sizeof(c->vpath))) != 0)
 		return rc;
-	if (rename(c->stage, c->vpath) == -1)
-		return errno == ENOENT ? -DFS_ERR_STALE : store_errno(errno);
+	if (rename_new(c->stage, c->vpath) == -1)
+		return errno == ENOENT ? -DFS_ERR_STALE :
+		    errno == EEXIST ? -DFS_ERR_CHANGED : store_errno(errno);
 	if ((rc = store_fsync_dir(dir)) != 0)
 		log_warn("cannot sync '%s'", dir);
 	return rc;
@@ -82,39 +106,48 @@ install(struct commit *c)
 
 /*
  * The name server's COMMIT got no answer, so we do not know whether it
- * happened.  Asks again: committed -> *attr, 0; not committed -> the
- * stage is put back (the client may retry) and -DELAY; no answer ->
- * -DELAY, V+1 left for start-up GC to settle.
+ * happened.  Asks again: committed -> *attr, 0; not committed -> -RPC
+ * (the caller may send it again: the first one may only have met a
+ * connection the name server had dropped, as when it restarted); the
+ * version moved elsewhere -> -DELAY; no answer -> -DELAY and *unknown
+ * set: V+1 stays for start-up GC to settle.
  */
 static int
-resolve(struct commit *c, dfs_attr *attr)
+resolve(struct commit *c, dfs_attr *attr, int *unknown)
 {
 	dfs_attr	now;
 
-	if (upcall_getattr(c->fc, c->fh, &now, NULL) != 0)
+	if (upcall_getattr(c->fc, c->fh, &now) != 0) {
+		*unknown = 1;
 		return -DFS_ERR_DELAY;
+	}
 	if (now.vers == c->oldvers + 1 && now.size == c->size) {
 		*attr = now;
 		return 0;
 	}
-	if (now.vers == c->oldvers && rename(c->vpath, c->stage) == -1)
-		log_warn("cannot restore stage '%s'", c->stage);
-	return -DFS_ERR_DELAY;
+	return now.vers == c->oldvers ? -DFS_ERR_RPC : -DFS_ERR_DELAY;
 }
 
-/* Reports V+1 to the name server and cleans up after its answer.
- * Returns 0 (attr filled) or a negative dfs_stat. */
+/* Reports V+1 to the name server under `lock` (twice at most, see
+ * resolve()) and cleans up after its answer: a refusal puts the stage
+ * back for the writer.  Returns 0 (attr filled) or a negative
+ * dfs_stat. */
 static int
-report(struct commit *c, dfs_attr *attr)
+report(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
 {
-	int	rc;
+	int	rc, tries = 0, unknown = 0;
 
-	rc = upcall_commit(c->fc, c->fh, c->oldvers, c->size, c->srvid,
-	    attr);
+	do {
+		rc = upcall_commit(c->fc, c->fh, lock, c->oldvers, c->size,
+		    c->srvid, attr);
+		if (rc == -DFS_ERR_RPC)
+			rc = resolve(c, attr, &unknown);
+	} while (rc == -DFS_ERR_RPC && ++tries < 2);
 	if (rc == -DFS_ERR_RPC)
-		rc = resolve(c, attr);
-	else if (rc != 0 && unlink(c->vpath) == -1)
-		log_warn("cannot remove refused version '%s'", c->vpath);
+		rc = -DFS_ERR_DELAY;
+	/* ORDER: never take back a version the name server may have */
+	if (rc != 0 && !unknown && rename(c->vpath, c->stage) == -1)
+		log_warn("cannot restore stage '%s'", c->stage);
 	if (rc != 0)
 		return rc;
 	if (store_prune(c->fc, c->hex, c->oldvers + 1, 0) != 0)
@@ -126,41 +159,44 @@ report(struct commit *c, dfs_attr *attr)
 /* The part of COMMIT under the handle's lock.  Returns 0 or a negative
  * dfs_stat. */
 static int
-commit_locked(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
+commit_locked(struct commit *c, const commit_file_args *ca,
+    dfs_attr *attr)
 {
-	dfs_attr	 cur;
-	char		*path = NULL;
-	int		 rc;
+	dfs_attr	cur;
+	int		rc;
 
-	if ((rc = upcall_getattr(c->fc, c->fh, &cur, &path)) != 0)
-		goto out;
-	if (cur.type != DFS_FTYPE_REG) {
-		rc = -DFS_ERR_ISDIR;
-		goto out;
+	/* ORDER: an unreachable name server fails the commit before the
+	 * stage is used up */
+	if (upcall_connect(c->fc) != 0)
+		return -DFS_ERR_DELAY;
+	c->oldvers = ca->base;
+	if (ca->base == DFS_VERS_ANY) {
+		if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
+			return rc;
+		if (cur.type != DFS_FTYPE_REG)
+			return -DFS_ERR_ISDIR;
+		c->oldvers = cur.vers;
 	}
-	c->oldvers = cur.vers;
-	if ((rc = upcall_locktest(c->fc, path, lock)) != 0 ||
-	    (rc = sync_stage(c)) != 0 || (rc = install(c)) != 0)
-		goto out;
-	rc = report(c, attr);
-out:
-	free(path);
-	return rc;
+	if ((rc = sync_stage(c)) != 0 || (rc = install(c)) != 0)
+		return rc;
+	return report(c, &ca->lock, attr);
 }
 
 /*
- * COMMIT(fh, stage, lock)
+ * COMMIT(fh, stage, lock, base)
  *
  * Makes the stage (id 0: the one the last STAGE of this COMPOUND made)
- * version V+1 of the file, V being the name server's current version,
- * and reports it to the name server (see the top of this file).  The
- * stage is gone afterwards, and so are versions older than V+1.  Replies
- * the attributes the name server now has.  Errors: BADHANDLE, INVAL
- * (stage 0 and no STAGE before), STALE (no such stage, or the name
- * server no longer knows the file), ISDIR, LOCKED / EXPIRED / BADLOCK
- * (the lock server's TEST refused `lock`), CHANGED (the version moved
- * under us: nothing committed), DELAY (this server has no id yet, or
- * the name or lock server did not answer), NOSPC, IO.
+ * version V+1 of the file, V being `base` (DFS_VERS_ANY: the name
+ * server's current version), and reports it to the name server under
+ * `lock` (see the top of this file).  The stage is gone afterwards, and
+ * so are versions older than V+1.  Replies the attributes the name
+ * server now has.  Errors: BADHANDLE, INVAL (stage 0 and no STAGE
+ * before), STALE (no such stage, or the name server no longer knows the
+ * file), ISDIR, LOCKED / EXPIRED / BADLOCK (the lock server refused
+ * `lock` for the file's path; the stage is kept), CHANGED (another
+ * version came after `base`: nothing committed, the stage is kept),
+ * DELAY (this server has no id yet, or the name or lock server did not
+ * answer), NOSPC, IO.
  */
 dfs_stat
 op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
@@ -180,8 +216,7 @@ op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	if ((rc = store_server_id(oc->fc, &c.srvid)) != 0 ||
 	    (rc = store_lock(oc->fc, c.hex)) != 0)
 		return (dfs_stat)-rc;
-	rc = commit_locked(&c, &ca->lock,
-	    &r->file_resop_u.commit.fcommit_res_u.attr);
+	rc = commit_locked(&c, ca, &r->file_resop_u.commit.fcommit_res_u.attr);
 	store_unlock(oc->fc, c.hex);
 	if (rc == 0 && id == oc->stage)
 		oc->stage = 0;

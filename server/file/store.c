@@ -73,7 +73,6 @@ void
 filed_ctx_release(struct filed_ctx *fc)
 {
 	peer_close(&fc->named);
-	peer_close(&fc->lockd);
 	if (fc->lockfd != -1)
 		close(fc->lockfd);
 	fc->lockfd = -1;
@@ -600,7 +599,7 @@ gc_handle(struct filed_ctx *fc, const char *hex)
 	unhex(hex, raw);
 	fh.dfs_fh_len = FH_LEN;
 	fh.dfs_fh_val = (char *)raw;
-	rc = upcall_getattr(fc, &fh, &attr, NULL);
+	rc = upcall_getattr(fc, &fh, &attr);
 	if (rc == -DFS_ERR_DELAY)
 		return rc;
 	if (rc != 0) {

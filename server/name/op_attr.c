@@ -79,12 +79,14 @@ repl_add(struct inode *ino, uint64_t srvid)
 
 /*
  * Opcode: COMMIT {oldvers, size, srvid}
- * Sent by a file server that made new contents durable.  Reads the
- * current file; when its version is still oldvers, changes it to
- * oldvers + 1, sets size, mtime = ctime = now, and records srvid as
- * holding it.  Returns the new attributes.  Errors: CHANGED (the
- * version moved), ISDIR, INVAL (srvid is not a registered file server),
- * STALE, NOFILEHANDLE.
+ * Sent by a file server that made new contents durable, after PUTLOCK of
+ * the writer's lock.  Reads the current file; when its version is still
+ * oldvers and the lock server lets the PUTLOCK id change its path,
+ * changes it to oldvers + 1, sets size, mtime = ctime = now, and records
+ * srvid as holding it.  Returns the new attributes.  Errors: CHANGED
+ * (the version moved), ISDIR, INVAL (srvid is not a registered file
+ * server), STALE, NOFILEHANDLE; LOCKED, EXPIRED, BADLOCK, DELAY,
+ * NAMETOOLONG as for SETATTR.
  */
 dfs_stat
 op_commit(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -104,6 +106,8 @@ op_commit(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		return DFS_ERR_INVAL;
 	if (ino.vers != ca->oldvers)
 		return DFS_ERR_CHANGED;
+	if ((rc = locks_check_inode(oc, &ino)) != 0)
+		return (dfs_stat)-rc;
 	ino.vers++;
 	ino.size = ca->size;
 	ino.mtime = ino.ctime = now_ns();

@@ -2,8 +2,9 @@
  * it_client.c -- libdfs against real daemons.
  *
  * The open modes and what each does to a file, the writer's lock as a
- * second client sees it, the stdio bridge, seeks and truncation, paged
- * directory listings, rename and unlink, and dfs_abort().
+ * second client sees it, no lost update between two writers, the stdio
+ * bridge, seeks and truncation, paged directory listings, rename and
+ * unlink, and dfs_abort().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -149,6 +150,38 @@ test_client__writers_are_locked(void)
 	CU_ASSERT_EQUAL(dfs_close(g), 0);
 }
 
+/*
+ * Two writers of one path under one lock (a client may open a path it
+ * locked as often as it likes): the first close commits, the second,
+ * opened on the same version, is refused with CHANGED instead of
+ * replacing the first one's data; a reopen then commits.
+ */
+static void
+test_client__no_lost_update(void)
+{
+	static const char *const path[] = { "/twice" };
+	struct dfs_lock	*lk;
+	struct dfs_file	*f, *g;
+	char		 buf[64];
+
+	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/twice", NULL, "v1"), 0);
+	CU_ASSERT_EQUAL_FATAL(dfs_lock(a, path, 1, 1, 0, &lk), 0);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/twice", "w", &f), 0);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/twice", "w", &g), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "first", 5), 5);
+	CU_ASSERT_EQUAL(dfs_write(g, "second", 6), 6);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(dfs_close(g), -DFS_ERR_CHANGED);
+	CU_ASSERT_EQUAL(harness_get(b, "/twice", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "first");
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/twice", "a", &g), 0);
+	CU_ASSERT_EQUAL(dfs_write(g, "+", 1), 1);
+	CU_ASSERT_EQUAL(dfs_close(g), 0);
+	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
+	CU_ASSERT_EQUAL(harness_get(b, "/twice", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "first+");
+}
+
 /* dfs_abort: nothing committed, lock released at once. */
 static void
 test_client__abort(void)
@@ -240,6 +273,7 @@ static CU_TestInfo client_tests[] = {
 	{ "modes", test_client__modes },
 	{ "seek_truncate_spill", test_client__seek_truncate_spill },
 	{ "writers_are_locked", test_client__writers_are_locked },
+	{ "no_lost_update", test_client__no_lost_update },
 	{ "abort", test_client__abort },
 	{ "stdio", test_client__stdio },
 	{ "names", test_client__names },

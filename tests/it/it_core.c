@@ -78,11 +78,11 @@ create_file(const char *dir, const char *name, dfs_fh *fh)
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 }
 
-/* STAGE, WRITE, COMMIT in one round trip.  Returns the COMMIT status and
- * the new version in *vers. */
+/* STAGE, WRITE, COMMIT(base) in one round trip.  Returns the COMMIT
+ * status and the new version in *vers. */
 static dfs_stat
-put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
-    uint64_t *vers)
+put_at(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
+    uint64_t base, uint64_t *vers)
 {
 	struct freq		 r = { .n = 0 };
 	file_compound_res	 res;
@@ -97,6 +97,7 @@ put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
 	a = freq_add(&r, FOP_COMMIT);
 	a->file_argop_u.commit.fh = *fh;
 	a->file_argop_u.commit.lock = lock;
+	a->file_argop_u.commit.base = base;
 	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	if (st == DFS_OK && vers != NULL)
@@ -104,6 +105,14 @@ put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
 		    attr.vers;
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	return st;
+}
+
+/* put_at() on top of whatever version is current. */
+static dfs_stat
+put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
+    uint64_t *vers)
+{
+	return put_at(fh, data, len, lock, DFS_VERS_ANY, vers);
 }
 
 /* READ of (fh, vers) from offset 0; returns the status, copies up to
@@ -463,6 +472,7 @@ test_core__readers_never_see_partial_files(void)
 	a = freq_add(&r, FOP_COMMIT);
 	a->file_argop_u.commit.fh = fh;
 	a->file_argop_u.commit.stage = stage;
+	a->file_argop_u.commit.base = vers;
 	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL(res.status, DFS_OK);
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
@@ -534,6 +544,43 @@ test_core__commit_respects_locks(void)
 	free(fh.dfs_fh_val);
 }
 
+/*
+ * A commit names the version its writer started from: a second writer
+ * from the same base gets CHANGED and the first one's version stays
+ * whole (the file server never renames over it, and the name server
+ * refuses the stale base); base DFS_VERS_ANY takes the current one.
+ */
+static void
+test_core__stale_base_is_changed(void)
+{
+	static const dfs_lockid	 nolock;
+	dfs_fh			 fh;
+	dfs_attr		 attr;
+	uint64_t		 vers = 0;
+	char			 got[16];
+	size_t			 len;
+
+	create_file("base", "f", &fh);
+	CU_ASSERT_EQUAL(put_at(&fh, "first", 5, nolock, 0, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(vers, 1);
+	CU_ASSERT_EQUAL(put_at(&fh, "second", 6, nolock, 0, &vers),
+	    DFS_ERR_CHANGED);
+	CU_ASSERT_EQUAL(put_at(&fh, "second", 6, nolock, 7, &vers),
+	    DFS_ERR_CHANGED);
+	CU_ASSERT_EQUAL(getattr("base/f", &attr), DFS_OK);
+	CU_ASSERT_EQUAL(attr.vers, 1);
+	CU_ASSERT_EQUAL(attr.size, 5);
+	CU_ASSERT_EQUAL(get_data(&fh, 1, got, sizeof(got), &len), DFS_OK);
+	CU_ASSERT(len == 5 && memcmp(got, "first", 5) == 0);
+	CU_ASSERT_EQUAL(put_at(&fh, "third", 5, nolock, 1, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(vers, 2);
+	CU_ASSERT_EQUAL(put_data(&fh, "any", 3, nolock, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(vers, 3);
+	CU_ASSERT_EQUAL(get_data(&fh, 3, got, sizeof(got), &len), DFS_OK);
+	CU_ASSERT(len == 3 && memcmp(got, "any", 3) == 0);
+	free(fh.dfs_fh_val);
+}
+
 static CU_TestInfo core_tests[] = {
 	{ "null_ping", test_core__null_ping },
 	{ "write_then_read", test_core__write_then_read },
@@ -552,6 +599,7 @@ static CU_TestInfo core_tests[] = {
 	{ "abandoned_stage_changes_nothing",
 	    test_core__abandoned_stage_changes_nothing },
 	{ "commit_respects_locks", test_core__commit_respects_locks },
+	{ "stale_base_is_changed", test_core__stale_base_is_changed },
 	CU_TEST_INFO_NULL,
 };
 

@@ -266,7 +266,9 @@ try_commit(CLIENT *c, const dfs_fh *fh, const char *data, uint64_t *vers)
 	a->file_argop_u.write.fh = *fh;
 	a->file_argop_u.write.data.data_val = (char *)data;
 	a->file_argop_u.write.data.data_len = (u_int)strlen(data);
-	freq_add(&r, FOP_COMMIT)->file_argop_u.commit.fh = *fh;
+	a = freq_add(&r, FOP_COMMIT);
+	a->file_argop_u.commit.fh = *fh;
+	a->file_argop_u.commit.base = DFS_VERS_ANY;
 	if (file_call(c, &r, &res) != RPC_SUCCESS)
 		return 0;
 	ok = res.status == DFS_OK;

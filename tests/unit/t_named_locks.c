@@ -1,7 +1,7 @@
 /*
  * t_named_locks.c -- dfs-named's lock enforcement (locks.c): PUTLOCK and
  * the TEST it sends the lock server before CREATE, MKDIR, SETATTR,
- * REMOVE and RENAME.
+ * REMOVE, RENAME and COMMIT.
  *
  * Handlers are driven through name_compound_1_svc() over a state
  * directory of each test's own.  The lock server is either absent (no
@@ -193,6 +193,7 @@ static struct {
 	char			dir[64];
 	struct kv		*kv;
 	struct named_ctx	nc;
+	uint64_t		srvid;		/* the file server's */
 } fx;
 
 static const dfs_lockid		mylock = { 0x1111, 0x2222 };
@@ -319,6 +320,7 @@ test_setup(void)
 	B();
 	register_op(DFS_SRV_FILE, 0, 7001);
 	CU_ASSERT_FATAL(go() == DFS_OK);
+	fx.srvid = R.res.res_val[0].name_resop_u.reg.register_res_u.ok.id;
 	CU_ASSERT_FATAL(run_in("/", mk_d) == DFS_OK);
 	CU_ASSERT_FATAL(run_in("/", mk_e) == DFS_OK);
 	CU_ASSERT_FATAL(run_in("/d", mk_f) == DFS_OK);
@@ -467,6 +469,24 @@ m_rename_across(void)		/* onto an existing file */
 	rename_op("f", "t");
 }
 
+/* A file server's COMMIT of the current version (0) of /d/f. */
+static void
+commit_op(uint64_t oldvers)
+{
+	name_argop	*a = add(OP_COMMIT);
+
+	a->name_argop_u.commit.oldvers = oldvers;
+	a->name_argop_u.commit.size = 5;
+	a->name_argop_u.commit.srvid = fx.srvid;
+}
+
+static void
+m_commit(void)
+{
+	walk("/d/f");
+	commit_op(0);
+}
+
 static const struct mutation {
 	const char	*name;
 	void		(*build)(void);
@@ -482,6 +502,7 @@ static const struct mutation {
 	{ "remove_dir",	   m_remove_dir,     { "/d/s" } },
 	{ "rename",	   m_rename,	     { "/d/f", "/d/g" } },
 	{ "rename_across", m_rename_across,  { "/d/f", "/e/t" } },
+	{ "commit",	   m_commit,	     { "/d/f" } },
 };
 #define NMUTATIONS	(sizeof(mutations) / sizeof(mutations[0]))
 
@@ -677,7 +698,7 @@ static void
 test_named_locks__validation_first(void)
 {
 	static void (*const bad[])(void) = { m_create, m_mkdir, m_remove,
-	    m_remove_dir, m_rename };
+	    m_remove_dir, m_rename, m_commit };
 	size_t	i;
 
 	reg_lockd(fake.port);
@@ -716,6 +737,10 @@ test_named_locks__validation_first(void)
 	walk("/d/f");
 	add(OP_SETATTR)->name_argop_u.setattr.mask = 0x100;
 	CU_ASSERT(go() == DFS_ERR_INVAL);
+	B();
+	walk("/d/f");
+	commit_op(3);			/* the version is 0 */
+	CU_ASSERT(go() == DFS_ERR_CHANGED);
 	CU_ASSERT(fake_calls() == 0);
 	/* and the valid ones are refused */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -724,7 +749,7 @@ test_named_locks__validation_first(void)
 		bad[i]();
 		CU_ASSERT(go() == DFS_ERR_LOCKED);
 	}
-	CU_ASSERT(fake_calls() == 5);
+	CU_ASSERT(fake_calls() == 6);
 }
 
 /* The latest lock server to register is the one asked: the connection

@@ -466,6 +466,7 @@ file_args_ops(file_argop *ops, char *data, u_int len)
 	ops[2].op = FOP_COMMIT;
 	ops[2].file_argop_u.commit.fh = mkfh();
 	ops[2].file_argop_u.commit.lock = (dfs_lockid){ 8, 9 };
+	ops[2].file_argop_u.commit.base = DFS_VERS_ANY;
 	ops[3].op = FOP_READ;
 	ops[3].file_argop_u.read = (read_args){ mkfh(), 4, 0, DFS_MAXDATA };
 	ops[4].op = FOP_GETATTR;

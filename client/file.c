@@ -214,7 +214,7 @@ static void	renew(struct dfs_file *);
  * The bytes of the opened version from off on, within one chunk: from
  * the read-ahead when the version spans several chunks (several READs
  * in flight on several connections), else one READ into rbuf.  Returns
- * 0 with *p and *len (0 at the end), or a status.
+ * 0 with *p and *len (0 and "" at the end), or a status.
  */
 static int
 stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
@@ -222,6 +222,7 @@ stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
 	ssize_t	got;
 	int	rc;
 
+	*p = "";		/* memcpy(3) wants a pointer even for 0 bytes */
 	*len = 0;
 	if (off >= f->size || f->vers == 0)
 		return 0;

@@ -10,6 +10,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rpc/rpc.h>
 
@@ -157,28 +158,53 @@ filed_set_ctx(struct filed_ctx *fc)
 	the_ctx = fc;
 }
 
+/* filed_compound(); with `zc`, a READ may leave its bytes in the file
+ * (oc->rfd). */
+static void
+run(struct op_ctx *oc, struct filed_ctx *fc, const file_compound_args *args,
+    file_compound_res *res, int zc)
+{
+	void	*out;
+
+	memset(oc, 0, sizeof(*oc));
+	oc->fc = fc;
+	oc->zc = zc;
+	oc->rfd = -1;
+	memset(res, 0, sizeof(*res));
+	res->status = compound_run(&file_compound, oc, args->ops.ops_val,
+	    args->ops.ops_len, &out, &res->res.res_len);
+	res->res.res_val = out;
+}
+
 void
 filed_compound(struct filed_ctx *fc, const file_compound_args *args,
     file_compound_res *res)
 {
 	struct op_ctx	oc;
-	void		*out;
 
-	memset(&oc, 0, sizeof(oc));
-	oc.fc = fc;
-	memset(res, 0, sizeof(*res));
-	res->status = compound_run(&file_compound, &oc, args->ops.ops_val,
-	    args->ops.ops_len, &out, &res->res.res_len);
-	res->res.res_val = out;
+	run(&oc, fc, args, res, 0);
 }
 
+/*
+ * Evaluates a COMPOUND and replies.  A lone READ on a connection
+ * sendread.c serves is answered from the file with sendfile(2) (then
+ * FALSE: the reply is sent); anything else goes through libtirpc.
+ */
 bool_t
 file_compound_1_svc(file_compound_args *args, file_compound_res *res,
     struct svc_req *rq)
 {
-	(void)rq;
-	filed_compound(the_ctx, args, res);
-	return TRUE;
+	struct op_ctx	oc;
+	int		zc;
+
+	zc = args->ops.ops_len == 1 && args->ops.ops_val[0].op == FOP_READ &&
+	    sendread_ok(rq->rq_xprt);
+	run(&oc, the_ctx, args, res, zc);
+	if (oc.rfd == -1)
+		return TRUE;
+	sendread(rq->rq_xprt, res, oc.rfd, oc.roff);
+	close(oc.rfd);
+	return FALSE;
 }
 
 static bool_t

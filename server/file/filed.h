@@ -44,6 +44,11 @@ struct op_ctx {
 	struct filed_ctx	*fc;
 	uint64_t		 stage;		/* last STAGE; 0: none */
 	uint64_t		 ndata;		/* bytes READ so far */
+	int			 zc;		/* READ may leave its data to
+						 * sendread.c: ... */
+	int			 rfd;		/* ... this open version file,
+						 * -1: it did not */
+	uint64_t		 roff;		/* ... from this offset */
 };
 
 /* Initializes a context for `statedir` (kept by reference) with the name
@@ -69,6 +74,20 @@ void		filed_set_ctx(struct filed_ctx *fc);
  * tests call it directly).  Fills *res; release it with xdr_free. */
 void		filed_compound(struct filed_ctx *fc,
 		    const file_compound_args *args, file_compound_res *res);
+
+/* --- sendread.c: READ replies straight from the file ----------------- */
+
+/* Makes `xprt` (a connection process's one connection) answer lone
+ * READs with sendread(). */
+void		sendread_attach(SVCXPRT *xprt);
+/* Is `xprt` the attached connection? */
+int		sendread_ok(const SVCXPRT *xprt);
+/* Sends the reply `res` to the request last read on `xprt`, its one
+ * READ result's data_len bytes taken from `fd` at `off` with
+ * sendfile(2).  A failure leaves the stream unusable: it is shut down
+ * (logged), and libtirpc then drops the connection. */
+void		sendread(SVCXPRT *xprt, file_compound_res *res, int fd,
+		    uint64_t off);
 
 /* --- op_*.c: handlers; each returns the op's status ----------------- */
 

@@ -212,6 +212,7 @@ worker_main(struct super *s, int fd)
 		log_warnx("cannot serve connection");
 		exit(1);
 	}
+	sendread_attach(xprt);
 	(void)svcloop_run(WORKER_TICK_MS, worker_tick, s);
 	filed_ctx_release(&s->fc);
 	exit(0);

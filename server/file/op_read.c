@@ -33,11 +33,14 @@ read_full(int fd, char *buf, size_t count, uint64_t off)
 }
 
 /*
- * Reads `count` bytes at `off` of the open version `fd` into the reply.
- * Returns DFS_OK, DFS_ERR_NOMEM or DFS_ERR_IO.
+ * Reads `count` bytes at `off` of the open version `fd` into the reply,
+ * or, when oc->zc allows, only sizes the reply and leaves the bytes to
+ * sendread.c (oc->rfd takes `fd` then).  Returns DFS_OK, DFS_ERR_NOMEM
+ * or DFS_ERR_IO.
  */
 static dfs_stat
-read_into(int fd, uint64_t off, u_int count, read_ok *ok)
+read_into(struct op_ctx *oc, int fd, uint64_t off, u_int count,
+    read_ok *ok)
 {
 	struct stat	st;
 	uint64_t	size;
@@ -46,9 +49,13 @@ read_into(int fd, uint64_t off, u_int count, read_ok *ok)
 	if (fstat(fd, &st) == -1)
 		return DFS_ERR_IO;
 	size = (uint64_t)st.st_size;
-	if (off < size) {
-		if (count > size - off)
-			count = (u_int)(size - off);
+	if (off < size && count > size - off)
+		count = (u_int)(size - off);
+	if (off < size && oc->zc) {
+		n = count;
+		oc->rfd = fd;
+		oc->roff = off;
+	} else if (off < size) {
 		ok->data.data_val = malloc(count > 0 ? count : 1);
 		if (ok->data.data_val == NULL)
 			return DFS_ERR_NOMEM;
@@ -65,8 +72,9 @@ read_into(int fd, uint64_t off, u_int count, read_ok *ok)
  * READ(fh, vers, offset, count)
  *
  * Reads up to `count` bytes at `offset` of version `vers` of the file,
- * straight from its version file; eof is set when the reply reaches the
- * end.  Changes nothing.  Errors: BADHANDLE (not a handle), INVAL (vers 0,
+ * straight from its version file (a lone READ's bytes go from it to the
+ * socket: sendread.c); eof is set when the reply reaches the end.
+ * Changes nothing.  Errors: BADHANDLE (not a handle), INVAL (vers 0,
  * count over DFS_MAXDATA), RESOURCE (the COMPOUND's READs exceed
  * DFS_MAXDATA), STALE (this server does not hold that version), IO,
  * NOMEM.
@@ -91,9 +99,10 @@ op_read(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return errno == ENOENT ? DFS_ERR_STALE : DFS_ERR_IO;
-	st = read_into(fd, ra->offset, ra->count,
+	st = read_into(oc, fd, ra->offset, ra->count,
 	    &r->file_resop_u.read.read_res_u.ok);
-	close(fd);
+	if (oc->rfd != fd)
+		close(fd);
 	if (st == DFS_OK)
 		oc->ndata += ra->count;
 	return st;

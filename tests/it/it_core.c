@@ -143,6 +143,42 @@ get_data(const dfs_fh *fh, uint64_t vers, char *buf, size_t cap,
 	return st;
 }
 
+/* READ of (fh, vers, off, count), alone or followed by the file
+ * server's GETATTR; copies the data into buf (cap bytes), its length
+ * into *len and eof into *eof.  Returns the COMPOUND's status. */
+static dfs_stat
+read_one(const dfs_fh *fh, uint64_t vers, uint64_t off, u_int count,
+    int paired, char *buf, size_t cap, size_t *len, int *eof)
+{
+	struct freq		 r = { .n = 0 };
+	file_compound_res	 res;
+	read_args		*ra;
+	read_ok			*ok;
+	dfs_stat		 st;
+
+	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra->fh = *fh;
+	ra->vers = vers;
+	ra->offset = off;
+	ra->count = count;
+	if (paired)
+		freq_add(&r, FOP_GETATTR)->file_argop_u.getattr = *fh;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	st = res.status;
+	*len = 0;
+	*eof = -1;
+	if (st == DFS_OK) {
+		CU_ASSERT_EQUAL(res.res.res_len, paired ? 2 : 1);
+		ok = &res.res.res_val[0].file_resop_u.read.read_res_u.ok;
+		*eof = ok->eof;
+		*len = ok->data.data_len;
+		CU_ASSERT_FATAL(*len <= cap);
+		memcpy(buf, ok->data.data_val, *len);
+	}
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return st;
+}
+
 /* GETATTR of an absolute path through the name server. */
 static dfs_stat
 getattr(const char *relpath, dfs_attr *attr)
@@ -581,6 +617,60 @@ test_core__stale_base_is_changed(void)
 	free(fh.dfs_fh_val);
 }
 
+/*
+ * A lone READ is answered straight from the file (sendread.c), a READ
+ * with another op through libtirpc: both give the same bytes and eof,
+ * for every length mod 4 (the XDR padding), at the end and past it, and
+ * the connection goes on working after each.
+ */
+static void
+test_core__lone_read_is_exact(void)
+{
+	static const dfs_lockid	 nolock;
+	static const struct {
+		uint64_t	off;
+		u_int		count;
+	} cases[] = {
+		{ 0, 70001 }, { 0, 1 }, { 1, 2 }, { 5, 3 }, { 7, 4 },
+		{ 12345, 65536 }, { 69998, 100 }, { 70001, 10 },
+		{ 80000, 10 }, { 0, 0 },
+	};
+	static char	 data[70001], one[70001], two[70001];
+	dfs_fh		 fh;
+	uint64_t	 vers = 0, want;
+	size_t		 i, len1, len2;
+	int		 eof1, eof2;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + 3);
+	create_file("zc", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(put_data(&fh, data, sizeof(data), nolock,
+	    &vers), DFS_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		want = cases[i].off >= sizeof(data) ? 0 :
+		    sizeof(data) - cases[i].off;
+		if (want > cases[i].count)
+			want = cases[i].count;
+		CU_ASSERT_EQUAL(read_one(&fh, vers, cases[i].off,
+		    cases[i].count, 0, one, sizeof(one), &len1, &eof1), DFS_OK);
+		CU_ASSERT_EQUAL(read_one(&fh, vers, cases[i].off,
+		    cases[i].count, 1, two, sizeof(two), &len2, &eof2), DFS_OK);
+		CU_ASSERT_EQUAL(len1, want);
+		CU_ASSERT_EQUAL(len2, want);
+		CU_ASSERT_EQUAL(eof1, cases[i].off + want >= sizeof(data));
+		CU_ASSERT_EQUAL(eof2, eof1);
+		if (want > 0 && len1 == want && len2 == want) {
+			CU_ASSERT(memcmp(one, data + cases[i].off, want) == 0);
+			CU_ASSERT(memcmp(two, data + cases[i].off, want) == 0);
+		}
+	}
+	/* an error is libtirpc's reply, and the stream goes on */
+	CU_ASSERT_EQUAL(read_one(&fh, vers + 5, 0, 10, 0, one, sizeof(one),
+	    &len1, &eof1), DFS_ERR_STALE);
+	CU_ASSERT_TRUE(ping(fc));
+	free(fh.dfs_fh_val);
+}
+
 static CU_TestInfo core_tests[] = {
 	{ "null_ping", test_core__null_ping },
 	{ "write_then_read", test_core__write_then_read },
@@ -600,6 +690,7 @@ static CU_TestInfo core_tests[] = {
 	    test_core__abandoned_stage_changes_nothing },
 	{ "commit_respects_locks", test_core__commit_respects_locks },
 	{ "stale_base_is_changed", test_core__stale_base_is_changed },
+	{ "lone_read_is_exact", test_core__lone_read_is_exact },
 	CU_TEST_INFO_NULL,
 };
 

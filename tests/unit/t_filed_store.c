@@ -392,7 +392,7 @@ test_filed_store__lock(void)
 static void
 test_filed_store__stage_id(void)
 {
-	struct op_ctx	oc = { NULL, 0, 0 };
+	struct op_ctx	oc = { .fc = NULL, .stage = 0 };
 	uint64_t	id;
 
 	CU_ASSERT(store_stage_id(&oc, 0, &id) == -DFS_ERR_INVAL);

@@ -190,8 +190,9 @@ int		upcall_connect(struct filed_ctx *fc);
 int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
 		    dfs_attr *attr);
 /* [PUTFH, PUTLOCK(lock), COMMIT(oldvers, size, srvid)] -> the new
- * attributes; a call that got no answer is -DFS_ERR_RPC (it may have
- * happened). */
+ * attributes.  A call that got no answer is -DFS_ERR_TIMEDOUT (the name
+ * server may still be working on it) or -DFS_ERR_RPC (the connection
+ * failed: it was done or it never will be). */
 int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
 		    const dfs_lockid *lock, uint64_t oldvers, uint64_t size,
 		    uint64_t srvid, dfs_attr *attr);

@@ -105,15 +105,18 @@ install(struct commit *c)
 }
 
 /*
- * The name server's COMMIT got no answer, so we do not know whether it
- * happened.  Asks again: committed -> *attr, 0; not committed -> -RPC
- * (the caller may send it again: the first one may only have met a
- * connection the name server had dropped, as when it restarted); the
- * version moved elsewhere -> -DELAY; no answer -> -DELAY and *unknown
- * set: V+1 stays for start-up GC to settle.
+ * The name server's COMMIT got no answer (`rc`), so we do not know
+ * whether it happened.  Asks again: committed -> *attr, 0.  Not
+ * committed after a failed connection -> -RPC: the request was lost
+ * (the name server dropped the connection, as when it restarts, or died
+ * before its log sync) and may be sent again.  Not committed after a
+ * timeout, no answer now, or the version moved elsewhere -> -DELAY, and
+ * *unknown is set unless it surely was not ours: a timed-out COMMIT may
+ * still be waiting to be served, so V+1 stays for start-up GC to
+ * settle.
  */
 static int
-resolve(struct commit *c, dfs_attr *attr, int *unknown)
+resolve(struct commit *c, int rc, dfs_attr *attr, int *unknown)
 {
 	dfs_attr	now;
 
@@ -125,7 +128,13 @@ resolve(struct commit *c, dfs_attr *attr, int *unknown)
 		*attr = now;
 		return 0;
 	}
-	return now.vers == c->oldvers ? -DFS_ERR_RPC : -DFS_ERR_DELAY;
+	if (now.vers != c->oldvers)
+		return -DFS_ERR_DELAY;
+	if (rc == -DFS_ERR_TIMEDOUT) {
+		*unknown = 1;
+		return -DFS_ERR_DELAY;
+	}
+	return -DFS_ERR_RPC;
 }
 
 /* Reports V+1 to the name server under `lock` (twice at most, see
@@ -140,8 +149,8 @@ report(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
 	do {
 		rc = upcall_commit(c->fc, c->fh, lock, c->oldvers, c->size,
 		    c->srvid, attr);
-		if (rc == -DFS_ERR_RPC)
-			rc = resolve(c, attr, &unknown);
+		if (rc == -DFS_ERR_RPC || rc == -DFS_ERR_TIMEDOUT)
+			rc = resolve(c, rc, attr, &unknown);
 	} while (rc == -DFS_ERR_RPC && ++tries < 2);
 	if (rc == -DFS_ERR_RPC)
 		rc = -DFS_ERR_DELAY;

@@ -102,8 +102,8 @@ upcall_commit(struct filed_ctx *fc, const dfs_fh *fh, const dfs_lockid *lock,
 	ops[2].name_argop_u.commit.size = size;
 	ops[2].name_argop_u.commit.srvid = srvid;
 	/* not idempotent: a retry after a lost reply would answer CHANGED */
-	if (named_call(fc, ops, 3, &res, 0) != 0)
-		return -DFS_ERR_RPC;
+	if ((rc = named_call(fc, ops, 3, &res, 0)) != 0)
+		return rc == -DFS_ERR_TIMEDOUT ? rc : -DFS_ERR_RPC;
 	rc = reply_status(&res, 3);
 	if (rc == 0)
 		*attr = res.res.res_val[2].name_resop_u.commit.attr_res_u.attr;

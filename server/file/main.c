@@ -17,6 +17,13 @@
  * heartbeats, sweeps old stages, reaps connection processes and, on
  * SIGTERM, stops them and unregisters.
  *
+ * One connection process is forked ahead of need (the spare): it
+ * connects to the name server and waits on a socketpair for the
+ * supervisor to hand it the next accepted connection (SCM_RIGHTS), so a
+ * new client waits for neither a fork nor a connect to the name server;
+ * the supervisor then forks the next spare.  Without a spare (it died,
+ * or fork failed) the supervisor forks for the connection itself.
+ *
  * The server id a COMMIT reports is read from <statedir>/server.id, which
  * the supervisor's registrar writes (fsync + rename) whenever the name
  * server assigns an id; connection processes read it at every COMMIT.
@@ -68,6 +75,8 @@ struct super {
 	int			 nworkers;	/* -w: at most */
 	pid_t			 workers[FILED_MAXWORKERS];
 	int			 nlive;
+	pid_t			 spare;		/* forked ahead, or 0 */
+	int			 sparefd;	/* our end of its socketpair */
 	pid_t			 self;
 };
 
@@ -193,20 +202,28 @@ worker_tick(void *arg)
 	exit(0);		/* libtirpc closed the connection */
 }
 
-/* The body of a connection process.  Never returns. */
+/* What a connection process does first: signals of its own, ends with
+ * the supervisor, and no listening socket (only the supervisor
+ * accepts). */
 static void
-worker_main(struct super *s, int fd)
+worker_init(struct super *s)
 {
-	SVCXPRT	*xprt;
-
 	svcloop_sigreinit();
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	mask_signals(SIG_UNBLOCK);
 	if (getppid() != s->self)
 		exit(0);
-	/* ORDER: drop the listening socket before serving, so that only
-	 * the supervisor accepts */
 	SVC_DESTROY(s->d.xprt);
+	if (s->sparefd != -1)
+		close(s->sparefd);	/* the spare's channel is not ours */
+}
+
+/* Serves connection `fd` until it closes.  Never returns. */
+static void
+worker_serve(struct super *s, int fd)
+{
+	SVCXPRT	*xprt;
+
 	xprt = svc_fd_create(fd, DFS_MAXDATA, DFS_MAXDATA);
 	if (xprt == NULL) {
 		log_warnx("cannot serve connection");
@@ -218,7 +235,153 @@ worker_main(struct super *s, int fd)
 	exit(0);
 }
 
-/* Accepts one connection and forks its process.  Returns 0 or -1. */
+/* Receives a descriptor on `chan`.  Returns it, or -1 (the supervisor
+ * closed its end, or a signal came: time to go). */
+static int
+recv_fd(int chan)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct pollfd	 pfd[2];
+	struct msghdr	 m;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 byte;
+	int		 fd;
+
+	pfd[0].fd = chan;
+	pfd[1].fd = svcloop_sigfd();
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (poll(pfd, 2, -1) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (pfd[1].revents != 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = c.buf;
+	m.msg_controllen = sizeof(c.buf);
+	if (recvmsg(chan, &m, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&m);
+	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/* Sends descriptor `fd` on `chan`.  Returns 0 or -1. */
+static int
+send_fd(int chan, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct msghdr	 m;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	char		 byte = 0;
+
+	memset(&m, 0, sizeof(m));
+	memset(&c, 0, sizeof(c));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = c.buf;
+	m.msg_controllen = sizeof(c.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(chan, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The body of the spare: ready, then a connection.  Never returns. */
+static void
+spare_main(struct super *s, int chan)
+{
+	int	fd;
+
+	worker_init(s);
+	(void)upcall_connect(&s->fc);	/* no answer now: a COMMIT retries */
+	fd = recv_fd(chan);
+	close(chan);
+	if (fd == -1)
+		exit(0);
+	worker_serve(s, fd);
+}
+
+/* Forks the spare if there is none.  Without one, connections fork
+ * their own process. */
+static void
+spawn_spare(struct super *s)
+{
+	pid_t	pid;
+	int	sv[2];
+
+	if (s->spare > 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return;
+	mask_signals(SIG_BLOCK);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		spare_main(s, sv[1]);
+	}
+	mask_signals(SIG_UNBLOCK);
+	close(sv[1]);
+	if (pid == -1) {
+		log_warn("cannot fork a spare connection process");
+		close(sv[0]);
+		return;
+	}
+	s->spare = pid;
+	s->sparefd = sv[0];
+}
+
+/* Stops the spare (it exits when its end of the socketpair closes). */
+static void
+drop_spare(struct super *s)
+{
+	if (s->spare <= 0)
+		return;
+	close(s->sparefd);
+	s->sparefd = -1;
+	s->spare = 0;
+}
+
+/* Hands `fd` to the spare.  Returns its pid, or -1 (no spare, or it is
+ * gone: it is dropped). */
+static pid_t
+hand_to_spare(struct super *s, int fd)
+{
+	pid_t	pid = s->spare;
+
+	if (pid <= 0)
+		return -1;
+	if (send_fd(s->sparefd, fd) == -1) {
+		kill(pid, SIGTERM);
+		drop_spare(s);
+		return -1;
+	}
+	close(s->sparefd);
+	s->sparefd = -1;
+	s->spare = 0;
+	return pid;
+}
+
+/* Accepts one connection and gives it a process: the spare, else a new
+ * one.  Returns 0 or -1. */
 static int
 accept_one(struct super *s)
 {
@@ -229,11 +392,15 @@ accept_one(struct super *s)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	mask_signals(SIG_BLOCK);
-	pid = fork();
-	if (pid == 0)
-		worker_main(s, fd);
-	mask_signals(SIG_UNBLOCK);
+	if ((pid = hand_to_spare(s, fd)) == -1) {
+		mask_signals(SIG_BLOCK);
+		pid = fork();
+		if (pid == 0) {
+			worker_init(s);
+			worker_serve(s, fd);
+		}
+		mask_signals(SIG_UNBLOCK);
+	}
 	close(fd);
 	if (pid == -1) {
 		log_warn("cannot fork for a connection");
@@ -243,6 +410,7 @@ accept_one(struct super *s)
 		;
 	s->workers[i] = pid;
 	s->nlive++;
+	spawn_spare(s);
 	return 0;
 }
 
@@ -253,7 +421,12 @@ reap(struct super *s)
 	pid_t	pid;
 	int	st, i;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == s->spare) {
+			log_warnx("spare connection process %ld ended",
+			    (long)pid);
+			drop_spare(s);
+		}
 		for (i = 0; i < s->nworkers; i++) {
 			if (s->workers[i] != pid)
 				continue;
@@ -263,6 +436,7 @@ reap(struct super *s)
 			s->workers[i] = 0;
 			s->nlive--;
 		}
+	}
 }
 
 /* The supervisor's loop: until SIGTERM or SIGINT. */
@@ -287,6 +461,7 @@ supervise(struct super *s)
 				(void)accept_one(s);
 		}
 		reap(s);
+		spawn_spare(s);
 		(void)registrar_tick(&s->reg);
 		if (now_ms() >= next_gc) {
 			(void)store_gc_stages(&s->fc, s->gc_age);
@@ -299,7 +474,15 @@ supervise(struct super *s)
 static void
 stop_workers(struct super *s)
 {
+	pid_t	spare = s->spare;
 	int	i, st;
+
+	drop_spare(s);
+	if (spare > 0) {
+		kill(spare, SIGTERM);
+		while (waitpid(spare, &st, 0) == -1 && errno == EINTR)
+			;
+	}
 
 	for (i = 0; i < s->nworkers; i++)
 		if (s->workers[i] > 0)
@@ -364,11 +547,13 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.d.progname = "dfs-filed";
 	s.nworkers = FILED_WORKERS;
+	s.sparefd = -1;
 	s.gc_age = 3600;
 	parse_options(&s, argc, argv);
 	init(&s);
 	register_and_gc(&s);
 	filed_set_ctx(&s.fc);
+	spawn_spare(&s);
 	daemon_ready(&s.d);
 	log_info("serving, at most %d connections", s.nworkers);
 	supervise(&s);

@@ -1,6 +1,6 @@
 #!/bin/sh
-# t-failure.sh -- failures a user can meet: a file server killed in the
-# middle of an upload (the upload fails, the old version stays and is
+# t-failure.sh -- failures a user can meet: dfs-filed's spare connection
+# process killed, a file server killed in the middle of an upload (the upload fails, the old version stays and is
 # served again after a restart), a server that is not a dfs name server,
 # a full local disk on download (no partial or temporary file left), and
 # the name server down.
@@ -67,6 +67,42 @@ alive()
 	esac
 	return 0
 }
+
+# children PID: prints the pids of PID's children that are not zombies,
+# once what ended is gone (finished connection processes go within a
+# tick); fails after 5 s of changes.
+children()
+{
+	prev= i=0
+	while [ $i -lt 50 ]; do
+		now=$(for c in $(pgrep -P "$1"); do alive "$c" && echo "$c"
+		    done)
+		[ -n "$now" ] && [ "$now" = "$prev" ] && break
+		prev=$now
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo "$now"
+}
+
+say "dfs-filed keeps one connection process ready, and replaces it"
+filedpid=$(cat "$TMP/filed.pid")
+spare=$(children "$filedpid")
+[ "$(echo "$spare" | wc -w)" -eq 1 ] ||
+    fail "idle dfs-filed children: '$spare', want one spare"
+echo spare >"$TMP/s1"
+ok dfs-cp --no-cache "$TMP/s1" dfs:/spare
+now=$(children "$filedpid")
+case " $(echo $now) " in
+*" $spare "*)	fail "the spare $spare did not take the connection" ;;
+esac
+[ "$(echo "$now" | wc -w)" -eq 1 ] || fail "children after use: '$now'"
+kill -9 $now
+new=$(children "$filedpid")
+[ "$(echo "$new" | wc -w)" -eq 1 ] || fail "children after kill: '$new'"
+ok dfs-cp --no-cache dfs:/spare "$TMP/s2"
+same "$TMP/s1" "$TMP/s2"
+ok dfs-rm /spare
 
 say "a file server killed in the middle of an upload"
 MiB=1048576

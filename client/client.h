@@ -204,6 +204,19 @@ int	cache_put_from_spool(struct cache *c, const struct cache_key *k,
  */
 int	cache_evict(struct cache *c, uint64_t need);
 
+/* --- rread.c: a READ without libtirpc's buffers --- */
+
+/*
+ * One READ (ra, its count at most the buffer's size) on c's
+ * connection, the data read from the socket into buf, call and reply
+ * handled here, not by libtirpc (`xid` must be new on the connection).
+ * Returns the call's clnt_stat; on RPC_SUCCESS, *status is the READ's
+ * and *len its byte count.  After a failure the connection is unusable.
+ */
+enum clnt_stat	rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+		    unsigned int timeout_ms, char *buf, u_int *len,
+		    dfs_stat *status);
+
 /* --- xfer.c: a file's chunks on several connections at once --- */
 
 struct xfer;

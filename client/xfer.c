@@ -13,7 +13,8 @@
  *    offset, and a stage is a plain file.
  *  - reading: threads claim free slots in ring order and READ the next
  *    chunk of the version straight into them (no staging copy: the
- *    reply is decoded into the slot); the caller takes slots in ring
+ *    reply's data is read from the socket into the slot, rread.c); the
+ *    caller takes slots in ring
  *    order (xfer_rget), so it sees the bytes in file order.  Asking for
  *    an offset the read-ahead did not expect restarts it there.
  *
@@ -24,9 +25,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "rpcc.h"
@@ -71,6 +74,7 @@ struct xfer {
 	int		 stop;
 	int		 err;		/* first failure, negative status */
 	char		 detail[256];
+	uint32_t	 xid;		/* read: the last READ's (rread.c) */
 };
 
 /* Records the first failure.  Called with mu held. */
@@ -84,41 +88,6 @@ fail(struct xfer *x, int rc, const char *detail)
 	pthread_cond_broadcast(&x->cv);
 }
 
-/* What a READ reply is decoded into: the slot's buffer, no copy. */
-struct rreply {
-	char		*buf;
-	u_int		 cap;
-	u_int		 len;
-	dfs_stat	 status;
-};
-
-/* A COMPOUND reply holding exactly one READ result (or none, with the
- * COMPOUND's status), its data decoded into r->buf.  Anything else is a
- * decode failure, so a server can never write past the slot. */
-static bool_t
-xdr_rreply(XDR *x, struct rreply *r)
-{
-	dfs_stat	st;
-	file_opnum	op;
-	u_int		n;
-	bool_t		eof;
-
-	if (!xdr_dfs_stat(x, &st) || !xdr_u_int(x, &n))
-		return FALSE;
-	if (n == 0) {
-		r->status = st != DFS_OK ? st : DFS_ERR_SERVERFAULT;
-		return TRUE;
-	}
-	if (n != 1 || !xdr_file_opnum(x, &op) || op != FOP_READ ||
-	    !xdr_dfs_stat(x, &r->status))
-		return FALSE;
-	if (r->status != DFS_OK)
-		return TRUE;
-	if (!xdr_bool(x, &eof) || !xdr_u_int(x, &r->len) || r->len > r->cap)
-		return FALSE;
-	return xdr_opaque(x, r->buf, r->len);
-}
-
 /* One READ or WRITE of slot s on c.  Returns the clnt_stat; *rc is the
  * op's status (0 or negative). */
 static enum clnt_stat
@@ -128,24 +97,26 @@ move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
 	file_compound_res	 wres;
-	struct rreply		 rr = { s->buf, DFS_CHUNK, 0, DFS_OK };
+	read_args		 ra;
+	dfs_stat		 status;
+	u_int			 len;
 	enum clnt_stat		 st;
 
-	memset(&op, 0, sizeof(op));
-	op.op = (file_opnum)x->op;
 	if (x->op == FOP_READ) {
-		op.file_argop_u.read.fh = x->fh;
-		op.file_argop_u.read.vers = x->id;
-		op.file_argop_u.read.offset = s->off;
-		op.file_argop_u.read.count = (u_int)s->len;
-		st = clnt_call(c, FILE_COMPOUND,
-		    (xdrproc_t)xdr_file_compound_args, (char *)&args,
-		    (xdrproc_t)xdr_rreply, (char *)&rr, tv);
-		*rc = -(int)rr.status;
-		if (st == RPC_SUCCESS && rr.status == DFS_OK)
-			s->len = rr.len;
+		ra.fh = x->fh;
+		ra.vers = x->id;
+		ra.offset = s->off;
+		ra.count = (u_int)s->len;
+		st = rread_call(c, __atomic_add_fetch(&x->xid, 1,
+		    __ATOMIC_RELAXED), &ra, x->timeout_ms, s->buf, &len,
+		    &status);
+		*rc = -(int)status;
+		if (st == RPC_SUCCESS && status == DFS_OK)
+			s->len = len;
 		return st;
 	}
+	memset(&op, 0, sizeof(op));
+	op.op = (file_opnum)x->op;
 	op.file_argop_u.write.fh = x->fh;
 	op.file_argop_u.write.stage = x->id;
 	op.file_argop_u.write.offset = s->off;
@@ -275,6 +246,8 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	x->timeout_ms = dfs->timeout_ms;
 	x->retries = dfs->retries;
 	x->nslot = 2 * n;
+	/* any start will do: an xid only needs to be new on its connection */
+	x->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)x;
 	fh_copy(&x->fh, fh);
 	for (i = 0; i < x->nslot; i++)
 		if ((x->slot[i].buf = malloc(DFS_CHUNK)) == NULL)

@@ -1,0 +1,315 @@
+/*
+ * rread.c -- a READ whose data goes from the socket straight into the
+ * caller's buffer.
+ *
+ * Through clnt_call(), a READ reply is read into libtirpc's record
+ * buffer and copied from there into the chunk: one user-space copy of
+ * every byte downloaded, the largest item of a download's profile.  The
+ * xfer threads own their connections and send one READ per COMPOUND, so
+ * rread_call() speaks ONC RPC on the CLIENT's socket itself (RFC 5531:
+ * the call message, and record marking on TCP, section 11): it writes
+ * the call as one record, reads the reply header and the READ result up
+ * to its data length in small pieces, then reads the data with read(2)
+ * into the buffer.  The CLIENT's own record buffers are never used, so
+ * it stays fit for clnt_call() and clnt_destroy().
+ *
+ * Anything but an accepted reply to our xid holding exactly one READ
+ * result (or none, with the COMPOUND's error) is a decode failure, and
+ * the caller drops the connection: a server can never write past the
+ * buffer, and a stream we failed to follow is never read again.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "client.h"
+
+#define RREAD_CALLMAX	1024	/* a call record: header and one READ */
+#define RREAD_VERFMAX	400	/* RFC 5531: opaque_auth body, at most */
+#define RREAD_AHEAD	512	/* read at once for the header's items */
+
+/* The reply being read: its socket, its current fragment, the time
+ * limit, and what was read ahead for the small items of the header. */
+struct rin {
+	int		 fd;
+	uint32_t	 left;		/* bytes left in this fragment */
+	int		 last;		/* this fragment ends the record */
+	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
+	char		 ahead[RREAD_AHEAD];
+	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
+};
+
+/* Milliseconds until r's deadline, 0 when past. */
+static int
+ms_left(const struct rin *r)
+{
+	struct timespec	now;
+	long long	ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (r->deadline.tv_sec - now.tv_sec) * 1000LL +
+	    (r->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 1000000000 ? 1000000000 : (int)ms;
+}
+
+/* One recv(2) of up to n bytes, waiting (poll) only when none is there.
+ * Returns the count, or 0 with *st set. */
+static size_t
+sock_recv(struct rin *r, char *p, size_t n, enum clnt_stat *st)
+{
+	struct pollfd	pfd = { r->fd, POLLIN, 0 };
+	ssize_t		got;
+	int		rc;
+
+	for (;;) {
+		got = recv(r->fd, p, n, MSG_DONTWAIT);
+		if (got > 0)
+			return (size_t)got;
+		if (got == 0 || (errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK)) {
+			*st = RPC_CANTRECV;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		rc = poll(&pfd, 1, ms_left(r));
+		if (rc == 0) {
+			*st = RPC_TIMEDOUT;
+			return 0;
+		}
+		if (rc == -1 && errno != EINTR) {
+			*st = RPC_CANTRECV;
+			return 0;
+		}
+	}
+}
+
+/*
+ * Exactly n bytes from the stream.  Small reads (the header's items) go
+ * through r->ahead; a large one (the data) takes what was read ahead and
+ * reads the rest straight into buf.  Nothing past the reply is ever on
+ * the connection: we sent one call and read its one reply.
+ */
+static enum clnt_stat
+sock_read(struct rin *r, void *buf, size_t n)
+{
+	enum clnt_stat	 st = RPC_SUCCESS;
+	char		*p = buf;
+	size_t		 k;
+
+	while (n > 0) {
+		if (r->apos < r->alen) {
+			k = r->alen - r->apos < n ? r->alen - r->apos : n;
+			memcpy(p, r->ahead + r->apos, k);
+			r->apos += k;
+		} else if (n < sizeof(r->ahead)) {
+			r->apos = 0;
+			r->alen = sock_recv(r, r->ahead, sizeof(r->ahead), &st);
+			if (r->alen == 0)
+				return st;
+			continue;
+		} else if ((k = sock_recv(r, p, n, &st)) == 0)
+			return st;
+		p += k;
+		n -= k;
+	}
+	return RPC_SUCCESS;
+}
+
+/* The next n bytes of the record's payload, across fragment headers. */
+static enum clnt_stat
+rin_get(struct rin *r, void *buf, size_t n)
+{
+	unsigned char	 mark[4];
+	char		*p = buf;
+	enum clnt_stat	 st;
+	size_t		 k;
+
+	while (n > 0) {
+		if (r->left == 0) {
+			if (r->last)
+				return RPC_CANTDECODERES;  /* ended early */
+			if ((st = sock_read(r, mark, 4)) != RPC_SUCCESS)
+				return st;
+			r->last = (mark[0] & 0x80) != 0;
+			r->left = be32_get(mark) & 0x7fffffffu;
+			continue;
+		}
+		k = n < r->left ? n : r->left;
+		if ((st = sock_read(r, p, k)) != RPC_SUCCESS)
+			return st;
+		p += k;
+		n -= k;
+		r->left -= (uint32_t)k;
+	}
+	return RPC_SUCCESS;
+}
+
+/* One XDR unsigned int of the record. */
+static enum clnt_stat
+rin_u32(struct rin *r, uint32_t *v)
+{
+	unsigned char	b[4];
+	enum clnt_stat	st;
+
+	if ((st = rin_get(r, b, 4)) == RPC_SUCCESS)
+		*v = be32_get(b);
+	return st;
+}
+
+/* Writes the READ's call record.  Returns RPC_SUCCESS or a failure. */
+static enum clnt_stat
+send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args)
+{
+	char		 buf[RREAD_CALLMAX];
+	struct rpc_msg	 call;
+	const char	*p = buf;
+	XDR		 x;
+	u_int		 len;
+	size_t		 n;
+	ssize_t		 w;
+	bool_t		 ok;
+
+	memset(&call, 0, sizeof(call));
+	call.rm_xid = xid;
+	call.rm_direction = CALL;
+	call.rm_call.cb_rpcvers = RPC_MSG_VERSION;
+	call.rm_call.cb_prog = DFS_FILE_PROG;
+	call.rm_call.cb_vers = DFS_FILE_VERS;
+	call.rm_call.cb_proc = FILE_COMPOUND;
+	call.rm_call.cb_cred = c->cl_auth->ah_cred;
+	call.rm_call.cb_verf = c->cl_auth->ah_verf;
+	xdrmem_create(&x, buf + 4, sizeof(buf) - 4, XDR_ENCODE);
+	ok = xdr_callmsg(&x, &call) && xdr_file_compound_args(&x, args);
+	len = xdr_getpos(&x);
+	xdr_destroy(&x);
+	if (!ok)
+		return RPC_CANTENCODEARGS;
+	be32_put((unsigned char *)buf, 0x80000000u | len);
+	for (n = 4 + (size_t)len; n > 0; n -= (size_t)w, p += w) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0)
+			return RPC_CANTSEND;
+	}
+	return RPC_SUCCESS;
+}
+
+/* Reads an accepted reply's header up to its results.  Returns
+ * RPC_SUCCESS or the failure the reply says (or a decode failure). */
+static enum clnt_stat
+read_header(struct rin *r, uint32_t xid)
+{
+	char		verf[RREAD_VERFMAX + 3];
+	uint32_t	w[5], accept;
+	enum clnt_stat	st;
+	int		i;
+
+	for (i = 0; i < 5; i++)
+		if ((st = rin_u32(r, &w[i])) != RPC_SUCCESS)
+			return st;
+	/* xid, REPLY, MSG_ACCEPTED, verifier flavor and length */
+	if (w[0] != xid || w[1] != REPLY)
+		return RPC_CANTDECODERES;
+	if (w[2] != MSG_ACCEPTED)
+		return RPC_AUTHERROR;	/* MSG_DENIED: auth or version */
+	if (w[4] > RREAD_VERFMAX)
+		return RPC_CANTDECODERES;
+	if ((st = rin_get(r, verf, (w[4] + 3) & ~3u)) != RPC_SUCCESS ||
+	    (st = rin_u32(r, &accept)) != RPC_SUCCESS)
+		return st;
+	switch (accept) {
+	case SUCCESS:
+		return RPC_SUCCESS;
+	case PROG_UNAVAIL:
+		return RPC_PROGUNAVAIL;
+	case PROG_MISMATCH:
+		return RPC_PROGVERSMISMATCH;
+	case PROC_UNAVAIL:
+		return RPC_PROCUNAVAIL;
+	case GARBAGE_ARGS:
+		return RPC_CANTDECODEARGS;
+	default:
+		return RPC_SYSTEMERROR;
+	}
+}
+
+/* Reads the COMPOUND's results: one READ, its data into buf.  Returns
+ * RPC_SUCCESS (with *status and, for OK, *len) or a decode failure. */
+static enum clnt_stat
+read_result(struct rin *r, char *buf, u_int cap, u_int *len,
+    dfs_stat *status)
+{
+	char		pad[4];
+	uint32_t	st, n, op, eof, dlen;
+	enum clnt_stat	cs;
+
+	if ((cs = rin_u32(r, &st)) != RPC_SUCCESS ||
+	    (cs = rin_u32(r, &n)) != RPC_SUCCESS)
+		return cs;
+	if (n == 0) {
+		*status = st != DFS_OK ? (dfs_stat)st : DFS_ERR_SERVERFAULT;
+		return RPC_SUCCESS;
+	}
+	if (n != 1 || (cs = rin_u32(r, &op)) != RPC_SUCCESS ||
+	    (cs = rin_u32(r, &st)) != RPC_SUCCESS)
+		return n != 1 ? RPC_CANTDECODERES : cs;
+	if (op != FOP_READ)
+		return RPC_CANTDECODERES;
+	*status = (dfs_stat)st;
+	if (st != DFS_OK)
+		return RPC_SUCCESS;
+	if ((cs = rin_u32(r, &eof)) != RPC_SUCCESS ||
+	    (cs = rin_u32(r, &dlen)) != RPC_SUCCESS)
+		return cs;
+	if (eof > 1 || dlen > cap)
+		return RPC_CANTDECODERES;
+	if ((cs = rin_get(r, buf, dlen)) != RPC_SUCCESS ||
+	    (cs = rin_get(r, pad, (4 - dlen % 4) % 4)) != RPC_SUCCESS)
+		return cs;
+	*len = dlen;
+	return RPC_SUCCESS;
+}
+
+enum clnt_stat
+rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
+{
+	file_argop		 op;
+	file_compound_args	 args = { { 1, &op } };
+	struct rin		 r;
+	enum clnt_stat		 st;
+	int			 fd;
+
+	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+		return RPC_FAILED;
+	memset(&op, 0, sizeof(op));
+	op.op = FOP_READ;
+	op.file_argop_u.read = *ra;
+	memset(&r, 0, sizeof(r));
+	r.fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += timeout_ms / 1000;
+	r.deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (r.deadline.tv_nsec >= 1000000000) {
+		r.deadline.tv_sec++;
+		r.deadline.tv_nsec -= 1000000000;
+	}
+	*len = 0;
+	*status = DFS_OK;
+	if ((st = send_call(c, fd, xid, &args)) != RPC_SUCCESS ||
+	    (st = read_header(&r, xid)) != RPC_SUCCESS ||
+	    (st = read_result(&r, buf, ra->count, len, status)) !=
+	    RPC_SUCCESS)
+		return st;
+	/* the record must end here: anything more is not ours to read */
+	return r.last && r.left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
+}

@@ -235,20 +235,38 @@ worker_serve(struct super *s, int fd)
 	exit(0);
 }
 
+/* One byte and room for one descriptor: what send_fd() and recv_fd()
+ * pass. */
+struct fdmsg {
+	struct msghdr	m;
+	struct iovec	iov;
+	char		byte;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} c;
+};
+
+static void
+fdmsg_init(struct fdmsg *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->iov.iov_base = &f->byte;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->c.buf;
+	f->m.msg_controllen = sizeof(f->c.buf);
+}
+
 /* Receives a descriptor on `chan`.  Returns it, or -1 (the supervisor
  * closed its end, or a signal came: time to go). */
 static int
 recv_fd(int chan)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} c;
+	struct fdmsg	 f;
 	struct pollfd	 pfd[2];
-	struct msghdr	 m;
-	struct iovec	 iov;
 	struct cmsghdr	*cm;
-	char		 byte;
 	int		 fd;
 
 	pfd[0].fd = chan;
@@ -259,16 +277,10 @@ recv_fd(int chan)
 			return -1;
 	if (pfd[1].revents != 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = c.buf;
-	m.msg_controllen = sizeof(c.buf);
-	if (recvmsg(chan, &m, MSG_CMSG_CLOEXEC) != 1)
+	fdmsg_init(&f);
+	if (recvmsg(chan, &f.m, MSG_CMSG_CLOEXEC) != 1)
 		return -1;
-	cm = CMSG_FIRSTHDR(&m);
+	cm = CMSG_FIRSTHDR(&f.m);
 	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
 	    cm->cmsg_type != SCM_RIGHTS ||
 	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
@@ -281,29 +293,16 @@ recv_fd(int chan)
 static int
 send_fd(int chan, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct msghdr	 m;
-	struct iovec	 iov;
+	struct fdmsg	 f;
 	struct cmsghdr	*cm;
-	char		 byte = 0;
 
-	memset(&m, 0, sizeof(m));
-	memset(&c, 0, sizeof(c));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = c.buf;
-	m.msg_controllen = sizeof(c.buf);
-	cm = CMSG_FIRSTHDR(&m);
+	fdmsg_init(&f);
+	cm = CMSG_FIRSTHDR(&f.m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
-	return sendmsg(chan, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(chan, &f.m, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* The body of the spare: ready, then a connection.  Never returns. */

@@ -115,34 +115,6 @@ put_data(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
 	return put_at(fh, data, len, lock, DFS_VERS_ANY, vers);
 }
 
-/* READ of (fh, vers) from offset 0; returns the status, copies up to
- * cap bytes into buf and their number into *len. */
-static dfs_stat
-get_data(const dfs_fh *fh, uint64_t vers, char *buf, size_t cap,
-    size_t *len)
-{
-	struct freq		 r = { .n = 0 };
-	file_compound_res	 res;
-	read_args		*ra;
-	dfs_stat		 st;
-	read_ok			*ok;
-
-	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
-	ra->fh = *fh;
-	ra->vers = vers;
-	ra->count = (u_int)cap;
-	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
-	st = res.status;
-	*len = 0;
-	if (st == DFS_OK) {
-		ok = &res.res.res_val[0].file_resop_u.read.read_res_u.ok;
-		*len = ok->data.data_len;
-		memcpy(buf, ok->data.data_val, *len);
-	}
-	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
-	return st;
-}
-
 /* READ of (fh, vers, off, count), alone or followed by the file
  * server's GETATTR; copies the data into buf (cap bytes), its length
  * into *len and eof into *eof.  Returns the COMPOUND's status. */
@@ -177,6 +149,17 @@ read_one(const dfs_fh *fh, uint64_t vers, uint64_t off, u_int count,
 	}
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	return st;
+}
+
+/* READ of (fh, vers) from offset 0; returns the status, copies up to
+ * cap bytes into buf and their number into *len. */
+static dfs_stat
+get_data(const dfs_fh *fh, uint64_t vers, char *buf, size_t cap,
+    size_t *len)
+{
+	int	eof;
+
+	return read_one(fh, vers, 0, (u_int)cap, 0, buf, cap, len, &eof);
 }
 
 /* GETATTR of an absolute path through the name server. */

@@ -183,8 +183,9 @@ it: all $(IT_BINS)
 	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh \
 	    tests/run.sh it $(IT_BINS)
 
-cli: all
-	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh \
+cli: all $(BENCH_BINS)
+	@DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
+	    tests/with-rpcbind.sh \
 	    tests/run.sh cli $(wildcard tests/cli/t-*.sh)
 
 check: all $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS) man-lint

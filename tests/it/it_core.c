@@ -145,7 +145,8 @@ read_one(const dfs_fh *fh, uint64_t vers, uint64_t off, u_int count,
 		*eof = ok->eof;
 		*len = ok->data.data_len;
 		CU_ASSERT_FATAL(*len <= cap);
-		memcpy(buf, ok->data.data_val, *len);
+		if (*len > 0)
+			memcpy(buf, ok->data.data_val, *len);
 	}
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	return st;

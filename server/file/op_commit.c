@@ -12,8 +12,9 @@
  * The name server's COMMIT checks the version (CHANGED) and the writer's
  * lock (its TEST to the lock server), so a commit is one call to it; a
  * refused one puts the stage back, for the writer to retry or abort.
- * The rename never replaces a file: a .V+1 already here is another
- * writer's commit, and the answer is CHANGED.
+ * The rename never replaces another writer's commit: a .V+1 already
+ * here is CHANGED, unless the name server still says V and the file is
+ * old, the leftover of a COMMIT that got no answer (orphan_check()).
  *
  * Readers of V keep reading V until it is unlinked, then get STALE and
  * ask the name server again; nobody ever sees a partial V+1 (invariant
@@ -28,11 +29,16 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filed.h"
 #include "log.h"
 #include "status.h"
+
+/* Seconds after which a .V+1 the name server does not know is surely
+ * no COMMIT's in flight (calls to it time out after 5). */
+#define ORPHAN_AGE_S	60
 
 struct commit {
 	struct filed_ctx	*fc;
@@ -82,9 +88,37 @@ rename_new(const char *from, const char *to)
 	return 0;
 }
 
+/*
+ * A .V+1 is already here.  When the name server is past V, it is
+ * another commit's: CHANGED.  When it still says V, the file is what a
+ * COMMIT that got no answer left behind (report() leaves it when it
+ * cannot tell what happened): once older than ORPHAN_AGE_S, when no
+ * COMMIT of it can still be waiting at the name server, it may be
+ * replaced (0); before, -DELAY.
+ */
+static int
+orphan_check(struct commit *c)
+{
+	struct stat	st;
+	dfs_attr	cur;
+	int		rc;
+
+	if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
+		return rc;
+	if (cur.vers != c->oldvers)
+		return -DFS_ERR_CHANGED;
+	if (stat(c->vpath, &st) == -1)
+		return -DFS_ERR_DELAY;		/* it just went: retry */
+	if (time(NULL) - st.st_mtime < ORPHAN_AGE_S)
+		return -DFS_ERR_DELAY;
+	log_info("replacing '%s', left by a commit that got no answer",
+	    c->vpath);
+	return 0;
+}
+
 /* Renames the stage into place as version V+1 and makes the rename
  * durable.  Returns 0 or a negative dfs_stat: CHANGED when V+1 is
- * already here. */
+ * another commit's (orphan_check()). */
 static int
 install(struct commit *c)
 {
@@ -96,9 +130,16 @@ install(struct commit *c)
 	    (rc = store_data_path(c->fc, c->hex, c->oldvers + 1, c->vpath,
 	    sizeof(c->vpath))) != 0)
 		return rc;
-	if (rename_new(c->stage, c->vpath) == -1)
-		return errno == ENOENT ? -DFS_ERR_STALE :
-		    errno == EEXIST ? -DFS_ERR_CHANGED : store_errno(errno);
+	if (rename_new(c->stage, c->vpath) == -1) {
+		if (errno != EEXIST)
+			return errno == ENOENT ? -DFS_ERR_STALE :
+			    store_errno(errno);
+		if ((rc = orphan_check(c)) != 0)
+			return rc;
+		if (rename(c->stage, c->vpath) == -1)
+			return errno == ENOENT ? -DFS_ERR_STALE :
+			    store_errno(errno);
+	}
 	if ((rc = store_fsync_dir(dir)) != 0)
 		log_warn("cannot sync '%s'", dir);
 	return rc;

@@ -10,6 +10,7 @@
  * 3 and 5 of DESIGN.md.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 
 #include "../cutest.h"
 
+#include "fh.h"
 #include "harness.h"
 #include "rpcc.h"
 
@@ -655,6 +657,46 @@ test_core__lone_read_is_exact(void)
 	free(fh.dfs_fh_val);
 }
 
+/*
+ * A .V+1 that a COMMIT without an answer left behind (the name server
+ * still says V): a new commit from V waits (DELAY) while that COMMIT
+ * could still be on its way, and replaces the leftover once it is old.
+ */
+static void
+test_core__orphan_version(void)
+{
+	static const dfs_lockid	 nolock;
+	char			 hex[FH_HEXLEN + 1], path[1024], got[16];
+	struct timeval		 tv[2];
+	dfs_fh			 fh;
+	uint64_t		 vers = 0;
+	size_t			 len;
+	FILE			*fp;
+
+	create_file("orphan", "f", &fh);
+	CU_ASSERT_EQUAL_FATAL(put_at(&fh, "one", 3, nolock, 0, &vers),
+	    DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(fh.dfs_fh_len, FH_LEN);
+	fh_hex(fh.dfs_fh_val, fh.dfs_fh_len, hex);
+	snprintf(path, sizeof(path), "%s/data/%s/%s.2", cl.filed[0].dir,
+	    hex + FH_HEXLEN - 2, hex);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("left over", fp);
+	fclose(fp);
+	CU_ASSERT_EQUAL(put_at(&fh, "two", 3, nolock, 1, &vers),
+	    DFS_ERR_DELAY);
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= 3600;
+	tv[1] = tv[0];
+	CU_ASSERT_EQUAL_FATAL(utimes(path, tv), 0);
+	CU_ASSERT_EQUAL(put_at(&fh, "two", 3, nolock, 1, &vers), DFS_OK);
+	CU_ASSERT_EQUAL(vers, 2);
+	CU_ASSERT_EQUAL(get_data(&fh, 2, got, sizeof(got), &len), DFS_OK);
+	CU_ASSERT(len == 3 && memcmp(got, "two", 3) == 0);
+	free(fh.dfs_fh_val);
+}
+
 static CU_TestInfo core_tests[] = {
 	{ "null_ping", test_core__null_ping },
 	{ "write_then_read", test_core__write_then_read },
@@ -675,6 +717,7 @@ static CU_TestInfo core_tests[] = {
 	{ "commit_respects_locks", test_core__commit_respects_locks },
 	{ "stale_base_is_changed", test_core__stale_base_is_changed },
 	{ "lone_read_is_exact", test_core__lone_read_is_exact },
+	{ "orphan_version", test_core__orphan_version },
 	CU_TEST_INFO_NULL,
 };
 

@@ -463,7 +463,7 @@ check_target(struct cp *cp, const struct ep *dst)
 		return 0;
 	rc = ep_stat(cp, dst, &dm);
 	if (rc == 0 && dm.isdir)
-		rc = dst->kind == EP_DFS ? -DFS_ERR_ISDIR : -EISDIR;
+		rc = -EISDIR;
 	if (rc == 0 || rc == -ENOENT)
 		return 0;
 	ep_report(cp, dst, rc);

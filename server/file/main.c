@@ -214,8 +214,6 @@ worker_init(struct super *s)
 	if (getppid() != s->self)
 		exit(0);
 	SVC_DESTROY(s->d.xprt);
-	if (s->sparefd != -1)
-		close(s->sparefd);	/* the spare's channel is not ours */
 }
 
 /* Serves connection `fd` until it closes.  Never returns. */

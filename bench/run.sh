@@ -26,7 +26,7 @@
 #     Before each timed transfer the disk is synced and, for large
 #     transfers, the memory it will need is touched once (this VM
 #     charges ~0.9 s/GiB for touching memory it handed back to the
-#     host: that would measure the VM, not the system);
+#     host: that would measure the VM, not the system; see prepare());
 #  4. prints a Markdown table of medians and of ratios dfs/peer, then the
 #     targets of issue 6 with PASS/FAIL, and writes the same to the
 #     results file, whose path is printed at the end.
@@ -579,12 +579,19 @@ record()
 # prepare BYTES: before a timed transfer, flush dirty pages (so the
 # previous measurement's writeback does not land in this one) and, for
 # large transfers, touch BYTES + 64 MiB of memory once (see the head).
+# The memory is touched as page cache, a scratch file written and
+# removed, not as a process's buffer: this VM's kernel reports freed
+# blocks of 2 MiB to the host at once (page_reporting, min_free_ms=0),
+# and the blocks a large buffer's munmap frees are gone before the
+# transfer runs (a 1 GiB cp then takes 1.1 s instead of 0.2), while the
+# page cache an unlink frees is taken again first.
 prepare()
 {
 	sync
 	[ "$1" -ge $((32 * MIB)) ] || return 0
-	dd if=/dev/zero of=/dev/null bs=$(($1 / MIB + 64))M count=1 \
+	dd if=/dev/zero of="$S/touch" bs=1M count=$(($1 / MIB + 64)) \
 	    status=none 2>/dev/null
+	rm -f "$S/touch"
 }
 
 # ticks PID...: their CPU time so far, user+system, own and of reaped

@@ -18,6 +18,13 @@
 #define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
 #define XFER_MAXSTREAMS		16
+/* A download gets a connection per `stream_span` bytes, up to `streams`;
+ * one no larger is read a chunk at a time on the file server's
+ * connection.  On two cores a 100 MiB download took 64 ms that way and
+ * 95 ms on four connections, and four at once 165 against 350 ms: the
+ * threads and the file server's processes only competed for the cores
+ * (docs/BENCHMARKS.md). */
+#define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(512) << 20)
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -58,6 +65,7 @@ struct dfs {
 	int		 retries;
 	size_t		 max_size;
 	int		 streams;	/* per large transfer; 1: no parallel */
+	uint64_t	 stream_span;	/* download bytes per connection */
 	unsigned int	 lease_ms;	/* asked for new locks; 0: default */
 	struct dfs_lock	*held;		/* taken with dfs_lock() */
 	struct dfs_lock	*envlock;	/* $DFS_LOCKS at connect, or NULL */
@@ -221,10 +229,15 @@ enum clnt_stat	rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
 
 struct xfer;
 
+/* The connections a download of `size` bytes gets: one per stream_span
+ * bytes, at most `streams`; 0 when it is read a chunk at a time on the
+ * file server's connection instead (no larger than stream_span). */
+int	xfer_read_streams(const struct dfs *dfs, uint64_t size);
 /*
- * Starts dfs->streams threads, each with its own connection to srv,
- * moving DFS_CHUNK-sized chunks of fh: op FOP_WRITE into stage `id`, or
- * FOP_READ of version `id`, `size` bytes long, read ahead from offset 0.
+ * Starts threads, each with its own connection to srv, moving
+ * DFS_CHUNK-sized chunks of fh: op FOP_WRITE into stage `id`
+ * (dfs->streams threads), or FOP_READ of version `id`, `size` bytes
+ * long, read ahead from offset 0 (xfer_read_streams() threads).
  * Returns 0 and *xp, or -DFS_ERR_NOMEM.
  */
 int	xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,

@@ -91,6 +91,12 @@ on_key(void *user, const char *section, const char *key, const char *val)
 		dfs->streams = (int)v;
 		return 1;
 	}
+	if (strcmp(key, "stream_span") == 0) {
+		if (parse_size(val, UINT64_MAX, &v) != 0 || v < DFS_CHUNK)
+			return 0;
+		dfs->stream_span = v;
+		return 1;
+	}
 	if (strcmp(key, "retries") == 0) {
 		if (parse_size(val, 100, &v) != 0)
 			return 0;

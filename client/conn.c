@@ -335,6 +335,7 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 	dfs->retries = 2;
 	dfs->max_size = DFS_DEFAULT_MAX_SIZE;
 	dfs->streams = DFS_DEFAULT_STREAMS;
+	dfs->stream_span = DFS_DEFAULT_STREAM_SPAN;
 	if ((rc = config_load(dfs)) != 0)
 		return rc;
 	if (server == NULL)

@@ -212,9 +212,9 @@ static void	renew(struct dfs_file *);
 
 /*
  * The bytes of the opened version from off on, within one chunk: from
- * the read-ahead when the version spans several chunks (several READs
- * in flight on several connections), else one READ into rbuf.  Returns
- * 0 with *p and *len (0 and "" at the end), or a status.
+ * the read-ahead when the version is larger than stream_span (several
+ * READs in flight on several connections), else one READ into rbuf.
+ * Returns 0 with *p and *len (0 and "" at the end), or a status.
  */
 static int
 stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
@@ -228,7 +228,7 @@ stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
 		return 0;
 	if (f->srv.host == NULL)
 		return no_server(f);
-	if (f->rx == NULL && f->dfs->streams > 1 && f->size > DFS_CHUNK &&
+	if (f->rx == NULL && xfer_read_streams(f->dfs, f->size) > 0 &&
 	    (rc = xfer_start(f->dfs, &f->srv, &f->fh, FOP_READ, f->vers,
 	    f->size, &f->rx)) != 0)
 		return rc;

@@ -226,6 +226,17 @@ worker(void *arg)
 }
 
 int
+xfer_read_streams(const struct dfs *dfs, uint64_t size)
+{
+	uint64_t	n;
+
+	if (dfs->streams < 2 || size <= dfs->stream_span)
+		return 0;
+	n = (size - 1) / dfs->stream_span + 1;
+	return n < (uint64_t)dfs->streams ? (int)n : dfs->streams;
+}
+
+int
 xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
     int op, uint64_t id, uint64_t size, struct xfer **xp)
 {
@@ -234,6 +245,8 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 
 	if (n > XFER_MAXSTREAMS)
 		n = XFER_MAXSTREAMS;
+	if (op == FOP_READ)
+		n = xfer_read_streams(dfs, size);
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -DFS_ERR_NOMEM;
 	pthread_mutex_init(&x->mu, NULL);

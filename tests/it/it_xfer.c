@@ -4,10 +4,12 @@
  * Files of several chunks go through the transfer threads (client
  * xfer.c): written in odd-sized pieces, with seeks back, holes and
  * truncation while streaming, read back sequentially and at random
- * offsets, with 1 and with 4 streams; every byte is checked against a
- * model kept in memory.  A direct writer that aborts or fails leaves the
+ * offsets, with 1 and with 4 streams (a download gets a connection per
+ * stream_span bytes, here 2 MiB so that these files of 9 MiB take 4);
+ * every byte is checked against a model kept in memory.  A direct writer that aborts or fails leaves the
  * committed version as it was, and its stage is gone.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,10 @@ static int
 suite_init(void)
 {
 	struct dfs_opts	o = DFS_OPTS_INIT;
+	char		conf[PATH_MAX];
+	FILE		*fp;
 	size_t		i;
+	int		rc;
 
 	if (cluster_start(&cl, 1) == -1)
 		return -1;
@@ -39,7 +44,15 @@ suite_init(void)
 	if (dfs_connect(&one, &o) != 0)
 		return -1;
 	o.streams = 4;
-	if (dfs_connect(&four, &o) != 0)
+	snprintf(conf, sizeof(conf), "%s/dfs.conf", cl.root);
+	if ((fp = fopen(conf, "w")) == NULL)
+		return -1;
+	fputs("[client]\nstream_span = 2M\n", fp);
+	if (fclose(fp) != 0 || setenv("DFS_CONFIG", conf, 1) != 0)
+		return -1;
+	rc = dfs_connect(&four, &o);
+	unsetenv("DFS_CONFIG");
+	if (rc != 0)
 		return -1;
 	if ((model = malloc(BIG + MIB)) == NULL)
 		return -1;

@@ -15,6 +15,8 @@
 
 #include "client.h"
 
+#define MIB	(UINT64_C(1) << 20)
+
 static char	tmpdir[64];
 
 static int
@@ -274,6 +276,8 @@ test_config__bad_settings(void)
 		"max_size = -1\n",
 		"timeout = 0\n",
 		"retries = 1000\n",
+		"stream_span = 512K\n",	/* less than a chunk */
+		"stream_span = 1T\n",
 		"this line is not ini\n",
 	};
 	struct dfs_opts	 o = DFS_OPTS_INIT;
@@ -287,6 +291,53 @@ test_config__bad_settings(void)
 			fprintf(stderr, "accepted: %s", bad[i]);
 		CU_ASSERT_EQUAL(dfs_connect(&dfs, &o), -DFS_ERR_INVAL);
 	}
+	unsetenv("DFS_CONFIG");
+}
+
+/* A download's connections: none up to stream_span, then one per span,
+ * at most `streams`. */
+static void
+test_config__read_streams(void)
+{
+	static const struct {
+		int		streams;
+		uint64_t	span, size;
+		int		want;
+	} t[] = {
+		{ 4, 512 * MIB,	100 * MIB,		0 },
+		{ 4, 512 * MIB,	512 * MIB,		0 },
+		{ 4, 512 * MIB,	512 * MIB + 1,		2 },
+		{ 4, 512 * MIB,	1024 * MIB,		2 },
+		{ 4, 512 * MIB,	1024 * MIB + 1,		3 },
+		{ 4, 512 * MIB,	UINT64_MAX,		4 },
+		{ 1, 512 * MIB,	UINT64_MAX,		0 },
+		{ 4, 2 * MIB,	9 * MIB,		4 },
+		{ 16, MIB,	3 * MIB,		3 },
+	};
+	struct dfs	dfs;
+	size_t		i;
+
+	memset(&dfs, 0, sizeof(dfs));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		dfs.streams = t[i].streams;
+		dfs.stream_span = t[i].span;
+		CU_ASSERT_EQUAL(xfer_read_streams(&dfs, t[i].size), t[i].want);
+	}
+}
+
+/* The stream_span key sets what xfer_read_streams() divides by. */
+static void
+test_config__stream_span(void)
+{
+	struct dfs	*dfs;
+
+	write_conf("[client]\nserver = 127.0.0.1:1\nstream_span = 2M\n");
+	/* nobody answers on port 1, so look at the settings by hand */
+	dfs = calloc(1, sizeof(*dfs));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dfs);
+	CU_ASSERT_EQUAL(config_load(dfs), 0);
+	CU_ASSERT_EQUAL(dfs->stream_span, 2 * MIB);
+	free(dfs);
 	unsetenv("DFS_CONFIG");
 }
 
@@ -528,6 +579,8 @@ static CU_TestInfo misc_tests[] = {
 static CU_TestInfo config_tests[] = {
 	{ "precedence", test_config__precedence },
 	{ "bad_settings", test_config__bad_settings },
+	{ "read_streams", test_config__read_streams },
+	{ "stream_span", test_config__stream_span },
 	CU_TEST_INFO_NULL,
 };
 

@@ -245,8 +245,8 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 
 	if (n > XFER_MAXSTREAMS)
 		n = XFER_MAXSTREAMS;
-	if (op == FOP_READ)
-		n = xfer_read_streams(dfs, size);
+	if (op == FOP_READ && (n = xfer_read_streams(dfs, size)) == 0)
+		n = 1;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -DFS_ERR_NOMEM;
 	pthread_mutex_init(&x->mu, NULL);

@@ -6,8 +6,9 @@
  * truncation while streaming, read back sequentially and at random
  * offsets, with 1 and with 4 streams (a download gets a connection per
  * stream_span bytes, here 2 MiB so that these files of 9 MiB take 4);
- * every byte is checked against a model kept in memory.  A direct writer that aborts or fails leaves the
- * committed version as it was, and its stage is gone.
+ * every byte is checked against a model kept in memory.  A direct
+ * writer that aborts or fails leaves the committed version as it was,
+ * and its stage is gone.
  */
 #include <limits.h>
 #include <stdio.h>

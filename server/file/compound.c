@@ -47,6 +47,7 @@ static const struct op_desc optab[] = {
 	[FOP_ABORT]   = { "ABORT",   op_abort },
 	[FOP_STATS]   = { "STATS",   op_stats },
 	[FOP_SETSIZE] = { "SETSIZE", op_setsize },
+	[FOP_PUT]     = { "PUT",     op_put },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
@@ -106,18 +107,28 @@ counters(void *ctx)
 	return ((struct op_ctx *)ctx)->fc->counters;
 }
 
-/* Returns the file data a successful READ or WRITE moved, else 0. */
+/* Returns the file data a successful READ, WRITE or PUT (its files
+ * committed) moved, else 0. */
 static uint64_t
 opbytes(const void *argop, const void *resop)
 {
+	const file_argop	*a = argop;
 	const file_resop	*r = resop;
+	const put_res		*pr = &r->file_resop_u.put;
+	uint64_t		 n = 0;
+	u_int			 i;
 
-	(void)argop;
 	switch (r->op) {
 	case FOP_READ:
 		return r->file_resop_u.read.read_res_u.ok.data.data_len;
 	case FOP_WRITE:
 		return r->file_resop_u.write.write_res_u.count;
+	case FOP_PUT:
+		for (i = 0; i < pr->put_res_u.files.files_len; i++)
+			if (pr->put_res_u.files.files_val[i].status == DFS_OK)
+				n += a->file_argop_u.put.files.files_val[i].
+				    data.data_len;
+		return n;
 	default:
 		return 0;
 	}

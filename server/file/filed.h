@@ -26,6 +26,17 @@
 /* The shared counters' mapping: one per op code, a STATS reply's worth. */
 #define FILED_COUNTERS_SIZE	(DFS_MAXCOUNTERS * sizeof(struct op_counter))
 
+/* store_sync()'s shared state: syncs begun, and the last one completed
+ * without error (they run one at a time, so in order). */
+struct store_sync {
+	uint64_t	begun;
+	uint64_t	done;
+};
+
+/* What the connection processes share: the counters, then a
+ * store_sync, in one mapping. */
+#define FILED_SHARED_SIZE	(FILED_COUNTERS_SIZE + sizeof(struct store_sync))
+
 /* The daemon's state: one per process (workers get a copy at fork). */
 struct filed_ctx {
 	const char		*statedir;
@@ -37,6 +48,7 @@ struct filed_ctx {
 	 * mapping made before any fork, so every connection process adds
 	 * to (and reports) the whole server's counts */
 	struct op_counter	*counters;
+	struct store_sync	*sync;		/* in the same mapping */
 };
 
 /* One COMPOUND's state. */
@@ -96,6 +108,7 @@ dfs_stat	op_stage(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_write(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_setsize(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_commit(struct op_ctx *, const file_argop *, file_resop *);
+dfs_stat	op_put(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_getattr(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_remove(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_abort(struct op_ctx *, const file_argop *, file_resop *);
@@ -126,6 +139,11 @@ int		store_stage_dir(const struct filed_ctx *fc, const char *hex,
 		    char *buf, size_t len);
 int		store_stage_path(const struct filed_ctx *fc, const char *hex,
 		    uint64_t stage, char *buf, size_t len);
+/* Creates a new, empty stage of `hex` under a random id (*id) at `path`
+ * (STORE_PATHLEN bytes), making its bucket directory when it is the
+ * first.  Returns the fd, open for writing, or a negative dfs_stat. */
+int		store_stage_create(const struct filed_ctx *fc,
+		    const char *hex, uint64_t *id, char *path);
 /*
  * Lists the versions of `hex` held, ascending, in a malloc(3)ed array the
  * caller frees (NULL when none).  Returns 0 or -DFS_ERR_IO/-NOMEM.
@@ -158,12 +176,27 @@ int		store_fsync_dir(const char *dir);
  * -DFS_ERR_IO.
  */
 int		store_lock(struct filed_ctx *fc, const char *hex);
+/* The byte store_lock() takes for `hex`: who holds several locks takes
+ * them in ascending order of it, so two never wait on each other. */
+unsigned int	store_lock_slot(const char *hex);
+/* The byte of commit.lock store_sync() takes: past every handle's. */
+#define SYNC_SLOT	65536u
+/*
+ * Makes everything written to the store so far durable: data, inodes
+ * and renames, with one syncfs(2) of its file system (which writes back
+ * whatever else is dirty there too), shared with the other connection
+ * processes syncing at the same time.  Returns 0 or -DFS_ERR_IO.
+ */
+int		store_sync(struct filed_ctx *fc);
 void		store_unlock(struct filed_ctx *fc, const char *hex);
 /* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
  * -DFS_ERR_DELAY when this server has no id yet. */
 int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
 /* Maps an errno from a data operation to a negative dfs_stat. */
 int		store_errno(int err);
+/* pwrite(2)s all `len` bytes of buf at `off`.  Returns 0 or a negative
+ * dfs_stat. */
+int		store_write(int fd, const char *buf, size_t len, uint64_t off);
 /* Copies `len` bytes from fd `in` to fd `out` (both at offset 0).
  * Returns 0 or a negative dfs_stat. */
 int		store_copy(int in, int out, uint64_t len);
@@ -196,6 +229,25 @@ int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
 int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
 		    const dfs_lockid *lock, uint64_t oldvers, uint64_t size,
 		    uint64_t srvid, dfs_attr *attr);
+/* One file of upcall_commit_many(). */
+struct upcommit {
+	const dfs_fh		*fh;
+	const dfs_lockid	*lock;
+	uint64_t		 oldvers;
+	uint64_t		 size;
+	int			 status;	/* out: 0 or negative dfs_stat */
+	dfs_attr		 attr;		/* out: when status is 0 */
+};
+/*
+ * The COMMITs of upcall_commit() for the first `n` files of `uc` in one
+ * COMPOUND (PUTLOCK only where the lock changes), as many as fit in
+ * DFS_MAXOPS.  The name server stops at the first file it refuses, so
+ * this returns how many files got a result (their status and attr set:
+ * all committed but maybe the last), or, for a call that got no answer,
+ * -DFS_ERR_TIMEDOUT or -DFS_ERR_RPC as upcall_commit() (no result then).
+ */
+int		upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc,
+		    u_int n, uint64_t srvid);
 /* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
 int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
 

@@ -1,5 +1,6 @@
 /*
- * op_commit.c -- FOP_COMMIT: make a stage the file's next version.
+ * op_commit.c -- FOP_COMMIT: make a stage the file's next version; and
+ * FOP_PUT: make many small files their handles' next versions at once.
  *
  * The sequence (under the handle's commit lock, so two workers never
  * commit one file at once), V being the writer's base version:
@@ -21,6 +22,20 @@
  * 1).  A crash before the name server's COMMIT leaves an orphan .V+1
  * that start-up GC removes; a crash after it leaves an older version
  * that GC removes too.
+ *
+ * PUT runs the same steps for each of its files, the data coming in the
+ * request, but shares the costly ones: with every handle's commit lock
+ * held (taken in store_lock_slot() order), it writes each file to a
+ * stage and renames it to <fh>.V+1, then makes all of them durable with
+ * one syncfs(2) of the state directory's file system (one disk flush,
+ * where an fsync of the stage and one of the directory per file cost
+ * two each), then sends their COMMITs to the name server in as few
+ * COMPOUNDs as fit (one log sync each).  syncfs also writes back
+ * whatever else is dirty on that file system: a state directory on a
+ * file system of its own keeps that to dfs-filed's own writes.  A file
+ * the name server refuses is taken back alone (its .V+1 unlinked) and
+ * the COMMITs after it are sent again; a COMPOUND that got no answer is
+ * settled file by file, as a lone COMMIT would be.
  */
 #include <sys/stat.h>
 
@@ -29,6 +44,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +65,7 @@ struct commit {
 	uint64_t		 srvid;
 	uint64_t		 oldvers;		/* V */
 	uint64_t		 size;
+	int			 put;			/* PUT: no stage kept */
 };
 
 /* Makes the stage durable and takes its size.  Returns 0, -STALE (the
@@ -117,7 +134,7 @@ orphan_check(struct commit *c)
 }
 
 /* Renames the stage into place as version V+1 and makes the rename
- * durable.  Returns 0 or a negative dfs_stat: CHANGED when V+1 is
+ * durable (but for PUT).  Returns 0 or a negative dfs_stat: CHANGED when V+1 is
  * another commit's (orphan_check()). */
 static int
 install(struct commit *c)
@@ -140,6 +157,8 @@ install(struct commit *c)
 			return errno == ENOENT ? -DFS_ERR_STALE :
 			    store_errno(errno);
 	}
+	if (c->put)
+		return 0;		/* op_put() syncs them all at once */
 	if ((rc = store_fsync_dir(dir)) != 0)
 		log_warn("cannot sync '%s'", dir);
 	return rc;
@@ -178,9 +197,36 @@ resolve(struct commit *c, int rc, dfs_attr *attr, int *unknown)
 	return -DFS_ERR_RPC;
 }
 
+/* Takes V+1 back after the name server refused it: a COMMIT's stage is
+ * put back for the writer, a PUT's file is dropped. */
+static void
+take_back(struct commit *c)
+{
+	if (c->put ? unlink(c->vpath) == -1 : rename(c->vpath, c->stage) == -1)
+		log_warn("cannot take back '%s'", c->vpath);
+}
+
+/* Cleans up after the name server's answer `rc` to the COMMIT of V+1:
+ * a refusal takes it back (unless its fate is `unknown`), a success
+ * removes the older versions.  Returns rc, RPC made DELAY. */
+static int
+settle(struct commit *c, int rc, int unknown)
+{
+	if (rc == -DFS_ERR_RPC)
+		rc = -DFS_ERR_DELAY;
+	/* ORDER: never take back a version the name server may have */
+	if (rc != 0 && !unknown)
+		take_back(c);
+	if (rc != 0 || c->oldvers == 0)
+		return rc;	/* a first version has no older ones */
+	if (store_prune(c->fc, c->hex, c->oldvers + 1, 0) != 0)
+		log_warnx("cannot remove versions of %s older than %" PRIu64,
+		    c->hex, c->oldvers + 1);
+	return 0;
+}
+
 /* Reports V+1 to the name server under `lock` (twice at most, see
- * resolve()) and cleans up after its answer: a refusal puts the stage
- * back for the writer.  Returns 0 (attr filled) or a negative
+ * resolve()) and settles.  Returns 0 (attr filled) or a negative
  * dfs_stat. */
 static int
 report(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
@@ -193,16 +239,25 @@ report(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
 		if (rc == -DFS_ERR_RPC || rc == -DFS_ERR_TIMEDOUT)
 			rc = resolve(c, rc, attr, &unknown);
 	} while (rc == -DFS_ERR_RPC && ++tries < 2);
-	if (rc == -DFS_ERR_RPC)
-		rc = -DFS_ERR_DELAY;
-	/* ORDER: never take back a version the name server may have */
-	if (rc != 0 && !unknown && rename(c->vpath, c->stage) == -1)
-		log_warn("cannot restore stage '%s'", c->stage);
-	if (rc != 0)
+	return settle(c, rc, unknown);
+}
+
+/* Sets c's base version V from `base`: DFS_VERS_ANY asks the name
+ * server for the current one.  Returns 0 or a negative dfs_stat. */
+static int
+set_base(struct commit *c, uint64_t base)
+{
+	dfs_attr	cur;
+	int		rc;
+
+	c->oldvers = base;
+	if (base != DFS_VERS_ANY)
+		return 0;
+	if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
 		return rc;
-	if (store_prune(c->fc, c->hex, c->oldvers + 1, 0) != 0)
-		log_warnx("cannot remove versions of %s older than %" PRIu64,
-		    c->hex, c->oldvers + 1);
+	if (cur.type != DFS_FTYPE_REG)
+		return -DFS_ERR_ISDIR;
+	c->oldvers = cur.vers;
 	return 0;
 }
 
@@ -212,22 +267,14 @@ static int
 commit_locked(struct commit *c, const commit_file_args *ca,
     dfs_attr *attr)
 {
-	dfs_attr	cur;
-	int		rc;
+	int	rc;
 
 	/* ORDER: an unreachable name server fails the commit before the
 	 * stage is used up */
 	if (upcall_connect(c->fc) != 0)
 		return -DFS_ERR_DELAY;
-	c->oldvers = ca->base;
-	if (ca->base == DFS_VERS_ANY) {
-		if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
-			return rc;
-		if (cur.type != DFS_FTYPE_REG)
-			return -DFS_ERR_ISDIR;
-		c->oldvers = cur.vers;
-	}
-	if ((rc = sync_stage(c)) != 0 || (rc = install(c)) != 0)
+	if ((rc = set_base(c, ca->base)) != 0 || (rc = sync_stage(c)) != 0 ||
+	    (rc = install(c)) != 0)
 		return rc;
 	return report(c, &ca->lock, attr);
 }
@@ -270,5 +317,221 @@ op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	store_unlock(oc->fc, c.hex);
 	if (rc == 0 && id == oc->stage)
 		oc->stage = 0;
+	return (dfs_stat)-rc;
+}
+
+/* --- PUT --------------------------------------------------------------- */
+
+/* One file of a PUT. */
+struct putf {
+	struct commit	c;
+	int		rc;		/* 0 or its negative dfs_stat */
+	int		live;		/* its .V+1 is in place, unsettled */
+	dfs_attr	attr;		/* the name server's, once committed */
+};
+
+/* Is any valid handle in pf[] twice? */
+static int
+twice(const struct putf *pf, u_int n)
+{
+	u_int	i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (pf[i].rc == 0 && pf[j].rc == 0 &&
+			    strcmp(pf[i].c.hex, pf[j].c.hex) == 0)
+				return 1;
+	return 0;
+}
+
+/* qsort_r(3) order of indices into a putf array by lock slot. */
+static int
+by_slot(const void *a, const void *b, void *arg)
+{
+	const struct putf	*pf = arg;
+	unsigned int		 x, y;
+
+	x = store_lock_slot(pf[*(const u_int *)a].c.hex);
+	y = store_lock_slot(pf[*(const u_int *)b].c.hex);
+	return x < y ? -1 : x > y;
+}
+
+/* Takes (or with `drop`, drops) the commit locks of pf[]'s valid
+ * handles in ascending slot order.  Returns 0 or -DFS_ERR_IO, nothing
+ * held then. */
+static int
+lock_all(struct filed_ctx *fc, struct putf *pf, u_int n, int drop)
+{
+	u_int	order[DFS_MAXPUT], m = 0, i;
+	int	rc = 0;
+
+	for (i = 0; i < n; i++)
+		if (pf[i].rc == 0)
+			order[m++] = i;
+	qsort_r(order, m, sizeof(order[0]), by_slot, pf);
+	for (i = 0; i < m && !drop; i++)
+		if ((rc = store_lock(fc, pf[order[i]].c.hex)) != 0)
+			break;
+	if (drop)
+		i = m;
+	if (drop || rc != 0)
+		while (i-- > 0)
+			store_unlock(fc, pf[order[i]].c.hex);
+	return rc;
+}
+
+/* Writes one file to a new stage and renames it to V+1 (not synced).
+ * Returns 0 or a negative dfs_stat; nothing is left behind then. */
+static int
+put_stage(struct commit *c, const put_entry *f)
+{
+	uint64_t	id;
+	int		fd, rc;
+
+	if ((rc = set_base(c, f->base)) != 0)
+		return rc;
+	if ((fd = store_stage_create(c->fc, c->hex, &id, c->stage)) < 0)
+		return fd;
+	rc = store_write(fd, f->data.data_val, f->data.data_len, 0);
+	close(fd);
+	c->size = f->data.data_len;
+	if (rc == 0 && (rc = install(c)) == 0)
+		return 0;
+	if (unlink(c->stage) == -1 && errno != ENOENT)
+		log_warn("cannot remove stage '%s'", c->stage);
+	return rc;
+}
+
+/* Makes every file in place durable (store_sync()).  On failure each
+ * is taken back and fails with IO. */
+static void
+sync_all(struct filed_ctx *fc, struct putf *pf, u_int n)
+{
+	u_int	i;
+
+	for (i = 0; i < n && !pf[i].live; i++)
+		;
+	if (i == n || store_sync(fc) == 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (pf[i].live) {
+			take_back(&pf[i].c);
+			pf[i].live = 0;
+			pf[i].rc = -DFS_ERR_IO;
+		}
+}
+
+/* Settles a file whose COMMIT got no answer (`rc`): as report() would,
+ * sending it again alone when it surely was not done. */
+static void
+lost(struct putf *p, int rc, const dfs_lockid *lock)
+{
+	int	unknown = 0;
+
+	rc = resolve(&p->c, rc, &p->attr, &unknown);
+	p->rc = rc == -DFS_ERR_RPC ? report(&p->c, lock, &p->attr) :
+	    settle(&p->c, rc, unknown);
+}
+
+/* Reports every file in place to the name server, in as few COMPOUNDs
+ * as fit and refusals allow, and settles each. */
+static void
+commit_all(struct filed_ctx *fc, struct putf *pf, u_int n,
+    const put_entry *files, uint64_t srvid)
+{
+	struct upcommit	uc[DFS_MAXPUT];
+	u_int		idx[DFS_MAXPUT], m = 0, i, j;
+	int		k;
+
+	for (i = 0; i < n; i++)
+		if (pf[i].live) {
+			memset(&uc[m], 0, sizeof(uc[m]));
+			uc[m].fh = pf[i].c.fh;
+			uc[m].lock = &files[i].lock;
+			uc[m].oldvers = pf[i].c.oldvers;
+			uc[m].size = pf[i].c.size;
+			idx[m++] = i;
+		}
+	for (j = 0; j < m; j += (u_int)k) {
+		k = upcall_commit_many(fc, &uc[j], m - j, srvid);
+		if (k < 0) {
+			for (; j < m; j++)
+				lost(&pf[idx[j]], k, &files[idx[j]].lock);
+			return;
+		}
+		for (i = j; i < j + (u_int)k; i++) {
+			pf[idx[i]].attr = uc[i].attr;
+			pf[idx[i]].rc = settle(&pf[idx[i]].c, uc[i].status, 0);
+		}
+	}
+}
+
+/*
+ * PUT(files)
+ *
+ * Makes each file's data version base + 1 of its handle, as STAGE,
+ * WRITE and COMMIT would, with one sync for all and their COMMITs in
+ * few calls to the name server (see the top of this file).  Replies one
+ * result per file, in order: OK with the attributes the name server now
+ * has, or that file's error (those of COMMIT but INVAL; nothing is kept
+ * of a failed file).  The op itself fails only with INVAL (no files, or
+ * one handle twice), DELAY (no server id yet, or no name server), NOMEM
+ * or IO (the commit locks): then no file was touched.
+ */
+dfs_stat
+op_put(struct op_ctx *oc, const file_argop *a, file_resop *r)
+{
+	const put_args	*pa = &a->file_argop_u.put;
+	const put_entry	*files = pa->files.files_val;
+	u_int		 n = pa->files.files_len, i;
+	struct putf	*pf;
+	fcommit_res	*out;
+	uint64_t	 srvid;
+	int		 rc;
+
+	if (n == 0 || n > DFS_MAXPUT)
+		return DFS_ERR_INVAL;
+	pf = calloc(n, sizeof(*pf));
+	out = calloc(n, sizeof(*out));
+	if (pf == NULL || out == NULL) {
+		free(pf);
+		free(out);
+		return DFS_ERR_NOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		pf[i].c.fc = oc->fc;
+		pf[i].c.fh = &files[i].fh;
+		pf[i].c.put = 1;
+		pf[i].rc = store_fh(&files[i].fh, pf[i].c.hex);
+	}
+	if (twice(pf, n))
+		rc = -DFS_ERR_INVAL;
+	else if ((rc = store_server_id(oc->fc, &srvid)) == 0 &&
+	    upcall_connect(oc->fc) != 0)
+		rc = -DFS_ERR_DELAY;
+	for (i = 0; i < n; i++)
+		pf[i].c.srvid = srvid;
+	if (rc == 0)
+		rc = lock_all(oc->fc, pf, n, 0);
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			if (pf[i].rc == 0) {
+				pf[i].rc = put_stage(&pf[i].c, &files[i]);
+				pf[i].live = pf[i].rc == 0;
+			}
+		sync_all(oc->fc, pf, n);
+		commit_all(oc->fc, pf, n, files, srvid);
+		(void)lock_all(oc->fc, pf, n, 1);
+		for (i = 0; i < n; i++) {
+			out[i].status = (dfs_stat)-pf[i].rc;
+			if (pf[i].rc == 0)
+				out[i].fcommit_res_u.attr = pf[i].attr;
+		}
+		r->file_resop_u.put.put_res_u.files.files_len = n;
+		r->file_resop_u.put.put_res_u.files.files_val = out;
+		out = NULL;
+	}
+	free(pf);
+	free(out);
 	return (dfs_stat)-rc;
 }

@@ -1,7 +1,6 @@
 /*
  * op_stage.c -- FOP_STAGE: start a new version of a file.
  */
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -9,18 +8,6 @@
 #include <unistd.h>
 
 #include "filed.h"
-
-/* Returns a random non-zero stage id (0 means "the current stage"). */
-static uint64_t
-new_stage_id(void)
-{
-	uint64_t	id = 0;
-
-	while (id == 0)
-		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			id = 0;
-	return id;
-}
 
 /*
  * Opens version `vers` of `hex` as the source of a STAGE keeping `keep`
@@ -52,29 +39,18 @@ open_source(struct filed_ctx *fc, const char *hex, uint64_t vers,
 	return rc != 0 ? rc : fd;
 }
 
-/* Creates stage `id` of `hex` holding the first `keep` bytes of `src`
- * (-1: empty).  Returns 0 or a negative dfs_stat. */
+/* Creates a new stage of `hex` holding the first `keep` bytes of `src`
+ * (-1: empty) and stores its id in *id.  Returns 0 or a negative
+ * dfs_stat. */
 static int
-make_stage(struct filed_ctx *fc, const char *hex, uint64_t id, int src,
-    uint64_t keep)
+make_stage(struct filed_ctx *fc, const char *hex, int src, uint64_t keep,
+    uint64_t *id)
 {
-	char	path[STORE_PATHLEN], dir[STORE_PATHLEN];
+	char	path[STORE_PATHLEN];
 	int	fd, rc;
 
-	if ((rc = store_stage_path(fc, hex, id, path, sizeof(path))) != 0)
-		return rc;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == ENOENT) {
-		/* the bucket's first stage: no fsync, a crash loses only
-		 * stages, which nobody relies on */
-		if ((rc = store_stage_dir(fc, hex, dir, sizeof(dir))) != 0)
-			return rc;
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			return store_errno(errno);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	}
-	if (fd == -1)
-		return store_errno(errno);
+	if ((fd = store_stage_create(fc, hex, id, path)) < 0)
+		return fd;
 	rc = src != -1 ? store_copy(src, fd, keep) : 0;
 	close(fd);
 	if (rc != 0)
@@ -105,8 +81,7 @@ op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	if (sa->keep > 0 &&
 	    (src = open_source(oc->fc, hex, sa->vers, sa->keep)) < 0)
 		return (dfs_stat)-src;
-	id = new_stage_id();
-	rc = make_stage(oc->fc, hex, id, src, sa->keep);
+	rc = make_stage(oc->fc, hex, src, sa->keep, &id);
 	if (src != -1)
 		close(src);
 	if (rc != 0)

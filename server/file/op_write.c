@@ -9,24 +9,6 @@
 
 #define WRITE_MAXEND	(1ULL << 62)	/* largest file we accept */
 
-/* Writes all of buf at off.  Returns 0 or a negative dfs_stat. */
-static int
-write_full(int fd, const char *buf, size_t len, uint64_t off)
-{
-	size_t	done = 0;
-	ssize_t	n;
-
-	while (done < len) {
-		n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return store_errno(errno);
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* The path of stage `stage` (0: this COMPOUND's) of fh.  Returns 0 or a
  * negative dfs_stat: BADHANDLE, INVAL. */
 static int
@@ -78,7 +60,7 @@ op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		return DFS_ERR_FBIG;
 	if ((fd = open_stage(path)) < 0)
 		return (dfs_stat)-fd;
-	rc = write_full(fd, data, len, off);
+	rc = store_write(fd, data, len, off);
 	/* start the disk writes now: they overlap the rest of the upload,
 	 * and COMMIT's fsync finds little left to do */
 	if (rc == 0 && len > 0)

@@ -28,6 +28,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -59,13 +60,15 @@ filed_ctx_init(struct filed_ctx *fc, const char *statedir,
 	    DFS_NAME_VERS, FILED_NAMED_TIMEOUT_MS) != 0)
 		return -DFS_ERR_INVAL;
 	/* anonymous memory is zeroed: every count starts at 0 */
-	fc->counters = mmap(NULL, FILED_COUNTERS_SIZE, PROT_READ | PROT_WRITE,
+	fc->counters = mmap(NULL, FILED_SHARED_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (fc->counters == MAP_FAILED) {
 		fc->counters = NULL;
 		peer_close(&fc->named);
 		return -DFS_ERR_NOMEM;
 	}
+	fc->sync = (struct store_sync *)(void *)((char *)fc->counters +
+	    FILED_COUNTERS_SIZE);
 	return 0;
 }
 
@@ -77,8 +80,9 @@ filed_ctx_release(struct filed_ctx *fc)
 		close(fc->lockfd);
 	fc->lockfd = -1;
 	if (fc->counters != NULL)
-		munmap(fc->counters, FILED_COUNTERS_SIZE);
+		munmap(fc->counters, FILED_SHARED_SIZE);
 	fc->counters = NULL;
+	fc->sync = NULL;
 }
 
 int
@@ -190,6 +194,58 @@ store_stage_path(const struct filed_ctx *fc, const char *hex,
 {
 	return fmt_path(buf, len, snprintf(buf, len, "%s/stage/%.2s/%s.%016"
 	    PRIx64, fc->statedir, hex + FH_HEXLEN - 2, hex, stage));
+}
+
+int
+store_write(int fd, const char *buf, size_t len, uint64_t off)
+{
+	size_t	done = 0;
+	ssize_t	n;
+
+	while (done < len) {
+		n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return store_errno(errno);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Returns a random non-zero stage id (0 means "the current stage"). */
+static uint64_t
+new_stage_id(void)
+{
+	uint64_t	id = 0;
+
+	while (id == 0)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = 0;
+	return id;
+}
+
+int
+store_stage_create(const struct filed_ctx *fc, const char *hex,
+    uint64_t *id, char *path)
+{
+	char	dir[STORE_PATHLEN];
+	int	fd, rc;
+
+	*id = new_stage_id();
+	if ((rc = store_stage_path(fc, hex, *id, path, STORE_PATHLEN)) != 0)
+		return rc;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ENOENT) {
+		/* the bucket's first stage: no fsync, a crash loses only
+		 * stages, which nobody relies on */
+		if ((rc = store_stage_dir(fc, hex, dir, sizeof(dir))) != 0)
+			return rc;
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			return store_errno(errno);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	return fd != -1 ? fd : store_errno(errno);
 }
 
 /*
@@ -406,16 +462,50 @@ store_mkdata(const struct filed_ctx *fc, const char *hex)
 	return errno == EEXIST ? 0 : store_errno(errno);
 }
 
-/* Sets or clears the lock byte of `hex`.  Returns 0 or -DFS_ERR_IO. */
+unsigned int
+store_lock_slot(const char *hex)
+{
+	return (unsigned int)(XXH64(hex, FH_HEXLEN, 0) % 65536);
+}
+
+/* Opens <statedir>/commit.lock for this process if not yet.  Returns
+ * 0 or -DFS_ERR_IO. */
 static int
-lock_byte(struct filed_ctx *fc, const char *hex, short type)
+lock_open(struct filed_ctx *fc)
+{
+	char	path[STORE_PATHLEN];
+
+	if (fc->lockfd != -1 && fc->lockpid != (long)getpid()) {
+		close(fc->lockfd);	/* inherited: shared with parent */
+		fc->lockfd = -1;
+	}
+	if (fc->lockfd != -1)
+		return 0;
+	snprintf(path, sizeof(path), "%s/commit.lock", fc->statedir);
+	fc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fc->lockfd == -1) {
+		log_warn("cannot open '%s'", path);
+		return -DFS_ERR_IO;
+	}
+	fc->lockpid = (long)getpid();
+	return 0;
+}
+
+/* Sets or clears byte `slot` of commit.lock.  Returns 0 or -DFS_ERR_IO. */
+static int
+lock_byte(struct filed_ctx *fc, unsigned int slot, short type)
 {
 	struct flock	fl;
+	int		rc;
 
+	if (type != F_UNLCK && (rc = lock_open(fc)) != 0)
+		return rc;
+	if (fc->lockfd == -1)
+		return 0;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = (off_t)(XXH64(hex, FH_HEXLEN, 0) % 65536);
+	fl.l_start = (off_t)slot;
 	fl.l_len = 1;
 	/* no SA_RESTART: a signal interrupts the wait; wait again, the
 	 * holder is bounded by its peer timeouts */
@@ -431,29 +521,51 @@ lock_byte(struct filed_ctx *fc, const char *hex, short type)
 int
 store_lock(struct filed_ctx *fc, const char *hex)
 {
-	char	path[STORE_PATHLEN];
-
-	if (fc->lockfd != -1 && fc->lockpid != (long)getpid()) {
-		close(fc->lockfd);	/* inherited: shared with parent */
-		fc->lockfd = -1;
-	}
-	if (fc->lockfd == -1) {
-		snprintf(path, sizeof(path), "%s/commit.lock", fc->statedir);
-		fc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fc->lockfd == -1) {
-			log_warn("cannot open '%s'", path);
-			return -DFS_ERR_IO;
-		}
-		fc->lockpid = (long)getpid();
-	}
-	return lock_byte(fc, hex, F_WRLCK);
+	return lock_byte(fc, store_lock_slot(hex), F_WRLCK);
 }
 
 void
 store_unlock(struct filed_ctx *fc, const char *hex)
 {
-	if (fc->lockfd != -1)
-		(void)lock_byte(fc, hex, F_UNLCK);
+	(void)lock_byte(fc, store_lock_slot(hex), F_UNLCK);
+}
+
+/*
+ * One syncfs(2) at a time (byte SYNC_SLOT of commit.lock), and none
+ * when one that began after the caller's writes has completed since:
+ * connection processes committing at once share the syncs, as the name
+ * server's clients share its log syncs.  fc->sync counts, across them
+ * all, the syncs begun and the last one that completed without error.
+ */
+int
+store_sync(struct filed_ctx *fc)
+{
+	struct store_sync	*g = fc->sync;
+	char			 path[STORE_PATHLEN];
+	uint64_t		 seen, mine;
+	int			 fd, rc;
+
+	/* ORDER: the writes to cover are done; syncs begun after this
+	 * read cover them */
+	seen = __atomic_load_n(&g->begun, __ATOMIC_ACQUIRE);
+	if ((rc = lock_byte(fc, SYNC_SLOT, F_WRLCK)) != 0)
+		return rc;
+	if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE) > seen) {
+		(void)lock_byte(fc, SYNC_SLOT, F_UNLCK);
+		return 0;
+	}
+	mine = __atomic_add_fetch(&g->begun, 1, __ATOMIC_ACQ_REL);
+	snprintf(path, sizeof(path), "%s/data", fc->statedir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || syncfs(fd) == -1) {
+		log_warn("cannot sync the file system of '%s'", path);
+		rc = -DFS_ERR_IO;
+	} else
+		__atomic_store_n(&g->done, mine, __ATOMIC_RELEASE);
+	if (fd != -1)
+		close(fd);
+	(void)lock_byte(fc, SYNC_SLOT, F_UNLCK);
+	return rc;
 }
 
 int

@@ -89,26 +89,76 @@ int
 upcall_commit(struct filed_ctx *fc, const dfs_fh *fh, const dfs_lockid *lock,
     uint64_t oldvers, uint64_t size, uint64_t srvid, dfs_attr *attr)
 {
-	name_argop		ops[3];
-	name_compound_res	res;
-	int			rc;
+	struct upcommit	uc = { .fh = fh, .lock = lock, .oldvers = oldvers,
+			    .size = size };
+	int		rc;
 
-	put_fh(&ops[0], fh);
-	memset(&ops[1], 0, sizeof(ops[1]) * 2);
-	ops[1].op = OP_PUTLOCK;
-	ops[1].name_argop_u.putlock = *lock;
-	ops[2].op = OP_COMMIT;
-	ops[2].name_argop_u.commit.oldvers = oldvers;
-	ops[2].name_argop_u.commit.size = size;
-	ops[2].name_argop_u.commit.srvid = srvid;
+	if ((rc = upcall_commit_many(fc, &uc, 1, srvid)) < 0)
+		return rc;
+	if (uc.status == 0)
+		*attr = uc.attr;
+	return uc.status;
+}
+
+/* Appends [PUTFH, PUTLOCK (unless `lock` is the one in force), COMMIT]
+ * for `uc` at ops[*nops].  Returns the COMMIT's index. */
+static u_int
+add_commit(name_argop *ops, u_int *nops, const struct upcommit *uc,
+    const dfs_lockid **lock, uint64_t srvid)
+{
+	name_argop	*op;
+
+	put_fh(&ops[(*nops)++], uc->fh);
+	if (*lock == NULL || memcmp(*lock, uc->lock, sizeof(**lock)) != 0) {
+		op = &ops[(*nops)++];
+		memset(op, 0, sizeof(*op));
+		op->op = OP_PUTLOCK;
+		op->name_argop_u.putlock = *uc->lock;
+		*lock = uc->lock;
+	}
+	op = &ops[*nops];
+	memset(op, 0, sizeof(*op));
+	op->op = OP_COMMIT;
+	op->name_argop_u.commit.oldvers = uc->oldvers;
+	op->name_argop_u.commit.size = uc->size;
+	op->name_argop_u.commit.srvid = srvid;
+	return (*nops)++;
+}
+
+int
+upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc, u_int n,
+    uint64_t srvid)
+{
+	name_argop		 ops[DFS_MAXOPS];
+	u_int			 last[DFS_MAXOPS / 2], nops = 0, k, i;
+	const dfs_lockid	*lock = NULL;
+	name_compound_res	 res;
+	const name_resop	*r;
+	int			 rc;
+
+	/* at most 3 ops a file */
+	for (k = 0; k < n && nops + 3 <= DFS_MAXOPS; k++)
+		last[k] = add_commit(ops, &nops, &uc[k], &lock, srvid);
 	/* not idempotent: a retry after a lost reply would answer CHANGED */
-	if ((rc = named_call(fc, ops, 3, &res, 0)) != 0)
+	if ((rc = named_call(fc, ops, nops, &res, 0)) != 0)
 		return rc == -DFS_ERR_TIMEDOUT ? rc : -DFS_ERR_RPC;
-	rc = reply_status(&res, 3);
-	if (rc == 0)
-		*attr = res.res.res_val[2].name_resop_u.commit.attr_res_u.attr;
+	/* the files whose COMMIT came back, and the one it stopped at */
+	for (i = 0; i < k; i++) {
+		if (res.res.res_len <= last[i]) {
+			/* stopped at this file's PUTFH or PUTLOCK */
+			uc[i].status = res.status != DFS_OK ?
+			    -(int)res.status : -DFS_ERR_SERVERFAULT;
+			break;
+		}
+		r = &res.res.res_val[last[i]];
+		uc[i].status = r->op == OP_COMMIT ?
+		    -(int)r->name_resop_u.commit.status : -DFS_ERR_SERVERFAULT;
+		if (uc[i].status != 0)
+			break;
+		uc[i].attr = r->name_resop_u.commit.attr_res_u.attr;
+	}
 	xdr_free((xdrproc_t)xdr_name_compound_res, &res);
-	return rc;
+	return (int)(i < k ? i + 1 : k);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,6 +524,90 @@ test_filed_ops__commit_local_errors(void)
 	tctx_release(&t);
 }
 
+/* Appends a PUT of `n` files, all t's handle, each holding `data`. */
+static put_entry *
+add_put(struct tctx *t, u_int n, const char *data)
+{
+	put_args	*pa = &add(t, FOP_PUT)->file_argop_u.put;
+	put_entry	*pe;
+	u_int		 i;
+
+	pe = calloc(n + 1, sizeof(*pe));
+	CU_ASSERT_FATAL(pe != NULL);
+	for (i = 0; i < n; i++) {
+		pe[i].fh = t->fh;
+		pe[i].base = 0;
+		pe[i].data.data_val = (char *)data;
+		pe[i].data.data_len = (u_int)strlen(data);
+	}
+	pa->files.files_len = n;
+	pa->files.files_val = pe;
+	return pe;
+}
+
+/* Counts the entries of t's stage and data buckets (no temporary or
+ * version file may be left by a PUT that failed as a whole). */
+static int
+store_files(struct tctx *t)
+{
+	char		 dir[STORE_PATHLEN];
+	struct dirent	*de;
+	DIR		*dp;
+	int		 n = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			store_stage_dir(&t->fc, t->hex, dir, sizeof(dir));
+		else
+			store_data_dir(&t->fc, t->hex, dir, sizeof(dir));
+		if ((dp = opendir(dir)) == NULL)
+			continue;
+		while ((de = readdir(dp)) != NULL)
+			n += de->d_name[0] != '.';
+		closedir(dp);
+	}
+	return n;
+}
+
+/*
+ * PUT fails as a whole, touching nothing, for what no file could pass:
+ * no files, a handle twice, no server id yet, no name server.  A bad
+ * handle is that file's own failure, so it is only reported once the
+ * name server answers (tests/it covers it).
+ */
+static void
+test_filed_ops__put_local_errors(void)
+{
+	char		 path[STORE_PATHLEN];
+	struct tctx	 t;
+	put_entry	*pe;
+	FILE		*fp;
+
+	tctx_init(&t);
+	pe = add_put(&t, 0, "x");
+	CU_ASSERT(run(&t) == DFS_ERR_INVAL);
+	free(pe);
+	pe = add_put(&t, 2, "twice");
+	CU_ASSERT(run(&t) == DFS_ERR_INVAL);
+	free(pe);
+	pe = add_put(&t, 1, "data");
+	CU_ASSERT(run(&t) == DFS_ERR_DELAY);	/* no server id yet */
+	CU_ASSERT_FATAL(t.res.res.res_len == 1);
+	CU_ASSERT(result(&t, 0)->op == FOP_PUT);
+	CU_ASSERT(result(&t, 0)->file_resop_u.put.status == DFS_ERR_DELAY);
+	snprintf(path, sizeof(path), "%s/server.id", t.dir);
+	fp = fopen(path, "w");
+	CU_ASSERT_FATAL(fp != NULL);
+	fputs("7\n", fp);
+	fclose(fp);
+	free(pe);
+	pe = add_put(&t, 1, "data");
+	CU_ASSERT(run(&t) == DFS_ERR_DELAY);	/* name server unreachable */
+	free(pe);
+	CU_ASSERT(store_files(&t) == 0);
+	tctx_release(&t);
+}
+
 static void
 test_filed_ops__remove_unreachable(void)
 {
@@ -598,6 +683,7 @@ test_filed_ops__stats(void)
 		{ "WRITE", 2, 7 }, { "COMMIT", 0, 0 }, { "GETATTR", 0, 0 },
 		{ "REMOVE", 0, 0 }, { "ABORT", 0, 0 }, { "STATS", 1, 0 },
 		{ "SETSIZE", 0, 0 },
+		{ "PUT",     0, 0 },
 	};
 	struct tctx	 t;
 	stats_res	*st;
@@ -670,6 +756,7 @@ static CU_TestInfo ops_tests[] = {
 	{ "setsize", test_filed_ops__setsize },
 	{ "getattr", test_filed_ops__getattr },
 	{ "commit_local_errors", test_filed_ops__commit_local_errors },
+	{ "put_local_errors", test_filed_ops__put_local_errors },
 	{ "remove_unreachable", test_filed_ops__remove_unreachable },
 	{ "illegal", test_filed_ops__illegal },
 	{ "stats", test_filed_ops__stats },

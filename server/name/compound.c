@@ -233,8 +233,11 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	memset(res, 0, sizeof(*res));
 	oc.nc = named;
 	caller_ids(rq, &oc);
+	if (args->ops.ops_len <= DFS_MAXOPS)
+		locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len);
 	st = compound_run(&name_compound, &oc, args->ops.ops_val,
 	    args->ops.ops_len, &vals, &n);
+	locks_ahead_free(&oc);
 	if (st == DFS_ERR_IO)
 		fatalx("cannot write the name state: exiting uncommitted");
 	if (kv_append(named->kv) != 0)

@@ -16,10 +16,23 @@
  * (NOENT, EXIST, NOTEMPTY... cost no RPC).  It cannot deadlock: the lock
  * server's registrar (its REGISTER heartbeats to us) runs in a thread of
  * its own, so dfs-lockd never waits on us while we wait on it.
+ *
+ * A COMPOUND that makes many files at once (dfs_put(): CREATEs after
+ * walks, or a file server's batch of COMMITs) would stall the loop for
+ * one TEST per file.  Before it runs, locks_ahead() works out the paths
+ * of its CREATEs and COMMITs from the walks before them and asks all
+ * their TESTs in one lock COMPOUND; each check then takes its answer
+ * from there (the same answer a TEST of its own would have got a few
+ * microseconds later).  The lock server stops at the first refusal, and
+ * the TESTs it did not answer are sent when their ops run.  Such a batch
+ * is asked even when one of its ops will fail its own checks: one call
+ * for many files is cheap.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fh.h"
 #include "log.h"
 #include "named.h"
 #include "status.h"
@@ -53,31 +66,234 @@ locks_repoint(struct named_ctx *nc, const struct srv *s)
 }
 
 /*
- * Sends TEST and stores the lock server's status in *st.  A cached
- * connection that fails fast (the lock server restarted) is retried once
- * on a new one; a timeout is not, so one check stalls the loop for at
- * most about two timeouts (connect and call).  Returns 0 or the
- * transport error from peer_lock().
+ * Sends `n` TESTs in one COMPOUND and leaves the answer in *res (free it
+ * with xdr_free).  A cached connection that fails fast (the lock server
+ * restarted) is retried once on a new one; a timeout is not, so one
+ * check stalls the loop for at most about two timeouts (connect and
+ * call).  Returns 0 or the transport error from peer_lock(), logged.
  */
 static int
-locks_call(struct named_ctx *nc, lock_argop *op, dfs_stat *st)
+locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
+    lock_compound_res *res)
 {
 	lock_compound_args	args;
-	lock_compound_res	res;
 	int			cached, rc;
 
-	args.ops.ops_len = 1;
-	args.ops.ops_val = op;
+	args.ops.ops_len = n;
+	args.ops.ops_val = ops;
 	do {
 		cached = nc->lockd.clnt != NULL;
-		memset(&res, 0, sizeof(res));
-		rc = peer_lock(&nc->lockd, &args, &res, 0);
+		memset(res, 0, sizeof(*res));
+		rc = peer_lock(&nc->lockd, &args, res, 0);
 	} while (rc == -DFS_ERR_RPC && cached);
 	if (rc != 0)
-		return rc;
-	*st = res.status;
-	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+		log_warnx("lock server %s port %u: %s%s%s", nc->lockd.host,
+		    nc->lockd.port, dfs_strerror(rc),
+		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
+	return rc;
+}
+
+/* A TEST of `path` (len bytes, not copied) under `id`. */
+static void
+test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id)
+{
+	memset(op, 0, sizeof(*op));
+	op->op = LOP_TEST;
+	op->lock_argop_u.test.path.dfs_path_val = (char *)path;
+	op->lock_argop_u.test.path.dfs_path_len = (u_int)len;
+	op->lock_argop_u.test.id = *id;
+	op->lock_argop_u.test.mode = DFS_LOCK_EXCL;
+}
+
+/* --- asking ahead ---------------------------------------------------- */
+
+/*
+ * The answers to the TESTs locks_ahead() sent for a COMPOUND: path, id
+ * and the lock server's status, for those it answered.
+ */
+struct lockahead {
+	u_int		 n;
+	char		*path[DFS_MAXOPS];
+	size_t		 len[DFS_MAXOPS];
+	dfs_lockid	 id[DFS_MAXOPS];
+	dfs_stat	 st[DFS_MAXOPS];
+};
+
+/* Looks `path` under the COMPOUND's lock up among the answers asked
+ * ahead.  Returns 1 and *st when it is there, else 0. */
+static int
+ahead_find(const struct op_ctx *oc, const char *path, size_t len,
+    dfs_stat *st)
+{
+	const struct lockahead	*a = oc->ahead;
+	u_int			 i;
+
+	for (i = 0; a != NULL && i < a->n; i++)
+		if (a->len[i] == len && memcmp(a->path[i], path, len) == 0 &&
+		    memcmp(&a->id[i], &oc->lock, sizeof(oc->lock)) == 0) {
+			*st = a->st[i];
+			return 1;
+		}
 	return 0;
+}
+
+/* The path the walk of locks_ahead() is at: "" for the root. */
+struct walk {
+	char	cur[DFS_MAXPATHLEN + 1];
+	char	saved[DFS_MAXPATHLEN + 1];
+};
+
+/* Appends "/" and `len` bytes of `s` to w->cur.  Returns 0 or -1 (too
+ * long). */
+static int
+walk_down(struct walk *w, const char *s, size_t len)
+{
+	size_t	cl = strlen(w->cur);
+
+	if (cl + 1 + len > DFS_MAXPATHLEN)
+		return -1;
+	w->cur[cl] = '/';
+	memcpy(w->cur + cl + 1, s, len);
+	w->cur[cl + 1 + len] = '\0';
+	return 0;
+}
+
+/* Sets w->cur to the path of handle `fh`.  Returns 0 or -1. */
+static int
+walk_fh(struct op_ctx *oc, struct walk *w, const dfs_fh *fh)
+{
+	struct fh	 h;
+	struct inode	 ino;
+	char		*p;
+	size_t		 len;
+
+	if (fh_decode(fh->dfs_fh_val, fh->dfs_fh_len, oc->nc->instance,
+	    oc->nc->secret, &h) != 0 || inode_get(oc->nc, h.fileid, &ino) != 0 ||
+	    inode_path(oc->nc, &ino, &p, &len) != 0)
+		return -1;
+	snprintf(w->cur, sizeof(w->cur), "%s", len == 1 ? "" : p);
+	free(p);
+	return 0;
+}
+
+/* Records a TEST of w->cur (the root: "/") under `id`.  Returns 0 or -1
+ * (no memory, or no room). */
+static int
+ahead_add(struct lockahead *a, const struct walk *w, const dfs_lockid *id)
+{
+	const char	*p = w->cur[0] != '\0' ? w->cur : "/";
+
+	if (a->n == DFS_MAXOPS || (a->path[a->n] = strdup(p)) == NULL)
+		return -1;
+	a->len[a->n] = strlen(p);
+	a->id[a->n] = *id;
+	a->n++;
+	return 0;
+}
+
+/*
+ * Works out, without running them, the paths that the CREATEs and
+ * COMMITs of `ops` will ask the lock server about, as far as the ops
+ * before them are walks (PUTROOTFH, PUTFH, LOOKUP, SAVEFH, RESTOREFH),
+ * PUTLOCK or reads of the current object.  Returns how many it found.
+ */
+static u_int
+ahead_walk(struct op_ctx *oc, struct lockahead *a, const name_argop *ops,
+    u_int nops)
+{
+	struct walk	*w;
+	dfs_lockid	 id = oc->lock;
+	const dfs_path	*lp;
+	u_int		 i;
+	int		 ok = 1;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return 0;
+	for (i = 0; i < nops && ok; i++)
+		switch (ops[i].op) {
+		case OP_PUTROOTFH:
+			w->cur[0] = '\0';
+			break;
+		case OP_PUTFH:
+			ok = walk_fh(oc, w, &ops[i].name_argop_u.putfh) == 0;
+			break;
+		case OP_LOOKUP:
+			lp = &ops[i].name_argop_u.lookup;
+			ok = walk_down(w, lp->dfs_path_val, lp->dfs_path_len) == 0;
+			break;
+		case OP_SAVEFH:
+			memcpy(w->saved, w->cur, sizeof(w->saved));
+			break;
+		case OP_RESTOREFH:
+			memcpy(w->cur, w->saved, sizeof(w->cur));
+			break;
+		case OP_PUTLOCK:
+			id = ops[i].name_argop_u.putlock;
+			break;
+		case OP_CREATE:
+			ok = walk_down(w, ops[i].name_argop_u.create.name.
+			    dfs_name_val, ops[i].name_argop_u.create.name.
+			    dfs_name_len) == 0 && ahead_add(a, w, &id) == 0;
+			break;
+		case OP_COMMIT:
+			ok = ahead_add(a, w, &id) == 0;
+			break;
+		case OP_GETFH:
+		case OP_GETATTR:
+		case OP_LOCATE:
+			break;
+		default:
+			ok = 0;
+		}
+	free(w);
+	return a->n;
+}
+
+void
+locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops)
+{
+	struct named_ctx	*nc = oc->nc;
+	const struct srv	*s = locks_server(nc);
+	struct lockahead	*a;
+	lock_argop		 tops[DFS_MAXOPS];
+	lock_compound_res	 res;
+	u_int			 i;
+
+	if (s == NULL || nops < 4 || (a = calloc(1, sizeof(*a))) == NULL)
+		return;
+	oc->ahead = a;
+	/* one mutation gains nothing: its own TEST is one call too */
+	if (ahead_walk(oc, a, ops, nops) < 2) {
+		a->n = 0;
+		return;
+	}
+	locks_repoint(nc, s);
+	for (i = 0; i < a->n; i++)
+		test_op(&tops[i], a->path[i], a->len[i], &a->id[i]);
+	if (locks_call(nc, tops, a->n, &res) != 0) {
+		a->n = 0;
+		return;
+	}
+	/* the lock server stops at the first refusal: the TESTs after it
+	 * go unanswered and are sent again when their op runs */
+	for (i = 0; i < res.res.res_len && i < a->n; i++)
+		a->st[i] = res.res.res_val[i].lock_resop_u.test.status;
+	a->n = i;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+}
+
+void
+locks_ahead_free(struct op_ctx *oc)
+{
+	struct lockahead	*a = oc->ahead;
+	u_int			 i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < DFS_MAXOPS && a->path[i] != NULL; i++)
+		free(a->path[i]);
+	free(a);
+	oc->ahead = NULL;
 }
 
 /*
@@ -93,24 +309,19 @@ locks_check(struct op_ctx *oc, const char *path, size_t len)
 	struct named_ctx	*nc = oc->nc;
 	const struct srv	*s = locks_server(nc);
 	lock_argop		 op;
+	lock_compound_res	 res;
 	dfs_stat		 st = DFS_OK;
-	int			 rc;
 
 	if (s == NULL)
 		return 0;
-	locks_repoint(nc, s);
-	memset(&op, 0, sizeof(op));
-	op.op = LOP_TEST;
-	op.lock_argop_u.test.path.dfs_path_val = (char *)path;
-	op.lock_argop_u.test.path.dfs_path_len = (u_int)len;
-	op.lock_argop_u.test.id = oc->lock;
-	op.lock_argop_u.test.mode = DFS_LOCK_EXCL;
-	rc = locks_call(nc, &op, &st);
-	if (rc != 0) {
-		log_warnx("lock server %s port %u: %s%s%s", nc->lockd.host,
-		    nc->lockd.port, dfs_strerror(rc),
-		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
-		return -DFS_ERR_DELAY;
+	if (!ahead_find(oc, path, len, &st)) {
+		locks_repoint(nc, s);
+		test_op(&op, path, len, &oc->lock);
+		if (locks_call(nc, &op, 1, &res) != 0)
+			return -DFS_ERR_DELAY;
+		st = res.res.res_len == 1 ? res.res.res_val[0].lock_resop_u.
+		    test.status : res.status;
+		xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
 	}
 	switch (st) {
 	case DFS_OK:

@@ -100,6 +100,7 @@ struct op_ctx {
 	uint64_t		 saved;		/* saved object, 0: none */
 	unsigned int		 uid, gid;	/* caller (AUTH_SYS) or 0 */
 	dfs_lockid		 lock;		/* PUTLOCK; all zero: none */
+	struct lockahead	*ahead;		/* locks_ahead()'s answers */
 };
 
 /* An object, as state.c stores it under 'i' + fileid. */
@@ -176,6 +177,14 @@ const void *dec_bytes(struct dec *d, size_t len);
 void	key_id(unsigned char *key, char tag, uint64_t id);
 
 /* --- locks.c: asking the lock server before a mutation --- */
+/*
+ * Before a COMPOUND runs: asks the lock server, in one call, the TESTs
+ * its CREATEs and COMMITs will need, when it has two or more whose
+ * paths the ops before them tell (a batch of small files); the checks
+ * then take their answers from there.  Release with locks_ahead_free().
+ */
+void	locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops);
+void	locks_ahead_free(struct op_ctx *oc);
 int	locks_check(struct op_ctx *oc, const char *path, size_t len);
 int	locks_check_child(struct op_ctx *oc, const struct inode *dir,
 	    const char *name, size_t len);

@@ -45,7 +45,8 @@ static struct {
 	volatile int	 stop;
 	/* under mu: */
 	dfs_stat	 answer;	/* what every TEST answers */
-	unsigned int	 ncalls;
+	unsigned int	 ncalls;	/* TESTs */
+	unsigned int	 nrpcs;		/* COMPOUNDs */
 	char		 paths[FAKE_MAXPATHS][DFS_MAXPATHLEN + 1];
 	dfs_lockid	 id;		/* of the last TEST */
 	dfs_lockmode	 mode;
@@ -68,13 +69,16 @@ fake_record(const test_args *ta)
 	pthread_mutex_unlock(&fake.mu);
 }
 
-/* Answers NULL, and a one-TEST COMPOUND with fake.answer. */
+/* Answers NULL, and a COMPOUND of TESTs with fake.answer for each, up to
+ * the first that is not OK (as the lock server stops there); anything
+ * but TESTs is INVAL. */
 static void
 fake_dispatch(struct svc_req *rq, SVCXPRT *xprt)
 {
 	lock_compound_args	args;
 	lock_compound_res	res;
-	lock_resop		r;
+	lock_resop		r[DFS_MAXOPS];
+	u_int			i, n;
 
 	if (rq->rq_proc == LOCK_NULL) {
 		(void)svc_sendreply(xprt, XDR_VOID, NULL);
@@ -86,21 +90,33 @@ fake_dispatch(struct svc_req *rq, SVCXPRT *xprt)
 		svcerr_decode(xprt);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
+	memset(r, 0, sizeof(r));
 	memset(&res, 0, sizeof(res));
-	r.op = LOP_TEST;
-	if (args.ops.ops_len == 1 && args.ops.ops_val[0].op == LOP_TEST) {
-		fake_record(&args.ops.ops_val[0].lock_argop_u.test);
+	pthread_mutex_lock(&fake.mu);
+	fake.nrpcs++;
+	pthread_mutex_unlock(&fake.mu);
+	n = args.ops.ops_len;
+	for (i = 0; i < n; i++) {
+		r[i].op = LOP_TEST;
+		if (n > DFS_MAXOPS || args.ops.ops_val[i].op != LOP_TEST) {
+			r[i].lock_resop_u.test.status = DFS_ERR_INVAL;
+			i++;
+			break;
+		}
+		fake_record(&args.ops.ops_val[i].lock_argop_u.test);
 		pthread_mutex_lock(&fake.mu);
-		r.lock_resop_u.test.status = fake.answer;
+		r[i].lock_resop_u.test.status = fake.answer;
 		pthread_mutex_unlock(&fake.mu);
-		r.lock_resop_u.test.test_res_u.denied.path =
-		    args.ops.ops_val[0].lock_argop_u.test.path;
-	} else
-		r.lock_resop_u.test.status = DFS_ERR_INVAL;
-	res.status = r.lock_resop_u.test.status;
-	res.res.res_len = 1;
-	res.res.res_val = &r;
+		r[i].lock_resop_u.test.test_res_u.denied.path =
+		    args.ops.ops_val[i].lock_argop_u.test.path;
+		if (r[i].lock_resop_u.test.status != DFS_OK) {
+			i++;
+			break;
+		}
+	}
+	res.status = i > 0 ? r[i - 1].lock_resop_u.test.status : DFS_OK;
+	res.res.res_len = i;
+	res.res.res_val = r;
 	(void)svc_sendreply(xprt, (xdrproc_t)xdr_lock_compound_res,
 	    (char *)&res);
 	(void)svc_freeargs(xprt, (xdrproc_t)xdr_lock_compound_args,
@@ -169,6 +185,7 @@ fake_reset(dfs_stat answer)
 	pthread_mutex_lock(&fake.mu);
 	fake.answer = answer;
 	fake.ncalls = 0;
+	fake.nrpcs = 0;
 	memset(fake.paths, 0, sizeof(fake.paths));
 	memset(&fake.id, 0, sizeof(fake.id));
 	fake.mode = 0;
@@ -752,6 +769,59 @@ test_named_locks__validation_first(void)
 	CU_ASSERT(fake_calls() == 6);
 }
 
+/* A COMPOUND with several mutations whose paths its walks tell (a
+ * batch of small files) asks all their TESTs in one call before it
+ * runs; each op then takes its answer from there.  A refusal there is
+ * the op's result as before, and nothing is written. */
+static void
+test_named_locks__ahead(void)
+{
+	static const char *const want[] = { "/d/a", "/d/b", "/e/t" };
+	char	before[2048], after[2048];
+	size_t	i;
+
+	reg_lockd(fake.port);
+	fake_reset(DFS_OK);
+	B();
+	putlock(&mylock);
+	walk("/d");
+	add(OP_SAVEFH);
+	create("a", 1);
+	add(OP_RESTOREFH);
+	create("b", 1);
+	walk("/e/t");
+	commit_op(0);
+	CU_ASSERT(go() == DFS_OK);
+	pthread_mutex_lock(&fake.mu);
+	CU_ASSERT(fake.nrpcs == 1);
+	CU_ASSERT(fake.ncalls == 3);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_STRING_EQUAL(fake.paths[i], want[i]);
+	CU_ASSERT(memcmp(&fake.id, &mylock, sizeof(mylock)) == 0);
+	pthread_mutex_unlock(&fake.mu);
+	/* refused ahead: the first CREATE fails, with no call of its own */
+	fake_reset(DFS_ERR_LOCKED);
+	snapshot(before, sizeof(before));
+	B();
+	putlock(&mylock);
+	walk("/d");
+	add(OP_SAVEFH);
+	create("c", 1);
+	add(OP_RESTOREFH);
+	create("e", 1);
+	CU_ASSERT(go() == DFS_ERR_LOCKED);
+	CU_ASSERT(R.res.res_len == 5);
+	snapshot(after, sizeof(after));
+	CU_ASSERT_STRING_EQUAL(after, before);
+	CU_ASSERT(fake_calls() == 1);
+	/* one mutation is asked when it runs, as always */
+	fake_reset(DFS_OK);
+	CU_ASSERT(run_mutation(&mutations[0], &mylock) == DFS_OK);
+	pthread_mutex_lock(&fake.mu);
+	CU_ASSERT(fake.nrpcs == 1 && fake.ncalls == 1);
+	pthread_mutex_unlock(&fake.mu);
+}
+
 /* The latest lock server to register is the one asked: the connection
  * follows a new address both ways. */
 static void
@@ -793,6 +863,7 @@ static CU_TestInfo lock_tests[] = {
 	{ "answers", test_named_locks__answers },
 	{ "rename_target", test_named_locks__rename_target },
 	{ "validation_first", test_named_locks__validation_first },
+	{ "ahead", test_named_locks__ahead },
 	{ "repoint", test_named_locks__repoint },
 	CU_TEST_INFO_NULL,
 };

@@ -515,6 +515,33 @@ cache_put_from_spool(struct cache *c, const struct cache_key *k,
 	return cache_fill(c, k, spool_reader, sp, NULL);
 }
 
+/* A cache_reader over memory. */
+struct memsrc {
+	const char	*p;
+	uint64_t	 size;
+};
+
+static ssize_t
+mem_reader(void *arg, char *buf, size_t n, uint64_t off)
+{
+	const struct memsrc	*m = arg;
+
+	if (off >= m->size)
+		return 0;
+	if (n > m->size - off)
+		n = (size_t)(m->size - off);
+	memcpy(buf, m->p + off, n);
+	return (ssize_t)n;
+}
+
+int
+cache_put_mem(struct cache *c, const struct cache_key *k, const void *data)
+{
+	struct memsrc	m = { .p = data, .size = k->size };
+
+	return cache_fill(c, k, mem_reader, &m, NULL);
+}
+
 /* --- eviction ---------------------------------------------------------- */
 
 struct centry {

@@ -204,6 +204,9 @@ int	cache_fill(struct cache *c, const struct cache_key *k,
  * (what a writer just committed).  Returns as cache_fill(). */
 int	cache_put_from_spool(struct cache *c, const struct cache_key *k,
 	    struct spool *sp);
+/* cache_fill() from k->size bytes at `data`.  Returns as cache_fill(). */
+int	cache_put_mem(struct cache *c, const struct cache_key *k,
+	    const void *data);
 /*
  * Removes least recently used entries (oldest mtime, any handle) until
  * `need` more bytes fit under the limit; also removes temporary files
@@ -276,12 +279,13 @@ unsigned int	file_mode(const char *mode);
 
 /* --- lock.c: locks for writers, explicit locks, $DFS_LOCKS --- */
 
-/* Takes an exclusive lock on one path.  Returns 0 with *id and
- * *lease_ms, -DFS_ERR_LOCKED (detail set), or another status.
- * -DFS_ERR_NOSERVER when the cluster has no lock server is returned as
- * 0 with a zero id: writes are then unlocked. */
-int	lock_take(struct dfs *dfs, const char *path, dfs_lockid *id,
-	    unsigned int *lease_ms);
+/* Takes one exclusive lock on `n` checked paths (at most
+ * DFS_MAXLOCKPATHS).  Returns 0 with *id and *lease_ms, -DFS_ERR_LOCKED
+ * (detail set), or another status.  -DFS_ERR_NOSERVER when the cluster
+ * has no lock server is returned as 0 with a zero id: writes are then
+ * unlocked. */
+int	lock_take(struct dfs *dfs, const char *const *paths, u_int n,
+	    dfs_lockid *id, unsigned int *lease_ms);
 /* RENEW; sets *lease_ms (may be NULL) to the new lease.  Returns 0 (also
  * for a zero id) or the status. */
 int	lock_renew(struct dfs *dfs, const dfs_lockid *id,

@@ -295,6 +295,39 @@ int	dfs_lock_export(const struct dfs_lock *lk, char *buf, size_t len);
 int	dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
 	    const struct dfs_lock *lk, struct dfs_file **fp);
 
+/* dfs_put(): at most this many files, of this many bytes in all. */
+#define DFS_PUT_MAXFILES	64
+#define DFS_PUT_MAXBYTES	(4u << 20)
+
+/* One file of dfs_put(): its whole contents. */
+struct dfs_put {
+	const char	*path;
+	const void	*data;
+	size_t		 len;
+	int		 status;	/* set: 0 or a negative DFS_ERR_* */
+};
+
+/*
+ * Writes `n` files whole, each as dfs_open(path, mode), one dfs_write()
+ * of its data and dfs_close() would: created when missing, else
+ * replaced by a new version, committed and durable on return, never
+ * partly visible; -DFS_ERR_CHANGED when another writer committed the
+ * file in between.  Made for many small files: they share round trips
+ * and the servers' disk syncs (one name server request creates them,
+ * one request per file server commits them), so a batch costs about
+ * what one file does.  Each file succeeds or fails on its own and its
+ * `status` says how.  `mode` is "w" or "wc" (the cache keeps a copy).
+ * The files are written under `lk`, which must hold every path
+ * exclusively; lk NULL takes one lock on all of them for the call
+ * (-DFS_ERR_LOCKED on every file when any is held by someone else).
+ * At most DFS_PUT_MAXFILES files and DFS_PUT_MAXBYTES bytes in all.
+ * Returns 0 when every file was written, else the status of the first
+ * that was not; -DFS_ERR_INVAL (bad arguments) and -DFS_ERR_NOMEM fail
+ * every file before any was tried.
+ */
+int	dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n,
+	    const char *mode, const struct dfs_lock *lk);
+
 #ifdef __cplusplus
 }
 #endif

@@ -432,6 +432,8 @@ open_spool(struct dfs_file *f)
 static int
 open_lock(struct dfs_file *f, const struct dfs_lock *lk)
 {
+	const char	*path = f->path;
+
 	if ((f->flags & F_WRITE) == 0)
 		return 0;
 	if (lk != NULL && !lock_covers(lk, f->path))
@@ -439,7 +441,7 @@ open_lock(struct dfs_file *f, const struct dfs_lock *lk)
 	if (lk == NULL)
 		lk = lock_find(f->dfs, f->path);
 	if (lk == NULL)
-		return lock_take(f->dfs, f->path, &f->lock, &f->lease_ms);
+		return lock_take(f->dfs, &path, 1, &f->lock, &f->lease_ms);
 	f->lock = lk->id;
 	f->lease_ms = lk->lease_ms;
 	f->borrowed = 1;

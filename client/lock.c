@@ -81,14 +81,14 @@ lock_request(struct dfs *dfs, const char *const *paths, u_int n,
 }
 
 int
-lock_take(struct dfs *dfs, const char *path, dfs_lockid *id,
+lock_take(struct dfs *dfs, const char *const *paths, u_int n, dfs_lockid *id,
     unsigned int *lease_ms)
 {
 	int	rc;
 
 	memset(id, 0, sizeof(*id));
 	*lease_ms = 0;
-	rc = lock_request(dfs, &path, 1, DFS_LOCK_EXCL, 0, id, lease_ms);
+	rc = lock_request(dfs, paths, n, DFS_LOCK_EXCL, 0, id, lease_ms);
 	return rc == -DFS_ERR_NOSERVER ? 0 : rc;
 }
 

@@ -1,0 +1,270 @@
+/*
+ * put.c -- dfs_put(): many small files written whole, in a few round
+ * trips and a few disk syncs.
+ *
+ * A tree of small files written one dfs_open() at a time costs each
+ * file a name-server round trip and log sync (CREATE), a file-server
+ * round trip with two fsyncs (STAGE, WRITE, COMMIT) and the name
+ * server's log sync of the COMMIT.  dfs_put() does the same for up to
+ * DFS_PUT_MAXFILES files at once:
+ *
+ *	name server	[PUTLOCK, (PUTROOTFH, LOOKUP dir, SAVEFH |
+ *			 RESTOREFH), CREATE, GETFH] per file, as many
+ *			 files as DFS_MAXOPS allows a COMPOUND
+ *	file server	one PUT per server holding files of the batch
+ *
+ * A COMPOUND stops at its first failing op, so a file the name server
+ * refuses (a directory there, a missing parent) fails alone and the next
+ * COMPOUND starts at the file after it.  PUT answers each file apart.
+ * The result is what dfs_open(), dfs_write() and dfs_close() of each
+ * file would give: a missing file is created (0644), an existing one
+ * replaced by a new version, committed and durable, and CHANGED when
+ * another writer committed in between.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+_Static_assert(DFS_PUT_MAXFILES <= DFS_MAXPUT &&
+    DFS_PUT_MAXFILES <= DFS_MAXLOCKPATHS, "a batch is one PUT, one LOCK");
+_Static_assert(DFS_PUT_MAXBYTES <= DFS_MAXDATA, "a batch's data is one PUT");
+
+/* What the name server gave for one file. */
+struct putent {
+	char		*buf;		/* the split path, in dfs_put()'s block */
+	const char	*dir, *base;
+	dfs_fh		 fh;		/* malloc'd */
+	dfs_server	 srv;		/* host malloc'd */
+	uint64_t	 vers;
+};
+
+/* Checks the arguments.  Returns 0 or -DFS_ERR_INVAL. */
+static int
+put_check(struct dfs_put *files, size_t n, const char *mode,
+    const struct dfs_lock *lk)
+{
+	size_t	i, bytes = 0;
+
+	if (n == 0 || n > DFS_PUT_MAXFILES ||
+	    (strcmp(mode, "w") != 0 && strcmp(mode, "wc") != 0))
+		return -DFS_ERR_INVAL;
+	for (i = 0; i < n; i++) {
+		if (files[i].len > DFS_PUT_MAXBYTES - bytes ||
+		    (files[i].data == NULL && files[i].len > 0) ||
+		    name_check(files[i].path) != 0 ||
+		    (lk != NULL && !lock_covers(lk, files[i].path)))
+			return -DFS_ERR_INVAL;
+		bytes += files[i].len;
+	}
+	return 0;
+}
+
+/*
+ * Appends the ops that create file i to r, walking to its directory
+ * unless it is the previous file's (`same`).  Returns the index of its
+ * last op (GETFH), or -1 when they do not fit.
+ */
+static int
+add_create(struct nreq *r, struct putent *e, int same)
+{
+	u_int	need = same ? 3 : 5;
+
+	if (r->n + need > DFS_MAXOPS)
+		return -1;
+	if (same)
+		nreq_add(r, OP_RESTOREFH);
+	else {
+		name_walk(r, e->dir);
+		nreq_add(r, OP_SAVEFH);
+	}
+	nreq_create(r, e->base, 0);
+	nreq_add(r, OP_GETFH);
+	return (int)r->n - 1;
+}
+
+/* Keeps what the name server answered for a file: its CREATE at
+ * ops[k - 1], its GETFH at ops[k].  Returns 0 or a status. */
+static int
+take_created(struct putent *e, const name_resop *ops, u_int k)
+{
+	const create_ok		*ok = &ops[k - 1].name_resop_u.create.
+				    create_res_u.ok;
+	const dfs_server	*s;
+
+	if (ops[k - 1].op != OP_CREATE || ops[k].op != OP_GETFH ||
+	    ops[k - 1].name_resop_u.create.status != DFS_OK ||
+	    ops[k].name_resop_u.getfh.status != DFS_OK)
+		return -DFS_ERR_SERVERFAULT;
+	e->vers = ok->attr.vers;
+	s = conn_pick(ok->servers.servers_val, ok->servers.servers_len);
+	if (s == NULL)
+		return -DFS_ERR_NOSERVER;
+	fh_copy(&e->fh, &ops[k].name_resop_u.getfh.getfh_res_u.fh);
+	e->srv = *s;
+	e->srv.host = strdup(s->host);
+	return e->fh.dfs_fh_val != NULL && e->srv.host != NULL ? 0 :
+	    -DFS_ERR_NOMEM;
+}
+
+/* Creates (or opens) files[from..n) in one COMPOUND, as far as it goes.
+ * Returns the index of the first file not settled by it. */
+static size_t
+create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
+    size_t from, size_t n, const dfs_lockid *lock)
+{
+	struct nreq		*r;
+	name_compound_res	 res;
+	int			 last[DFS_PUT_MAXFILES], rc;
+	size_t			 i, end, prev = n;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		for (i = from; i < n; i++)
+			files[i].status = -DFS_ERR_NOMEM;
+		return n;
+	}
+	nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = *lock;
+	for (end = from; end < n; end++) {
+		if (files[end].status != 0) {
+			last[end] = -1;		/* failed already */
+			continue;
+		}
+		last[end] = add_create(r, &ents[end], prev < n &&
+		    strcmp(ents[end].dir, ents[prev].dir) == 0);
+		if (last[end] == -1)
+			break;
+		prev = end;
+	}
+	rc = conn_name(dfs, r, &res, 0);
+	for (i = from; i < end; i++) {
+		if (last[i] == -1)
+			continue;
+		if (res.res.res_len <= (u_int)last[i]) {
+			/* this file failed, or the call did */
+			files[i].status = rc != 0 ? rc : -DFS_ERR_SERVERFAULT;
+			end = res.res.res_len > 0 ? i + 1 : end;
+			break;
+		}
+		files[i].status = take_created(&ents[i], res.res.res_val,
+		    (u_int)last[i]);
+	}
+	/* a call that failed as a whole fails every file it carried */
+	for (; i < end && res.res.res_len == 0; i++)
+		if (last[i] != -1)
+			files[i].status = rc;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	free(r);
+	return end;
+}
+
+/* Sends one PUT to srv with every created file it holds that is not
+ * yet sent, and marks them sent (ents[i].srv.port = 0). */
+static void
+put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
+    size_t n, const dfs_server srv, const dfs_lockid *lock, int cache)
+{
+	struct freq		 r = { .n = 0 };
+	put_entry		 pf[DFS_PUT_MAXFILES];
+	size_t			 idx[DFS_PUT_MAXFILES], m = 0, i;
+	put_args		*pa;
+	file_compound_res	 res;
+	const fcommit_res	*out;
+	struct cache_key	 k;
+	int			 rc;
+
+	for (i = 0; i < n; i++) {
+		if (files[i].status != 0 || ents[i].srv.port != srv.port ||
+		    strcmp(ents[i].srv.host, srv.host) != 0)
+			continue;
+		memset(&pf[m], 0, sizeof(pf[m]));
+		pf[m].fh = ents[i].fh;
+		pf[m].lock = *lock;
+		/* CHANGED if anyone committed since CREATE: no lost update */
+		pf[m].base = ents[i].vers;
+		pf[m].data.data_val = (char *)files[i].data;
+		pf[m].data.data_len = (u_int)files[i].len;
+		ents[i].srv.port = 0;
+		idx[m++] = i;
+	}
+	pa = &freq_add(&r, FOP_PUT)->file_argop_u.put;
+	pa->files.files_len = (u_int)m;
+	pa->files.files_val = pf;
+	rc = conn_file(dfs, &srv, &r, &res, 0);
+	out = res.res.res_len == 1 ? res.res.res_val[0].file_resop_u.put.
+	    put_res_u.files.files_val : NULL;
+	if (rc == 0 && (out == NULL || res.res.res_val[0].file_resop_u.put.
+	    put_res_u.files.files_len != m))
+		rc = -DFS_ERR_SERVERFAULT;
+	for (i = 0; i < m; i++) {
+		files[idx[i]].status = rc != 0 ? rc : -(int)out[i].status;
+		if (rc != 0 || out[i].status != DFS_OK || !cache)
+			continue;
+		k.fh = pf[i].fh.dfs_fh_val;
+		k.fhlen = pf[i].fh.dfs_fh_len;
+		k.vers = out[i].fcommit_res_u.attr.vers;
+		k.size = files[idx[i]].len;
+		(void)cache_put_mem(&dfs->cache, &k, files[idx[i]].data);
+	}
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+}
+
+int
+dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
+    const struct dfs_lock *lk)
+{
+	struct putent	*ents;
+	const char	*paths[DFS_PUT_MAXFILES];
+	char		*names;
+	dfs_lockid	 lock;
+	unsigned int	 lease_ms;
+	size_t		 i, len = 0;
+	int		 rc;
+
+	dfs->detail[0] = '\0';
+	rc = put_check(files, n, mode, lk);
+	for (i = 0; rc == 0 && i < n; i++)
+		len += strlen(files[i].path) + 1;
+	ents = rc == 0 ? calloc(n, sizeof(*ents)) : NULL;
+	names = rc == 0 ? malloc(len) : NULL;
+	if (rc == 0 && (ents == NULL || names == NULL))
+		rc = -DFS_ERR_NOMEM;
+	if (rc != 0) {
+		for (i = 0; i < n; i++)
+			files[i].status = rc;
+		free(ents);
+		free(names);
+		return rc;
+	}
+	for (i = 0, len = 0; i < n; i++) {
+		files[i].status = 0;
+		paths[i] = files[i].path;
+		ents[i].buf = names + len;
+		len += strlen(files[i].path) + 1;
+		if (name_split(files[i].path, ents[i].buf, &ents[i].dir,
+		    &ents[i].base) != 0)
+			files[i].status = -DFS_ERR_ISDIR;	/* "/" */
+	}
+	if (lk != NULL)
+		lock = lk->id;
+	else if ((rc = lock_take(dfs, paths, (u_int)n, &lock, &lease_ms)) != 0)
+		for (i = 0; i < n; i++)
+			files[i].status = rc;
+	for (i = 0; i < n && rc == 0; )
+		i = create_some(dfs, files, ents, i, n, &lock);
+	/* one PUT per file server, in the order of its first file */
+	for (i = 0; i < n && rc == 0; i++)
+		if (files[i].status == 0 && ents[i].srv.port != 0)
+			put_to(dfs, files, ents, n, ents[i].srv, &lock,
+			    strcmp(mode, "wc") == 0);
+	if (lk == NULL && rc == 0)
+		(void)lock_release(dfs, &lock);
+	for (i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = files[i].status;
+		free(ents[i].fh.dfs_fh_val);
+		free(ents[i].srv.host);
+	}
+	free(ents);
+	free(names);
+	return rc;
+}

@@ -16,7 +16,10 @@
  * main thread, the files of each directory are handed to the workers,
  * so that many small files cost round trips and server fsyncs side by
  * side instead of one after the other (the name server commits
- * concurrent changes with one fsync).
+ * concurrent changes with one fsync).  A worker takes up to LOCK_BATCH
+ * files at once and locks them with one lock; the small local ones of
+ * them go with one dfs_put(), which creates and commits them all with a
+ * request to each server and a disk sync for all.
  */
 #include <sys/stat.h>
 
@@ -36,8 +39,10 @@
 		"target"
 #define PROGRESS_MIN	(4u << 20)	/* smaller transfers show no bar */
 #define MAXJOBS		64
-#define QUEUE_LEN	64		/* files waiting for a worker */
+#define QUEUE_LEN	256		/* files waiting for workers: a full
+					 * batch each for up to 16 */
 #define LOCK_BATCH	16		/* files a worker takes (and locks) at once */
+#define PUT_SMALL	(64u << 10)	/* files up to this go by dfs_put() */
 
 enum kind { EP_LOCAL, EP_DFS, EP_STD };
 
@@ -506,6 +511,24 @@ copy_file(struct cp *cp, const struct ep *src, const struct ep *dst,
 
 /* --- workers ---------------------------------------------------------- */
 
+/* Copies an end: its strings, not the whole of their buffers (a job is
+ * copied twice on its way to a worker). */
+static void
+ep_copy(struct ep *to, const struct ep *from)
+{
+	to->kind = from->kind;
+	strcpy(to->arg, from->arg);
+	strcpy(to->path, from->path);
+}
+
+static void
+job_copy(struct job *to, const struct job *from)
+{
+	ep_copy(&to->src, &from->src);
+	ep_copy(&to->dst, &from->dst);
+	to->sm = from->sm;
+}
+
 /* Takes a worker's share of the queue (called locked, with jobs queued):
  * up to LOCK_BATCH jobs, fewer when other workers are waiting for some.
  * Returns how many. */
@@ -517,7 +540,7 @@ pool_take(struct pool *p, struct job *batch)
 	k = p->n / p->nthr;
 	k = k < 1 ? 1 : k > LOCK_BATCH ? LOCK_BATCH : k;
 	for (i = 0; i < k; i++) {
-		batch[i] = p->q[p->head];
+		job_copy(&batch[i], &p->q[p->head]);
 		p->head = (p->head + 1) % QUEUE_LEN;
 		p->n--;
 	}
@@ -531,21 +554,109 @@ pool_take(struct pool *p, struct job *batch)
  * share one lock (and one lock-table sync) instead of taking and
  * releasing one each: dfs_open() uses a lock this client holds on the
  * path.  Returns the lock, or NULL (one target, or a LOCK refused: each
- * file then locks on its own and reports its own conflict).
+ * file then locks on its own and reports its own conflict).  Sets *put
+ * when the batch's small files may go together by dfs_put(): under the
+ * lock, or with no lock server in the cluster (nothing to lock).
  */
 static struct dfs_lock *
-batch_lock(struct cp *w, const struct job *batch, int n)
+batch_lock(struct cp *w, const struct job *batch, int n, int *put)
 {
 	const char	*paths[LOCK_BATCH];
 	struct dfs_lock	*lk;
-	int		 i, m = 0;
+	int		 i, m = 0, rc;
 
+	*put = 0;
 	for (i = 0; i < n; i++)
 		if (batch[i].dst.kind == EP_DFS)
 			paths[m++] = batch[i].dst.path;
-	if (m < 2 || dfs_lock(w->t.dfs, paths, m, 1, 0, &lk) != 0)
+	if (m < 2)
 		return NULL;
-	return lk;
+	rc = dfs_lock(w->t.dfs, paths, m, 1, 0, &lk);
+	*put = rc == 0 || rc == -DFS_ERR_NOSERVER;
+	return rc == 0 ? lk : NULL;
+}
+
+/*
+ * Reads all of a small local regular file of `size` bytes into buf.
+ * Returns its length, -errno, or 1 + size when it is no regular file
+ * or no longer `size` bytes long: copy it the usual way then.
+ */
+static ssize_t
+slurp(const char *path, char *buf, uint64_t size)
+{
+	struct stat	st;
+	size_t		done = 0;
+	ssize_t		n = 0;
+	char		extra;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != size)
+		done = size + 1;
+	while (done < size &&
+	    (n = read(fd, buf + done, size - done)) > 0)
+		done += (size_t)n;
+	if (n == -1)
+		n = -errno;
+	else if (done == size && read(fd, &extra, 1) != 0)
+		done = size + 1;	/* it grew */
+	else if (done < size)
+		done = size + 1;	/* it shrank */
+	close(fd);
+	return n < 0 ? n : (ssize_t)done;
+}
+
+/*
+ * Copies the small local files of a batch to dfs with one dfs_put()
+ * under the batch's lock (NULL: none is needed), as many as fit in the
+ * worker's buffer, and sets done[i] for each job it settled (copied or
+ * reported).
+ */
+static void
+put_small(struct cp *w, const struct job *batch, int n,
+    const struct dfs_lock *lk, int *done)
+{
+	struct dfs_put	 puts[LOCK_BATCH];
+	const struct job *j;
+	int		 idx[LOCK_BATCH], m = 0, i, k, rc;
+	size_t		 used = 0;
+	ssize_t		 len;
+
+	for (i = 0; i < n; i++) {
+		j = &batch[i];
+		if (j->src.kind != EP_LOCAL || j->dst.kind != EP_DFS ||
+		    j->sm.size > PUT_SMALL || j->sm.size > TOOL_CHUNK - used)
+			continue;
+		len = slurp(j->src.path, w->buf + used, j->sm.size);
+		if (len < 0) {
+			ep_report(w, &j->src, (int)len);
+			done[i] = 1;
+			continue;
+		}
+		if ((uint64_t)len != j->sm.size)
+			continue;
+		puts[m].path = j->dst.path;
+		puts[m].data = w->buf + used;
+		puts[m].len = (size_t)len;
+		idx[m++] = i;
+		used += (size_t)len;
+	}
+	if (m == 0)
+		return;
+	(void)dfs_put(w->t.dfs, puts, (size_t)m, tool_wmode(&w->t), lk);
+	for (k = 0; k < m; k++) {
+		j = &batch[idx[k]];
+		done[idx[k]] = 1;
+		rc = puts[k].status;
+		if (rc == 0 && w->preserve)
+			rc = dfs_chmod(w->t.dfs, j->dst.path, j->sm.mode);
+		if (rc == 0 && w->preserve)
+			rc = dfs_utime(w->t.dfs, j->dst.path, j->sm.mtime_ns);
+		if (rc != 0)
+			ep_report(w, &j->dst, rc);
+	}
 }
 
 static void *
@@ -554,7 +665,7 @@ worker(void *arg)
 	struct cp	*w = arg;
 	struct pool	*p = w->pool;
 	struct dfs_lock	*lk;
-	int		 n, i;
+	int		 n, i, put, done[LOCK_BATCH];
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -564,10 +675,14 @@ worker(void *arg)
 			break;
 		n = pool_take(p, w->batch);
 		pthread_mutex_unlock(&p->mu);
-		lk = batch_lock(w, w->batch, n);
+		lk = batch_lock(w, w->batch, n, &put);
+		memset(done, 0, sizeof(done));
+		if (put)
+			put_small(w, w->batch, n, lk, done);
 		for (i = 0; i < n; i++)
-			(void)copy_file(w, &w->batch[i].src, &w->batch[i].dst,
-			    &w->batch[i].sm);
+			if (!done[i])
+				(void)copy_file(w, &w->batch[i].src,
+				    &w->batch[i].dst, &w->batch[i].sm);
 		(void)dfs_unlock(lk);
 		pthread_mutex_lock(&p->mu);
 		p->running--;
@@ -630,8 +745,8 @@ pool_add(struct pool *p, const struct ep *src, const struct ep *dst,
 	while (p->n == QUEUE_LEN)
 		pthread_cond_wait(&p->cv, &p->mu);
 	j = &p->q[(p->head + p->n) % QUEUE_LEN];
-	j->src = *src;
-	j->dst = *dst;
+	ep_copy(&j->src, src);
+	ep_copy(&j->dst, dst);
 	j->sm = *sm;
 	p->n++;
 	pthread_cond_broadcast(&p->cv);

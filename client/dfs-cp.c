@@ -98,6 +98,8 @@ struct pool {
 	struct job	 q[QUEUE_LEN];
 	int		 head, n;	/* queued: q[head], ... n of them */
 	int		 running;	/* taken, not finished */
+	int		 flush;		/* the producer waits: take what
+					 * there is */
 	int		 done;		/* no more jobs will come */
 	int		 nthr;
 	pthread_t	 thr[MAXJOBS];
@@ -529,16 +531,30 @@ job_copy(struct job *to, const struct job *from)
 	to->sm = from->sm;
 }
 
-/* Takes a worker's share of the queue (called locked, with jobs queued):
- * up to LOCK_BATCH jobs, fewer when other workers are waiting for some.
- * Returns how many. */
+/*
+ * Is there a batch for a worker?  A full one (LOCK_BATCH jobs), or, once
+ * the producer added all it had (it waits, or is done), whatever is
+ * left: a batch costs about the same round trips and syncs whatever its
+ * size, so taking jobs as they trickle in would cost one each.
+ */
+static int
+pool_ready(const struct pool *p)
+{
+	return p->n >= LOCK_BATCH || (p->n > 0 && (p->flush || p->done));
+}
+
+/* Takes a worker's share of the queue (called locked, pool_ready()):
+ * a full batch while the producer adds more, else an even share of what
+ * is left among the workers.  Returns how many. */
 static int
 pool_take(struct pool *p, struct job *batch)
 {
 	int	k, i;
 
-	k = p->n / p->nthr;
-	k = k < 1 ? 1 : k > LOCK_BATCH ? LOCK_BATCH : k;
+	k = LOCK_BATCH;
+	if (p->flush || p->done)
+		k = (p->n + p->nthr - 1) / p->nthr;
+	k = k > LOCK_BATCH ? LOCK_BATCH : k > p->n ? p->n : k;
 	for (i = 0; i < k; i++) {
 		job_copy(&batch[i], &p->q[p->head]);
 		p->head = (p->head + 1) % QUEUE_LEN;
@@ -669,7 +685,7 @@ worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->n == 0 && !p->done)
+		while (!pool_ready(p) && !(p->n == 0 && p->done))
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->n == 0)
 			break;
@@ -749,7 +765,9 @@ pool_add(struct pool *p, const struct ep *src, const struct ep *dst,
 	ep_copy(&j->dst, dst);
 	j->sm = *sm;
 	p->n++;
-	pthread_cond_broadcast(&p->cv);
+	p->flush = 0;
+	if (p->n >= LOCK_BATCH)
+		pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -758,6 +776,8 @@ static void
 pool_wait(struct pool *p)
 {
 	pthread_mutex_lock(&p->mu);
+	p->flush = 1;
+	pthread_cond_broadcast(&p->cv);
 	while (p->n > 0 || p->running > 0)
 		pthread_cond_wait(&p->cv, &p->mu);
 	pthread_mutex_unlock(&p->mu);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -245,16 +244,6 @@ daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 
 	d->prog = prog;
 	d->vers = vers;
-	/*
-	 * libtirpc callocs each connection's record buffers (maxrec
-	 * bytes, twice).  glibc's mmap threshold adapts upwards once such
-	 * a block is freed, after which these come from the heap, where
-	 * calloc must clear (and so fault in) every page of them: a new
-	 * connection cost ~1 ms.  A fixed threshold keeps them mapped
-	 * fresh, zero and untouched until used.
-	 */
-	if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
-		log_warnx("cannot fix the malloc mmap threshold");
 	d->listenfd = tcp_listen(d->bindaddr, d->port, &d->boundport);
 	if (!d->foreground && daemon(0, 0) == -1)
 		fatal("daemon");

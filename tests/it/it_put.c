@@ -25,13 +25,21 @@ static struct cluster	 cl;
 static struct dfs	*a, *b;		/* two clients */
 static CLIENT		*nc, *fc;
 
+/* a caches under the cluster's root, b caches nothing. */
 static int
 connect_clients(struct cluster *c)
 {
 	struct dfs_opts	o = DFS_OPTS_INIT;
+	char		dir[sizeof(c->root) + 8];
 
+	snprintf(dir, sizeof(dir), "%s/cache", c->root);
 	o.server = c->named_spec;
-	if (dfs_connect(&a, &o) != 0 || dfs_connect(&b, &o) != 0)
+	o.cache_dir = dir;
+	if (dfs_connect(&a, &o) != 0)
+		return -1;
+	o.cache_dir = NULL;
+	o.no_cache = 1;
+	if (dfs_connect(&b, &o) != 0)
 		return -1;
 	nc = harness_clnt(&c->named);
 	fc = harness_clnt(&c->filed[0]);
@@ -102,6 +110,9 @@ test_put__create_and_replace(void)
 	const char	*pp[22], *tp[22];
 	struct dfs_put	 files[22];
 	struct dfs_info	 st;
+	struct dfs_file	*f;
+	char		 buf[64];
+	ssize_t		 n;
 	size_t		 i;
 
 	CU_ASSERT_EQUAL_FATAL(harness_put(a, "/p/old", NULL, "old text"), 0);
@@ -128,11 +139,19 @@ test_put__create_and_replace(void)
 	CU_ASSERT_EQUAL(st.size, strlen("file 3"));
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/p/empty", &st), 0);
 	CU_ASSERT_EQUAL(st.size, 0);
-	/* and again: every file replaced by a new version */
+	/* "w" kept nothing in a's cache */
+	CU_ASSERT_EQUAL(dfs_from_cache(a, "/p/f3", &f), -DFS_ERR_STALE);
+	/* and again: every file replaced by a new version, which "wc"
+	 * keeps in the cache, read back from there with no READ */
 	CU_ASSERT_EQUAL(dfs_put(a, files, 22, "wc", NULL), 0);
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/p/f3", &st), 0);
 	CU_ASSERT_EQUAL(st.version, 2);
 	CU_ASSERT(holds("/p/old", "new text"));
+	CU_ASSERT_EQUAL_FATAL(dfs_from_cache(a, "/p/f3", &f), 0);
+	n = dfs_read(f, buf, sizeof(buf));
+	CU_ASSERT(n == (ssize_t)strlen("file 3") &&
+	    memcmp(buf, "file 3", (size_t)n) == 0);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
 }
 
 /* A file the name server refuses fails alone; the files after it in

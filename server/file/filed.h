@@ -144,6 +144,13 @@ int		store_stage_path(const struct filed_ctx *fc, const char *hex,
  * first.  Returns the fd, open for writing, or a negative dfs_stat. */
 int		store_stage_create(const struct filed_ctx *fc,
 		    const char *hex, uint64_t *id, char *path);
+/* Creates a new, empty temporary version of `hex` in its data directory
+ * (made if missing), <hex>.t<random id>, at `path` (STORE_PATHLEN
+ * bytes): a PUT writes there and renames it in place, touching one
+ * directory, not a stage's and the data's.  Returns the fd, open for
+ * writing, or a negative dfs_stat. */
+int		store_temp_create(const struct filed_ctx *fc,
+		    const char *hex, char *path);
 /*
  * Lists the versions of `hex` held, ascending, in a malloc(3)ed array the
  * caller frees (NULL when none).  Returns 0 or -DFS_ERR_IO/-NOMEM.
@@ -209,6 +216,9 @@ int		store_copy(int in, int out, uint64_t len);
  */
 int		store_gc_stages(const struct filed_ctx *fc,
 		    unsigned int age);
+/* Start-up GC of what PUTs that never finished left: every temporary
+ * version.  Returns how many it removed. */
+int		store_gc_temps(const struct filed_ctx *fc);
 int		store_gc_versions(struct filed_ctx *fc);
 
 /* --- upcall.c: calls to the name server ----------------------------- */

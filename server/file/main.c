@@ -531,6 +531,7 @@ register_and_gc(struct super *s)
 		fatalx("cannot read '%s/server.id'", s->d.statedir);
 	(void)registrar_tick(&s->reg);
 	(void)store_gc_stages(&s->fc, s->gc_age);
+	(void)store_gc_temps(&s->fc);
 	(void)store_gc_versions(&s->fc);
 	/* ORDER: workers must not share the supervisor's connections */
 	peer_close(&s->fc.named);

@@ -26,7 +26,9 @@
  * PUT runs the same steps for each of its files, the data coming in the
  * request, but shares the costly ones: with every handle's commit lock
  * held (taken in store_lock_slot() order), it writes each file to a
- * stage and renames it to <fh>.V+1, then makes all of them durable with
+ * temporary version in its data directory (one directory to write back
+ * per file, not a stage's and the data's) and renames it to <fh>.V+1,
+ * then makes all of them durable with
  * one syncfs(2) of the state directory's file system (one disk flush,
  * where an fsync of the stage and one of the directory per file cost
  * two each), then sends their COMMITs to the name server in as few
@@ -403,17 +405,17 @@ lock_all(struct filed_ctx *fc, struct putf *pf, u_int n, int drop)
 	return rc;
 }
 
-/* Writes one file to a new stage and renames it to V+1 (not synced).
- * Returns 0 or a negative dfs_stat; nothing is left behind then. */
+/* Writes one file to a temporary version (its stage) and renames it
+ * to V+1 (not synced).  Returns 0 or a negative dfs_stat; nothing is
+ * left behind then. */
 static int
 put_stage(struct commit *c, const put_entry *f)
 {
-	uint64_t	id;
-	int		fd, rc;
+	int	fd, rc;
 
 	if ((rc = set_base(c, f->base)) != 0)
 		return rc;
-	if ((fd = store_stage_create(c->fc, c->hex, &id, c->stage)) < 0)
+	if ((fd = store_temp_create(c->fc, c->hex, c->stage)) < 0)
 		return fd;
 	rc = store_write(fd, f->data.data_val, f->data.data_len, 0);
 	close(fd);

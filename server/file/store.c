@@ -6,6 +6,8 @@
  *	data/<xx>/<fh hex>.<vers>		committed versions, <xx> the
  *						handle's last 2 hex digits
  *						(its tag: spread evenly)
+ *	data/<xx>/<fh hex>.t<id, 16 hex>	a PUT's files being written
+ *						(start-up GC removes them)
  *	stage/<xx>/<fh hex>.<stage id, 16 hex>	stages being written, <xx>
  *						as above
  *	commit.lock				per-handle OFD locks
@@ -246,6 +248,33 @@ store_stage_create(const struct filed_ctx *fc, const char *hex,
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
 	return fd != -1 ? fd : store_errno(errno);
+}
+
+int
+store_temp_create(const struct filed_ctx *fc, const char *hex, char *path)
+{
+	char	dir[STORE_PATHLEN];
+	int	fd, rc;
+
+	if ((rc = store_mkdata(fc, hex)) != 0 ||
+	    (rc = store_data_dir(fc, hex, dir, sizeof(dir))) != 0 ||
+	    (rc = fmt_path(path, STORE_PATHLEN, snprintf(path, STORE_PATHLEN,
+	    "%s/%s.t%016" PRIx64, dir, hex, new_stage_id()))) != 0)
+		return rc;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd != -1 ? fd : store_errno(errno);
+}
+
+/* Is `name` a temporary version, "<hex>.t<16 hex digits>"? */
+static int
+is_temp(const char *name)
+{
+	const char	*p = name + FH_HEXLEN + 2;
+
+	return strlen(name) == FH_HEXLEN + 2 + 16 &&
+	    strspn(name, "0123456789abcdef") == FH_HEXLEN &&
+	    name[FH_HEXLEN] == '.' && name[FH_HEXLEN + 1] == 't' &&
+	    strspn(p, "0123456789abcdef") == 16;
 }
 
 /*
@@ -630,24 +659,67 @@ store_copy(int in, int out, uint64_t len)
 
 /* Unlinks the regular files in `dir` not modified since `limit`.
  * Returns how many. */
+/*
+ * Calls fn(path of <statedir>/<top>/<xx>, arg) for each bucket and sums
+ * what it returns, stopping at the first negative.  Returns the sum, or
+ * that negative.
+ */
 static int
-gc_stage_dir(const char *dir, time_t limit)
+each_bucket(const struct filed_ctx *fc, const char *top,
+    int (*fn)(const char *, void *), void *arg)
 {
-	char		 path[STORE_PATHLEN];
+	char		 dir[STORE_PATHLEN], sub[STORE_PATHLEN];
 	struct dirent	*de;
-	struct stat	 st;
 	DIR		*dp;
-	int		 n = 0;
+	int		 n = 0, rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", fc->statedir, top);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (strlen(de->d_name) != 2 || strspn(de->d_name,
+		    "0123456789abcdef") != 2 || fmt_path(sub, sizeof(sub),
+		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name)) != 0)
+			continue;
+		if ((rc = fn(sub, arg)) < 0) {
+			n = rc;
+			break;
+		}
+		n += rc;
+	}
+	closedir(dp);
+	return n;
+}
+
+/* What gc_dir_files() removes: files not modified since `limit` whose
+ * name passes `want` (NULL: any). */
+struct sweep {
+	time_t	  limit;
+	int	(*want)(const char *);
+};
+
+/* Unlinks the files of one bucket that the sweep wants.  Returns how
+ * many. */
+static int
+gc_dir_files(const char *dir, void *arg)
+{
+	const struct sweep	*sw = arg;
+	char			 path[STORE_PATHLEN];
+	struct dirent		*de;
+	struct stat		 st;
+	DIR			*dp;
+	int			 n = 0;
 
 	if ((dp = opendir(dir)) == NULL)
 		return 0;
 	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.' || fmt_path(path, sizeof(path),
-		    snprintf(path, sizeof(path), "%s/%s", dir,
-		    de->d_name)) != 0)
+		if (de->d_name[0] == '.' ||
+		    (sw->want != NULL && !sw->want(de->d_name)) ||
+		    fmt_path(path, sizeof(path), snprintf(path, sizeof(path),
+		    "%s/%s", dir, de->d_name)) != 0)
 			continue;
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < limit && unlink(path) == 0) {
+		    st.st_mtime < sw->limit && unlink(path) == 0) {
 			log_debug("removed unused stage '%s'", de->d_name);
 			n++;
 		}
@@ -659,22 +731,18 @@ gc_stage_dir(const char *dir, time_t limit)
 int
 store_gc_stages(const struct filed_ctx *fc, unsigned int age)
 {
-	char		 dir[STORE_PATHLEN], sub[STORE_PATHLEN];
-	struct dirent	*de;
-	DIR		*dp;
-	time_t		 limit = time(NULL) - (time_t)age;
-	int		 n = 0;
+	struct sweep	sw = { time(NULL) - (time_t)age, NULL };
 
-	snprintf(dir, sizeof(dir), "%s/stage", fc->statedir);
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(dp)) != NULL)
-		if (strlen(de->d_name) == 2 && strspn(de->d_name,
-		    "0123456789abcdef") == 2 && fmt_path(sub, sizeof(sub),
-		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name)) == 0)
-			n += gc_stage_dir(sub, limit);
-	closedir(dp);
-	return n;
+	return each_bucket(fc, "stage", gc_dir_files, &sw);
+}
+
+int
+store_gc_temps(const struct filed_ctx *fc)
+{
+	/* every one: no PUT runs before the workers start */
+	struct sweep	sw = { time(NULL) + 1, is_temp };
+
+	return each_bucket(fc, "data", gc_dir_files, &sw);
 }
 
 static int
@@ -727,8 +795,9 @@ gc_handle(struct filed_ctx *fc, const char *hex)
 /* Runs gc_handle for each handle in one data/<xx> directory holding more
  * than one version.  Returns 0 or -DFS_ERR_DELAY. */
 static int
-gc_dir(struct filed_ctx *fc, const char *dir)
+gc_dir(const char *dir, void *arg)
 {
+	struct filed_ctx	*fc = arg;
 	char		 hex[FH_HEXLEN + 1], (*seen)[FH_HEXLEN + 1] = NULL;
 	struct dirent	*de;
 	DIR		*dp;
@@ -761,24 +830,11 @@ gc_dir(struct filed_ctx *fc, const char *dir)
 int
 store_gc_versions(struct filed_ctx *fc)
 {
-	char		 dir[STORE_PATHLEN], sub[STORE_PATHLEN];
-	struct dirent	*de;
-	DIR		*dp;
-	int		 rc = 0;
+	int	rc;
 
-	snprintf(dir, sizeof(dir), "%s/data", fc->statedir);
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while (rc == 0 && (de = readdir(dp)) != NULL) {
-		if (strlen(de->d_name) != 2 || strspn(de->d_name,
-		    "0123456789abcdef") != 2)
-			continue;
-		if (fmt_path(sub, sizeof(sub), snprintf(sub, sizeof(sub),
-		    "%s/%s", dir, de->d_name)) == 0)
-			rc = gc_dir(fc, sub);
-	}
-	closedir(dp);
-	if (rc != 0)
+	if ((rc = each_bucket(fc, "data", gc_dir, fc)) < 0) {
 		log_warnx("gc: name server unreachable, old versions kept");
-	return rc;
+		return rc;
+	}
+	return 0;
 }

@@ -296,6 +296,47 @@ test_filed_store__gc_stages(void)
 	tctx_release(&t);
 }
 
+/* A PUT's temporary versions live in the data directory, named
+ * <hex>.t<16 hex>; start-up GC removes every one of them, and nothing
+ * else there (versions, other names). */
+static void
+test_filed_store__gc_temps(void)
+{
+	struct tctx	 t;
+	char		 tmp[STORE_PATHLEN], tmp2[STORE_PATHLEN];
+	char		 odd[STORE_PATHLEN], dir[STORE_PATHLEN];
+	uint64_t	*v;
+	size_t		 n;
+	int		 fd;
+
+	tctx_init(&t, 13);
+	put_version(&t, 1, "kept");
+	fd = store_temp_create(&t.fc, t.hex, tmp);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "half", 4) == 4);
+	close(fd);
+	fd = store_temp_create(&t.fc, t.hex, tmp2);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT(strcmp(tmp, tmp2) != 0);
+	CU_ASSERT_FATAL(store_data_dir(&t.fc, t.hex, dir, sizeof(dir)) == 0);
+	CU_ASSERT(strncmp(tmp, dir, strlen(dir)) == 0);	/* in the data */
+	snprintf(odd, sizeof(odd), "%s/%s.tnot-a-temp", dir, t.hex);
+	CU_ASSERT(put_file(odd, "x") == 0);
+	/* not versions: the version list does not see them */
+	CU_ASSERT(store_versions(&t.fc, t.hex, &v, &n) == 0);
+	CU_ASSERT(n == 1 && v[0] == 1);
+	free(v);
+	CU_ASSERT(store_gc_temps(&t.fc) == 2);
+	CU_ASSERT(!exists(tmp) && !exists(tmp2));
+	CU_ASSERT(exists(odd));
+	CU_ASSERT(store_versions(&t.fc, t.hex, &v, &n) == 0);
+	CU_ASSERT(n == 1 && v[0] == 1);
+	free(v);
+	CU_ASSERT(store_gc_temps(&t.fc) == 0);
+	tctx_release(&t);
+}
+
 static void
 test_filed_store__gc_versions_unreachable(void)
 {
@@ -410,6 +451,7 @@ static CU_TestInfo store_tests[] = {
 	{ "remove_all", test_filed_store__remove_all },
 	{ "server_id", test_filed_store__server_id },
 	{ "gc_stages", test_filed_store__gc_stages },
+	{ "gc_temps", test_filed_store__gc_temps },
 	{ "gc_versions_unreachable",
 	    test_filed_store__gc_versions_unreachable },
 	{ "copy", test_filed_store__copy },

@@ -328,6 +328,7 @@ op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
 struct putf {
 	struct commit	c;
 	int		rc;		/* 0 or its negative dfs_stat */
+	int		locked;		/* its commit lock is held */
 	int		live;		/* its .V+1 is in place, unsettled */
 	dfs_attr	attr;		/* the name server's, once committed */
 };
@@ -381,11 +382,11 @@ by_slot(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-/* Takes (or with `drop`, drops) the commit locks of pf[]'s valid
- * handles in ascending slot order.  Returns 0 or -DFS_ERR_IO, nothing
- * held then. */
+/* Takes the commit locks of pf[]'s valid handles in ascending slot
+ * order, marking each file whose lock it took.  Returns 0 or
+ * -DFS_ERR_IO, nothing held then. */
 static int
-lock_all(struct filed_ctx *fc, struct putf *pf, u_int n, int drop)
+lock_all(struct filed_ctx *fc, struct putf *pf, u_int n)
 {
 	u_int	order[DFS_MAXPUT], m = 0, i;
 	int	rc = 0;
@@ -394,15 +395,25 @@ lock_all(struct filed_ctx *fc, struct putf *pf, u_int n, int drop)
 		if (pf[i].rc == 0)
 			order[m++] = i;
 	qsort_r(order, m, sizeof(order[0]), by_slot, pf);
-	for (i = 0; i < m && !drop; i++)
-		if ((rc = store_lock(fc, pf[order[i]].c.hex)) != 0)
-			break;
-	if (drop)
-		i = m;
-	if (drop || rc != 0)
-		while (i-- > 0)
-			store_unlock(fc, pf[order[i]].c.hex);
+	for (i = 0; i < m && rc == 0; i++)
+		if ((rc = store_lock(fc, pf[order[i]].c.hex)) == 0)
+			pf[order[i]].locked = 1;
 	return rc;
+}
+
+/* Drops every lock lock_all() took, whatever became of its file since
+ * (a failed file's lock must go too, or the next COMMIT of that handle
+ * from another connection waits for it forever). */
+static void
+unlock_all(struct filed_ctx *fc, struct putf *pf, u_int n)
+{
+	u_int	i;
+
+	for (i = 0; i < n; i++)
+		if (pf[i].locked) {
+			store_unlock(fc, pf[i].c.hex);
+			pf[i].locked = 0;
+		}
 }
 
 /* Writes one file to a temporary version (its stage) and renames it
@@ -527,7 +538,7 @@ op_put(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		pf[i].c.fh = &files[i].fh;
 		pf[i].c.put = 1;
 		pf[i].c.oldvers = pf[i].c.size = 0;
-		pf[i].live = 0;
+		pf[i].locked = pf[i].live = 0;
 		memset(&pf[i].attr, 0, sizeof(pf[i].attr));
 		pf[i].rc = store_fh(&files[i].fh, pf[i].c.hex);
 	}
@@ -538,8 +549,8 @@ op_put(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		rc = -DFS_ERR_DELAY;
 	for (i = 0; i < n; i++)
 		pf[i].c.srvid = srvid;
-	if (rc == 0)
-		rc = lock_all(oc->fc, pf, n, 0);
+	if (rc == 0 && (rc = lock_all(oc->fc, pf, n)) != 0)
+		unlock_all(oc->fc, pf, n);
 	if (rc == 0) {
 		for (i = 0; i < n; i++)
 			if (pf[i].rc == 0) {
@@ -548,7 +559,7 @@ op_put(struct op_ctx *oc, const file_argop *a, file_resop *r)
 			}
 		sync_all(oc->fc, pf, n);
 		commit_all(oc->fc, pf, n, files, srvid);
-		(void)lock_all(oc->fc, pf, n, 1);
+		unlock_all(oc->fc, pf, n);
 		for (i = 0; i < n; i++) {
 			out[i].status = (dfs_stat)-pf[i].rc;
 			if (pf[i].rc == 0)

@@ -263,10 +263,10 @@ create(const char *name, dfs_fh *fh, uint64_t *vers)
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 }
 
-/* Sends PUT of n entries; copies each file's status to st[].  Returns
- * the op's status. */
+/* Sends PUT of n entries on `c`; copies each file's status to st[].
+ * Returns the op's status. */
 static dfs_stat
-put_wire(put_entry *pe, u_int n, dfs_stat *st)
+put_on(CLIENT *c, put_entry *pe, u_int n, dfs_stat *st)
 {
 	struct freq		 r = { .n = 0 };
 	file_compound_res	 res;
@@ -278,7 +278,7 @@ put_wire(put_entry *pe, u_int n, dfs_stat *st)
 	pa = &freq_add(&r, FOP_PUT)->file_argop_u.put;
 	pa->files.files_len = n;
 	pa->files.files_val = pe;
-	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(file_call(c, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(res.res.res_len, 1);
 	pr = &res.res.res_val[0].file_resop_u.put;
 	s = pr->status;
@@ -289,6 +289,13 @@ put_wire(put_entry *pe, u_int n, dfs_stat *st)
 	}
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	return s;
+}
+
+/* put_on() the suite's file server connection. */
+static dfs_stat
+put_wire(put_entry *pe, u_int n, dfs_stat *st)
+{
+	return put_on(fc, pe, n, st);
 }
 
 static void
@@ -315,6 +322,7 @@ test_put__wire_refusals_mid_batch(void)
 	    DFS_ERR_CHANGED, DFS_OK };
 	const char	*locked[] = { "/p/w2" };
 	struct dfs_lock	*lk;
+	CLIENT		*other;
 	dfs_fh		 fh[5];
 	uint64_t	 v[5];
 	put_entry	 pe[5];
@@ -338,11 +346,19 @@ test_put__wire_refusals_mid_batch(void)
 	CU_ASSERT(holds("/p/w3", "third"));
 	CU_ASSERT(holds("/p/w4", "current"));
 	CU_ASSERT(holds("/p/w5", "fifth"));
-	/* the refused w2 left nothing behind: its next version is free */
+	/* the refused files left nothing behind, not even their commit
+	 * locks: another connection (so another connection process)
+	 * commits their next versions, while the first one lives on */
+	other = harness_clnt(&cl.filed[0]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	entry(&pe[0], &fh[1], v[1], "after");
-	CU_ASSERT_EQUAL(put_wire(pe, 1, st), DFS_OK);
+	entry(&pe[1], &fh[3], v[3] + 1, "fresh");
+	CU_ASSERT_EQUAL(put_on(other, pe, 2, st), DFS_OK);
 	CU_ASSERT_EQUAL(st[0], DFS_OK);
+	CU_ASSERT_EQUAL(st[1], DFS_OK);
 	CU_ASSERT(holds("/p/w2", "after"));
+	CU_ASSERT(holds("/p/w4", "fresh"));
+	clnt_destroy(other);
 	for (i = 0; i < 5; i++)
 		free(fh[i].dfs_fh_val);
 }

@@ -512,6 +512,9 @@ init(struct super *s)
 	s->fc.gc_age = s->gc_age;
 	if (store_init(&s->fc) == -1)
 		fatal("cannot create the store in '%s'", s->d.statedir);
+	if (store_migrate(&s->fc) < 0)
+		fatalx("cannot move the store in '%s' to layout 2",
+		    s->d.statedir);
 	daemon_listen(&s->d, DFS_FILE_PROG, DFS_FILE_VERS, dfs_file_prog_1,
 	    DFS_MAXDATA + (1 << 20));
 	/* a spurious wake-up must not block the supervisor in accept(2) */

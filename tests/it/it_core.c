@@ -678,8 +678,9 @@ test_core__orphan_version(void)
 	    DFS_OK);
 	CU_ASSERT_EQUAL_FATAL(fh.dfs_fh_len, FH_LEN);
 	fh_hex(fh.dfs_fh_val, fh.dfs_fh_len, hex);
-	snprintf(path, sizeof(path), "%s/data/%s/%s.2", cl.filed[0].dir,
-	    hex + FH_HEXLEN - 2, hex);
+	/* its bucket: bits 4-11 of the file id, hex digits 37-38 (store.c) */
+	snprintf(path, sizeof(path), "%s/data/%.2s/%s.2", cl.filed[0].dir,
+	    hex + 37, hex);
 	fp = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
 	fputs("left over", fp);

@@ -257,12 +257,14 @@ locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops)
 	struct lockahead	*a;
 	lock_argop		 tops[DFS_MAXOPS];
 	lock_compound_res	 res;
-	u_int			 i;
+	u_int			 i, n;
 
-	if (s == NULL || nops < 4 || (a = calloc(1, sizeof(*a))) == NULL)
+	/* one mutation gains nothing: its own TEST is one call too */
+	for (i = 0, n = 0; i < nops && n < 2; i++)
+		n += ops[i].op == OP_CREATE || ops[i].op == OP_COMMIT;
+	if (s == NULL || n < 2 || (a = calloc(1, sizeof(*a))) == NULL)
 		return;
 	oc->ahead = a;
-	/* one mutation gains nothing: its own TEST is one call too */
 	if (ahead_walk(oc, a, ops, nops) < 2) {
 		a->n = 0;
 		return;

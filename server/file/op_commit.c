@@ -384,7 +384,7 @@ by_slot(const void *a, const void *b, void *arg)
 
 /* Takes the commit locks of pf[]'s valid handles in ascending slot
  * order, marking each file whose lock it took.  Returns 0 or
- * -DFS_ERR_IO, nothing held then. */
+ * -DFS_ERR_IO; either way unlock_all() drops what it took. */
 static int
 lock_all(struct filed_ctx *fc, struct putf *pf, u_int n)
 {

@@ -30,16 +30,27 @@
  * same version: the last rename wins and either is right.  Names the code cannot parse are skipped,
  * never trusted nor removed (except our own stale temporary files).
  *
- * Size: at most `limit` bytes of entries.  Before a fill, the least
- * recently used entries (oldest atime; every use sets it to now) of any
- * handle are removed until the new one fits.  A file larger than the
- * limit is never cached: it streams past as without a cache.
+ * Size: at most `limit` bytes of entries.  A file larger than the limit
+ * is never cached: it streams past as without a cache.  What the cache
+ * holds is counted in a ledger, <cache_dir>/usage, that every fill adds
+ * its size to under flock(2), so a fill costs a few system calls, not a
+ * walk of every entry (a tree of small files used to walk the whole
+ * cache once per file).  When the ledger would pass the limit, or is
+ * missing or unreadable, the fill scans the cache, still under the
+ * lock: it removes the least recently used entries (oldest atime; every
+ * use sets it to now) of any handle until the cache is at 90% of the
+ * limit with the new file in it, so the next scan is a tenth of the
+ * limit away, and writes the true total back.  The ledger is a hint:
+ * removals elsewhere (a bad or replaced entry, a user's rm) leave it
+ * too high, which only brings the next scan forward; a fill that fails
+ * after counting itself, likewise.
  *
  * Failure: a cache directory that cannot be created or written, a full
  * disk, or a file where one of our directories belongs turns the cache
  * off for this struct dfs, with a warning (dfs_cache_warning()); the
  * library then works uncached.  It never prints.
  */
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -63,6 +74,8 @@
 
 #define CACHE_TMP_PREFIX	".tmp."
 #define CACHE_TMP_MAXAGE	3600		/* seconds */
+#define CACHE_LEDGER		"usage"		/* in the cache root */
+#define CACHE_LEDGER_DIGITS	20		/* then a newline */
 
 void
 cache_disable(struct cache *c, const char *fmt, ...)
@@ -472,7 +485,7 @@ cache_fill(struct cache *c, const struct cache_key *k, cache_reader rd,
 	int		 fd, rc, err = 0;
 
 	if (c->off || k->vers == 0 || key_dir(c, k, dir) != 0 ||
-	    cache_evict(c, k->size) != 0)
+	    cache_reserve(c, k->size) != 0)
 		return CACHE_MISS;
 	if ((fd = fill_start(dir, tmp)) == -1) {
 		cache_disable(c, "cannot create a file in '%s': %s", dir,
@@ -654,28 +667,139 @@ centry_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-int
-cache_evict(struct cache *c, uint64_t need)
+/*
+ * Removes least recently used entries until `need` more bytes fit in
+ * 90% of the limit, and temporary files that fills killed long ago
+ * left.  Sets *left to the bytes of entries that stay.  Returns 0, or
+ * CACHE_MISS (out of memory: the cache is then off).
+ */
+static int
+scan_evict(struct cache *c, uint64_t need, uint64_t *left)
 {
 	struct cscan	s;
+	uint64_t	low = c->limit - c->limit / 10, target;
 	size_t		i;
 	int		rc;
 
-	if (c->off || need > c->limit)
-		return CACHE_MISS;
+	target = need >= low ? 0 : low - need;
 	memset(&s, 0, sizeof(s));
 	s.now = time(NULL);
 	rc = scan_dirs(&s, c->dir, 16, scan_instance);
 	if (rc == 0) {
 		if (s.n > 0)	/* qsort(NULL, 0, ...) is undefined */
 			qsort(s.v, s.n, sizeof(s.v[0]), centry_cmp);
-		for (i = 0; i < s.n && s.total > c->limit - need; i++)
+		for (i = 0; i < s.n && s.total > target; i++)
 			if (unlink(s.v[i].path) == 0 || errno == ENOENT)
 				s.total -= s.v[i].size;
+		*left = s.total;
 	} else
 		cache_disable(c, "out of memory scanning '%s'", c->dir);
 	for (i = 0; i < s.n; i++)
 		free(s.v[i].path);
 	free(s.v);
 	return rc == 0 ? 0 : CACHE_MISS;
+}
+
+/* --- the ledger -------------------------------------------------------- */
+
+/* Opens the ledger and takes its lock.  Returns the descriptor (closing
+ * it unlocks), or -1: then every fill scans, as if it were unreadable. */
+static int
+ledger_lock(const struct cache *c)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	if (snprintf(path, sizeof(path), "%s/" CACHE_LEDGER, c->dir) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* The ledger's count: exactly CACHE_LEDGER_DIGITS decimal digits and a
+ * newline, nothing else.  Returns 0 and *bytes, or -1. */
+static int
+ledger_read(int fd, uint64_t *bytes)
+{
+	char		buf[CACHE_LEDGER_DIGITS + 2];
+	uint64_t	v = 0;
+	unsigned int	d;
+	int		i;
+
+	if (pread(fd, buf, sizeof(buf), 0) != CACHE_LEDGER_DIGITS + 1 ||
+	    buf[CACHE_LEDGER_DIGITS] != '\n')
+		return -1;
+	for (i = 0; i < CACHE_LEDGER_DIGITS; i++) {
+		d = (unsigned int)(buf[i] - '0');
+		if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*bytes = v;
+	return 0;
+}
+
+/* Sets the ledger's count.  A failure is ignored: the next fill finds
+ * the ledger unreadable and scans. */
+static void
+ledger_write(int fd, uint64_t bytes)
+{
+	char	buf[CACHE_LEDGER_DIGITS + 2];
+
+	snprintf(buf, sizeof(buf), "%0*" PRIu64 "\n", CACHE_LEDGER_DIGITS,
+	    bytes);
+	if (pwrite(fd, buf, CACHE_LEDGER_DIGITS + 1, 0) ==
+	    CACHE_LEDGER_DIGITS + 1)
+		(void)ftruncate(fd, CACHE_LEDGER_DIGITS + 1);
+}
+
+int
+cache_reserve(struct cache *c, uint64_t need)
+{
+	uint64_t	used;
+	int		fd, rc;
+
+	if (c->off || need > c->limit)
+		return CACHE_MISS;
+	fd = ledger_lock(c);
+	if (fd != -1 && ledger_read(fd, &used) == 0 && used <= c->limit &&
+	    need <= c->limit - used) {
+		ledger_write(fd, used + need);
+		close(fd);
+		return 0;
+	}
+	rc = scan_evict(c, need, &used);
+	if (fd != -1) {
+		if (rc == 0)
+			ledger_write(fd, used + need);
+		close(fd);
+	}
+	return rc;
+}
+
+int
+cache_evict(struct cache *c, uint64_t need)
+{
+	uint64_t	left;
+	int		fd, rc;
+
+	if (c->off || need > c->limit)
+		return CACHE_MISS;
+	fd = ledger_lock(c);
+	rc = scan_evict(c, need, &left);
+	if (fd != -1) {
+		if (rc == 0)
+			ledger_write(fd, left);
+		close(fd);
+	}
+	return rc;
 }

@@ -208,10 +208,18 @@ int	cache_put_from_spool(struct cache *c, const struct cache_key *k,
 int	cache_put_mem(struct cache *c, const struct cache_key *k,
 	    const void *data);
 /*
- * Removes least recently used entries (oldest mtime, any handle) until
- * `need` more bytes fit under the limit; also removes temporary files
- * that fills killed long ago left.  Returns 0, or CACHE_MISS when need
- * alone is larger than the limit.
+ * Counts `need` bytes that a fill is about to add in the cache's ledger;
+ * when that would pass the limit, or the ledger cannot be read, first
+ * scans the cache as cache_evict() does.  Returns 0, or CACHE_MISS when
+ * need alone is larger than the limit (or the scan ran out of memory).
+ */
+int	cache_reserve(struct cache *c, uint64_t need);
+/*
+ * Scans the whole cache: removes least recently used entries (oldest
+ * atime, any handle) until `need` more bytes fit in 90% of the limit,
+ * and temporary files that fills killed long ago left; then sets the
+ * ledger to what stays.  Returns 0, or CACHE_MISS when need alone is
+ * larger than the limit.
  */
 int	cache_evict(struct cache *c, uint64_t need);
 

@@ -46,7 +46,8 @@ static int		 ndirs;
 struct walk {
 	int		 entries;	/* named <vers>-<size>-<hash> */
 	int		 temps;		/* .tmp.* left behind */
-	uint64_t	 bytes;		/* size of every regular file */
+	uint64_t	 bytes;		/* size of every regular file but
+					 * the ledger, <root>/usage */
 	char		 entry[1024];	/* the last entry seen */
 };
 static struct walk	*walking;	/* nftw(3) has no argument pointer */
@@ -272,7 +273,8 @@ walk_one(const char *path, const struct stat *st, int type,
 	char			 hash[17];
 	int			 end = 0;
 
-	if (type != FTW_F || !S_ISREG(st->st_mode))
+	if (type != FTW_F || !S_ISREG(st->st_mode) ||
+	    (ftw->level == 1 && strcmp(base, "usage") == 0))
 		return 0;
 	walking->bytes += (uint64_t)st->st_size;
 	if (strncmp(base, ".tmp.", 5) == 0)

@@ -171,7 +171,49 @@ entry_path(const struct fake *fk, char *buf)
 }
 
 /* Counts the regular files under dir whose names start with prefix
- * ("" for all), and sums their sizes into *bytes (may be NULL). */
+ * ("" for all), and sums their sizes into *bytes (may be NULL).  The
+ * ledger (<root>/usage) is not one of them. */
+/* The ledger's path into buf (PATH_MAX bytes). */
+static void
+ledger_path(char *buf)
+{
+	snprintf(buf, PATH_MAX, "%s/usage", root);
+}
+
+static char *
+ledger_at(char *buf)
+{
+	ledger_path(buf);
+	return buf;
+}
+
+static int
+is_ledger(const char *path)
+{
+	char	l[PATH_MAX];
+
+	ledger_path(l);
+	return strcmp(path, l) == 0;
+}
+
+/* The ledger's count, or -1 when it does not hold one. */
+static int64_t
+ledger_count(void)
+{
+	char		 l[PATH_MAX], buf[64];
+	FILE		*fp;
+	long long	 v = -1;
+
+	ledger_path(l);
+	if ((fp = fopen(l, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), fp) == NULL || strlen(buf) != 21 ||
+	    sscanf(buf, "%lld", &v) != 1)
+		v = -1;
+	fclose(fp);
+	return v;
+}
+
 static int
 count_files(const char *dir, const char *prefix, uint64_t *bytes)
 {
@@ -187,7 +229,7 @@ count_files(const char *dir, const char *prefix, uint64_t *bytes)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (lstat(p, &st) == -1)
+		if (lstat(p, &st) == -1 || is_ledger(p))
 			continue;
 		if (S_ISDIR(st.st_mode))
 			n += count_files(p, prefix, bytes);
@@ -451,6 +493,120 @@ test_cache__evict_lru(void)
 	bytes = 0;
 	CU_ASSERT_EQUAL(count_files(root, "", &bytes), 1);
 	CU_ASSERT_EQUAL(bytes, 10000);
+	free(data);
+}
+
+/* An old temporary file in k's handle directory (a killed fill's),
+ * which only a scan removes; its path goes to p (PATH_MAX bytes). */
+static void
+plant_stale_tmp(const struct fake *fk, char *p)
+{
+	char		hex[FH_HEXLEN + 1];
+	struct timespec	ts[2] = { { 0, 0 }, { 0, 0 } };
+
+	fh_hex(fk->fh, FH_LEN, hex);
+	snprintf(p, PATH_MAX, "%s/%016" PRIx64 "/%s/.tmp.1.00000000000000aa",
+	    root, INSTANCE, hex);
+	put_file(p, "left by a killed fill");
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - 7200;
+	CU_ASSERT_EQUAL(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+/*
+ * Fills count themselves in the ledger and do not scan while it is
+ * under the limit: bytes it does not know of (an entry it never
+ * counted, an old temporary file) stay until a fill would pass the
+ * limit.  That scan evicts down to 90% and writes the true total.
+ */
+static void
+test_cache__ledger(void)
+{
+	struct cache	 c;
+	struct fake	 fk[5], other, last;
+	char		*data = pattern(2000, 8), stale[PATH_MAX];
+	char		 path[PATH_MAX];
+	uint64_t	 bytes = 0;
+	int		 i;
+
+	CU_ASSERT_FATAL(data != NULL);
+	cache_init(&c, root, 10000);
+	for (i = 0; i < 2; i++) {
+		fake_init(&fk[i], 40 + (uint64_t)i, 1, 2000);
+		CU_ASSERT_EQUAL(fill(&c, &fk[i], data, NULL), 0);
+		age_entry(&fk[i], 100 - i * 10);
+	}
+	CU_ASSERT_EQUAL(ledger_count(), 4000);
+	/* another writer's entry the ledger never heard of, oldest of all */
+	fake_init(&other, 49, 1, 2000);
+	CU_ASSERT_EQUAL(fill(&c, &other, data, NULL), 0);
+	age_entry(&other, 1000);
+	CU_ASSERT_EQUAL(unlink(ledger_at(path)), 0);
+	plant_stale_tmp(&fk[0], stale);
+	/* a fill with a missing ledger scans: the true total comes back */
+	fake_init(&fk[2], 42, 1, 2000);
+	CU_ASSERT_EQUAL(fill(&c, &fk[2], data, NULL), 0);
+	CU_ASSERT_EQUAL(ledger_count(), 8000);
+	CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+	/* a fill the ledger counts, then set back: an entry it does not
+	 * know of (1500 bytes, the oldest), and a stale temporary file */
+	fake_init(&fk[4], 44, 1, 1500);
+	CU_ASSERT_EQUAL(fill(&c, &fk[4], data, NULL), 0);
+	CU_ASSERT_EQUAL(ledger_count(), 9500);
+	age_entry(&fk[4], 2000);
+	put_file(ledger_at(path), "00000000000000008000\n");
+	plant_stale_tmp(&fk[0], stale);
+	/* 8000 + 2000 fits: no scan, both stay */
+	fake_init(&fk[3], 43, 1, 2000);
+	CU_ASSERT_EQUAL(fill(&c, &fk[3], data, NULL), 0);
+	CU_ASSERT_EQUAL(ledger_count(), 10000);
+	CU_ASSERT_EQUAL(access(stale, F_OK), 0);
+	CU_ASSERT(entry_path(&fk[4], path));
+	/* the next one would pass the limit: the scan finds 11500 bytes
+	 * and evicts the oldest (fk[4], other, fk[0]) until 2000 more fit
+	 * in 9000 */
+	fake_init(&last, 50, 1, 2000);
+	CU_ASSERT_EQUAL(fill(&c, &last, data, NULL), 0);
+	CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+	CU_ASSERT(!entry_path(&fk[4], path));
+	CU_ASSERT(!entry_path(&other, path));
+	CU_ASSERT(!entry_path(&fk[0], path));
+	CU_ASSERT(entry_path(&fk[1], path));
+	CU_ASSERT(entry_path(&fk[2], path));
+	CU_ASSERT(entry_path(&fk[3], path));
+	CU_ASSERT(entry_path(&last, path));
+	CU_ASSERT_EQUAL(count_files(root, "", &bytes), 4);
+	CU_ASSERT_EQUAL(bytes, 8000);
+	CU_ASSERT_EQUAL(ledger_count(), 8000);
+	free(data);
+}
+
+/* A ledger that is not one (another length, not digits, past 2^64) is
+ * never trusted: the fill scans and writes a good one. */
+static void
+test_cache__ledger_bad(void)
+{
+	static const char *const	 bad[] = { "", "12\n", "junk",
+	    "0000000000000000000x\n", "99999999999999999999\n",
+	    "00000000000000000000\nmore" };
+	struct cache			 c;
+	struct fake			 fk;
+	char				*data = pattern(100, 9);
+	char				 l[PATH_MAX], stale[PATH_MAX];
+	size_t				 i;
+
+	CU_ASSERT_FATAL(data != NULL);
+	cache_init(&c, root, 1 << 20);
+	fake_init(&fk, 70, 1, 100);
+	CU_ASSERT_EQUAL(fill(&c, &fk, data, NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(ledger_at(l), bad[i]);
+		plant_stale_tmp(&fk, stale);
+		fk.k.vers = 2 + i;
+		CU_ASSERT_EQUAL(fill(&c, &fk, data, NULL), 0);
+		CU_ASSERT_EQUAL(access(stale, F_OK), -1);
+		/* the entries of every version so far, and the new one */
+		CU_ASSERT_EQUAL(ledger_count(), (int64_t)(100 * (i + 2)));
+	}
 	free(data);
 }
 
@@ -735,6 +891,8 @@ static CU_TestInfo cache_tests[] = {
 	{ "junk_ignored",	test_cache__junk_ignored },
 	{ "symlink_entry",	test_cache__symlink_entry },
 	{ "evict_lru",		test_cache__evict_lru },
+	{ "ledger",		test_cache__ledger },
+	{ "ledger_bad",		test_cache__ledger_bad },
 	{ "too_large",		test_cache__too_large },
 	{ "reader_fails",	test_cache__reader_fails },
 	{ "unwritable",		test_cache__unwritable },

@@ -67,6 +67,7 @@ struct stream {
 	int		 fd;
 	struct dfs_file	*f;
 	char		 tmp[PATH_MAX];	/* local target: the temporary file */
+	int		 special;	/* local target: a device, a FIFO */
 };
 
 struct pool;
@@ -310,6 +311,27 @@ tmp_create(struct stream *s, const char *path)
 	return 0;
 }
 
+/*
+ * Opens a local target: a temporary file next to it, renamed into place
+ * when complete, so no one sees half a file.  A target that exists and
+ * is not a regular file (/dev/null, a FIFO, or a link to one) is written
+ * in place, as cp(1) does: a rename would replace the device node with
+ * a file.  Returns 0 or -errno.
+ */
+static int
+local_open(struct stream *s, const char *path)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1 || S_ISREG(st.st_mode))
+		return tmp_create(s, path);
+	s->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (s->fd == -1)
+		return -errno;
+	s->special = 1;
+	return 0;
+}
+
 /* Opens a target.  Returns 0 or -errno / a dfs status. */
 static int
 dst_open(struct cp *cp, const struct ep *e, struct stream *s)
@@ -324,7 +346,7 @@ dst_open(struct cp *cp, const struct ep *e, struct stream *s)
 	if (e->kind == EP_DFS)
 		return dfs_open(cp->t.dfs, e->path, tool_wmode(&cp->t),
 		    &s->f);
-	return tmp_create(s, e->path);
+	return local_open(s, e->path);
 }
 
 /* Writes all n bytes.  Returns 0 or -errno / a dfs status. */
@@ -365,6 +387,8 @@ dst_abort(struct stream *s)
 		close(s->fd);
 		unlink(s->tmp);
 	}
+	if (s->special)
+		close(s->fd);
 	if (s->f != NULL)
 		(void)dfs_abort(s->f);
 	s->f = NULL;
@@ -390,6 +414,11 @@ local_finish(struct cp *cp, struct stream *s, const struct meta *sm)
 	struct meta	dm;
 	unsigned int	mode = sm->mode;
 
+	if (s->special) {	/* written in place: its mode is its own */
+		if (close(s->fd) == -1)
+			return -errno;
+		return 0;
+	}
 	/* without -p a file keeps the mode it had, or gets the default */
 	if (!cp->preserve)
 		mode = ep_stat(cp, s->ep, &dm) == 0 ? dm.mode :
@@ -433,6 +462,29 @@ dst_finish(struct cp *cp, struct stream *s, const struct meta *sm)
 
 /* --- files ----------------------------------------------------------- */
 
+/* pump() from dfs to a local file or stdout: dfs_read_to_fd() writes
+ * from the chunk the data arrived in, or sendfile(2)s a cached copy,
+ * where a read into cp->buf would copy every byte once more. */
+static int
+pump_to_fd(struct cp *cp, struct stream *in, struct stream *out,
+    struct progress *p)
+{
+	ssize_t	n;
+
+	while ((n = dfs_read_to_fd(in->f, out->fd, TOOL_CHUNK)) > 0)
+		progress_add(p, (size_t)n);
+	if (n == 0)
+		return 0;
+	if (errno == 0)			/* the read failed */
+		ep_report(cp, in->ep, (int)n);
+	else {
+		if (errno == EPIPE && out->ep->kind == EP_STD)
+			tool_epipe();
+		ep_report(cp, out->ep, -errno);
+	}
+	return -1;
+}
+
 /* Streams src into dst.  Returns 0, or -1 after reporting a failure
  * (read errors under the source, write errors under the target). */
 static int
@@ -442,6 +494,8 @@ pump(struct cp *cp, struct stream *in, struct stream *out,
 	ssize_t	n;
 	int	rc;
 
+	if (in->f != NULL && out->f == NULL)
+		return pump_to_fd(cp, in, out, p);
 	while ((n = src_read(in, cp->buf, TOOL_CHUNK)) > 0) {
 		if ((rc = dst_write(out, cp->buf, (size_t)n)) != 0) {
 			ep_report(cp, out->ep, rc);

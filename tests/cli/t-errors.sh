@@ -81,6 +81,24 @@ else
 	say "skipped: no /dev/full"
 fi
 
+say "a device or FIFO as the target is written to, not replaced"
+# a node of our own like /dev/full: were it replaced, only ours is
+if mknod "$TMP/full" c 1 7 2>/dev/null; then
+	expect_err "dfs-cp: $TMP/full: No space left on device" \
+	    dfs-cp dfs:/f "$TMP/full"
+	[ -c "$TMP/full" ] || fail "dfs-cp replaced the device $TMP/full"
+else
+	say "skipped the device: mknod(1) needs root"
+fi
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/from-fifo" &
+reader=$!
+ok dfs-cp dfs:/f "$TMP/fifo"
+wait $reader
+[ -p "$TMP/fifo" ] || fail "dfs-cp replaced the FIFO $TMP/fifo"
+[ "$(cat "$TMP/from-fifo")" = data ] ||
+    fail "through the FIFO: $(cat "$TMP/from-fifo")"
+
 say "an unreadable local file"
 echo secret >"$TMP/secret"
 chmod 000 "$TMP/secret"

@@ -8,6 +8,7 @@
  *	                     key | value
  */
 #include <sys/file.h>
+#include <sys/mman.h>		/* memfd_create */
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -33,7 +34,7 @@
 #define KV_DEFAULT_CKPT	(64u << 20)
 
 struct kv {
-	GDBM_FILE	 db;		/* NAME.work */
+	GDBM_FILE	 db;		/* the working file, in memory */
 	int		 lockfd;
 	int		 logfd;
 	size_t		 logsize;
@@ -65,35 +66,66 @@ fsync_dir(const char *dir)
 	return rc;
 }
 
-/* Copies src over dst (created or truncated) and fsyncs dst.  Returns 0
- * or -1 with errno set. */
+/* Copies all of `in` over `out` (both from offset 0, with pread and
+ * pwrite: GDBM's descriptor offset is left alone).  Returns 0 or -1 with
+ * errno set. */
 static int
-copy_file(const char *src, const char *dst)
+copy_fd(int in, int out)
 {
 	char	buf[65536];
-	ssize_t	n;
-	int	in, out = -1, saved;
+	off_t	off = 0;
+	ssize_t	n, w;
 
-	in = open(src, O_RDONLY);
-	if (in == -1)
-		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while ((n = pread(in, buf, sizeof(buf), off)) > 0) {
+		if ((w = pwrite(out, buf, (size_t)n, off)) != n) {
+			if (w >= 0)
+				errno = EIO;
+			return -1;
+		}
+		off += n;
+	}
+	return n < 0 ? -1 : ftruncate(out, off);
+}
+
+/* Writes the working file to `dst` (created or truncated) and fsyncs
+ * it.  Returns 0 or -1 with errno set. */
+static int
+save_work(struct kv *kv, const char *dst)
+{
+	int	out, saved;
+
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out == -1)
-		goto fail;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			goto fail;
-	if (n < 0 || fsync(out) == -1)
-		goto fail;
-	close(in);
+		return -1;
+	if (copy_fd(gdbm_fdesc(kv->db), out) == -1 || fsync(out) == -1) {
+		saved = errno;
+		close(out);
+		errno = saved;
+		return -1;
+	}
 	return close(out);
-fail:
+}
+
+/* A new working file in memory holding a copy of `src`.  Returns its
+ * descriptor or -1 with errno set. */
+static int
+load_work(const char *src)
+{
+	int	in, fd, saved;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	fd = memfd_create("dfs-kv-work", MFD_CLOEXEC);
+	if (fd != -1 && copy_fd(in, fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		fd = -1;
+	}
 	saved = errno;
 	close(in);
-	if (out != -1)
-		close(out);
 	errno = saved;
-	return -1;
+	return fd;
 }
 
 /* Fills err with "WHAT 'ARG': WHY" and returns rc. */
@@ -292,23 +324,25 @@ kv_lock(struct kv *kv, char *err, size_t errlen)
 	return 0;
 }
 
-/* Rebuilds NAME.work from the checkpoint and the log.  Returns 0 or -1
+/* Rebuilds the working file from the checkpoint and the log.  Returns 0 or -1
  * with err filled. */
 static int
 kv_recover(struct kv *kv, char *err, size_t errlen)
 {
 	const char	*path = kv->path_log;
-	int		 n;
+	int		 n, fd;
 
 	if (access(kv->path_db, F_OK) == -1 &&
 	    (create_empty_db(kv->path_db) == -1 || fsync_dir(kv->dir) == -1))
 		return set_err(err, errlen, -1, "cannot create database",
 		    kv->path_db, strerror(errno));
-	if (copy_file(kv->path_db, kv->path_work) == -1)
+	/* a working file on disk, of the versions before memfd, is junk */
+	(void)unlink(kv->path_work);
+	if ((fd = load_work(kv->path_db)) == -1)
 		return set_err(err, errlen, -1, "cannot copy database",
 		    kv->path_db, strerror(errno));
-	kv->db = gdbm_open(kv->path_work, 0, GDBM_WRITER | GDBM_NOLOCK, 0600,
-	    NULL);
+	kv->db = gdbm_fd_open(fd, kv->path_work, 0,
+	    GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOERROR, NULL);
 	if (kv->db == NULL)
 		return set_err(err, errlen, -1, "cannot open database",
 		    kv->path_work, gdbm_strerror(gdbm_errno));
@@ -369,7 +403,6 @@ kv_close(struct kv *kv)
 	(void)kv_commit(kv);
 	(void)kv_checkpoint(kv);
 	gdbm_close(kv->db);
-	unlink(kv->path_work);
 	close(kv->logfd);
 	close(kv->lockfd);
 	free(kv->batch);
@@ -503,7 +536,7 @@ kv_checkpoint(struct kv *kv)
 	if (gdbm_sync(kv->db) != 0)
 		return -DFS_ERR_IO;
 	/* ORDER: the new checkpoint is durable before the log shrinks. */
-	if (copy_file(kv->path_work, kv->path_tmp) == -1 ||
+	if (save_work(kv, kv->path_tmp) == -1 ||
 	    rename(kv->path_tmp, kv->path_db) == -1 ||
 	    fsync_dir(kv->dir) == -1)
 		return -DFS_ERR_IO;

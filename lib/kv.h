@@ -2,9 +2,12 @@
  * kv.h -- a crash-safe key/value store: GDBM behind a redo log.
  *
  * A daemon's state lives in one directory as NAME.db (the checkpoint, a
- * GDBM file only ever replaced whole), NAME.log (the redo log) and
- * NAME.work (the working GDBM file, rebuilt from the other two at every
- * open and never trusted after a crash).
+ * GDBM file only ever replaced whole) and NAME.log (the redo log).  The
+ * working GDBM file is rebuilt from the two at every open, in memory
+ * (memfd_create(2)): on disk, the kernel wrote it back for nothing, on
+ * its own and at every syncfs(2) of a neighbour such as a file server
+ * on the same file system, and faulted its mapped pages in again after.
+ * A NAME.work there is an older version's working file, removed at open.
  *
  * Writes go through to the working file at once, so later reads see them,
  * and are also collected into a batch.  kv_commit() appends the batch to
@@ -24,10 +27,10 @@
  * unacknowledged.
  *
  * Opening replays the log over a copy of the checkpoint and writes a new
- * checkpoint (sync the work file, copy it to NAME.db.tmp, fsync, rename,
+ * checkpoint (sync the working file, copy it to NAME.db.tmp, fsync, rename,
  * truncate the log).  GDBM itself may leave a half-updated file when a
- * process dies inside gdbm_store(); only NAME.work can be in that state,
- * and it is thrown away.  A torn record at the end of the log (a crash
+ * process dies inside gdbm_store(); only the working file can be in that
+ * state, and it dies with the process.  A torn record at the end of the log (a crash
  * inside write()) fails its checksum and is dropped: it was never
  * acknowledged.
  *

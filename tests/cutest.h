@@ -25,7 +25,8 @@ int	cutest_rmtree(const char *dir);
 /*
  * What kill -9 leaves of a kv store NAME in directory `from`: copies
  * NAME.db and NAME.log (the truth) into `to`, and writes garbage as
- * NAME.work (never trusted after a crash).  Returns 0 or -1.
+ * NAME.work (what an older version's working file could hold; it is
+ * removed at open).  Returns 0 or -1.
  */
 int	cutest_crash_copy(const char *from, const char *to, const char *name);
 

@@ -3,7 +3,7 @@
  *
  * A crash is simulated the way kill -9 leaves the directory: NAME.db and
  * NAME.log are copied, while the store is still open, into a fresh
- * directory (never NAME.work, never through kv_close), and that copy is
+ * directory (never through kv_close), and that copy is
  * opened.  Damage to the log tail is then done to the copy.
  */
 #include <sys/stat.h>
@@ -295,6 +295,63 @@ test_kv__reopen(void)
 	CU_ASSERT_EQUAL(count_records(kv), 2);
 	kv_close(kv);
 	kv_close(NULL);
+	tdir_remove(dir);
+}
+
+/* Counts the regular files in dir; the working file is not one of
+ * them, it is in memory.  A NAME.work of an older version is junk and
+ * goes at open; a checkpoint writes what the working file holds. */
+static int
+count_dir_files(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_type == DT_REG;
+	closedir(d);
+	return n;
+}
+
+static void
+test_kv__work_in_memory(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], dir2[DIRLEN];
+	char		 work[DIRLEN + 16], db[DIRLEN + 16];
+	struct stat	 st0, st1;
+	FILE		*fp;
+
+	tdir_make(dir);
+	kv_file(work, dir, "work");
+	kv_file(db, dir, "db");
+	fp = fopen(work, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("left by an older version", fp);
+	fclose(fp);
+	kv = open_ok(dir);
+	CU_ASSERT_EQUAL(access(work, F_OK), -1);
+	CU_ASSERT_EQUAL(count_dir_files(dir), 3);	/* db, log, lock */
+	CU_ASSERT_EQUAL_FATAL(stat(db, &st0), 0);
+	put_str(kv, "k", "v");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT_EQUAL(kv_checkpoint(kv), 0);
+	CU_ASSERT_EQUAL(count_dir_files(dir), 3);
+	CU_ASSERT_EQUAL_FATAL(stat(db, &st1), 0);
+	CU_ASSERT(st1.st_ino != st0.st_ino);		/* a new checkpoint */
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	/* the checkpoint alone (the log is empty) holds the record: a
+	 * kill -9 now loses nothing */
+	tdir_make(dir2);
+	crash_copy(dir, dir2);
+	kv_close(kv);
+	kv = open_ok(dir2);
+	expect_str(kv, "k", "v");
+	kv_close(kv);
+	tdir_remove(dir2);
 	tdir_remove(dir);
 }
 
@@ -904,6 +961,7 @@ static CU_TestInfo kv_tests[] = {
 	{ "missing_key",		test_kv__missing_key },
 	{ "foreach_all",		test_kv__foreach_all },
 	{ "reopen",			test_kv__reopen },
+	{ "work_in_memory",		test_kv__work_in_memory },
 	{ "dirty_and_empty_commit",	test_kv__dirty_and_empty_commit },
 	{ "open_errors",		test_kv__open_errors },
 	{ "second_open_delay",		test_kv__second_open_delay },

@@ -485,6 +485,25 @@ pump_to_fd(struct cp *cp, struct stream *in, struct stream *out,
 	return -1;
 }
 
+/* pump() from a local file or stdin to dfs: dfs_write_from_fd() reads
+ * straight into the chunk that is sent. */
+static int
+pump_from_fd(struct cp *cp, struct stream *in, struct stream *out,
+    struct progress *p)
+{
+	ssize_t	n;
+
+	while ((n = dfs_write_from_fd(out->f, in->fd, TOOL_CHUNK)) > 0)
+		progress_add(p, (size_t)n);
+	if (n == 0)
+		return 0;
+	if (errno != 0)			/* the read failed */
+		ep_report(cp, in->ep, -errno);
+	else
+		ep_report(cp, out->ep, (int)n);
+	return -1;
+}
+
 /* Streams src into dst.  Returns 0, or -1 after reporting a failure
  * (read errors under the source, write errors under the target). */
 static int
@@ -496,6 +515,8 @@ pump(struct cp *cp, struct stream *in, struct stream *out,
 
 	if (in->f != NULL && out->f == NULL)
 		return pump_to_fd(cp, in, out, p);
+	if (in->f == NULL && out->f != NULL)
+		return pump_from_fd(cp, in, out, p);
 	while ((n = src_read(in, cp->buf, TOOL_CHUNK)) > 0) {
 		if ((rc = dst_write(out, cp->buf, (size_t)n)) != 0) {
 			ep_report(cp, out->ep, rc);

@@ -130,6 +130,15 @@ ssize_t	dfs_read_to_fd(struct dfs_file *f, int fd, size_t n);
 /* Writes n bytes at the current offset (at the end in "a" modes).
  * Returns n or a negative status (-DFS_ERR_PERM if opened "r"). */
 ssize_t	dfs_write(struct dfs_file *f, const void *buf, size_t n);
+/*
+ * Reads up to n bytes from the descriptor fd with one read(2) and writes
+ * them as dfs_write() does; in the "w" and "a" modes the read goes
+ * straight into the chunk that is sent (no copy through the caller's
+ * buffer).  Returns the count (0 at the end of fd) or a negative status;
+ * errno is non-zero only when reading fd failed (-DFS_ERR_IO with that
+ * read's errno).
+ */
+ssize_t	dfs_write_from_fd(struct dfs_file *f, int fd, size_t n);
 /* Moves the offset (whence as lseek(2)).  Returns the new offset or
  * -DFS_ERR_INVAL. */
 int64_t	dfs_seek(struct dfs_file *f, int64_t off, int whence);

@@ -656,13 +656,14 @@ dfs_read_to_fd(struct dfs_file *f, int fd, size_t n)
 }
 
 static ssize_t	direct_write(struct dfs_file *, const char *, size_t);
+static ssize_t	direct_put_fd(struct dfs_file *, int, size_t, uint64_t, int *);
 static int	direct_truncate(struct dfs_file *, uint64_t);
 
-ssize_t
-dfs_write(struct dfs_file *f, const void *buf, size_t n)
+/* What every write does first: the offset of "a" modes, the lease.
+ * Returns 0 or a status. */
+static int
+write_begin(struct dfs_file *f)
 {
-	ssize_t	done;
-
 	f->dfs->detail[0] = '\0';
 	if ((f->flags & F_WRITE) == 0)
 		return -DFS_ERR_PERM;
@@ -671,16 +672,60 @@ dfs_write(struct dfs_file *f, const void *buf, size_t n)
 		f->off = (int64_t)file_size(f);
 	if ((uint64_t)f->off < f->base)
 		return -DFS_ERR_INVAL;
-	if (f->direct)
-		done = direct_write(f, buf, n);
-	else
-		done = spool_pwrite(&f->sp, buf, n,
-		    (uint64_t)f->off - f->base);
+	return 0;
+}
+
+/* What every write does after: advances by what was written.  Returns
+ * done. */
+static ssize_t
+write_end(struct dfs_file *f, ssize_t done)
+{
 	if (done > 0) {
 		f->off += done;
 		f->dirty = 1;
 	}
 	return done;
+}
+
+ssize_t
+dfs_write(struct dfs_file *f, const void *buf, size_t n)
+{
+	int	rc;
+
+	if ((rc = write_begin(f)) != 0)
+		return rc;
+	if (f->direct)
+		return write_end(f, direct_write(f, buf, n));
+	return write_end(f, spool_pwrite(&f->sp, buf, n,
+	    (uint64_t)f->off - f->base));
+}
+
+ssize_t
+dfs_write_from_fd(struct dfs_file *f, int fd, size_t n)
+{
+	char	buf[65536];
+	ssize_t	got;
+	int	rc, rerr = 0;
+
+	if ((rc = write_begin(f)) != 0) {
+		errno = 0;
+		return rc;
+	}
+	if (f->direct)
+		got = direct_put_fd(f, fd, n, (uint64_t)f->off, &rerr);
+	else {
+		do
+			got = read(fd, buf, n < sizeof(buf) ? n : sizeof(buf));
+		while (got == -1 && errno == EINTR);
+		if (got == -1) {
+			rerr = errno;
+			got = -DFS_ERR_IO;
+		} else if (got > 0)
+			got = spool_pwrite(&f->sp, buf, (size_t)got,
+			    (uint64_t)f->off - f->base);
+	}
+	errno = rerr;
+	return write_end(f, got);
 }
 
 int64_t
@@ -927,13 +972,14 @@ direct_unkeep(struct dfs_file *f)
 	(void)spool_truncate(&f->sp, 0);
 }
 
-/* Takes what fits of buf into the chunk, for file offset off.  Returns
- * the count or a status; a failure is kept and fails dfs_close() too. */
+/* Makes the chunk being filled the one for file offset off: the chunk
+ * before goes if off does not follow it.  Returns the room left in it
+ * (at f->wbuf + f->wlen), or a status; a failure is kept and fails
+ * dfs_close() too. */
 static ssize_t
-direct_put(struct dfs_file *f, const char *buf, size_t n, uint64_t off)
+direct_room(struct dfs_file *f, uint64_t off)
 {
-	size_t		take;
-	int		rc = f->werr;
+	int	rc = f->werr;
 
 	if (rc == 0 && f->wlen > 0 && off != f->woff + f->wlen)
 		rc = direct_flush(f);
@@ -943,17 +989,63 @@ direct_put(struct dfs_file *f, const char *buf, size_t n, uint64_t off)
 		return f->werr = rc;
 	if (f->wlen == 0)
 		f->woff = off;
-	take = DFS_CHUNK - f->wlen < n ? DFS_CHUNK - f->wlen : n;
-	memcpy(f->wbuf + f->wlen, buf, take);
+	return (ssize_t)(DFS_CHUNK - f->wlen);
+}
+
+/* Counts the `take` bytes just put at f->wbuf + f->wlen (file offset
+ * off) and sends the chunk when full.  Returns take or a status. */
+static ssize_t
+direct_took(struct dfs_file *f, size_t take, uint64_t off)
+{
+	const char	*p = f->wbuf + f->wlen;
+	int		 rc;
+
 	f->wlen += take;
 	if (off + take > f->wsize)
 		f->wsize = off + take;
 	if (f->keep && (f->wsize > f->dfs->cache.limit ||
-	    spool_pwrite(&f->sp, buf, take, off) != (ssize_t)take))
+	    spool_pwrite(&f->sp, p, take, off) != (ssize_t)take))
 		direct_unkeep(f);
 	if (f->wlen == DFS_CHUNK && (rc = direct_flush(f)) != 0)
 		return f->werr = rc;
 	return (ssize_t)take;
+}
+
+/* Takes what fits of buf into the chunk, for file offset off.  Returns
+ * the count or a status. */
+static ssize_t
+direct_put(struct dfs_file *f, const char *buf, size_t n, uint64_t off)
+{
+	ssize_t	room;
+
+	if ((room = direct_room(f, off)) < 0)
+		return room;
+	if ((size_t)room > n)
+		room = (ssize_t)n;
+	memcpy(f->wbuf + f->wlen, buf, (size_t)room);
+	return direct_took(f, (size_t)room, off);
+}
+
+/* Reads up to n bytes of fd straight into the chunk, for file offset
+ * off.  Returns the count (0 at the end of fd) or a status; *rerr is
+ * the errno of a failed read (then -DFS_ERR_IO), else 0. */
+static ssize_t
+direct_put_fd(struct dfs_file *f, int fd, size_t n, uint64_t off, int *rerr)
+{
+	ssize_t	room, got;
+
+	if ((room = direct_room(f, off)) < 0)
+		return room;
+	if ((size_t)room > n)
+		room = (ssize_t)n;
+	do
+		got = read(fd, f->wbuf + f->wlen, (size_t)room);
+	while (got == -1 && errno == EINTR);
+	if (got == -1) {
+		*rerr = errno;
+		return -DFS_ERR_IO;
+	}
+	return got == 0 ? 0 : direct_took(f, (size_t)got, off);
 }
 
 /* dfs_write() of a direct writer: all of buf at f->off.  Returns n or a

@@ -7,9 +7,11 @@
  * unlink, and dfs_abort().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -268,6 +270,116 @@ test_client__names(void)
 	CU_ASSERT_EQUAL(st.mtime_ns, 1000000000LL);
 }
 
+/* A temporary file of n pattern bytes (seed), at offset 0.  Returns
+ * its descriptor (unlinked already) or -1. */
+static int
+pattern_fd(size_t n, unsigned int seed)
+{
+	char	path[] = "/tmp/it_client.XXXXXX", buf[4096];
+	size_t	i, j, k;
+	int	fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	unlink(path);
+	for (i = 0; i < n; i += k) {
+		k = n - i < sizeof(buf) ? n - i : sizeof(buf);
+		for (j = 0; j < k; j++)
+			buf[j] = (char)((i + j) * 7 + seed + (i + j) / 4093);
+		if (write(fd, buf, k) != (ssize_t)k) {
+			close(fd);
+			return -1;
+		}
+	}
+	return lseek(fd, 0, SEEK_SET) == 0 ? fd : -1;
+}
+
+/* 1 if descriptors x and y hold the same bytes from offset 0. */
+static int
+same_fds(int x, int y)
+{
+	char	bx[65536], by[65536];
+	off_t	off = 0;
+	ssize_t	nx, ny;
+
+	do {
+		nx = pread(x, bx, sizeof(bx), off);
+		ny = pread(y, by, sizeof(by), off);
+		if (nx != ny || nx < 0 || memcmp(bx, by, (size_t)nx) != 0)
+			return 0;
+		off += nx;
+	} while (nx > 0);
+	return 1;
+}
+
+/*
+ * dfs_write_from_fd() and dfs_read_to_fd(): several chunks and an odd
+ * tail from a file and back, through the chunk ("w") and the spool
+ * ("w+"), a pipe's short reads, and the errors of each side: errno
+ * says which side failed.
+ */
+static void
+test_client__fd_transfers(void)
+{
+	size_t		 n = 2 * 1048576 + 524288 + 17;
+	struct dfs_file	*f;
+	const char	*modes[] = { "w", "w+" };
+	char		 buf[64];
+	ssize_t		 k;
+	size_t		 i, total;
+	int		 src, dst, p[2], rdonly;
+
+	src = pattern_fd(n, 3);
+	CU_ASSERT_FATAL(src != -1);
+	for (i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(lseek(src, 0, SEEK_SET), 0);
+		CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/fds", modes[i], &f), 0);
+		total = 0;
+		while ((k = dfs_write_from_fd(f, src, 1048576)) > 0)
+			total += (size_t)k;
+		CU_ASSERT_EQUAL(k, 0);
+		CU_ASSERT_EQUAL(total, n);
+		CU_ASSERT_EQUAL(dfs_close(f), 0);
+		dst = pattern_fd(0, 0);
+		CU_ASSERT_FATAL(dst != -1);
+		CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/fds", "r", &f), 0);
+		total = 0;
+		while ((k = dfs_read_to_fd(f, dst, 1048576)) > 0)
+			total += (size_t)k;
+		CU_ASSERT_EQUAL(k, 0);
+		CU_ASSERT_EQUAL(total, n);
+		CU_ASSERT(same_fds(src, dst));
+		/* a write error on dst's side: errno is the write's */
+		rdonly = open("/dev/null", O_RDONLY);
+		CU_ASSERT_EQUAL(dfs_seek(f, 0, SEEK_SET), 0);
+		CU_ASSERT_EQUAL(dfs_read_to_fd(f, rdonly, 100), -DFS_ERR_IO);
+		CU_ASSERT_EQUAL(errno, EBADF);
+		CU_ASSERT_EQUAL(dfs_write_from_fd(f, src, 10), -DFS_ERR_PERM);
+		CU_ASSERT_EQUAL(errno, 0);
+		close(rdonly);
+		CU_ASSERT_EQUAL(dfs_close(f), 0);
+		close(dst);
+	}
+	close(src);
+	/* a pipe: what one read(2) brings, then the end */
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL(write(p[1], "abc", 3), 3);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/fds", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write_from_fd(f, p[0], 100), 3);
+	close(p[1]);
+	CU_ASSERT_EQUAL(dfs_write_from_fd(f, p[0], 100), 0);
+	CU_ASSERT_EQUAL(errno, 0);
+	/* a read error on the source's side: errno is the read's, and
+	 * the file takes writes still */
+	CU_ASSERT_EQUAL(dfs_write_from_fd(f, p[1], 100), -DFS_ERR_IO);
+	CU_ASSERT_EQUAL(errno, EBADF);
+	CU_ASSERT_EQUAL(dfs_write(f, "d", 1), 1);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	close(p[0]);
+	CU_ASSERT_EQUAL(harness_get(b, "/fds", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "abcd");
+}
+
 static CU_TestInfo client_tests[] = {
 	{ "missing_file_is_noent", test_client__missing_file_is_noent },
 	{ "modes", test_client__modes },
@@ -277,6 +389,7 @@ static CU_TestInfo client_tests[] = {
 	{ "abort", test_client__abort },
 	{ "stdio", test_client__stdio },
 	{ "names", test_client__names },
+	{ "fd_transfers", test_client__fd_transfers },
 	CU_TEST_INFO_NULL,
 };
 

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "dfs.h"
 #include "req.h"
@@ -19,12 +20,13 @@
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
 #define XFER_MAXSTREAMS		16
 /* A download gets a connection per `stream_span` bytes, up to `streams`;
- * one no larger is read a chunk at a time on the file server's
- * connection.  On two cores a 100 MiB download took 64 ms that way and
- * 95 ms on four connections, and four at once 165 against 350 ms: the
- * threads and the file server's processes only competed for the cores
- * (docs/BENCHMARKS.md). */
-#define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(512) << 20)
+ * one no larger goes on one connection with two READs in flight (rpipe.c),
+ * one of a single chunk is one READ on the file server's connection.  On
+ * two cores one connection moved 1 GiB in 0.22-0.28 s with 0.32-0.5 s of
+ * CPU, two in 0.25-0.31 s with 0.42-0.56 s: threads and the file server's
+ * processes only compete for the cores (docs/BENCHMARKS.md).  More
+ * connections pay on long round trips. */
+#define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -225,6 +227,20 @@ int	cache_evict(struct cache *c, uint64_t need);
 
 /* --- rread.c: a READ without libtirpc's buffers --- */
 
+#define RREAD_AHEAD	512	/* read at once for a reply's small items */
+
+/* The reply side of a connection: its socket, the record being read, the
+ * time limit, and what was read ahead of it (the next reply's start,
+ * when several READs are in flight). */
+struct rread_in {
+	int		 fd;
+	uint32_t	 left;		/* bytes left in this fragment */
+	int		 last;		/* this fragment ends the record */
+	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
+	char		 ahead[RREAD_AHEAD];
+	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
+};
+
 /*
  * One READ (ra, its count at most the buffer's size) on c's
  * connection, the data read from the socket into buf, call and reply
@@ -234,6 +250,15 @@ int	cache_evict(struct cache *c, uint64_t need);
  */
 enum clnt_stat	rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
 		    unsigned int timeout_ms, char *buf, u_int *len,
+		    dfs_stat *status);
+/* Starts reading replies from the connection on fd, nothing read. */
+void		rread_in_init(struct rread_in *r, int fd);
+/* The call half of rread_call(): writes a READ's call record. */
+enum clnt_stat	rread_send(CLIENT *c, uint32_t xid, const read_args *ra);
+/* The reply half: reads the next reply, which must be to `xid`, its data
+ * (at most cap bytes) into buf.  Returns as rread_call(). */
+enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
+		    unsigned int timeout_ms, char *buf, u_int cap, u_int *len,
 		    dfs_stat *status);
 
 /* --- xfer.c: a file's chunks on several connections at once --- */
@@ -269,6 +294,21 @@ int	xfer_drain(struct xfer *x, struct dfs *dfs);
  * until the next call.  Returns 0 or the transfer's failure.
  */
 int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
+	    const char **p, size_t *len);
+
+/* --- rpipe.c: a download on one connection, two READs in flight --- */
+
+struct rpipe;
+
+/* Sets up the reading of version `vers` of fh (`size` bytes) from srv;
+ * nothing is sent before the first rpipe_get().  Returns 0 and *rpp, or
+ * -DFS_ERR_NOMEM. */
+int	rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+	    uint64_t vers, uint64_t size, struct rpipe **rpp);
+/* Closes the connection and frees rp (NULL: nothing). */
+void	rpipe_end(struct rpipe *rp);
+/* As xfer_rget(): the bytes from off on of the chunk holding off. */
+int	rpipe_get(struct rpipe *rp, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
 /* --- file.c --- */

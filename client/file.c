@@ -51,7 +51,8 @@ struct dfs_file {
 	char		*rbuf;
 	uint64_t	 rstart;
 	size_t		 rlen;
-	struct xfer	*rx;
+	struct xfer	*rx;		/* ... on several connections */
+	struct rpipe	*rp;		/* ... on one */
 	/* a writer that never reads ("w", "a") sends what it is given
 	 * straight to its stage, a chunk at a time (see direct_write()) */
 	int		 direct;
@@ -212,9 +213,10 @@ static void	renew(struct dfs_file *);
 
 /*
  * The bytes of the opened version from off on, within one chunk: from
- * the read-ahead when the version is larger than stream_span (several
- * READs in flight on several connections), else one READ into rbuf.
- * Returns 0 with *p and *len (0 and "" at the end), or a status.
+ * the read-ahead, on several connections when the version is larger
+ * than stream_span, else on one with two READs in flight; a version of
+ * one chunk is one READ into rbuf.  Returns 0 with *p and *len (0 and
+ * "" at the end), or a status.
  */
 static int
 stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
@@ -234,6 +236,12 @@ stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
 		return rc;
 	if (f->rx != NULL)
 		return xfer_rget(f->rx, f->dfs, off, p, len);
+	if (f->rp == NULL && f->size > DFS_CHUNK &&
+	    (rc = rpipe_start(f->dfs, &f->srv, &f->fh, f->vers, f->size,
+	    &f->rp)) != 0)
+		return rc;
+	if (f->rp != NULL)
+		return rpipe_get(f->rp, f->dfs, off, p, len);
 	if (f->rbuf == NULL && (f->rbuf = malloc(DFS_CHUNK)) == NULL)
 		return -DFS_ERR_NOMEM;
 	if (off < f->rstart || off >= f->rstart + f->rlen) {
@@ -254,6 +262,8 @@ stream_end(struct dfs_file *f)
 {
 	xfer_end(f->rx);
 	f->rx = NULL;
+	rpipe_end(f->rp);
+	f->rp = NULL;
 }
 
 /* cache_reader over stream_at(), renewing a writer's lock on the way. */
@@ -375,6 +385,7 @@ static void
 file_free(struct dfs_file *f)
 {
 	xfer_end(f->rx);
+	rpipe_end(f->rp);
 	xfer_end(f->wx);
 	free(f->wown);
 	spool_release(&f->sp);

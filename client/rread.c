@@ -17,6 +17,11 @@
  * result (or none, with the COMPOUND's error) is a decode failure, and
  * the caller drops the connection: a server can never write past the
  * buffer, and a stream we failed to follow is never read again.
+ *
+ * rread_send() and rread_recv() are the two halves, for a caller that
+ * keeps several READs in flight on one connection (rpipe.c): the server
+ * answers a connection's calls in order, and the bytes read ahead past
+ * one reply (struct rread_in) are the start of the next.
  */
 #include <sys/socket.h>
 
@@ -31,22 +36,10 @@
 
 #define RREAD_CALLMAX	1024	/* a call record: header and one READ */
 #define RREAD_VERFMAX	400	/* RFC 5531: opaque_auth body, at most */
-#define RREAD_AHEAD	512	/* read at once for the header's items */
-
-/* The reply being read: its socket, its current fragment, the time
- * limit, and what was read ahead for the small items of the header. */
-struct rin {
-	int		 fd;
-	uint32_t	 left;		/* bytes left in this fragment */
-	int		 last;		/* this fragment ends the record */
-	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
-	char		 ahead[RREAD_AHEAD];
-	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
-};
 
 /* Milliseconds until r's deadline, 0 when past. */
 static int
-ms_left(const struct rin *r)
+ms_left(const struct rread_in *r)
 {
 	struct timespec	now;
 	long long	ms;
@@ -60,7 +53,7 @@ ms_left(const struct rin *r)
 /* One recv(2) of up to n bytes, waiting (poll) only when none is there.
  * Returns the count, or 0 with *st set. */
 static size_t
-sock_recv(struct rin *r, char *p, size_t n, enum clnt_stat *st)
+sock_recv(struct rread_in *r, char *p, size_t n, enum clnt_stat *st)
 {
 	struct pollfd	pfd = { r->fd, POLLIN, 0 };
 	ssize_t		got;
@@ -96,7 +89,7 @@ sock_recv(struct rin *r, char *p, size_t n, enum clnt_stat *st)
  * the connection: we sent one call and read its one reply.
  */
 static enum clnt_stat
-sock_read(struct rin *r, void *buf, size_t n)
+sock_read(struct rread_in *r, void *buf, size_t n)
 {
 	enum clnt_stat	 st = RPC_SUCCESS;
 	char		*p = buf;
@@ -123,7 +116,7 @@ sock_read(struct rin *r, void *buf, size_t n)
 
 /* The next n bytes of the record's payload, across fragment headers. */
 static enum clnt_stat
-rin_get(struct rin *r, void *buf, size_t n)
+rin_get(struct rread_in *r, void *buf, size_t n)
 {
 	unsigned char	 mark[4];
 	char		*p = buf;
@@ -152,7 +145,7 @@ rin_get(struct rin *r, void *buf, size_t n)
 
 /* One XDR unsigned int of the record. */
 static enum clnt_stat
-rin_u32(struct rin *r, uint32_t *v)
+rin_u32(struct rread_in *r, uint32_t *v)
 {
 	unsigned char	b[4];
 	enum clnt_stat	st;
@@ -206,7 +199,7 @@ send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args)
 /* Reads an accepted reply's header up to its results.  Returns
  * RPC_SUCCESS or the failure the reply says (or a decode failure). */
 static enum clnt_stat
-read_header(struct rin *r, uint32_t xid)
+read_header(struct rread_in *r, uint32_t xid)
 {
 	char		verf[RREAD_VERFMAX + 3];
 	uint32_t	w[5], accept;
@@ -245,7 +238,7 @@ read_header(struct rin *r, uint32_t xid)
 /* Reads the COMPOUND's results: one READ, its data into buf.  Returns
  * RPC_SUCCESS (with *status and, for OK, *len) or a decode failure. */
 static enum clnt_stat
-read_result(struct rin *r, char *buf, u_int cap, u_int *len,
+read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
     dfs_stat *status)
 {
 	char		pad[4];
@@ -279,14 +272,18 @@ read_result(struct rin *r, char *buf, u_int cap, u_int *len,
 	return RPC_SUCCESS;
 }
 
+void
+rread_in_init(struct rread_in *r, int fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+}
+
 enum clnt_stat
-rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
-    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
+rread_send(CLIENT *c, uint32_t xid, const read_args *ra)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
-	struct rin		 r;
-	enum clnt_stat		 st;
 	int			 fd;
 
 	if (!clnt_control(c, CLGET_FD, (char *)&fd))
@@ -294,22 +291,48 @@ rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
 	memset(&op, 0, sizeof(op));
 	op.op = FOP_READ;
 	op.file_argop_u.read = *ra;
-	memset(&r, 0, sizeof(r));
-	r.fd = fd;
-	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
-	r.deadline.tv_sec += timeout_ms / 1000;
-	r.deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (r.deadline.tv_nsec >= 1000000000) {
-		r.deadline.tv_sec++;
-		r.deadline.tv_nsec -= 1000000000;
+	return send_call(c, fd, xid, &args);
+}
+
+enum clnt_stat
+rread_recv(struct rread_in *r, uint32_t xid, unsigned int timeout_ms,
+    char *buf, u_int cap, u_int *len, dfs_stat *status)
+{
+	enum clnt_stat	st;
+
+	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	r->deadline.tv_sec += timeout_ms / 1000;
+	r->deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (r->deadline.tv_nsec >= 1000000000) {
+		r->deadline.tv_sec++;
+		r->deadline.tv_nsec -= 1000000000;
 	}
+	r->left = 0;		/* a new record */
+	r->last = 0;
 	*len = 0;
 	*status = DFS_OK;
-	if ((st = send_call(c, fd, xid, &args)) != RPC_SUCCESS ||
-	    (st = read_header(&r, xid)) != RPC_SUCCESS ||
-	    (st = read_result(&r, buf, ra->count, len, status)) !=
-	    RPC_SUCCESS)
+	if ((st = read_header(r, xid)) != RPC_SUCCESS ||
+	    (st = read_result(r, buf, cap, len, status)) != RPC_SUCCESS)
 		return st;
-	/* the record must end here: anything more is not ours to read */
-	return r.last && r.left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
+	/* the record must end here */
+	return r->last && r->left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+enum clnt_stat
+rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
+{
+	struct rread_in	r;
+	enum clnt_stat	st;
+	int		fd;
+
+	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+		return RPC_FAILED;
+	rread_in_init(&r, fd);
+	if ((st = rread_send(c, xid, ra)) != RPC_SUCCESS ||
+	    (st = rread_recv(&r, xid, timeout_ms, buf, ra->count, len,
+	    status)) != RPC_SUCCESS)
+		return st;
+	/* one call, one reply: anything more is not ours to read */
+	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
 }

@@ -1,0 +1,408 @@
+/*
+ * t_rpipe.c -- client/rpipe.c (a download on one connection, two READs
+ * in flight) against a scripted file server.
+ *
+ * A thread on 127.0.0.1 accepts connections one after the other and
+ * answers each READ call on them, in order, with the bytes of a pattern
+ * at the asked offset, cut at the end of the version it believes in.  It
+ * can hang up after some replies, answer STALE from some offset on, and
+ * it notes how many READs came in before the one ahead of them was
+ * answered (the pipeline is what this file is about).
+ */
+#include <sys/socket.h>
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "../cutest.h"
+
+#include "bytes.h"
+#include "client.h"
+
+#define CHUNK		DFS_CHUNK
+#define VERS		7
+
+/* The script, and what the server saw. */
+static struct {
+	uint64_t	 size;		/* of the version, as the server has it */
+	int		 hangup_after;	/* replies on the first connection; 0 */
+	int		 hangup_all;	/* close every connection at once */
+	uint64_t	 stale_from;	/* STALE for offsets from here; 0 */
+	int		 wait_ms;	/* for a call behind each one read */
+	/* seen */
+	int		 conns;
+	int		 calls;
+	int		 queued;	/* calls that came before the one
+					 * ahead of them was answered */
+	int		 bad;		/* a call that was not a READ of VERS */
+} sc;
+
+static int		 lfd = -1;
+static unsigned int	 port;
+static pthread_t	 thr;
+static volatile int	 quit;
+
+static unsigned char
+pat(uint64_t off)
+{
+	return (unsigned char)(off * 31 + off / 4099);
+}
+
+static int
+read_n(int fd, void *buf, size_t n)
+{
+	char	*p = buf;
+	ssize_t	 k;
+
+	while (n > 0) {
+		if ((k = read(fd, p, n)) <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+write_n(int fd, const void *buf, size_t n)
+{
+	const char	*p = buf;
+	ssize_t		 k;
+
+	while (n > 0) {
+		if ((k = write(fd, p, n)) <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads one call; returns 0 with its xid and READ args, or -1. */
+static int
+take_call(int fd, uint32_t *xid, read_args *ra)
+{
+	static unsigned char	 rec[4096];
+	struct rpc_msg		 call;
+	file_compound_args	 args;
+	unsigned char		 mark[4];
+	uint32_t		 len;
+	XDR			 x;
+	int			 ok;
+
+	if (read_n(fd, mark, 4) == -1)
+		return -1;
+	len = be32_get(mark) & 0x7fffffffu;
+	if (!(mark[0] & 0x80) || len > sizeof(rec) || read_n(fd, rec, len))
+		return -1;
+	memset(&call, 0, sizeof(call));
+	memset(&args, 0, sizeof(args));
+	xdrmem_create(&x, (char *)rec, len, XDR_DECODE);
+	ok = xdr_callmsg(&x, &call) && xdr_file_compound_args(&x, &args) &&
+	    args.ops.ops_len == 1 && args.ops.ops_val[0].op == FOP_READ;
+	if (ok) {
+		*xid = call.rm_xid;
+		*ra = args.ops.ops_val[0].file_argop_u.read;
+		ra->fh.dfs_fh_val = NULL;
+	}
+	xdr_destroy(&x);
+	xdr_free((xdrproc_t)xdr_file_compound_args, (char *)&args);
+	return ok ? 0 : -1;
+}
+
+/* Answers one READ: the pattern from ra->offset, to the version's end. */
+static int
+answer(int fd, uint32_t xid, const read_args *ra)
+{
+	static unsigned char	 rep[CHUNK + 64];
+	unsigned char		*p = rep + 4;
+	uint32_t		 n = 0, i;
+	int			 stale;
+
+	stale = sc.stale_from != 0 && ra->offset >= sc.stale_from;
+	if (!stale && ra->offset < sc.size)
+		n = sc.size - ra->offset < ra->count ?
+		    (uint32_t)(sc.size - ra->offset) : ra->count;
+#define PUT(v)	do { be32_put(p, (v)); p += 4; } while (0)
+	PUT(xid);
+	PUT(REPLY);
+	PUT(MSG_ACCEPTED);
+	PUT(AUTH_NONE);
+	PUT(0);
+	PUT(SUCCESS);
+	PUT(stale ? DFS_ERR_STALE : DFS_OK);
+	PUT(1);
+	PUT(FOP_READ);
+	PUT(stale ? DFS_ERR_STALE : DFS_OK);
+	if (!stale) {
+		PUT(ra->offset + n >= sc.size);
+		PUT(n);
+		for (i = 0; i < n; i++)
+			*p++ = pat(ra->offset + i);
+		while ((p - rep) % 4)
+			*p++ = 0;
+	}
+#undef PUT
+	be32_put(rep, 0x80000000u | (uint32_t)(p - rep - 4));
+	return write_n(fd, rep, (size_t)(p - rep));
+}
+
+static void *
+server(void *arg)
+{
+	struct pollfd	 pfd;
+	read_args	 ra;
+	uint32_t	 xid;
+	char		 peek;
+	int		 fd, served;
+
+	(void)arg;
+	while (!quit) {
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) != 1 ||
+		    (fd = accept(lfd, NULL, NULL)) == -1)
+			continue;
+		sc.conns++;
+		served = 0;
+		while (!sc.hangup_all && take_call(fd, &xid, &ra) == 0) {
+			sc.calls++;
+			if (ra.vers != VERS)
+				sc.bad++;
+			pfd.fd = fd;
+			if (poll(&pfd, 1, sc.wait_ms) == 1 &&
+			    recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+				sc.queued++;	/* a call, not the end */
+			if (sc.hangup_after != 0 && sc.conns == 1 &&
+			    served == sc.hangup_after)
+				break;
+			if (answer(fd, xid, &ra) == -1)
+				break;
+			served++;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static int
+suite_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);	/* the server writes to hung-up peers */
+	lfd = cutest_bind_loopback(&port);
+	if (lfd == -1 || listen(lfd, 8) == -1)
+		return -1;
+	quit = 0;
+	return pthread_create(&thr, NULL, server, NULL) == 0 ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	quit = 1;
+	pthread_join(thr, NULL);
+	close(lfd);
+	return 0;
+}
+
+/* A pipeline over a version of `size` bytes (the client's idea). */
+static struct rpipe *
+start(struct dfs *d, uint64_t size)
+{
+	static char	 fhb[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	dfs_server	 srv;
+	dfs_fh		 fh = { sizeof(fhb), fhb };
+	struct rpipe	*rp = NULL;
+
+	memset(d, 0, sizeof(*d));
+	d->timeout_ms = 1000;
+	d->retries = 2;
+	memset(&srv, 0, sizeof(srv));
+	srv.host = (char *)"127.0.0.1";
+	srv.port = port;
+	CU_ASSERT_EQUAL_FATAL(rpipe_start(d, &srv, &fh, VERS, size, &rp), 0);
+	return rp;
+}
+
+/* Whether n bytes at p are the pattern at off. */
+static int
+is_pat(const char *p, size_t n, uint64_t off)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] != pat(off + i))
+			return 0;
+	return 1;
+}
+
+/* Reads from off to the end in order, checking every byte.  Returns
+ * the bytes read, or -1 after a failure (*rc). */
+static int64_t
+read_all(struct rpipe *rp, struct dfs *d, uint64_t off, int *rc)
+{
+	const char	*p;
+	size_t		 len;
+	uint64_t	 from = off;
+
+	for (;;) {
+		*rc = rpipe_get(rp, d, off, &p, &len);
+		if (*rc != 0)
+			return -1;
+		if (len == 0)
+			return (int64_t)(off - from);
+		CU_ASSERT(is_pat(p, len, off));
+		off += len;
+	}
+}
+
+static void
+reset(uint64_t size)
+{
+	memset(&sc, 0, sizeof(sc));
+	sc.size = size;
+}
+
+/* In order: every byte, one connection, one READ per chunk, and each
+ * READ but the last sent before the one ahead of it was answered (the
+ * server waits a little for it: without a pipeline it never comes). */
+static void
+test_rpipe__in_order(void)
+{
+	uint64_t	 size = 4 * CHUNK + 12345;
+	struct dfs	 d;
+	struct rpipe	*rp;
+	int		 rc;
+
+	reset(size);
+	sc.wait_ms = 300;
+	rp = start(&d, size);
+	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), (int64_t)size);
+	rpipe_end(rp);
+	CU_ASSERT_EQUAL(sc.conns, 1);
+	CU_ASSERT_EQUAL(sc.calls, 5);
+	CU_ASSERT_EQUAL(sc.bad, 0);
+	CU_ASSERT_EQUAL(sc.queued, 4);
+}
+
+/* Offsets out of order restart the pipeline there; within the chunk
+ * held, nothing is asked again. */
+static void
+test_rpipe__restart(void)
+{
+	uint64_t	 size = 5 * CHUNK;
+	struct dfs	 d;
+	struct rpipe	*rp;
+	const char	*p;
+	size_t		 len;
+
+	reset(size);
+	rp = start(&d, size);
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 0, &p, &len), 0);
+	CU_ASSERT(len == CHUNK && is_pat(p, len, 0));
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 1000, &p, &len), 0);
+	CU_ASSERT(len == CHUNK - 1000 && is_pat(p, len, 1000));
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 3 * CHUNK + 7, &p, &len), 0);
+	CU_ASSERT(len == CHUNK && is_pat(p, len, 3 * CHUNK + 7));
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 5, &p, &len), 0);
+	CU_ASSERT(len == CHUNK && is_pat(p, len, 5));
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, size, &p, &len), 0);
+	CU_ASSERT_EQUAL(len, 0);
+	rpipe_end(rp);
+	CU_ASSERT_EQUAL(sc.bad, 0);
+}
+
+/* A connection that drops mid-way: the READs in flight go again on a
+ * new one, and the bytes come out right. */
+static void
+test_rpipe__reconnects(void)
+{
+	uint64_t	 size = 4 * CHUNK;
+	struct dfs	 d;
+	struct rpipe	*rp;
+	int		 rc;
+
+	reset(size);
+	sc.hangup_after = 2;
+	rp = start(&d, size);
+	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), (int64_t)size);
+	rpipe_end(rp);
+	CU_ASSERT_EQUAL(sc.conns, 2);
+}
+
+/* A server that keeps hanging up: after `retries` tries the failure
+ * stays, with its detail. */
+static void
+test_rpipe__gives_up(void)
+{
+	uint64_t	 size = 3 * CHUNK;
+	struct dfs	 d;
+	struct rpipe	*rp;
+	const char	*p;
+	size_t		 len;
+	int		 rc;
+
+	reset(size);
+	sc.hangup_all = 1;
+	rp = start(&d, size);
+	rc = rpipe_get(rp, &d, 0, &p, &len);
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(d.detail[0] != '\0');
+	CU_ASSERT_EQUAL(sc.conns, 3);		/* 1 + retries */
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 0, &p, &len), rc);
+	rpipe_end(rp);
+}
+
+/* A version shorter than the client was told ends where it ends; one
+ * the server replaced fails STALE, saying so. */
+static void
+test_rpipe__short_and_stale(void)
+{
+	struct dfs	 d;
+	struct rpipe	*rp;
+	const char	*p;
+	size_t		 len;
+	int		 rc;
+
+	reset(CHUNK + CHUNK / 2);
+	rp = start(&d, 4 * CHUNK);
+	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), CHUNK + CHUNK / 2);
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 3 * CHUNK, &p, &len), 0);
+	CU_ASSERT_EQUAL(len, 0);
+	rpipe_end(rp);
+
+	reset(4 * CHUNK);
+	sc.stale_from = 2 * CHUNK;
+	rp = start(&d, 4 * CHUNK);
+	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), -1);
+	CU_ASSERT_EQUAL(rc, -DFS_ERR_STALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.detail, "replaced"));
+	rpipe_end(rp);
+}
+
+static CU_TestInfo rpipe_tests[] = {
+	{ "in_order",		test_rpipe__in_order },
+	{ "restart",		test_rpipe__restart },
+	{ "reconnects",		test_rpipe__reconnects },
+	{ "gives_up",		test_rpipe__gives_up },
+	{ "short_and_stale",	test_rpipe__short_and_stale },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "rpipe", suite_init, suite_clean, NULL, NULL, rpipe_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return cutest_run(suites);
+}

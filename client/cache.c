@@ -27,8 +27,9 @@
  * entry gets a stamp as its mtime (stamp_of()), which any later write
  * or truncation replaces, so a stamped entry is known unchanged.  Two
  * processes filling one entry at once both write complete copies of the
- * same version: the last rename wins and either is right.  Names the code cannot parse are skipped,
- * never trusted nor removed (except our own stale temporary files).
+ * same version: the last rename wins and either is right.  Names the
+ * code cannot parse are skipped, never trusted nor removed (except our
+ * own stale temporary files).
  *
  * Size: at most `limit` bytes of entries.  A file larger than the limit
  * is never cached: it streams past as without a cache.  What the cache

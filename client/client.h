@@ -20,12 +20,12 @@
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
 #define XFER_MAXSTREAMS		16
 /* A download gets a connection per `stream_span` bytes, up to `streams`;
- * one no larger goes on one connection with two READs in flight (rpipe.c),
- * one of a single chunk is one READ on the file server's connection.  On
- * two cores one connection moved 1 GiB in 0.22-0.28 s with 0.32-0.5 s of
- * CPU, two in 0.25-0.31 s with 0.42-0.56 s: threads and the file server's
- * processes only compete for the cores (docs/BENCHMARKS.md).  More
- * connections pay on long round trips. */
+ * one no larger goes on one connection with the next READ sent ahead
+ * (rpipe.c), one of a single chunk is one READ on the file server's
+ * connection.  On two cores one connection moved 1 GiB in 0.21-0.23 s
+ * with 0.28-0.32 s of CPU, two in 0.23-0.31 s with 0.42-0.51 s: threads
+ * and the file server's processes only compete for the cores
+ * (docs/BENCHMARKS.md).  More connections pay on long round trips. */
 #define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
 
 /* A connection to one file server, found through the name server. */
@@ -296,7 +296,7 @@ int	xfer_drain(struct xfer *x, struct dfs *dfs);
 int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
-/* --- rpipe.c: a download on one connection, two READs in flight --- */
+/* --- rpipe.c: a download on one connection, the next READ ahead --- */
 
 struct rpipe;
 

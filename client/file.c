@@ -214,9 +214,9 @@ static void	renew(struct dfs_file *);
 /*
  * The bytes of the opened version from off on, within one chunk: from
  * the read-ahead, on several connections when the version is larger
- * than stream_span, else on one with two READs in flight; a version of
- * one chunk is one READ into rbuf.  Returns 0 with *p and *len (0 and
- * "" at the end), or a status.
+ * than stream_span, else on one with the next READ sent ahead; a
+ * version of one chunk is one READ into rbuf.  Returns 0 with *p and
+ * *len (0 and "" at the end), or a status.
  */
 static int
 stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)

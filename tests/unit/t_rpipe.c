@@ -1,13 +1,12 @@
 /*
- * t_rpipe.c -- client/rpipe.c (a download on one connection, two READs
- * in flight) against a scripted file server.
+ * t_rpipe.c -- client/rpipe.c (a download on one connection, the next
+ * READ sent ahead) against a scripted file server.
  *
  * A thread on 127.0.0.1 accepts connections one after the other and
  * answers each READ call on them, in order, with the bytes of a pattern
  * at the asked offset, cut at the end of the version it believes in.  It
- * can hang up after some replies, answer STALE from some offset on, and
- * it notes how many READs came in before the one ahead of them was
- * answered (the pipeline is what this file is about).
+ * can hang up after some replies and answer STALE from some offset on;
+ * it counts the calls it read, so a test sees when each READ was sent.
  */
 #include <sys/socket.h>
 
@@ -35,12 +34,9 @@ static struct {
 	int		 hangup_after;	/* replies on the first connection; 0 */
 	int		 hangup_all;	/* close every connection at once */
 	uint64_t	 stale_from;	/* STALE for offsets from here; 0 */
-	int		 wait_ms;	/* for a call behind each one read */
 	/* seen */
 	int		 conns;
 	int		 calls;
-	int		 queued;	/* calls that came before the one
-					 * ahead of them was answered */
 	int		 bad;		/* a call that was not a READ of VERS */
 } sc;
 
@@ -160,7 +156,6 @@ server(void *arg)
 	struct pollfd	 pfd;
 	read_args	 ra;
 	uint32_t	 xid;
-	char		 peek;
 	int		 fd, served;
 
 	(void)arg;
@@ -173,13 +168,9 @@ server(void *arg)
 		sc.conns++;
 		served = 0;
 		while (!sc.hangup_all && take_call(fd, &xid, &ra) == 0) {
-			sc.calls++;
+			__atomic_add_fetch(&sc.calls, 1, __ATOMIC_SEQ_CST);
 			if (ra.vers != VERS)
 				sc.bad++;
-			pfd.fd = fd;
-			if (poll(&pfd, 1, sc.wait_ms) == 1 &&
-			    recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
-				sc.queued++;	/* a call, not the end */
 			if (sc.hangup_after != 0 && sc.conns == 1 &&
 			    served == sc.hangup_after)
 				break;
@@ -270,26 +261,49 @@ reset(uint64_t size)
 	sc.size = size;
 }
 
-/* In order: every byte, one connection, one READ per chunk, and each
- * READ but the last sent before the one ahead of it was answered (the
- * server waits a little for it: without a pipeline it never comes). */
+/* Whether the server has read n calls, within a second. */
+static int
+calls_reach(int n)
+{
+	int	i;
+
+	for (i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&sc.calls, __ATOMIC_SEQ_CST) >= n)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* In order: every byte, one connection, one READ per chunk, and the
+ * READ of each chunk sent before the one ahead of it is handed over
+ * (without that, the server waits for the caller's next call). */
 static void
 test_rpipe__in_order(void)
 {
-	uint64_t	 size = 4 * CHUNK + 12345;
+	uint64_t	 size = 4 * CHUNK + 12345, off = 0;
 	struct dfs	 d;
 	struct rpipe	*rp;
-	int		 rc;
+	const char	*p;
+	size_t		 len;
+	int		 k;
 
 	reset(size);
-	sc.wait_ms = 300;
 	rp = start(&d, size);
-	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), (int64_t)size);
+	for (k = 0; k < 5; k++) {
+		CU_ASSERT_EQUAL_FATAL(rpipe_get(rp, &d, off, &p, &len), 0);
+		CU_ASSERT(len == (k < 4 ? CHUNK : 12345) &&
+		    is_pat(p, len, off));
+		/* chunk k taken: the READ of k + 1 is out already */
+		CU_ASSERT(calls_reach(k < 4 ? k + 2 : 5));
+		off += len;
+	}
+	CU_ASSERT_EQUAL(rpipe_get(rp, &d, off, &p, &len), 0);
+	CU_ASSERT_EQUAL(len, 0);
 	rpipe_end(rp);
 	CU_ASSERT_EQUAL(sc.conns, 1);
 	CU_ASSERT_EQUAL(sc.calls, 5);
 	CU_ASSERT_EQUAL(sc.bad, 0);
-	CU_ASSERT_EQUAL(sc.queued, 4);
 }
 
 /* Offsets out of order restart the pipeline there; within the chunk

@@ -102,6 +102,13 @@ int	conn_lock_wait(struct dfs *dfs, struct lreq *r,
 	    lock_compound_res *res, unsigned int wait_ms);
 int	conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
 	    file_compound_res *res, int idempotent);
+/* Takes the connection to srv out of dfs's (made now if there is none,
+ * the failure's detail in dfs): the caller owns it, and conn_file()
+ * makes another meanwhile.  Returns it or NULL. */
+CLIENT	*conn_file_take(struct dfs *dfs, const dfs_server *srv);
+/* Gives a taken connection back, with nothing in flight on it (it is
+ * closed when another was made meanwhile). */
+void	conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c);
 /* Picks the first live server of a list.  Returns it or NULL. */
 const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 /* printf into dfs->detail. */
@@ -300,12 +307,13 @@ int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
 
 struct rpipe;
 
-/* Sets up the reading of version `vers` of fh (`size` bytes) from srv;
- * nothing is sent before the first rpipe_get().  Returns 0 and *rpp, or
- * -DFS_ERR_NOMEM. */
+/* Sets up the reading of version `vers` of fh (`size` bytes) from srv,
+ * on dfs's connection to it (conn_file_take()); nothing is sent before
+ * the first rpipe_get().  Returns 0 and *rpp, or -DFS_ERR_NOMEM. */
 int	rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	    uint64_t vers, uint64_t size, struct rpipe **rpp);
-/* Closes the connection and frees rp (NULL: nothing). */
+/* Gives the connection back to dfs (closes it if a READ is still in
+ * flight) and frees rp (NULL: nothing). */
 void	rpipe_end(struct rpipe *rp);
 /* As xfer_rget(): the bytes from off on of the chunk holding off. */
 int	rpipe_get(struct rpipe *rp, struct dfs *dfs, uint64_t off,

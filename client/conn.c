@@ -262,6 +262,30 @@ conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
 	return rc != 0 ? rc : -(int)res->status;
 }
 
+CLIENT *
+conn_file_take(struct dfs *dfs, const dfs_server *srv)
+{
+	struct fsconn	*fc = fs_slot(dfs, srv);
+	CLIENT		*c;
+
+	if (fc->clnt == NULL && reconnect_filed(dfs, fc) != 0)
+		return NULL;
+	c = fc->clnt;
+	fc->clnt = NULL;
+	return c;
+}
+
+void
+conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c)
+{
+	struct fsconn	*fc = fs_slot(dfs, srv);
+
+	if (fc->clnt == NULL)
+		fc->clnt = c;
+	else
+		clnt_destroy(c);	/* another was made meanwhile */
+}
+
 const dfs_server *
 conn_pick(const dfs_server *srvs, u_int n)
 {

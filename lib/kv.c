@@ -341,11 +341,12 @@ kv_recover(struct kv *kv, char *err, size_t errlen)
 	if ((fd = load_work(kv->path_db)) == -1)
 		return set_err(err, errlen, -1, "cannot copy database",
 		    kv->path_db, strerror(errno));
-	kv->db = gdbm_fd_open(fd, kv->path_work, 0,
+	/* GDBM names the file by the checkpoint's path in its messages */
+	kv->db = gdbm_fd_open(fd, kv->path_db, 0,
 	    GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOERROR, NULL);
 	if (kv->db == NULL)
 		return set_err(err, errlen, -1, "cannot open database",
-		    kv->path_work, gdbm_strerror(gdbm_errno));
+		    kv->path_db, gdbm_strerror(gdbm_errno));
 	kv->logfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (kv->logfd == -1)
 		return set_err(err, errlen, -1, "cannot open log", path,

@@ -222,6 +222,21 @@ start(struct dfs *d, uint64_t size)
 	return rp;
 }
 
+/* Ends rp and closes the connection it gave back to d (the server
+ * serves one connection at a time). */
+static void
+end(struct rpipe *rp, struct dfs *d)
+{
+	int	i;
+
+	rpipe_end(rp);
+	for (i = 0; i < d->nfs; i++) {
+		if (d->fs[i].clnt != NULL)
+			clnt_destroy(d->fs[i].clnt);
+		d->fs[i].clnt = NULL;
+	}
+}
+
 /* Whether n bytes at p are the pattern at off. */
 static int
 is_pat(const char *p, size_t n, uint64_t off)
@@ -301,6 +316,10 @@ test_rpipe__in_order(void)
 	CU_ASSERT_EQUAL(rpipe_get(rp, &d, off, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
 	rpipe_end(rp);
+	/* nothing in flight: the connection went back to d */
+	CU_ASSERT_EQUAL(d.nfs, 1);
+	CU_ASSERT_PTR_NOT_NULL(d.fs[0].clnt);
+	end(NULL, &d);
 	CU_ASSERT_EQUAL(sc.conns, 1);
 	CU_ASSERT_EQUAL(sc.calls, 5);
 	CU_ASSERT_EQUAL(sc.bad, 0);
@@ -329,7 +348,11 @@ test_rpipe__restart(void)
 	CU_ASSERT(len == CHUNK && is_pat(p, len, 5));
 	CU_ASSERT_EQUAL(rpipe_get(rp, &d, size, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
+	/* the READ after offset 5's chunk is in flight: the connection
+	 * is closed, not given back with a reply on its way */
 	rpipe_end(rp);
+	CU_ASSERT(d.nfs == 0 || d.fs[0].clnt == NULL);
+	end(NULL, &d);
 	CU_ASSERT_EQUAL(sc.bad, 0);
 }
 
@@ -347,7 +370,7 @@ test_rpipe__reconnects(void)
 	sc.hangup_after = 2;
 	rp = start(&d, size);
 	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), (int64_t)size);
-	rpipe_end(rp);
+	end(rp, &d);
 	CU_ASSERT_EQUAL(sc.conns, 2);
 }
 
@@ -371,7 +394,7 @@ test_rpipe__gives_up(void)
 	CU_ASSERT(d.detail[0] != '\0');
 	CU_ASSERT_EQUAL(sc.conns, 3);		/* 1 + retries */
 	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 0, &p, &len), rc);
-	rpipe_end(rp);
+	end(rp, &d);
 }
 
 /* A version shorter than the client was told ends where it ends; one
@@ -390,7 +413,7 @@ test_rpipe__short_and_stale(void)
 	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), CHUNK + CHUNK / 2);
 	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 3 * CHUNK, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
-	rpipe_end(rp);
+	end(rp, &d);
 
 	reset(4 * CHUNK);
 	sc.stale_from = 2 * CHUNK;
@@ -398,7 +421,7 @@ test_rpipe__short_and_stale(void)
 	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), -1);
 	CU_ASSERT_EQUAL(rc, -DFS_ERR_STALE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.detail, "replaced"));
-	rpipe_end(rp);
+	end(rp, &d);
 }
 
 static CU_TestInfo rpipe_tests[] = {

@@ -85,8 +85,9 @@ sock_recv(struct rread_in *r, char *p, size_t n, enum clnt_stat *st)
 /*
  * Exactly n bytes from the stream.  Small reads (the header's items) go
  * through r->ahead; a large one (the data) takes what was read ahead and
- * reads the rest straight into buf.  Nothing past the reply is ever on
- * the connection: we sent one call and read its one reply.
+ * reads the rest straight into buf, never past it.  What r->ahead holds
+ * past a reply is the start of the next one (a READ sent ahead), and
+ * stays there for it; after rread_call()'s one call there is none.
  */
 static enum clnt_stat
 sock_read(struct rread_in *r, void *buf, size_t n)

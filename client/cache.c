@@ -763,11 +763,29 @@ ledger_write(int fd, uint64_t bytes)
 		(void)ftruncate(fd, CACHE_LEDGER_DIGITS + 1);
 }
 
+/* scan_evict() under the ledger's lock (fd, -1: none), then sets the
+ * ledger to what stays and `add` more, and unlocks.  Returns as
+ * scan_evict(). */
+static int
+scan_and_count(struct cache *c, int fd, uint64_t need, uint64_t add)
+{
+	uint64_t	left;
+	int		rc;
+
+	rc = scan_evict(c, need, &left);
+	if (fd != -1) {
+		if (rc == 0)
+			ledger_write(fd, left + add);
+		close(fd);
+	}
+	return rc;
+}
+
 int
 cache_reserve(struct cache *c, uint64_t need)
 {
 	uint64_t	used;
-	int		fd, rc;
+	int		fd;
 
 	if (c->off || need > c->limit)
 		return CACHE_MISS;
@@ -778,29 +796,13 @@ cache_reserve(struct cache *c, uint64_t need)
 		close(fd);
 		return 0;
 	}
-	rc = scan_evict(c, need, &used);
-	if (fd != -1) {
-		if (rc == 0)
-			ledger_write(fd, used + need);
-		close(fd);
-	}
-	return rc;
+	return scan_and_count(c, fd, need, need);
 }
 
 int
 cache_evict(struct cache *c, uint64_t need)
 {
-	uint64_t	left;
-	int		fd, rc;
-
 	if (c->off || need > c->limit)
 		return CACHE_MISS;
-	fd = ledger_lock(c);
-	rc = scan_evict(c, need, &left);
-	if (fd != -1) {
-		if (rc == 0)
-			ledger_write(fd, left);
-		close(fd);
-	}
-	return rc;
+	return scan_and_count(c, ledger_lock(c), need, 0);
 }

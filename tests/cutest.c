@@ -118,3 +118,33 @@ cutest_bind_loopback(unsigned int *port)
 	*port = ntohs(sin.sin_port);
 	return fd;
 }
+
+int
+cutest_read_full(int fd, void *buf, size_t n)
+{
+	char	*p = buf;
+	ssize_t	 k;
+
+	while (n > 0) {
+		if ((k = read(fd, p, n)) <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int
+cutest_write_full(int fd, const void *buf, size_t n)
+{
+	const char	*p = buf;
+	ssize_t		 k;
+
+	while (n > 0) {
+		if ((k = write(fd, p, n)) <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}

@@ -4,6 +4,8 @@
 #ifndef DFS_CUTEST_H
 #define DFS_CUTEST_H
 
+#include <stddef.h>
+
 #include <CUnit/Basic.h>
 
 /*
@@ -21,6 +23,11 @@ int	cutest_copy_file(const char *src, const char *dst);
 int	cutest_bind_loopback(unsigned int *port);
 /* Removes a directory tree.  Returns 0 or -1. */
 int	cutest_rmtree(const char *dir);
+/* Reads exactly n bytes from fd (a scripted peer's socket).  Returns 0,
+ * or -1 at the end of the stream or on an error. */
+int	cutest_read_full(int fd, void *buf, size_t n);
+/* Writes all n bytes to fd.  Returns 0 or -1. */
+int	cutest_write_full(int fd, const void *buf, size_t n);
 
 /*
  * What kill -9 leaves of a kv store NAME in directory `from`: copies

@@ -314,7 +314,7 @@ test_filed_store__gc_temps(void)
 {
 	struct tctx	 t;
 	char		 tmp[STORE_PATHLEN], tmp2[STORE_PATHLEN];
-	char		 odd[STORE_PATHLEN], dir[STORE_PATHLEN];
+	char		 odd[2 * STORE_PATHLEN], dir[STORE_PATHLEN];
 	uint64_t	*v;
 	size_t		 n;
 	int		 fd;

@@ -51,36 +51,6 @@ pat(uint64_t off)
 	return (unsigned char)(off * 31 + off / 4099);
 }
 
-static int
-read_n(int fd, void *buf, size_t n)
-{
-	char	*p = buf;
-	ssize_t	 k;
-
-	while (n > 0) {
-		if ((k = read(fd, p, n)) <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int
-write_n(int fd, const void *buf, size_t n)
-{
-	const char	*p = buf;
-	ssize_t		 k;
-
-	while (n > 0) {
-		if ((k = write(fd, p, n)) <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Reads one call; returns 0 with its xid and READ args, or -1. */
 static int
 take_call(int fd, uint32_t *xid, read_args *ra)
@@ -93,10 +63,11 @@ take_call(int fd, uint32_t *xid, read_args *ra)
 	XDR			 x;
 	int			 ok;
 
-	if (read_n(fd, mark, 4) == -1)
+	if (cutest_read_full(fd, mark, 4) == -1)
 		return -1;
 	len = be32_get(mark) & 0x7fffffffu;
-	if (!(mark[0] & 0x80) || len > sizeof(rec) || read_n(fd, rec, len))
+	if (!(mark[0] & 0x80) || len > sizeof(rec) ||
+	    cutest_read_full(fd, rec, len))
 		return -1;
 	memset(&call, 0, sizeof(call));
 	memset(&args, 0, sizeof(args));
@@ -147,7 +118,7 @@ answer(int fd, uint32_t xid, const read_args *ra)
 	}
 #undef PUT
 	be32_put(rep, 0x80000000u | (uint32_t)(p - rep - 4));
-	return write_n(fd, rep, (size_t)(p - rep));
+	return cutest_write_full(fd, rep, (size_t)(p - rep));
 }
 
 static void *

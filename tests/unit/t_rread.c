@@ -47,22 +47,6 @@ static struct {
 static int	lfd = -1;
 static unsigned	port;
 
-/* Reads exactly n bytes.  Returns 0 or -1. */
-static int
-read_n(int fd, void *buf, size_t n)
-{
-	char	*p = buf;
-	ssize_t	 k;
-
-	while (n > 0) {
-		if ((k = read(fd, p, n)) <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Reads the call record and decodes it into sc. */
 static void
 take_call(int fd)
@@ -74,10 +58,11 @@ take_call(int fd)
 	uint32_t		 len;
 	XDR			 x;
 
-	if (read_n(fd, mark, 4) == -1)
+	if (cutest_read_full(fd, mark, 4) == -1)
 		return;
 	len = be32_get(mark) & 0x7fffffffu;
-	if (!(mark[0] & 0x80) || len > sizeof(rec) || read_n(fd, rec, len))
+	if (!(mark[0] & 0x80) || len > sizeof(rec) ||
+	    cutest_read_full(fd, rec, len))
 		return;
 	memset(&call, 0, sizeof(call));
 	memset(&args, 0, sizeof(args));

@@ -44,7 +44,10 @@
  * limit away, and writes the true total back.  The ledger is a hint:
  * removals elsewhere (a bad or replaced entry, a user's rm) leave it
  * too high, which only brings the next scan forward; a fill that fails
- * after counting itself, likewise.
+ * after counting itself, likewise.  It is too low only by the fills in
+ * flight while another process scanned (counted, not yet renamed into
+ * place, so the scan missed them): the cache then passes the limit by
+ * at most those until the next scan.
  *
  * Failure: a cache directory that cannot be created or written, a full
  * disk, or a file where one of our directories belongs turns the cache

@@ -8,12 +8,12 @@
  * (xfer.c) overlap the two, but on a machine of few cores they cost more
  * than they bring: context switches, and each chunk received on one core
  * and written out from another.  Here the caller's thread reads on one
- * connection of its own, and as soon as chunk N is in, before handing
- * it over, sends the READ of N+1: the server sends N+1 (and the network
- * carries it) while the caller writes N out.  Replies are read straight
- * into two chunk buffers (rread.c).  The connection is the struct dfs's
- * own to that file server, taken for the download and given back after
- * (a connection per file made a tree of 100 files of 2 MiB take 0.6 s
+ * connection, and as soon as chunk N is in, before handing it over,
+ * sends the READ of N+1: the server sends N+1 (and the network carries
+ * it) while the caller writes N out.  Replies are read straight into
+ * two chunk buffers (rread.c).  The connection is the struct dfs's own
+ * to that file server, taken for the download and given back after (a
+ * connection per file made a tree of 100 files of 2 MiB take 0.6 s
  * instead of 0.22 s).
  *
  * One READ ahead, not two: with two queued, a 1 GiB download alone was

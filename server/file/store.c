@@ -710,7 +710,7 @@ each_bucket(const struct filed_ctx *fc, const char *top,
 /* What gc_dir_files() removes: files not modified since `limit` whose
  * name passes `want` (NULL: any). */
 struct sweep {
-	time_t	  limit;
+	time_t	  limit;	/* older than this (mtime); 0: any age */
 	int	(*want)(const char *);
 };
 
@@ -735,7 +735,8 @@ gc_dir_files(const char *dir, void *arg)
 		    "%s/%s", dir, de->d_name)) != 0)
 			continue;
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < sw->limit && unlink(path) == 0) {
+		    (sw->limit == 0 || st.st_mtime < sw->limit) &&
+		    unlink(path) == 0) {
 			log_debug("removed unused stage '%s'", de->d_name);
 			n++;
 		}
@@ -755,8 +756,10 @@ store_gc_stages(const struct filed_ctx *fc, unsigned int age)
 int
 store_gc_temps(const struct filed_ctx *fc)
 {
-	/* every one: no PUT runs before the workers start */
-	struct sweep	sw = { time(NULL) + 1, is_temp };
+	/* every one: no PUT runs before the workers start.  Not "older than
+	 * now + 1": a file's mtime can be ahead of time(2) (fine-grained
+	 * file times, a coarse clock), which made this miss new ones. */
+	struct sweep	sw = { 0, is_temp };
 
 	return each_bucket(fc, "data", gc_dir_files, &sw);
 }

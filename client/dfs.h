@@ -122,9 +122,9 @@ ssize_t	dfs_read(struct dfs_file *f, void *buf, size_t n);
  * Copies up to n bytes from the current offset to the descriptor fd and
  * advances the offset: in the kernel (sendfile(2)) when the file is read
  * from the local cache, else from the buffer the data arrived in (no
- * copy through the caller's).  Returns the count (0
- * at the end of file) or a negative status; errno is non-zero only when
- * writing to fd failed (-DFS_ERR_IO with that write's errno).
+ * copy through the caller's).  Returns the count (0 at the end of file)
+ * or a negative status; errno is non-zero only when writing to fd failed
+ * (-DFS_ERR_IO with that write's errno).
  */
 ssize_t	dfs_read_to_fd(struct dfs_file *f, int fd, size_t n);
 /* Writes n bytes at the current offset (at the end in "a" modes).

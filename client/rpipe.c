@@ -54,8 +54,6 @@ struct rpipe {
 	struct dfs	*dfs;		/* whose connection it takes */
 	dfs_server	 srv;		/* srv.host is host */
 	char		 host[DFS_MAXHOSTLEN + 1];
-	unsigned int	 timeout_ms;
-	int		 retries;
 	dfs_fh		 fh;		/* copy, ours */
 	uint64_t	 vers;
 	uint64_t	 end;		/* the size, or where a short READ ended */
@@ -84,8 +82,6 @@ rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	snprintf(rp->host, sizeof(rp->host), "%s", srv->host);
 	rp->srv = *srv;
 	rp->srv.host = rp->host;
-	rp->timeout_ms = dfs->timeout_ms;
-	rp->retries = dfs->retries;
 	rp->vers = vers;
 	rp->end = size;
 	/* any start will do: an xid only needs to be new on its connection */
@@ -208,12 +204,13 @@ take_next(struct rpipe *rp)
 	int		 try;
 
 	rp->detail[0] = '\0';	/* a failure tried around is not this one's */
-	for (try = 0; try <= rp->retries; try++) {
+	for (try = 0; try <= rp->dfs->retries; try++) {
 		st = top_up(rp);
 		s = flying(rp, 0);
 		if (st == RPC_SUCCESS)
-			st = rread_recv(&rp->in, s->xid, rp->timeout_ms, s->buf,
-			    (u_int)s->len, &len, &status);
+			st = rread_recv(&rp->in, s->xid,
+			    rp->dfs->timeout_ms, s->buf, (u_int)s->len, &len,
+			    &status);
 		if (st == RPC_SUCCESS)
 			break;
 		if (rp->c != NULL)

@@ -3,8 +3,8 @@
  *
  * The file server serves each connection in a process of its own, one
  * request at a time, so the way to have several requests served at once
- * (and several cores busy) is several connections; rpipe.c keeps two
- * READs queued on one, which on few cores costs less.  An xfer owns `n`
+ * (and several cores busy) is several connections; rpipe.c sends the
+ * next READ ahead on one, which on few cores costs less.  An xfer owns `n`
  * threads, each with its own connection to the file server, and a ring
  * of 2n chunk buffers (slots):
  *

@@ -32,6 +32,7 @@
 
 static int	sigpipe_fds[2] = { -1, -1 };
 static void	(*round_fn)(void *);		/* svcloop_set_round() */
+static int	 breaking;			/* svcloop_break() */
 static void	*round_arg;
 
 unsigned long long
@@ -310,6 +311,12 @@ svcloop_set_round(void (*fn)(void *), void *arg)
 	round_arg = arg;
 }
 
+void
+svcloop_break(void)
+{
+	breaking = 1;
+}
+
 int
 svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 {
@@ -346,6 +353,11 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 			svc_getreq_poll(pfd, nready);
 		if (round_fn != NULL)
 			round_fn(round_arg);
+		if (breaking) {
+			breaking = 0;
+			free(pfd);
+			return 0;
+		}
 		if (tick != NULL && now_ms() >= next) {
 			tick(arg);
 			next = now_ms() + (unsigned long long)tick_ms;

@@ -66,9 +66,13 @@ void	daemon_shutdown(struct daemon *d);
 
 /*
  * Serves RPCs until SIGTERM or SIGINT, calling tick(arg) about every
- * tick_ms milliseconds (tick may be NULL).  Returns the signal number.
+ * tick_ms milliseconds (tick may be NULL).  Returns the signal number,
+ * or 0 when svcloop_break() was called.
  */
 int	svcloop_run(int tick_ms, void (*tick)(void *), void *arg);
+/* Makes svcloop_run() return 0 at the end of the current round (from a
+ * round function, a tick or a handler). */
+void	svcloop_break(void);
 /*
  * Makes svcloop_run() call fn(arg) at the end of every round: once the
  * requests of all the connections one poll(2) found ready were served,

@@ -1,28 +1,34 @@
 /*
- * main.c -- dfs-filed: options, the supervisor and its connection
- * processes.
+ * main.c -- dfs-filed: options, the supervisor and its workers (the
+ * connection processes).
  *
  * libtirpc's service state is not thread-safe, so dfs-filed uses both
- * cores with processes: the supervisor accepts each connection and forks
- * a process that serves it alone, in blocking mode, until the client
- * hangs up (at most -w at once; more wait in the listen backlog).
+ * cores with processes: each connection is served by a worker alone, in
+ * blocking mode, until the client hangs up (at most -w workers; more
+ * clients wait in the listen backlog).
  * Blocking, because libtirpc 1.3.3's non-blocking record reader takes
  * the first fragment of every record for the whole record (last_frag
  * starts TRUE and is never reset), which breaks any request larger than
- * one fragment, i.e. every large WRITE.  One process per connection
+ * one fragment, i.e. every large WRITE.  One connection per process
  * makes blocking harmless: a slow or hostile client stalls only its own
  * process, and the memory of a request stays bounded by DFS_MAXDATA.
  *
- * The supervisor serves no RPCs: it registers with the name server and
- * heartbeats, sweeps old stages, reaps connection processes and, on
- * SIGTERM, stops them and unregisters.
+ * The supervisor serves no RPCs and accepts no connections: it registers
+ * with the name server and heartbeats, sweeps old stages, forks and
+ * reaps workers and, on SIGTERM, stops them and unregisters.
  *
- * One connection process is forked ahead of need (the spare): it
- * connects to the name server and waits on a socketpair for the
- * supervisor to hand it the next accepted connection (SCM_RIGHTS), so a
- * new client waits for neither a fork nor a connect to the name server;
- * the supervisor then forks the next spare.  Without a spare (it died,
- * or fork failed) the supervisor forks for the connection itself.
+ * The workers are pre-forked and each serves one connection after
+ * another: an idle worker waits on the shared listening socket (epoll,
+ * EPOLLEXCLUSIVE, so a connection wakes one of them), accepts and serves
+ * until the client hangs up, then waits again.  A new client thus meets
+ * a worker that is already connected to the name server, and no fork(2)
+ * or exit(2) runs per connection.  The supervisor keeps FILED_MIN_SPARE
+ * of them waiting: a worker that takes the last one's place pokes it
+ * through a pipe, and it forks one more at once (within -w); the second
+ * waits for a quiet tick.  A worker that ends a connection while
+ * FILED_MAX_SPARE others wait exits, so the pool shrinks after a burst.
+ * Which slot waits and which serves is in a MAP_SHARED table; the
+ * supervisor frees a dead worker's slot when it reaps it.
  *
  * The server id a COMMIT reports is read from <statedir>/server.id, which
  * the supervisor's registrar writes (fsync + rename) whenever the name
@@ -33,6 +39,8 @@
  * every connection process adds to the same counts (atomically, see
  * lib/compound.h) and a STATS on any connection sees the whole server.
  */
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,8 +67,10 @@
 
 #define FILED_MAXWORKERS	1024
 #define FILED_WORKERS		64
+#define FILED_MIN_SPARE		2	/* workers kept waiting */
+#define FILED_MAX_SPARE		8	/* more than this waiting: one exits */
 #define SUPER_TICK_MS		200
-#define WORKER_TICK_MS		100
+#define ACCEPT_RETRY_MS		100
 #define REG_TIMEOUT_MS		2000
 
 struct super {
@@ -73,12 +83,19 @@ struct super {
 	unsigned int		 nprefixes;
 	unsigned int		 gc_age;	/* -g */
 	int			 nworkers;	/* -w: at most */
-	pid_t			 workers[FILED_MAXWORKERS];
+	pid_t			 workers[FILED_MAXWORKERS];	/* by slot */
 	int			 nlive;
-	pid_t			 spare;		/* forked ahead, or 0 */
-	int			 sparefd;	/* our end of its socketpair */
-	pid_t			 self;
+	unsigned char		*slots;		/* MAP_SHARED: SLOT_* by slot */
+	int			 pokefd[2];	/* workers -> supervisor */
+	pid_t			 self;		/* the supervisor */
+	/* in a worker */
+	int			 slot;
+	int			 lfd;		/* the listening socket */
+	int			 epfd;
 };
+
+/* A worker's state in the shared table. */
+enum { SLOT_FREE, SLOT_IDLE, SLOT_BUSY };
 
 static void
 usage(FILE *fp)
@@ -186,232 +203,212 @@ mask_signals(int how)
 	sigprocmask(how, &set, NULL);
 }
 
-/* A connection process's tick: it ends with its connection, or with the
- * supervisor. */
-static void
-worker_tick(void *arg)
-{
-	struct super	*s = arg;
-	int		 i;
+/* --- the pool's shared table ------------------------------------------ */
 
-	if (getppid() != s->self)
-		exit(0);
-	for (i = 0; i < svc_max_pollfd; i++)
-		if (svc_pollfd[i].fd >= 0)
-			return;
-	exit(0);		/* libtirpc closed the connection */
+static void
+slot_set(struct super *s, int i, unsigned char state)
+{
+	__atomic_store_n(&s->slots[i], state, __ATOMIC_RELEASE);
 }
 
-/* What a connection process does first: signals of its own, ends with
- * the supervisor, and no listening socket (only the supervisor
- * accepts). */
-static void
-worker_init(struct super *s)
+/* How many workers wait for a connection, leaving out slot `except`
+ * (-1: none). */
+static int
+count_idle(const struct super *s, int except)
 {
+	int	i, n = 0;
+
+	for (i = 0; i < s->nworkers; i++)
+		if (i != except && __atomic_load_n(&s->slots[i],
+		    __ATOMIC_ACQUIRE) == SLOT_IDLE)
+			n++;
+	return n;
+}
+
+/* --- a worker ---------------------------------------------------------- */
+
+/* Ends a worker. */
+static void __attribute__((noreturn))
+worker_exit(struct super *s)
+{
+	filed_ctx_release(&s->fc);
+	exit(0);
+}
+
+/* Is the worker's connection gone?  libtirpc destroys a connection's
+ * transport, and takes it out of svc_pollfd, when the client hangs up. */
+static int
+conn_gone(void)
+{
+	int	i;
+
+	for (i = 0; i < svc_max_pollfd; i++)
+		if (svc_pollfd[i].fd >= 0)
+			return 0;
+	return 1;
+}
+
+/* After every round of requests: back to accept(2) once the connection
+ * is gone. */
+static void
+worker_round(void *arg)
+{
+	(void)arg;
+	if (conn_gone())
+		svcloop_break();
+}
+
+/*
+ * What a worker does first: signals of its own, ends with the
+ * supervisor, keeps the listening socket but not its transport (only the
+ * connection's is polled while serving) and waits on it with
+ * EPOLLEXCLUSIVE, so that a connection wakes one idle worker, not all.
+ */
+static void
+worker_init(struct super *s, int slot)
+{
+	struct epoll_event	ev;
+
 	svcloop_sigreinit();
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	mask_signals(SIG_UNBLOCK);
 	if (getppid() != s->self)
 		exit(0);
+	s->slot = slot;
+	close(s->pokefd[0]);
+	/* ORDER: destroying the listening transport closes its socket */
+	s->lfd = fcntl(s->d.listenfd, F_DUPFD_CLOEXEC, 0);
 	SVC_DESTROY(s->d.xprt);
+	svcloop_set_round(worker_round, s);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = s->lfd;
+	if (s->lfd == -1 || s->epfd == -1 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) == -1)
+		fatal("cannot wait for connections");
+	ev.events = EPOLLIN;
+	ev.data.fd = svcloop_sigfd();
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == -1)
+		fatal("cannot wait for signals");
 }
 
-/* Serves connection `fd` until it closes.  Never returns. */
-static void
-worker_serve(struct super *s, int fd)
+/* Waits for a connection and accepts it.  Returns its socket, or -1
+ * when another worker took it first; ends the worker on SIGTERM or
+ * SIGINT. */
+static int
+worker_accept(struct super *s)
+{
+	struct epoll_event	ev[2];
+	int			n, i, fd, one = 1;
+
+	n = epoll_wait(s->epfd, ev, 2, -1);
+	for (i = 0; i < n; i++)
+		if (ev[i].data.fd != s->lfd && svcloop_signal() != 0)
+			worker_exit(s);
+	fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		/* out of descriptors or memory: the connection stays in
+		 * the backlog, and must not spin us */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("cannot accept a connection");
+			(void)poll(NULL, 0, ACCEPT_RETRY_MS);
+		}
+		return -1;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Serves connection `fd`, blocking, until the client hangs up.  Returns
+ * 0, or the signal (SIGTERM, SIGINT) that came meanwhile. */
+static int
+worker_serve(int fd)
 {
 	SVCXPRT	*xprt;
 
 	xprt = svc_fd_create(fd, DFS_MAXDATA, DFS_MAXDATA);
 	if (xprt == NULL) {
 		log_warnx("cannot serve connection");
-		exit(1);
+		close(fd);
+		return 0;
 	}
 	sendread_attach(xprt);
-	(void)svcloop_run(WORKER_TICK_MS, worker_tick, s);
-	filed_ctx_release(&s->fc);
-	exit(0);
+	return svcloop_run(0, NULL, NULL);
 }
 
-/* One byte and room for one descriptor: what send_fd() and recv_fd()
- * pass. */
-struct fdmsg {
-	struct msghdr	m;
-	struct iovec	iov;
-	char		byte;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} c;
-};
-
+/* Tells the supervisor that no worker is left waiting. */
 static void
-fdmsg_init(struct fdmsg *f)
+poke(struct super *s)
 {
-	memset(f, 0, sizeof(*f));
-	f->iov.iov_base = &f->byte;
-	f->iov.iov_len = 1;
-	f->m.msg_iov = &f->iov;
-	f->m.msg_iovlen = 1;
-	f->m.msg_control = f->c.buf;
-	f->m.msg_controllen = sizeof(f->c.buf);
+	char	c = 0;
+
+	(void)write(s->pokefd[1], &c, 1);
 }
 
-/* Receives a descriptor on `chan`.  Returns it, or -1 (the supervisor
- * closed its end, or a signal came: time to go). */
-static int
-recv_fd(int chan)
-{
-	struct fdmsg	 f;
-	struct pollfd	 pfd[2];
-	struct cmsghdr	*cm;
-	int		 fd;
-
-	pfd[0].fd = chan;
-	pfd[1].fd = svcloop_sigfd();
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (poll(pfd, 2, -1) == -1)
-		if (errno != EINTR)
-			return -1;
-	if (pfd[1].revents != 0)
-		return -1;
-	fdmsg_init(&f);
-	if (recvmsg(chan, &f.m, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&f.m);
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-	return fd;
-}
-
-/* Sends descriptor `fd` on `chan`.  Returns 0 or -1. */
-static int
-send_fd(int chan, int fd)
-{
-	struct fdmsg	 f;
-	struct cmsghdr	*cm;
-
-	fdmsg_init(&f);
-	cm = CMSG_FIRSTHDR(&f.m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
-	return sendmsg(chan, &f.m, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
-/* The body of the spare: ready, then a connection.  Never returns. */
-static void
-spare_main(struct super *s, int chan)
+/* A worker's life: a connection at a time, until a signal, or until it
+ * is one idle worker too many.  Never returns. */
+static void __attribute__((noreturn))
+worker_main(struct super *s, int slot)
 {
 	int	fd;
 
-	worker_init(s);
+	worker_init(s, slot);
 	(void)upcall_connect(&s->fc);	/* no answer now: a COMMIT retries */
-	fd = recv_fd(chan);
-	close(chan);
-	if (fd == -1)
-		exit(0);
-	worker_serve(s, fd);
-}
-
-/* Forks the spare if there is none.  Without one, connections fork
- * their own process. */
-static void
-spawn_spare(struct super *s)
-{
-	pid_t	pid;
-	int	sv[2];
-
-	if (s->spare > 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		return;
-	mask_signals(SIG_BLOCK);
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		spare_main(s, sv[1]);
+	for (;;) {
+		slot_set(s, slot, SLOT_IDLE);
+		if ((fd = worker_accept(s)) == -1)
+			continue;
+		slot_set(s, slot, SLOT_BUSY);
+		if (count_idle(s, -1) == 0)
+			poke(s);
+		if (worker_serve(fd) != 0 || getppid() != s->self ||
+		    count_idle(s, slot) >= FILED_MAX_SPARE)
+			worker_exit(s);
 	}
-	mask_signals(SIG_UNBLOCK);
-	close(sv[1]);
-	if (pid == -1) {
-		log_warn("cannot fork a spare connection process");
-		close(sv[0]);
-		return;
-	}
-	s->spare = pid;
-	s->sparefd = sv[0];
 }
 
-/* Stops the spare (it exits when its end of the socketpair closes). */
-static void
-drop_spare(struct super *s)
-{
-	if (s->spare <= 0)
-		return;
-	close(s->sparefd);
-	s->sparefd = -1;
-	s->spare = 0;
-}
+/* --- the supervisor ---------------------------------------------------- */
 
-/* Hands `fd` to the spare.  Returns its pid, or -1 (no spare, or it is
- * gone: it is dropped). */
-static pid_t
-hand_to_spare(struct super *s, int fd)
-{
-	pid_t	pid = s->spare;
-
-	if (pid <= 0)
-		return -1;
-	if (send_fd(s->sparefd, fd) == -1) {
-		kill(pid, SIGTERM);
-		drop_spare(s);
-		return -1;
-	}
-	close(s->sparefd);
-	s->sparefd = -1;
-	s->spare = 0;
-	return pid;
-}
-
-/* Accepts one connection and gives it a process: the spare, else a new
- * one.  Returns 0 or -1. */
+/* Forks a worker into a free slot.  Returns 0 or -1. */
 static int
-accept_one(struct super *s)
+spawn_worker(struct super *s)
 {
 	pid_t	pid;
-	int	fd, one = 1, i;
+	int	i;
 
-	fd = accept4(s->d.listenfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((pid = hand_to_spare(s, fd)) == -1) {
-		mask_signals(SIG_BLOCK);
-		pid = fork();
-		if (pid == 0) {
-			worker_init(s);
-			worker_serve(s, fd);
-		}
-		mask_signals(SIG_UNBLOCK);
-	}
-	close(fd);
-	if (pid == -1) {
-		log_warn("cannot fork for a connection");
-		return -1;
-	}
 	for (i = 0; i < s->nworkers && s->workers[i] > 0; i++)
 		;
+	if (i == s->nworkers)
+		return -1;
+	/* counted as waiting from now on, or the next round forks again */
+	slot_set(s, i, SLOT_IDLE);
+	mask_signals(SIG_BLOCK);
+	pid = fork();
+	if (pid == 0)
+		worker_main(s, i);
+	mask_signals(SIG_UNBLOCK);
+	if (pid == -1) {
+		log_warn("cannot fork a connection process");
+		slot_set(s, i, SLOT_FREE);
+		return -1;
+	}
 	s->workers[i] = pid;
 	s->nlive++;
-	spawn_spare(s);
 	return 0;
 }
 
-/* Collects finished connection processes. */
+/* Forks workers until `want` wait for connections, within -w. */
+static void
+grow(struct super *s, int want)
+{
+	while (s->nlive < s->nworkers && count_idle(s, -1) < want)
+		if (spawn_worker(s) == -1)
+			return;
+}
+
+/* Collects finished workers and frees their slots. */
 static void
 reap(struct super *s)
 {
@@ -419,11 +416,6 @@ reap(struct super *s)
 	int	st, i;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid == s->spare) {
-			log_warnx("spare connection process %ld ended",
-			    (long)pid);
-			drop_spare(s);
-		}
 		for (i = 0; i < s->nworkers; i++) {
 			if (s->workers[i] != pid)
 				continue;
@@ -431,34 +423,40 @@ reap(struct super *s)
 				log_warnx("connection process %ld killed by "
 				    "signal %d", (long)pid, WTERMSIG(st));
 			s->workers[i] = 0;
+			slot_set(s, i, SLOT_FREE);
 			s->nlive--;
 		}
 	}
 }
 
-/* The supervisor's loop: until SIGTERM or SIGINT. */
+/*
+ * The supervisor's loop: until SIGTERM or SIGINT.  A worker that takes
+ * the last waiting one's place pokes it, and it forks another at once
+ * (a client may be waiting in the backlog); the second spare is forked
+ * only once a tick has passed without a poke, so that a fork does not
+ * compete with the connection that used the first.
+ */
 static void
 supervise(struct super *s)
 {
 	struct pollfd		pfd[2];
 	unsigned long long	next_gc = now_ms() + s->gc_age * 1000ULL;
+	char			buf[64];
 	int			n;
 
 	for (;;) {
 		pfd[0].fd = svcloop_sigfd();
-		pfd[1].fd = s->d.listenfd;
+		pfd[1].fd = s->pokefd[0];
 		pfd[0].events = pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
-		/* at the cap, new connections wait in the backlog */
-		n = s->nlive < s->nworkers ? 2 : 1;
-		if (poll(pfd, (nfds_t)n, SUPER_TICK_MS) > 0) {
-			if (pfd[0].revents && svcloop_signal() != 0)
-				return;
-			if (n == 2 && pfd[1].revents)
-				(void)accept_one(s);
-		}
+		n = poll(pfd, 2, SUPER_TICK_MS);
+		if (n > 0 && pfd[0].revents && svcloop_signal() != 0)
+			return;
+		if (n > 0 && pfd[1].revents)
+			while (read(s->pokefd[0], buf, sizeof(buf)) > 0)
+				;
 		reap(s);
-		spawn_spare(s);
+		grow(s, n == 0 ? FILED_MIN_SPARE : 1);
 		(void)registrar_tick(&s->reg);
 		if (now_ms() >= next_gc) {
 			(void)store_gc_stages(&s->fc, s->gc_age);
@@ -467,19 +465,11 @@ supervise(struct super *s)
 	}
 }
 
-/* Sends SIGTERM to every connection process and waits for them all. */
+/* Sends SIGTERM to every worker and waits for them all. */
 static void
 stop_workers(struct super *s)
 {
-	pid_t	spare = s->spare;
 	int	i, st;
-
-	drop_spare(s);
-	if (spare > 0) {
-		kill(spare, SIGTERM);
-		while (waitpid(spare, &st, 0) == -1 && errno == EINTR)
-			;
-	}
 
 	for (i = 0; i < s->nworkers; i++)
 		if (s->workers[i] > 0)
@@ -517,10 +507,17 @@ init(struct super *s)
 		    s->d.statedir);
 	daemon_listen(&s->d, DFS_FILE_PROG, DFS_FILE_VERS, dfs_file_prog_1,
 	    DFS_MAXDATA + (1 << 20));
-	/* a spurious wake-up must not block the supervisor in accept(2) */
+	/* a worker that another beat to a connection must not block in
+	 * accept(2) */
 	fl = fcntl(s->d.listenfd, F_GETFL);
 	if (fl == -1 || fcntl(s->d.listenfd, F_SETFL, fl | O_NONBLOCK) == -1)
 		fatal("cannot make the listening socket non-blocking");
+	s->slots = mmap(NULL, FILED_MAXWORKERS, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->slots == MAP_FAILED)
+		fatal("cannot map the workers' table");
+	if (pipe2(s->pokefd, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe");
 	s->self = getpid();
 }
 
@@ -548,13 +545,12 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.d.progname = "dfs-filed";
 	s.nworkers = FILED_WORKERS;
-	s.sparefd = -1;
 	s.gc_age = 3600;
 	parse_options(&s, argc, argv);
 	init(&s);
 	register_and_gc(&s);
 	filed_set_ctx(&s.fc);
-	spawn_spare(&s);
+	grow(&s, FILED_MIN_SPARE);
 	daemon_ready(&s.d);
 	log_info("serving, at most %d connections", s.nworkers);
 	supervise(&s);

@@ -1,7 +1,8 @@
 #!/bin/sh
-# t-failure.sh -- failures a user can meet: dfs-filed's spare connection
-# process killed, a file server killed in the middle of an upload (the upload fails, the old version stays and is
-# served again after a restart), a server that is not a dfs name server,
+# t-failure.sh -- failures a user can meet: a dfs-filed worker killed
+# (and its pool under load), a file server killed in the middle of an
+# upload (the upload fails, the old version stays and is served again
+# after a restart), a server that is not a dfs name server,
 # a full local disk on download (no partial or temporary file left), and
 # the name server down.
 . "$(dirname "$0")/lib.sh"
@@ -85,23 +86,42 @@ children()
 	echo "$now"
 }
 
-say "dfs-filed keeps one connection process ready, and replaces it"
+say "dfs-filed keeps two workers waiting, serves connection after" \
+    "connection with them, replaces one killed and forks more under load"
 filedpid=$(cat "$TMP/filed.pid")
-spare=$(children "$filedpid")
-[ "$(echo "$spare" | wc -w)" -eq 1 ] ||
-    fail "idle dfs-filed children: '$spare', want one spare"
+idle=$(children "$filedpid")
+[ "$(echo "$idle" | wc -w)" -eq 2 ] ||
+    fail "idle dfs-filed children: '$idle', want two"
 echo spare >"$TMP/s1"
 ok dfs-cp --no-cache "$TMP/s1" dfs:/spare
-now=$(children "$filedpid")
-case " $(echo $now) " in
-*" $spare "*)	fail "the spare $spare did not take the connection" ;;
-esac
-[ "$(echo "$now" | wc -w)" -eq 1 ] || fail "children after use: '$now'"
-kill -9 $now
-new=$(children "$filedpid")
-[ "$(echo "$new" | wc -w)" -eq 1 ] || fail "children after kill: '$new'"
 ok dfs-cp --no-cache dfs:/spare "$TMP/s2"
 same "$TMP/s1" "$TMP/s2"
+now=$(children "$filedpid")
+[ "$(echo $now)" = "$(echo $idle)" ] ||
+    fail "workers after two copies: '$(echo $now)', want the same" \
+    "'$(echo $idle)' (a process per connection?)"
+victim=$(echo "$now" | head -n 1)
+kill -9 "$victim"
+new=$(children "$filedpid")
+[ "$(echo "$new" | wc -w)" -eq 2 ] || fail "children after kill: '$new'"
+case " $(echo $new) " in
+*" $victim "*)	fail "killed worker $victim still listed" ;;
+esac
+ok dfs-cp --no-cache dfs:/spare "$TMP/s2"
+same "$TMP/s1" "$TMP/s2"
+# three idle connections held open take three workers: the pool grows,
+# and a client is still served at once
+for i in 1 2 3; do
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$FILEDPORT && exec sleep 60" &
+	BG="$BG $!"
+done
+busy=$(children "$filedpid")
+[ "$(echo "$busy" | wc -w)" -ge 4 ] ||
+    fail "children with three connections held: '$(echo $busy)'," \
+    "want three serving and one or more waiting"
+ok dfs-cp --no-cache dfs:/spare "$TMP/s2"
+same "$TMP/s1" "$TMP/s2"
+cleanup
 ok dfs-rm /spare
 
 say "a file server killed in the middle of an upload"

@@ -34,8 +34,9 @@
 # Workloads (names for --only): limits up-big down-big up-mid down-mid
 # tree-up tree-down small cached meta par4.  Client CPU and peak RSS
 # come from /usr/bin/time, server CPU from utime+stime+cutime+cstime in
-# /proc/PID/stat of the daemons (cutime covers dfs-filed's connection
-# processes and rsync's, once reaped; the script waits for that).
+# /proc/PID/stat of the daemons and of their live children (dfs-filed's
+# workers, rsync's connection processes; those that ended are in
+# cutime once reaped, and the script waits for that).
 #
 # Exit status: 0 when every measurement ran and every check passed
 # (targets may FAIL: they are results, not errors), 1 otherwise, 2 on a
@@ -595,11 +596,12 @@ prepare()
 }
 
 # ticks PID...: their CPU time so far, user+system, own and of reaped
-# children, in clock ticks.
+# children, and that of their live children (dfs-filed's workers serve
+# connection after connection and may never be reaped), in clock ticks.
 ticks()
 {
 	local sum=0 line p f
-	for p in "$@"; do
+	for p in "$@" $(for p in "$@"; do pgrep -P "$p"; done); do
 		{ read -r line <"/proc/$p/stat"; } 2>/dev/null || continue
 		read -r -a f <<<"${line##*) }"
 		sum=$((sum + f[11] + f[12] + f[13] + f[14]))
@@ -617,15 +619,20 @@ nchildren()
 	echo $n
 }
 
-# quiesce BASE PID...: waits (at most 3 s) until the daemons are back to
-# BASE children: a connection process ends after its client and must be
-# reaped before its CPU time shows in cutime.
+# quiesce BASE PID...: waits (at most 3 s) until the daemons' children
+# are done with the last client: back to BASE of them (a connection
+# process of rsync ends after its client, and its CPU time shows once it
+# is reaped), or, with more (dfs-filed's pool grew), none used CPU for
+# 0.1 s.
 quiesce()
 {
-	local base=$1 i=0
+	local base=$1 i=0 t=-1 now
 	shift
-	while [ "$(nchildren "$@")" -gt "$base" ] && [ $i -lt 60 ]; do
-		sleep 0.05
+	while [ "$(nchildren "$@")" -gt "$base" ] && [ $i -lt 30 ]; do
+		now=$(ticks "$@")
+		[ "$now" = "$t" ] && break
+		t=$now
+		sleep 0.1
 		i=$((i + 1))
 	done
 }
@@ -1490,8 +1497,8 @@ with --whole-file (rsync --fsync: uploads fsync'd).  Limits: up rows
 against local cp + sync of the same file, down rows against iperf3,
 cached against cat, create against 4 KiB O_DSYNC writes.  CPU is user +
 system seconds per GiB moved: client from /usr/bin/time, server from
-the daemons' /proc/PID/stat (dfs: named + lockd + filed and its reaped
-connection processes; Ganesha; the rsync daemon and its children).
+the daemons' /proc/PID/stat (dfs: named + lockd + filed and its
+workers; Ganesha; the rsync daemon and its children).
 
 $(table)
 

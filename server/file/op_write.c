@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "filed.h"
@@ -36,6 +37,27 @@ open_stage(const char *path)
 }
 
 /*
+ * Takes (F_WRLCK) or drops (F_UNLCK) an OFD lock on all of a stage, open
+ * as `fd`, around a WRITE's pwrite: the WRITEs of one upload come on
+ * several connections, so several workers write the stage at once, and
+ * ext4 holds the inode's lock for a whole pwrite while the others spin
+ * on it (18% of the machine's samples in a 4-stream 1 GiB upload).
+ * Queued on this lock they sleep instead.  Only CPU is at stake, so a
+ * failure to lock is ignored.
+ */
+static void
+stage_lock(int fd, short type)
+{
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) == -1 && errno == EINTR)
+		;
+}
+
+/*
  * WRITE(fh, stage, offset, data)
  *
  * Writes `data` at `offset` into the stage (id 0: the one the last STAGE
@@ -60,7 +82,9 @@ op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		return DFS_ERR_FBIG;
 	if ((fd = open_stage(path)) < 0)
 		return (dfs_stat)-fd;
+	stage_lock(fd, F_WRLCK);
 	rc = store_write(fd, data, len, off);
+	stage_lock(fd, F_UNLCK);
 	/* start the disk writes now: they overlap the rest of the upload,
 	 * and COMMIT's fsync finds little left to do */
 	if (rc == 0 && len > 0)

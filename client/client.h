@@ -232,7 +232,7 @@ int	cache_reserve(struct cache *c, uint64_t need);
  */
 int	cache_evict(struct cache *c, uint64_t need);
 
-/* --- rread.c: a READ without libtirpc's buffers --- */
+/* --- rread.c: READ and WRITE without libtirpc's buffers --- */
 
 #define RREAD_AHEAD	512	/* read at once for a reply's small items */
 
@@ -267,6 +267,14 @@ enum clnt_stat	rread_send(CLIENT *c, uint32_t xid, const read_args *ra);
 enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
 		    unsigned int timeout_ms, char *buf, u_int cap, u_int *len,
 		    dfs_stat *status);
+/*
+ * One WRITE (wa) on c's connection, its data sent from wa's buffer
+ * (`xid` must be new on the connection).  Returns the call's clnt_stat;
+ * on RPC_SUCCESS, *status is the WRITE's and *count the bytes written.
+ * After a failure the connection is unusable.
+ */
+enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
+		    unsigned int timeout_ms, u_int *count, dfs_stat *status);
 
 /* --- xfer.c: a file's chunks on several connections at once --- */
 

@@ -1,6 +1,7 @@
 /*
  * rread.c -- a READ whose data goes from the socket straight into the
- * caller's buffer.
+ * caller's buffer, and a WRITE whose data goes from the caller's buffer
+ * straight to the socket.
  *
  * Through clnt_call(), a READ reply is read into libtirpc's record
  * buffer and copied from there into the chunk: one user-space copy of
@@ -22,8 +23,15 @@
  * keeps several READs in flight on one connection (rpipe.c): the server
  * answers a connection's calls in order, and the bytes read ahead past
  * one reply (struct rread_in) are the start of the next.
+ *
+ * rwrite_call() is the same for an upload's WRITEs (xfer.c), which
+ * clnt_call() copied into the record buffer before sending: the call's
+ * header is encoded with the data left empty, its length patched in
+ * (the opaque is the last item of a COMPOUND of one WRITE), and the data
+ * is sent from the caller's buffer with sendmsg(2).
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -156,17 +164,52 @@ rin_u32(struct rread_in *r, uint32_t *v)
 	return st;
 }
 
-/* Writes the READ's call record.  Returns RPC_SUCCESS or a failure. */
+/* Sends all of iov[0..n) (adjusting it).  Returns RPC_SUCCESS or
+ * RPC_CANTSEND. */
 static enum clnt_stat
-send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args)
+send_all(int fd, struct iovec *iov, int n)
 {
+	struct msghdr	m;
+	ssize_t		w;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)n;
+	while (m.msg_iovlen > 0) {
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return RPC_CANTSEND;
+		while (m.msg_iovlen > 0 && (size_t)w >= m.msg_iov->iov_len) {
+			w -= (ssize_t)m.msg_iov->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
+		}
+		if (m.msg_iovlen > 0) {
+			m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + w;
+			m.msg_iov->iov_len -= (size_t)w;
+		}
+	}
+	return RPC_SUCCESS;
+}
+
+/*
+ * Writes a call record: the header and `args`, then `dlen` bytes of
+ * `data` and their XDR padding.  With dlen > 0, args must end with an
+ * opaque encoded empty (a WRITE's data, whose length is patched in here)
+ * and data holds its bytes.  Returns RPC_SUCCESS or a failure.
+ */
+static enum clnt_stat
+send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args,
+    const char *data, u_int dlen)
+{
+	static const char pad[4];
 	char		 buf[RREAD_CALLMAX];
 	struct rpc_msg	 call;
-	const char	*p = buf;
+	struct iovec	 iov[3];
 	XDR		 x;
 	u_int		 len;
-	size_t		 n;
-	ssize_t		 w;
 	bool_t		 ok;
 
 	memset(&call, 0, sizeof(call));
@@ -182,19 +225,19 @@ send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args)
 	ok = xdr_callmsg(&x, &call) && xdr_file_compound_args(&x, args);
 	len = xdr_getpos(&x);
 	xdr_destroy(&x);
-	if (!ok)
+	if (!ok || (dlen > 0 && be32_get((unsigned char *)buf + len) != 0))
 		return RPC_CANTENCODEARGS;
-	be32_put((unsigned char *)buf, 0x80000000u | len);
-	for (n = 4 + (size_t)len; n > 0; n -= (size_t)w, p += w) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR) {
-			w = 0;
-			continue;
-		}
-		if (w <= 0)
-			return RPC_CANTSEND;
-	}
-	return RPC_SUCCESS;
+	if (dlen > 0)
+		be32_put((unsigned char *)buf + len, dlen);
+	iov[0].iov_base = buf;
+	iov[0].iov_len = 4 + (size_t)len;
+	iov[1].iov_base = (char *)data;
+	iov[1].iov_len = dlen;
+	iov[2].iov_base = (char *)pad;
+	iov[2].iov_len = (4 - dlen % 4) % 4;
+	be32_put((unsigned char *)buf, 0x80000000u |
+	    (len + dlen + (u_int)iov[2].iov_len));
+	return send_all(fd, iov, dlen > 0 ? 3 : 1);
 }
 
 /* Reads an accepted reply's header up to its results.  Returns
@@ -236,16 +279,19 @@ read_header(struct rread_in *r, uint32_t xid)
 	}
 }
 
-/* Reads the COMPOUND's results: one READ, its data into buf.  Returns
- * RPC_SUCCESS (with *status and, for OK, *len) or a decode failure. */
+/*
+ * Reads the COMPOUND's status and its one result's op (which must be
+ * `op`) and status.  Sets *status: the op's, or with no result the
+ * COMPOUND's.  Returns RPC_SUCCESS (*body set when the op's OK result
+ * follows) or a decode failure.
+ */
 static enum clnt_stat
-read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
-    dfs_stat *status)
+read_op(struct rread_in *r, uint32_t op, dfs_stat *status, int *body)
 {
-	char		pad[4];
-	uint32_t	st, n, op, eof, dlen;
+	uint32_t	st, n, got;
 	enum clnt_stat	cs;
 
+	*body = 0;
 	if ((cs = rin_u32(r, &st)) != RPC_SUCCESS ||
 	    (cs = rin_u32(r, &n)) != RPC_SUCCESS)
 		return cs;
@@ -253,14 +299,30 @@ read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
 		*status = st != DFS_OK ? (dfs_stat)st : DFS_ERR_SERVERFAULT;
 		return RPC_SUCCESS;
 	}
-	if (n != 1 || (cs = rin_u32(r, &op)) != RPC_SUCCESS ||
+	if (n != 1 || (cs = rin_u32(r, &got)) != RPC_SUCCESS ||
 	    (cs = rin_u32(r, &st)) != RPC_SUCCESS)
 		return n != 1 ? RPC_CANTDECODERES : cs;
-	if (op != FOP_READ)
+	if (got != op)
 		return RPC_CANTDECODERES;
 	*status = (dfs_stat)st;
-	if (st != DFS_OK)
-		return RPC_SUCCESS;
+	*body = st == DFS_OK;
+	return RPC_SUCCESS;
+}
+
+/* Reads the COMPOUND's results: one READ, its data into buf.  Returns
+ * RPC_SUCCESS (with *status and, for OK, *len) or a decode failure. */
+static enum clnt_stat
+read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
+    dfs_stat *status)
+{
+	char		pad[4];
+	uint32_t	eof, dlen;
+	enum clnt_stat	cs;
+	int		body;
+
+	if ((cs = read_op(r, FOP_READ, status, &body)) != RPC_SUCCESS ||
+	    !body)
+		return cs;
 	if ((cs = rin_u32(r, &eof)) != RPC_SUCCESS ||
 	    (cs = rin_u32(r, &dlen)) != RPC_SUCCESS)
 		return cs;
@@ -271,6 +333,28 @@ read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
 		return cs;
 	*len = dlen;
 	return RPC_SUCCESS;
+}
+
+/* Starts reading a reply: the time limit, a new record. */
+static void
+rin_start(struct rread_in *r, unsigned int timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	r->deadline.tv_sec += timeout_ms / 1000;
+	r->deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (r->deadline.tv_nsec >= 1000000000) {
+		r->deadline.tv_sec++;
+		r->deadline.tv_nsec -= 1000000000;
+	}
+	r->left = 0;
+	r->last = 0;
+}
+
+/* Whether the reply's record ended where its results did. */
+static enum clnt_stat
+rin_end(const struct rread_in *r)
+{
+	return r->last && r->left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
 }
 
 void
@@ -292,7 +376,7 @@ rread_send(CLIENT *c, uint32_t xid, const read_args *ra)
 	memset(&op, 0, sizeof(op));
 	op.op = FOP_READ;
 	op.file_argop_u.read = *ra;
-	return send_call(c, fd, xid, &args);
+	return send_call(c, fd, xid, &args, NULL, 0);
 }
 
 enum clnt_stat
@@ -301,22 +385,13 @@ rread_recv(struct rread_in *r, uint32_t xid, unsigned int timeout_ms,
 {
 	enum clnt_stat	st;
 
-	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
-	r->deadline.tv_sec += timeout_ms / 1000;
-	r->deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (r->deadline.tv_nsec >= 1000000000) {
-		r->deadline.tv_sec++;
-		r->deadline.tv_nsec -= 1000000000;
-	}
-	r->left = 0;		/* a new record */
-	r->last = 0;
+	rin_start(r, timeout_ms);
 	*len = 0;
 	*status = DFS_OK;
 	if ((st = read_header(r, xid)) != RPC_SUCCESS ||
 	    (st = read_result(r, buf, cap, len, status)) != RPC_SUCCESS)
 		return st;
-	/* the record must end here */
-	return r->last && r->left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
+	return rin_end(r);
 }
 
 enum clnt_stat
@@ -335,5 +410,40 @@ rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
 	    status)) != RPC_SUCCESS)
 		return st;
 	/* one call, one reply: anything more is not ours to read */
+	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+enum clnt_stat
+rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
+    unsigned int timeout_ms, u_int *count, dfs_stat *status)
+{
+	file_argop		 op;
+	file_compound_args	 args = { { 1, &op } };
+	struct rread_in		 r;
+	uint32_t		 n;
+	enum clnt_stat		 st;
+	int			 fd, body;
+
+	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+		return RPC_FAILED;
+	memset(&op, 0, sizeof(op));
+	op.op = FOP_WRITE;
+	op.file_argop_u.write = *wa;
+	op.file_argop_u.write.data.data_len = 0;	/* sent from wa */
+	if ((st = send_call(c, fd, xid, &args, wa->data.data_val,
+	    wa->data.data_len)) != RPC_SUCCESS)
+		return st;
+	rread_in_init(&r, fd);
+	rin_start(&r, timeout_ms);
+	*count = 0;
+	if ((st = read_header(&r, xid)) != RPC_SUCCESS ||
+	    (st = read_op(&r, FOP_WRITE, status, &body)) != RPC_SUCCESS)
+		return st;
+	if (body && (st = rin_u32(&r, &n)) != RPC_SUCCESS)
+		return st;
+	if (body)
+		*count = n;
+	if ((st = rin_end(&r)) != RPC_SUCCESS)
+		return st;
 	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
 }

@@ -10,8 +10,9 @@
  *
  *  - writing: the caller fills the slot at the ring's head (xfer_wbuf)
  *    and queues it (xfer_wqueue); a thread sends it as one WRITE to the
- *    stage and frees the slot.  Chunks land in any order: each names its
- *    offset, and a stage is a plain file.
+ *    stage, straight from the slot (rwrite_call), and frees the slot.
+ *    Chunks land in any order: each names its offset, and a stage is a
+ *    plain file.
  *  - reading: threads claim free slots in ring order and READ the next
  *    chunk of the version straight into them (no staging copy: the
  *    reply's data is read from the socket into the slot, rread.c); the
@@ -35,10 +36,10 @@
 #include "client.h"
 #include "rpcc.h"
 
-/* socket and XDR record buffers: a whole chunk, or a READ's reply
- * waits for the window to open (256 KiB made a 1 GiB download take
- * 0.40 s and 0.8 s of CPU on two connections, against 0.25-0.31 s and
- * 0.42-0.56 s) */
+/* socket buffers: a whole chunk (READs and WRITEs go through rread.c,
+ * not the CLIENT's record buffers), or a READ's reply waits for the
+ * window to open (256 KiB made a 1 GiB download take 0.40 s and 0.8 s
+ * of CPU on two connections, against 0.25-0.31 s and 0.42-0.56 s) */
 #define XFER_BUFSZ	(DFS_CHUNK + 65536)
 
 enum slot_state {
@@ -98,11 +99,8 @@ fail(struct xfer *x, int rc, const char *detail)
 static enum clnt_stat
 move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
 {
-	struct timeval		 tv = { (time_t)(x->timeout_ms / 1000), 0 };
-	file_argop		 op;
-	file_compound_args	 args = { { 1, &op } };
-	file_compound_res	 wres;
 	read_args		 ra;
+	write_args		 wa;
 	dfs_stat		 status;
 	u_int			 len;
 	enum clnt_stat		 st;
@@ -120,19 +118,16 @@ move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
 			s->len = len;
 		return st;
 	}
-	memset(&op, 0, sizeof(op));
-	op.op = (file_opnum)x->op;
-	op.file_argop_u.write.fh = x->fh;
-	op.file_argop_u.write.stage = x->id;
-	op.file_argop_u.write.offset = s->off;
-	op.file_argop_u.write.data.data_val = s->buf;
-	op.file_argop_u.write.data.data_len = (u_int)s->len;
-	memset(&wres, 0, sizeof(wres));
-	st = clnt_call(c, FILE_COMPOUND, (xdrproc_t)xdr_file_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_file_compound_res, (char *)&wres,
-	    tv);
-	*rc = st == RPC_SUCCESS ? -(int)wres.status : 0;
-	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&wres);
+	wa.fh = x->fh;
+	wa.stage = x->id;
+	wa.offset = s->off;
+	wa.data.data_val = s->buf;
+	wa.data.data_len = (u_int)s->len;
+	st = rwrite_call(c, __atomic_add_fetch(&x->xid, 1, __ATOMIC_RELAXED),
+	    &wa, x->timeout_ms, &len, &status);
+	*rc = -(int)status;
+	if (st == RPC_SUCCESS && status == DFS_OK && len != wa.data.data_len)
+		*rc = -DFS_ERR_IO;	/* a short write: never from dfs-filed */
 	return st;
 }
 

@@ -1,8 +1,10 @@
 /*
- * t_rread.c -- rread_call() (client/rread.c) against a scripted server.
+ * t_rread.c -- rread_call() and rwrite_call() (client/rread.c) against
+ * a scripted server.
  *
  * A thread on 127.0.0.1 accepts one connection per test, reads one call
- * record, checks it decodes as a FILE COMPOUND of one READ, and answers
+ * record, checks it decodes as a FILE COMPOUND of one READ or one WRITE
+ * (whose fields and data it keeps), and answers
  * with the reply bytes the test built, cut into record fragments where
  * the test says (or not at all, or half of them), so that every branch
  * of the reply parser is reached without a dfs-filed.
@@ -41,6 +43,8 @@ static struct {
 	/* what it saw */
 	uint32_t	 xid;
 	read_args	 got;
+	write_args	 wgot;		/* data in wdata */
+	char		 wdata[CAP];
 	int		 decoded;
 } sc;
 
@@ -51,7 +55,8 @@ static unsigned	port;
 static void
 take_call(int fd)
 {
-	static unsigned char	 rec[4096];
+	static unsigned char	 rec[2 * CAP];
+	const write_args	*wa;
 	struct rpc_msg		 call;
 	file_compound_args	 args;
 	unsigned char		 mark[4];
@@ -71,11 +76,21 @@ take_call(int fd)
 	    call.rm_call.cb_prog == DFS_FILE_PROG &&
 	    call.rm_call.cb_proc == FILE_COMPOUND &&
 	    xdr_file_compound_args(&x, &args) && args.ops.ops_len == 1 &&
-	    args.ops.ops_val[0].op == FOP_READ) {
+	    xdr_getpos(&x) == len) {
 		sc.xid = call.rm_xid;
-		sc.got = args.ops.ops_val[0].file_argop_u.read;
-		sc.got.fh.dfs_fh_val = NULL;
-		sc.decoded = 1;
+		wa = &args.ops.ops_val[0].file_argop_u.write;
+		if (args.ops.ops_val[0].op == FOP_READ) {
+			sc.got = args.ops.ops_val[0].file_argop_u.read;
+			sc.got.fh.dfs_fh_val = NULL;
+			sc.decoded = 1;
+		} else if (args.ops.ops_val[0].op == FOP_WRITE &&
+		    wa->data.data_len <= CAP) {
+			sc.wgot = *wa;
+			sc.wgot.fh.dfs_fh_val = NULL;
+			sc.wgot.data.data_val = NULL;
+			memcpy(sc.wdata, wa->data.data_val, wa->data.data_len);
+			sc.decoded = 1;
+		}
 	}
 	xdr_destroy(&x);
 	xdr_free((xdrproc_t)xdr_file_compound_args, (char *)&args);
@@ -128,8 +143,8 @@ server(void *arg)
 
 /* Reply bytes: accepted (accept_stat), then, for SUCCESS, the COMPOUND
  * status, `nres` results of op `op` with status `opst`, eof and `dlen`
- * bytes (pattern) plus `extra` trailing bytes.  The xid is patched when
- * sent. */
+ * bytes (pattern) (a WRITE: `dlen` as its count) plus `extra` trailing
+ * bytes.  The xid is patched when sent. */
 static void
 build(uint32_t accept, dfs_stat st, uint32_t nres, uint32_t op,
     dfs_stat opst, uint32_t dlen, uint32_t extra)
@@ -151,7 +166,9 @@ build(uint32_t accept, dfs_stat st, uint32_t nres, uint32_t op,
 		for (i = 0; i < nres; i++) {
 			PUT(op);
 			PUT(opst);
-			if (opst == DFS_OK) {
+			if (opst == DFS_OK && op == FOP_WRITE) {
+				PUT(dlen);
+			} else if (opst == DFS_OK) {
 				PUT(1);	/* eof */
 				PUT(dlen);
 				for (j = 0; j < dlen; j++)
@@ -211,6 +228,79 @@ pattern(const char *buf, u_int n)
 }
 
 static char	buf[CAP];
+
+/* Runs one rwrite_call of the first n bytes of build()'s pattern
+ * against the script; returns its clnt_stat. */
+static enum clnt_stat
+gow(u_int n, u_int *count, dfs_stat *status)
+{
+	unsigned char	 fhb[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	write_args	 wa;
+	pthread_t	 t;
+	CLIENT		*c;
+	char		 err[256];
+	enum clnt_stat	 st;
+	u_int		 i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (char)(i * 13 + 1);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, server, NULL) == 0);
+	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
+	    TIMEOUT_MS, 0, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	memset(&wa, 0, sizeof(wa));
+	wa.fh.dfs_fh_len = sizeof(fhb);
+	wa.fh.dfs_fh_val = (char *)fhb;
+	wa.stage = 0x1122334455667788ULL;
+	wa.offset = 3ULL << 32;
+	wa.data.data_len = n;
+	wa.data.data_val = buf;
+	st = rwrite_call(c, 778, &wa, TIMEOUT_MS, count, status);
+	clnt_destroy(c);
+	pthread_join(t, NULL);
+	CU_ASSERT(sc.decoded);
+	CU_ASSERT_EQUAL(sc.xid, 778);
+	CU_ASSERT(sc.wgot.stage == wa.stage && sc.wgot.offset == wa.offset &&
+	    sc.wgot.fh.dfs_fh_len == sizeof(fhb));
+	CU_ASSERT_EQUAL(sc.wgot.data.data_len, n);
+	CU_ASSERT(pattern(sc.wdata, n));
+	return st;
+}
+
+/* A WRITE's data arrives whole, padded, as a COMPOUND the server
+ * decodes; its count and statuses come back. */
+static void
+test_rread__write(void)
+{
+	static const u_int	 lens[] = { 1, 3, 4, 4099, CAP };
+	u_int			 count, i;
+	dfs_stat		 status;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		build(SUCCESS, DFS_OK, 1, FOP_WRITE, DFS_OK, lens[i], 0);
+		CU_ASSERT_EQUAL(gow(lens[i], &count, &status), RPC_SUCCESS);
+		CU_ASSERT_EQUAL(status, DFS_OK);
+		CU_ASSERT_EQUAL(count, lens[i]);
+	}
+	build(SUCCESS, DFS_ERR_STALE, 1, FOP_WRITE, DFS_ERR_STALE, 0, 0);
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(status, DFS_ERR_STALE);
+	CU_ASSERT_EQUAL(count, 0);
+	build(SUCCESS, DFS_ERR_BADHANDLE, 0, 0, DFS_OK, 0, 0);
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_SUCCESS);
+	CU_ASSERT_EQUAL(status, DFS_ERR_BADHANDLE);
+	/* not ours, not a WRITE's, or more than it */
+	build(SUCCESS, DFS_OK, 1, FOP_WRITE, DFS_OK, 16, 0);
+	sc.xid_delta = 1;
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_CANTDECODERES);
+	build(SUCCESS, DFS_OK, 1, FOP_READ, DFS_OK, 16, 0);
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_CANTDECODERES);
+	build(SUCCESS, DFS_OK, 1, FOP_WRITE, DFS_OK, 16, 4);
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_CANTDECODERES);
+	build(SUCCESS, DFS_OK, 1, FOP_WRITE, DFS_OK, 16, 0);
+	sc.silent = 1;
+	CU_ASSERT_EQUAL(gow(16, &count, &status), RPC_TIMEDOUT);
+}
 
 static void
 test_rread__data(void)
@@ -345,6 +435,7 @@ static CU_TestInfo rread_tests[] = {
 	{ "statuses",		test_rread__statuses },
 	{ "refused",		test_rread__refused },
 	{ "silent_and_cut",	test_rread__silent_and_cut },
+	{ "write",		test_rread__write },
 	CU_TEST_INFO_NULL,
 };
 

@@ -17,9 +17,10 @@
  * so that many small files cost round trips and server fsyncs side by
  * side instead of one after the other (the name server commits
  * concurrent changes with one fsync).  A worker takes up to LOCK_BATCH
- * files at once and locks them with one lock; the small local ones of
- * them go with one dfs_put(), which creates and commits them all with a
- * request to each server and a disk sync for all.
+ * files at once.  The small local ones of them go with one dfs_put(),
+ * which creates and commits them all with a request to each server and
+ * a disk sync for all, and takes no lock (the servers refuse a path held
+ * elsewhere); the others are locked with one lock.
  */
 #include <sys/stat.h>
 
@@ -641,30 +642,26 @@ pool_take(struct pool *p, struct job *batch)
 }
 
 /*
- * Locks the dfs targets of a batch with one LOCK, so that its files
- * share one lock (and one lock-table sync) instead of taking and
- * releasing one each: dfs_open() uses a lock this client holds on the
- * path.  Returns the lock, or NULL (one target, or a LOCK refused: each
- * file then locks on its own and reports its own conflict).  Sets *put
- * when the batch's small files may go together by dfs_put(): under the
- * lock, or with no lock server in the cluster (nothing to lock).
+ * Locks the dfs targets of a batch not yet done with one LOCK, so that
+ * its files share one lock (and one lock-table sync) instead of taking
+ * and releasing one each: dfs_open() uses a lock this client holds on
+ * the path.  Returns the lock, or NULL (fewer than two such targets, or
+ * a LOCK refused: each file then locks on its own and reports its own
+ * conflict).
  */
 static struct dfs_lock *
-batch_lock(struct cp *w, const struct job *batch, int n, int *put)
+batch_lock(struct cp *w, const struct job *batch, int n, const int *done)
 {
 	const char	*paths[LOCK_BATCH];
 	struct dfs_lock	*lk;
-	int		 i, m = 0, rc;
+	int		 i, m = 0;
 
-	*put = 0;
 	for (i = 0; i < n; i++)
-		if (batch[i].dst.kind == EP_DFS)
+		if (!done[i] && batch[i].dst.kind == EP_DFS)
 			paths[m++] = batch[i].dst.path;
-	if (m < 2)
+	if (m < 2 || dfs_lock(w->t.dfs, paths, m, 1, 0, &lk) != 0)
 		return NULL;
-	rc = dfs_lock(w->t.dfs, paths, m, 1, 0, &lk);
-	*put = rc == 0 || rc == -DFS_ERR_NOSERVER;
-	return rc == 0 ? lk : NULL;
+	return lk;
 }
 
 /*
@@ -700,18 +697,16 @@ slurp(const char *path, char *buf, uint64_t size)
 }
 
 /*
- * Copies the small local files of a batch to dfs with one dfs_put()
- * under the batch's lock (NULL: none is needed), as many as fit in the
- * worker's buffer, and sets done[i] for each job it settled (copied or
- * reported).
+ * Copies the small local files of a batch to dfs with one dfs_put(), as
+ * many as fit in the buffer, and sets done[i] for each job it settled
+ * (copied or reported).  Returns how many it reported.
  */
-static void
-put_small(struct cp *w, const struct job *batch, int n,
-    const struct dfs_lock *lk, int *done)
+static int
+put_small(struct cp *w, const struct job *batch, int n, int *done)
 {
 	struct dfs_put	 puts[LOCK_BATCH];
 	const struct job *j;
-	int		 idx[LOCK_BATCH], m = 0, i, k, rc;
+	int		 idx[LOCK_BATCH], m = 0, i, k, rc, bad = 0;
 	size_t		 used = 0;
 	ssize_t		 len;
 
@@ -724,6 +719,7 @@ put_small(struct cp *w, const struct job *batch, int n,
 		if (len < 0) {
 			ep_report(w, &j->src, (int)len);
 			done[i] = 1;
+			bad++;
 			continue;
 		}
 		if ((uint64_t)len != j->sm.size)
@@ -735,8 +731,8 @@ put_small(struct cp *w, const struct job *batch, int n,
 		used += (size_t)len;
 	}
 	if (m == 0)
-		return;
-	(void)dfs_put(w->t.dfs, puts, (size_t)m, tool_wmode(&w->t), lk);
+		return bad;
+	(void)dfs_put(w->t.dfs, puts, (size_t)m, tool_wmode(&w->t), NULL);
 	for (k = 0; k < m; k++) {
 		j = &batch[idx[k]];
 		done[idx[k]] = 1;
@@ -745,9 +741,12 @@ put_small(struct cp *w, const struct job *batch, int n,
 			rc = dfs_chmod(w->t.dfs, j->dst.path, j->sm.mode);
 		if (rc == 0 && w->preserve)
 			rc = dfs_utime(w->t.dfs, j->dst.path, j->sm.mtime_ns);
-		if (rc != 0)
+		if (rc != 0) {
 			ep_report(w, &j->dst, rc);
+			bad++;
+		}
 	}
+	return bad;
 }
 
 static void *
@@ -756,7 +755,7 @@ worker(void *arg)
 	struct cp	*w = arg;
 	struct pool	*p = w->pool;
 	struct dfs_lock	*lk;
-	int		 n, i, put, done[LOCK_BATCH];
+	int		 n, i, done[LOCK_BATCH];
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -766,10 +765,9 @@ worker(void *arg)
 			break;
 		n = pool_take(p, w->batch);
 		pthread_mutex_unlock(&p->mu);
-		lk = batch_lock(w, w->batch, n, &put);
 		memset(done, 0, sizeof(done));
-		if (put)
-			put_small(w, w->batch, n, lk, done);
+		(void)put_small(w, w->batch, n, done);
+		lk = batch_lock(w, w->batch, n, done);
 		for (i = 0; i < n; i++)
 			if (!done[i])
 				(void)copy_file(w, &w->batch[i].src,
@@ -1122,6 +1120,29 @@ copy_tree(struct cp *cp, const struct ep *src, const struct ep *dst,
 	return rc;
 }
 
+/*
+ * Copies one small local file to dfs the way a worker copies a batch's
+ * (put_small(): one dfs_put(), no lock).  Returns 0, -1 (reported), or 1
+ * when it is no such file: copy it the usual way.  Not in a worker,
+ * whose batch lock may hold the path.
+ */
+static int
+copy_small(struct cp *cp, const struct ep *src, const struct ep *dst,
+    const struct meta *sm)
+{
+	struct job	j;
+	int		done = 0, bad;
+
+	if (src->kind != EP_LOCAL || dst->kind != EP_DFS ||
+	    sm->size > PUT_SMALL || cp->batch != NULL)
+		return 1;
+	ep_copy(&j.src, src);
+	ep_copy(&j.dst, dst);
+	j.sm = *sm;
+	bad = put_small(cp, &j, 1, &done);
+	return !done ? 1 : bad > 0 ? -1 : 0;
+}
+
 /* Copies a file or (with -r) a tree from src to dst.  Returns 0 or -1
  * (reported). */
 static int
@@ -1134,6 +1155,8 @@ copy_node(struct cp *cp, const struct ep *src, const struct ep *dst)
 		ep_report(cp, src, rc);
 		return -1;
 	}
+	if (!sm.isdir && (rc = copy_small(cp, src, dst, &sm)) != 1)
+		return rc;
 	if (!sm.isdir)
 		return copy_file(cp, src, dst, &sm);
 	if (!cp->recursive) {

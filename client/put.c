@@ -20,6 +20,14 @@
  * file would give: a missing file is created (0644), an existing one
  * replaced by a new version, committed and durable, and CHANGED when
  * another writer committed in between.
+ *
+ * Without a lock from the caller none is taken: a LOCK and an UNLOCK,
+ * each a sync of the lock table, were a third of a small-file tree's
+ * upload, and they protect nothing the servers do not.  The data is all
+ * here, so there is no writing session for a lock to keep others out
+ * of: the name server refuses the CREATE, and the file server the
+ * commit, of a path someone else holds (LOCKED, that file alone), and a
+ * commit that another writer's came before fails with CHANGED.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -213,10 +221,8 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
     const struct dfs_lock *lk)
 {
 	struct putent	*ents;
-	const char	*paths[DFS_PUT_MAXFILES];
 	char		*names;
 	dfs_lockid	 lock;
-	unsigned int	 lease_ms;
 	size_t		 i, len = 0;
 	int		 rc;
 
@@ -237,7 +243,6 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 	}
 	for (i = 0, len = 0; i < n; i++) {
 		files[i].status = 0;
-		paths[i] = files[i].path;
 		ents[i].buf = names + len;
 		len += strlen(files[i].path) + 1;
 		if (name_split(files[i].path, ents[i].buf, &ents[i].dir,
@@ -246,9 +251,8 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 	}
 	if (lk != NULL)
 		lock = lk->id;
-	else if ((rc = lock_take(dfs, paths, (u_int)n, &lock, &lease_ms)) != 0)
-		for (i = 0; i < n; i++)
-			files[i].status = rc;
+	else
+		memset(&lock, 0, sizeof(lock));	/* none: see the head */
 	for (i = 0; i < n && rc == 0; )
 		i = create_some(dfs, files, ents, i, n, &lock);
 	/* one PUT per file server, in the order of its first file */
@@ -256,8 +260,6 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 		if (files[i].status == 0 && ents[i].srv.port != 0)
 			put_to(dfs, files, ents, n, ents[i].srv, &lock,
 			    strcmp(mode, "wc") == 0);
-	if (lk == NULL && rc == 0)
-		(void)lock_release(dfs, &lock);
 	for (i = 0; i < n; i++) {
 		if (rc == 0)
 			rc = files[i].status;

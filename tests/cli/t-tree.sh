@@ -117,19 +117,46 @@ lock_calls()
 	    /server/ { f = 0 } f && $1 == op { print $2 }' "$TMP/out"
 }
 
-say "-j: a worker locks the files it takes with one LOCK"
+say "-j: small files go by dfs_put() and take no lock"
 l0=$(lock_calls LOCK)
-u0=$(lock_calls UNLOCK)
 ok dfs-cp -j 4 -r "$TMP/many" dfs:/mlk
 l1=$(lock_calls LOCK)
-u1=$(lock_calls UNLOCK)
 [ -n "$l0" ] && [ -n "$l1" ] || fail "no LOCK count in dfs-stat -S"
-[ $((l1 - l0)) -ge 1 ] && [ $((l1 - l0)) -le 100 ] ||
-    fail "$((l1 - l0)) LOCKs for 200 files"
+[ "$l1" -eq "$l0" ] || fail "$((l1 - l0)) LOCKs for 200 small files"
+ok dfs-cp -r dfs:/mlk "$TMP/mlk"
+diff -r "$TMP/many" "$TMP/mlk" || fail "-j 4 by dfs_put: differ"
+
+say "one small file goes by dfs_put() too: no lock, and a path held" \
+    "elsewhere is refused"
+l0=$(lock_calls LOCK)
+ok dfs-cp "$TMP/many/d/f1" dfs:/one
+l1=$(lock_calls LOCK)
+[ "$l1" -eq "$l0" ] || fail "$((l1 - l0)) LOCKs for one small file"
+ok dfs-cat /one
+cmp -s "$TMP/out" "$TMP/many/d/f1" || fail "/one is not f1"
+run dfs-lock /one -- env -u DFS_LOCKS dfs-cp "$TMP/many/d/f2" dfs:/one
+[ $RC -eq 1 ] || fail "exit $RC writing /one locked elsewhere"
+grep -q "^dfs-cp: dfs:/one: Locked by another client" "$TMP/err" ||
+    fail "no message for /one: $(cat "$TMP/err")"
+ok dfs-cat /one
+cmp -s "$TMP/out" "$TMP/many/d/f1" || fail "/one changed under a lock"
+
+say "-j: a worker locks the larger files it takes with one LOCK"
+mkdir -p "$TMP/larger"
+for i in 1 2 3 4 5 6 7 8; do
+	mkfile "$TMP/larger/g$i" $((70 * 1024 + i))
+done
+l0=$(lock_calls LOCK)
+u0=$(lock_calls UNLOCK)
+ok dfs-cp -j 2 -r "$TMP/larger" dfs:/mlg
+l1=$(lock_calls LOCK)
+u1=$(lock_calls UNLOCK)
+[ $((l1 - l0)) -ge 1 ] && [ $((l1 - l0)) -le 4 ] ||
+    fail "$((l1 - l0)) LOCKs for 8 files on 2 workers"
 [ $((u1 - u0)) -eq $((l1 - l0)) ] ||
     fail "$((l1 - l0)) LOCKs but $((u1 - u0)) UNLOCKs"
-ok dfs-cp -r dfs:/mlk "$TMP/mlk"
-diff -r "$TMP/many" "$TMP/mlk" || fail "-j 4 with batch locks: differ"
+ok dfs-cp -r dfs:/mlg "$TMP/mlg"
+diff -r "$TMP/larger" "$TMP/mlg" || fail "-j 2 with batch locks: differ"
 
 say "-j: a file locked by another client fails, the others arrive"
 run dfs-lock /mlk2/d/f5 -- env -u DFS_LOCKS \
@@ -148,7 +175,7 @@ expect_err "dfs-cp: -j x: expected a number of jobs from 1 to 64" \
     dfs-cp -j x -r "$TMP/many" dfs:/mx
 
 say "rm -r removes the tree"
-ok dfs-rm -r /x /y /z /p /m1 /m16 /mbad /mlk /mlk2
+ok dfs-rm -r /x /y /z /p /m1 /m16 /mbad /mlk /mlg /mlk2 /one
 ok dfs-ls /
 [ ! -s "$TMP/out" ] || fail "left: $(cat "$TMP/out")"
 exit 0

@@ -177,9 +177,10 @@ test_put__failures_are_per_file(void)
 	CU_ASSERT(holds("/p/ok3", "three"));
 }
 
-/* Locks: someone else's lock on one path fails the whole batch (one
- * LOCK covers it) and creates nothing; a lock the caller holds on all
- * of them is used; one that misses a path is refused. */
+/* Locks: without one of its own dfs_put() takes none, and someone
+ * else's lock on one path fails that file alone, refused by the servers
+ * (nothing made there), while the others are written; a lock the caller
+ * holds on all of them is used; one that misses a path is refused. */
 static void
 test_put__locks(void)
 {
@@ -193,9 +194,10 @@ test_put__locks(void)
 	CU_ASSERT_EQUAL_FATAL(dfs_lock(b, one, 1, 1, 0, &lk), 0);
 	fill(files, pp, tp, 2);
 	CU_ASSERT_EQUAL(dfs_put(a, files, 2, "w", NULL), -DFS_ERR_LOCKED);
-	CU_ASSERT_EQUAL(files[0].status, -DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(files[0].status, 0);
 	CU_ASSERT_EQUAL(files[1].status, -DFS_ERR_LOCKED);
-	CU_ASSERT_EQUAL(dfs_getattr(b, "/p/l1", &st), -DFS_ERR_NOENT);
+	CU_ASSERT(holds("/p/l1", "l1"));
+	CU_ASSERT_EQUAL(dfs_getattr(b, "/p/l2", &st), -DFS_ERR_NOENT);
 	/* under the holder's own lock, as far as it reaches */
 	CU_ASSERT_EQUAL(dfs_put(b, files, 2, "w", lk), -DFS_ERR_INVAL);
 	CU_ASSERT_EQUAL(files[0].status, -DFS_ERR_INVAL);
@@ -203,8 +205,9 @@ test_put__locks(void)
 	CU_ASSERT(holds("/p/l2", "l2"));
 	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
 	CU_ASSERT_EQUAL(dfs_lock(a, pp, 2, 1, 0, &lk), 0);
+	files[0].data = "L1";
 	CU_ASSERT_EQUAL(dfs_put(a, files, 2, "w", lk), 0);
-	CU_ASSERT(holds("/p/l1", "l1"));
+	CU_ASSERT(holds("/p/l1", "L1"));
 	CU_ASSERT_EQUAL(dfs_unlock(lk), 0);
 }
 

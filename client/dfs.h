@@ -328,8 +328,9 @@ struct dfs_put {
  * what one file does.  Each file succeeds or fails on its own and its
  * `status` says how.  `mode` is "w" or "wc" (the cache keeps a copy).
  * The files are written under `lk`, which must hold every path
- * exclusively; with lk NULL no lock is taken (the data is all here, so
- * there is no session to protect), and a file whose path someone else
+ * exclusively; with lk NULL a lock this client holds on a file's path
+ * is used, as dfs_open() would, and none is taken (the data is all here,
+ * so there is no session to protect): a file whose path someone else
  * holds fails alone with -DFS_ERR_LOCKED, refused by the servers.
  * At most DFS_PUT_MAXFILES files and DFS_PUT_MAXBYTES bytes in all.
  * Returns 0 when every file was written, else the status of the first

@@ -27,7 +27,10 @@
  * here, so there is no writing session for a lock to keep others out
  * of: the name server refuses the CREATE, and the file server the
  * commit, of a path someone else holds (LOCKED, that file alone), and a
- * commit that another writer's came before fails with CHANGED.
+ * commit that another writer's came before fails with CHANGED.  A file
+ * whose path this client holds a lock on (dfs_lock(), $DFS_LOCKS) goes
+ * under that lock, as dfs_open() would; a COMPOUND to the name server
+ * carries the files of one lock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,11 +118,12 @@ take_created(struct putent *e, const name_resop *ops, u_int k)
 	    -DFS_ERR_NOMEM;
 }
 
-/* Creates (or opens) files[from..n) in one COMPOUND, as far as it goes.
- * Returns the index of the first file not settled by it. */
+/* Creates (or opens) files[from..n) in one COMPOUND, as far as it goes
+ * and as long as their locks (ids) are those of the first.  Returns the
+ * index of the first file not settled by it. */
 static size_t
 create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
-    size_t from, size_t n, const dfs_lockid *lock)
+    size_t from, size_t n, const dfs_lockid *ids)
 {
 	struct nreq		*r;
 	name_compound_res	 res;
@@ -131,12 +135,14 @@ create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
 			files[i].status = -DFS_ERR_NOMEM;
 		return n;
 	}
-	nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = *lock;
+	nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = ids[from];
 	for (end = from; end < n; end++) {
 		if (files[end].status != 0) {
 			last[end] = -1;		/* failed already */
 			continue;
 		}
+		if (memcmp(&ids[end], &ids[from], sizeof(ids[end])) != 0)
+			break;
 		last[end] = add_create(r, &ents[end], prev < n &&
 		    strcmp(ents[end].dir, ents[prev].dir) == 0);
 		if (last[end] == -1)
@@ -169,7 +175,7 @@ create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
  * yet sent, and marks them sent (ents[i].srv.port = 0). */
 static void
 put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
-    size_t n, const dfs_server srv, const dfs_lockid *lock, int cache)
+    size_t n, const dfs_server srv, const dfs_lockid *ids, int cache)
 {
 	struct freq		 r = { .n = 0 };
 	put_entry		 pf[DFS_PUT_MAXFILES];
@@ -186,7 +192,7 @@ put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
 			continue;
 		memset(&pf[m], 0, sizeof(pf[m]));
 		pf[m].fh = ents[i].fh;
-		pf[m].lock = *lock;
+		pf[m].lock = ids[i];
 		/* CHANGED if anyone committed since CREATE: no lost update */
 		pf[m].base = ents[i].vers;
 		pf[m].data.data_val = (char *)files[i].data;
@@ -222,7 +228,8 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 {
 	struct putent	*ents;
 	char		*names;
-	dfs_lockid	 lock;
+	dfs_lockid	 ids[DFS_PUT_MAXFILES];
+	const struct dfs_lock *held;
 	size_t		 i, len = 0;
 	int		 rc;
 
@@ -249,16 +256,21 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 		    &ents[i].base) != 0)
 			files[i].status = -DFS_ERR_ISDIR;	/* "/" */
 	}
-	if (lk != NULL)
-		lock = lk->id;
-	else
-		memset(&lock, 0, sizeof(lock));	/* none: see the head */
+	/* the caller's lock, else one this client holds, else none (see
+	 * the head) */
+	for (i = 0; i < n; i++) {
+		held = lk != NULL ? lk : lock_find(dfs, files[i].path);
+		if (held != NULL)
+			ids[i] = held->id;
+		else
+			memset(&ids[i], 0, sizeof(ids[i]));
+	}
 	for (i = 0; i < n && rc == 0; )
-		i = create_some(dfs, files, ents, i, n, &lock);
+		i = create_some(dfs, files, ents, i, n, ids);
 	/* one PUT per file server, in the order of its first file */
 	for (i = 0; i < n && rc == 0; i++)
 		if (files[i].status == 0 && ents[i].srv.port != 0)
-			put_to(dfs, files, ents, n, ents[i].srv, &lock,
+			put_to(dfs, files, ents, n, ents[i].srv, ids,
 			    strcmp(mode, "wc") == 0);
 	for (i = 0; i < n; i++) {
 		if (rc == 0)

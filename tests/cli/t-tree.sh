@@ -140,6 +140,10 @@ grep -q "^dfs-cp: dfs:/one: Locked by another client" "$TMP/err" ||
     fail "no message for /one: $(cat "$TMP/err")"
 ok dfs-cat /one
 cmp -s "$TMP/out" "$TMP/many/d/f1" || fail "/one changed under a lock"
+ok dfs-lock /one -- dfs-cp "$TMP/many/d/f2" dfs:/one
+ok dfs-cat /one
+cmp -s "$TMP/out" "$TMP/many/d/f2" || fail "/one not written under" \
+    "the writer's own lock"
 
 say "-j: a worker locks the larger files it takes with one LOCK"
 mkdir -p "$TMP/larger"

@@ -179,8 +179,10 @@ test_put__failures_are_per_file(void)
 
 /* Locks: without one of its own dfs_put() takes none, and someone
  * else's lock on one path fails that file alone, refused by the servers
- * (nothing made there), while the others are written; a lock the caller
- * holds on all of them is used; one that misses a path is refused. */
+ * (nothing made there), while the others are written; a lock the writer
+ * holds on one path is used for that file (a batch of two locks); a
+ * lock the caller passes that covers all of them is used; one that
+ * misses a path is refused. */
 static void
 test_put__locks(void)
 {
@@ -198,6 +200,11 @@ test_put__locks(void)
 	CU_ASSERT_EQUAL(files[1].status, -DFS_ERR_LOCKED);
 	CU_ASSERT(holds("/p/l1", "l1"));
 	CU_ASSERT_EQUAL(dfs_getattr(b, "/p/l2", &st), -DFS_ERR_NOENT);
+	/* a lock the writer holds on a path is used for that file */
+	files[1].data = "L2";
+	CU_ASSERT_EQUAL(dfs_put(b, files, 2, "w", NULL), 0);
+	CU_ASSERT(holds("/p/l2", "L2"));
+	files[1].data = "l2";
 	/* under the holder's own lock, as far as it reaches */
 	CU_ASSERT_EQUAL(dfs_put(b, files, 2, "w", lk), -DFS_ERR_INVAL);
 	CU_ASSERT_EQUAL(files[0].status, -DFS_ERR_INVAL);

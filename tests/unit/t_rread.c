@@ -184,6 +184,28 @@ build(uint32_t accept, dfs_stat st, uint32_t nres, uint32_t op,
 	sc.len = (size_t)(p - sc.reply);
 }
 
+/* Starts the scripted server's thread (*t) and connects to it. */
+static CLIENT *
+script_start(pthread_t *t)
+{
+	CLIENT	*c;
+	char	 err[256];
+
+	CU_ASSERT_FATAL(pthread_create(t, NULL, server, NULL) == 0);
+	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
+	    TIMEOUT_MS, 0, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	return c;
+}
+
+/* Hangs up and waits for the server's thread. */
+static void
+script_end(CLIENT *c, pthread_t t)
+{
+	clnt_destroy(c);
+	pthread_join(t, NULL);
+}
+
 /* Runs one rread_call against the script; returns its clnt_stat. */
 static enum clnt_stat
 go(char *buf, u_int *len, dfs_stat *status)
@@ -192,13 +214,9 @@ go(char *buf, u_int *len, dfs_stat *status)
 	read_args	 ra;
 	pthread_t	 t;
 	CLIENT		*c;
-	char		 err[256];
 	enum clnt_stat	 st;
 
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, server, NULL) == 0);
-	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
-	    TIMEOUT_MS, 0, err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	c = script_start(&t);
 	memset(&ra, 0, sizeof(ra));
 	ra.fh.dfs_fh_len = sizeof(fhb);
 	ra.fh.dfs_fh_val = (char *)fhb;
@@ -206,8 +224,7 @@ go(char *buf, u_int *len, dfs_stat *status)
 	ra.offset = 12345;
 	ra.count = CAP;
 	st = rread_call(c, 777, &ra, TIMEOUT_MS, buf, len, status);
-	clnt_destroy(c);
-	pthread_join(t, NULL);
+	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 777);
 	CU_ASSERT(sc.got.vers == 3 && sc.got.offset == 12345 &&
@@ -238,16 +255,12 @@ gow(u_int n, u_int *count, dfs_stat *status)
 	write_args	 wa;
 	pthread_t	 t;
 	CLIENT		*c;
-	char		 err[256];
 	enum clnt_stat	 st;
 	u_int		 i;
 
 	for (i = 0; i < n; i++)
 		buf[i] = (char)(i * 13 + 1);
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, server, NULL) == 0);
-	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
-	    TIMEOUT_MS, 0, err, sizeof(err));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	c = script_start(&t);
 	memset(&wa, 0, sizeof(wa));
 	wa.fh.dfs_fh_len = sizeof(fhb);
 	wa.fh.dfs_fh_val = (char *)fhb;
@@ -256,8 +269,7 @@ gow(u_int n, u_int *count, dfs_stat *status)
 	wa.data.data_len = n;
 	wa.data.data_val = buf;
 	st = rwrite_call(c, 778, &wa, TIMEOUT_MS, count, status);
-	clnt_destroy(c);
-	pthread_join(t, NULL);
+	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 778);
 	CU_ASSERT(sc.wgot.stage == wa.stage && sc.wgot.offset == wa.offset &&

@@ -265,10 +265,15 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 		else
 			memset(&ids[i], 0, sizeof(ids[i]));
 	}
-	for (i = 0; i < n && rc == 0; )
-		i = create_some(dfs, files, ents, i, n, ids);
+	/* ORDER: a COMPOUND starts at a file still to create, whose lock
+	 * the ones after it must share */
+	for (i = 0; i < n; )
+		if (files[i].status != 0)
+			i++;
+		else
+			i = create_some(dfs, files, ents, i, n, ids);
 	/* one PUT per file server, in the order of its first file */
-	for (i = 0; i < n && rc == 0; i++)
+	for (i = 0; i < n; i++)
 		if (files[i].status == 0 && ents[i].srv.port != 0)
 			put_to(dfs, files, ents, n, ents[i].srv, ids,
 			    strcmp(mode, "wc") == 0);

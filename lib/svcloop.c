@@ -30,6 +30,9 @@
 #include "rpcc.h"
 #include "svcloop.h"
 
+#define BIND_WAIT_MS	3000	/* tcp_listen(): a port in use */
+#define BIND_RETRY_MS	50
+
 static int	sigpipe_fds[2] = { -1, -1 };
 static void	(*round_fn)(void *);		/* svcloop_set_round() */
 static int	 breaking;			/* svcloop_break() */
@@ -180,7 +183,13 @@ svcloop_signal(void)
 	return last;
 }
 
-/* Returns a listening socket on addr:port, or exits. */
+/*
+ * Returns a listening socket on addr:port, or exits.  A port in use is
+ * tried again for BIND_WAIT_MS: after a kill -9 of dfs-filed its idle
+ * workers hold the listening socket until they have seen the supervisor
+ * go (PR_SET_PDEATHSIG) and exited, a few milliseconds, and a restart
+ * right away must not fail on that.
+ */
 static int
 tcp_listen(const char *addr, unsigned int port, unsigned int *boundport)
 {
@@ -188,7 +197,7 @@ tcp_listen(const char *addr, unsigned int port, unsigned int *boundport)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	char			 portstr[16];
-	int			 fd, one = 1, rc;
+	int			 fd, one = 1, rc, waited = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -202,8 +211,15 @@ tcp_listen(const char *addr, unsigned int port, unsigned int *boundport)
 	if (fd == -1)
 		fatal("socket");
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1)
-		fatal("cannot bind '%s' port %u", addr, port);
+	while (bind(fd, res->ai_addr, res->ai_addrlen) == -1) {
+		if (errno != EADDRINUSE || port == 0 || waited >= BIND_WAIT_MS)
+			fatal("cannot bind '%s' port %u", addr, port);
+		if (waited == 0)
+			log_info("port %u in use, trying again for %d ms",
+			    port, BIND_WAIT_MS);
+		(void)poll(NULL, 0, BIND_RETRY_MS);
+		waited += BIND_RETRY_MS;
+	}
 	freeaddrinfo(res);
 	if (listen(fd, SOMAXCONN) == -1)
 		fatal("listen");

@@ -227,10 +227,13 @@ count_idle(const struct super *s, int except)
 
 /* --- a worker ---------------------------------------------------------- */
 
-/* Ends a worker. */
+/* Ends a worker.  The listening socket goes first: after a kill -9 of
+ * the supervisor a restarted dfs-filed binds the port once the last
+ * worker let go of it. */
 static void __attribute__((noreturn))
 worker_exit(struct super *s)
 {
+	close(s->lfd);
 	filed_ctx_release(&s->fc);
 	exit(0);
 }

@@ -240,6 +240,24 @@ ok dfs-cp dfs:/v "$TMP/v2.back"
 same "$TMP/v2" "$TMP/v2.back"
 rm -f "$TMP/v1" "$TMP/v2" "$TMP/v.back" "$TMP/v2.back"
 
+say "a second dfs-filed on the same port tries again, then says why"
+mkdir -p "$TMP/filed2"
+t0=$(now_ms)
+"$BIN/dfs-filed" -d -N -b 127.0.0.1 -p "$FILEDPORT" -D "$TMP/filed2" \
+    -s "$DFS_SERVER" >"$TMP/filed2.log" 2>&1 &
+pid=$!
+BG="$BG $pid"
+wait_exit $pid 10 || fail "a second dfs-filed on port $FILEDPORT still" \
+    "runs after 10 s: $(cat "$TMP/filed2.log")"
+BG=
+t1=$(now_ms)
+[ "$WRC" -ne 0 ] || fail "a second dfs-filed on a port in use exited 0"
+grep -q "port $FILEDPORT in use, trying again" "$TMP/filed2.log" &&
+    grep -q "cannot bind '127.0.0.1' port $FILEDPORT: Address already in use" \
+    "$TMP/filed2.log" || fail "dfs-filed said: $(cat "$TMP/filed2.log")"
+[ $((t1 - t0)) -ge 2500 ] || fail "gave up after $((t1 - t0)) ms"
+ok dfs-cat /v
+
 say "a server that is not a dfs name server"
 lockport=$(sed -n 's/^dfs-lockd: serving on .* port \([0-9][0-9]*\)$/\1/p' \
     "$TMP/lockd.log" | tail -n 1)

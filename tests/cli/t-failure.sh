@@ -86,6 +86,19 @@ children()
 	echo "$now"
 }
 
+# children_atleast PID N: children() once PID has N or more of them
+# (the supervisor forks on its tick, 0.2 s); gives up after 5 s.
+children_atleast()
+{
+	j=0
+	while now=$(children "$1"); [ "$(echo "$now" | wc -w)" -lt "$2" ] &&
+	    [ $j -lt 25 ]; do
+		j=$((j + 1))
+		sleep 0.2
+	done
+	echo "$now"
+}
+
 say "dfs-filed keeps two workers waiting, serves connection after" \
     "connection with them, replaces one killed and forks more under load"
 filedpid=$(cat "$TMP/filed.pid")
@@ -102,7 +115,7 @@ now=$(children "$filedpid")
     "'$(echo $idle)' (a process per connection?)"
 victim=$(echo "$now" | head -n 1)
 kill -9 "$victim"
-new=$(children "$filedpid")
+new=$(children_atleast "$filedpid" 2)
 [ "$(echo "$new" | wc -w)" -eq 2 ] || fail "children after kill: '$new'"
 case " $(echo $new) " in
 *" $victim "*)	fail "killed worker $victim still listed" ;;
@@ -115,7 +128,7 @@ for i in 1 2 3; do
 	bash -c "exec 3<>/dev/tcp/127.0.0.1/$FILEDPORT && exec sleep 60" &
 	BG="$BG $!"
 done
-busy=$(children "$filedpid")
+busy=$(children_atleast "$filedpid" 4)
 [ "$(echo "$busy" | wc -w)" -ge 4 ] ||
     fail "children with three connections held: '$(echo $busy)'," \
     "want three serving and one or more waiting"

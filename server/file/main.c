@@ -89,7 +89,6 @@ struct super {
 	int			 pokefd[2];	/* workers -> supervisor */
 	pid_t			 self;		/* the supervisor */
 	/* in a worker */
-	int			 slot;
 	int			 lfd;		/* the listening socket */
 	int			 epfd;
 };
@@ -268,7 +267,7 @@ worker_round(void *arg)
  * EPOLLEXCLUSIVE, so that a connection wakes one idle worker, not all.
  */
 static void
-worker_init(struct super *s, int slot)
+worker_init(struct super *s)
 {
 	struct epoll_event	ev;
 
@@ -277,12 +276,11 @@ worker_init(struct super *s, int slot)
 	mask_signals(SIG_UNBLOCK);
 	if (getppid() != s->self)
 		exit(0);
-	s->slot = slot;
 	close(s->pokefd[0]);
 	/* ORDER: destroying the listening transport closes its socket */
 	s->lfd = fcntl(s->d.listenfd, F_DUPFD_CLOEXEC, 0);
 	SVC_DESTROY(s->d.xprt);
-	svcloop_set_round(worker_round, s);
+	svcloop_set_round(worker_round, NULL);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -357,7 +355,7 @@ worker_main(struct super *s, int slot)
 {
 	int	fd;
 
-	worker_init(s, slot);
+	worker_init(s);
 	(void)upcall_connect(&s->fc);	/* no answer now: a COMMIT retries */
 	for (;;) {
 		slot_set(s, slot, SLOT_IDLE);

@@ -60,6 +60,8 @@ struct rpipe {
 	CLIENT		*c;
 	struct rread_in	 in;
 	struct rpslot	 slot[RPIPE_DEPTH];
+	char		*bufs;		/* the slots' buffers, in one */
+	size_t		 buflen;	/* bytes of each */
 	int		 head;		/* the oldest slot: held, or next in */
 	int		 held;		/* the caller has slot[head] */
 	int		 nflight;	/* READs sent and not yet answered */
@@ -87,9 +89,10 @@ rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	/* any start will do: an xid only needs to be new on its connection */
 	rp->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)rp;
 	fh_copy(&rp->fh, fh);
-	for (i = 0; i < RPIPE_DEPTH; i++)
-		if ((rp->slot[i].buf = malloc(DFS_CHUNK)) == NULL)
-			break;
+	rp->buflen = size < DFS_CHUNK ? (size_t)size : DFS_CHUNK;
+	rp->bufs = chunks_alloc(RPIPE_DEPTH, rp->buflen);
+	for (i = 0; rp->bufs != NULL && i < RPIPE_DEPTH; i++)
+		rp->slot[i].buf = rp->bufs + (size_t)i * rp->buflen;
 	if (rp->fh.dfs_fh_val == NULL || i < RPIPE_DEPTH) {
 		rpipe_end(rp);
 		return -DFS_ERR_NOMEM;
@@ -101,16 +104,13 @@ rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 void
 rpipe_end(struct rpipe *rp)
 {
-	int	i;
-
 	if (rp == NULL)
 		return;
 	if (rp->c != NULL && rp->nflight == 0 && rp->err == 0)
 		conn_file_give(rp->dfs, &rp->srv, rp->c);
 	else if (rp->c != NULL)
 		clnt_destroy(rp->c);	/* a reply may be on its way */
-	for (i = 0; i < RPIPE_DEPTH; i++)
-		free(rp->slot[i].buf);
+	chunks_free(rp->bufs, RPIPE_DEPTH, rp->buflen);
 	free(rp->fh.dfs_fh_val);
 	free(rp);
 }

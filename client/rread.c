@@ -29,7 +29,15 @@
  * header is encoded with the data left empty, its length patched in
  * (the opaque is the last item of a COMPOUND of one WRITE), and the data
  * is sent from the caller's buffer with sendmsg(2).
+ *
+ * chunks_alloc() gives rpipe.c and xfer.c their chunk buffers with
+ * their pages in place: a malloc'd 1 MiB is mapped on first touch, one
+ * page fault per 4 KiB as the first replies are read into it, and a
+ * page fault costs 10-20 us on a VM (two buffers: 512 faults, 5-10 ms of
+ * a 100 MiB download that takes 40-60 ms).  MAP_POPULATE maps them in
+ * the one call.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -446,4 +454,23 @@ rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 	if ((st = rin_end(&r)) != RPC_SUCCESS)
 		return st;
 	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+char *
+chunks_alloc(size_t n, size_t len)
+{
+	void	*p;
+
+	if (len == 0)
+		len = 1;
+	p = mmap(NULL, n * len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void
+chunks_free(char *p, size_t n, size_t len)
+{
+	if (p != NULL)
+		(void)munmap(p, n * (len == 0 ? 1 : len));
 }

@@ -70,6 +70,7 @@ struct xfer {
 	int		 nthr, nslot;
 	pthread_t	 thr[XFER_MAXSTREAMS];
 	struct slot	 slot[2 * XFER_MAXSTREAMS];
+	char		*bufs;		/* the slots' buffers, in one */
 	int		 head;		/* write: next to fill; read: next to take */
 	int		 next;		/* next to send (write) / claim (read) */
 	int		 held;		/* read: the caller holds slot[head] */
@@ -262,9 +263,9 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	/* any start will do: an xid only needs to be new on its connection */
 	x->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)x;
 	fh_copy(&x->fh, fh);
-	for (i = 0; i < x->nslot; i++)
-		if ((x->slot[i].buf = malloc(DFS_CHUNK)) == NULL)
-			break;
+	x->bufs = chunks_alloc((size_t)x->nslot, DFS_CHUNK);
+	for (i = 0; x->bufs != NULL && i < x->nslot; i++)
+		x->slot[i].buf = x->bufs + (size_t)i * DFS_CHUNK;
 	if (x->fh.dfs_fh_val == NULL || i < x->nslot) {
 		xfer_end(x);
 		return -DFS_ERR_NOMEM;
@@ -295,8 +296,7 @@ xfer_end(struct xfer *x)
 	pthread_mutex_unlock(&x->mu);
 	for (i = 0; i < x->nthr; i++)
 		pthread_join(x->thr[i], NULL);
-	for (i = 0; i < x->nslot; i++)
-		free(x->slot[i].buf);
+	chunks_free(x->bufs, (size_t)x->nslot, DFS_CHUNK);
 	free(x->fh.dfs_fh_val);
 	pthread_mutex_destroy(&x->mu);
 	pthread_cond_destroy(&x->cv);

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "cutest.h"
+#include "file.h"
 
 int
 cutest_run(CU_SuiteInfo *suites)
@@ -147,4 +149,32 @@ cutest_write_full(int fd, const void *buf, size_t n)
 		n -= (size_t)k;
 	}
 	return 0;
+}
+
+int
+cutest_take_file_call(int fd, void *rec, size_t cap, uint32_t *xid,
+    file_compound_args *args)
+{
+	struct rpc_msg	call;
+	unsigned char	mark[4];
+	uint32_t	len;
+	XDR		x;
+	int		ok;
+
+	memset(args, 0, sizeof(*args));
+	if (cutest_read_full(fd, mark, 4) == -1)
+		return -1;
+	len = be32_get(mark) & 0x7fffffffu;
+	if (!(mark[0] & 0x80) || len > cap || cutest_read_full(fd, rec, len))
+		return -1;
+	memset(&call, 0, sizeof(call));
+	xdrmem_create(&x, rec, len, XDR_DECODE);
+	ok = xdr_callmsg(&x, &call) && call.rm_direction == CALL &&
+	    call.rm_call.cb_prog == DFS_FILE_PROG &&
+	    call.rm_call.cb_proc == FILE_COMPOUND &&
+	    xdr_file_compound_args(&x, args) && args->ops.ops_len == 1 &&
+	    xdr_getpos(&x) == len;
+	xdr_destroy(&x);
+	*xid = call.rm_xid;
+	return ok ? 0 : -1;
 }

@@ -5,6 +5,7 @@
 #define DFS_CUTEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <CUnit/Basic.h>
 
@@ -28,6 +29,18 @@ int	cutest_rmtree(const char *dir);
 int	cutest_read_full(int fd, void *buf, size_t n);
 /* Writes all n bytes to fd.  Returns 0 or -1. */
 int	cutest_write_full(int fd, const void *buf, size_t n);
+
+struct file_compound_args;
+/*
+ * A scripted file server's side of one call: reads a call record from
+ * fd (one fragment, at most cap bytes, into rec) and decodes it as a
+ * COMPOUND of the file program with exactly one op into *args, which the
+ * caller frees (xdr_free(xdr_file_compound_args)) whatever the outcome.
+ * Returns 0 with *xid, or -1: no whole record, another call, or bytes
+ * after the arguments.
+ */
+int	cutest_take_file_call(int fd, void *rec, size_t cap, uint32_t *xid,
+	    struct file_compound_args *args);
 
 /*
  * What kill -9 leaves of a kv store NAME in directory `from`: copies

@@ -56,30 +56,15 @@ static int
 take_call(int fd, uint32_t *xid, read_args *ra)
 {
 	static unsigned char	 rec[4096];
-	struct rpc_msg		 call;
 	file_compound_args	 args;
-	unsigned char		 mark[4];
-	uint32_t		 len;
-	XDR			 x;
 	int			 ok;
 
-	if (cutest_read_full(fd, mark, 4) == -1)
-		return -1;
-	len = be32_get(mark) & 0x7fffffffu;
-	if (!(mark[0] & 0x80) || len > sizeof(rec) ||
-	    cutest_read_full(fd, rec, len))
-		return -1;
-	memset(&call, 0, sizeof(call));
-	memset(&args, 0, sizeof(args));
-	xdrmem_create(&x, (char *)rec, len, XDR_DECODE);
-	ok = xdr_callmsg(&x, &call) && xdr_file_compound_args(&x, &args) &&
-	    args.ops.ops_len == 1 && args.ops.ops_val[0].op == FOP_READ;
+	ok = cutest_take_file_call(fd, rec, sizeof(rec), xid, &args) == 0 &&
+	    args.ops.ops_val[0].op == FOP_READ;
 	if (ok) {
-		*xid = call.rm_xid;
 		*ra = args.ops.ops_val[0].file_argop_u.read;
 		ra->fh.dfs_fh_val = NULL;
 	}
-	xdr_destroy(&x);
 	xdr_free((xdrproc_t)xdr_file_compound_args, (char *)&args);
 	return ok ? 0 : -1;
 }

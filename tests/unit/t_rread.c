@@ -57,27 +57,11 @@ take_call(int fd)
 {
 	static unsigned char	 rec[2 * CAP];
 	const write_args	*wa;
-	struct rpc_msg		 call;
 	file_compound_args	 args;
-	unsigned char		 mark[4];
-	uint32_t		 len;
-	XDR			 x;
+	uint32_t		 xid;
 
-	if (cutest_read_full(fd, mark, 4) == -1)
-		return;
-	len = be32_get(mark) & 0x7fffffffu;
-	if (!(mark[0] & 0x80) || len > sizeof(rec) ||
-	    cutest_read_full(fd, rec, len))
-		return;
-	memset(&call, 0, sizeof(call));
-	memset(&args, 0, sizeof(args));
-	xdrmem_create(&x, (char *)rec, len, XDR_DECODE);
-	if (xdr_callmsg(&x, &call) && call.rm_direction == CALL &&
-	    call.rm_call.cb_prog == DFS_FILE_PROG &&
-	    call.rm_call.cb_proc == FILE_COMPOUND &&
-	    xdr_file_compound_args(&x, &args) && args.ops.ops_len == 1 &&
-	    xdr_getpos(&x) == len) {
-		sc.xid = call.rm_xid;
+	if (cutest_take_file_call(fd, rec, sizeof(rec), &xid, &args) == 0) {
+		sc.xid = xid;
 		wa = &args.ops.ops_val[0].file_argop_u.write;
 		if (args.ops.ops_val[0].op == FOP_READ) {
 			sc.got = args.ops.ops_val[0].file_argop_u.read;
@@ -92,7 +76,6 @@ take_call(int fd)
 			sc.decoded = 1;
 		}
 	}
-	xdr_destroy(&x);
 	xdr_free((xdrproc_t)xdr_file_compound_args, (char *)&args);
 }
 

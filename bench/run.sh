@@ -23,11 +23,13 @@
 #     memory is sampled, then rounds 1..N, each running every workload
 #     for every system (interleaved, so drift on a shared machine hits
 #     all systems alike; the order of the systems rotates each round).
-#     Before each timed transfer the disk is synced and, for large
-#     transfers, the memory it will need is touched once and freed just
-#     after the VM's free page reporter ended a pass (this VM charges
-#     ~0.9 s/GiB for touching memory it handed back to the host: that
-#     would measure the VM, not the system; see prepare() and lull());
+#     Before each timed transfer its source is read once (so every
+#     system starts from the page cache; see warm()), the disk is
+#     synced and, for large transfers, the memory it will need is
+#     touched once and freed just after the VM's free page reporter
+#     ended a pass (this VM charges ~0.9 s/GiB for touching memory it
+#     handed back to the host: that would measure the VM, not the
+#     system; see prepare() and lull());
 #  4. prints a Markdown table of medians and of ratios dfs/peer, then the
 #     targets of issue 6 with PASS/FAIL, and writes the same to the
 #     results file, whose path is printed at the end.
@@ -600,6 +602,25 @@ prepare()
 	rm -f "$S/touch"
 }
 
+# warm SYS NAME: reads the stored copy of NAME once, untimed, so that a
+# download starts from the page cache on every system (SYS "local": NAME
+# is a local file, an upload's source).  On this VM a busy run now and
+# then loses a few to tens of MiB of a cached 1 GiB file (not to reclaim:
+# /proc/vmstat shows no kswapd), and a download that finds pages missing
+# reads them back from the disk: dfs's took 0.54 and 0.69 s instead of
+# 0.23-0.28 s with 47 and 17 MiB of its file server's copy missing.
+# dfs's copy is read through dfs-filed (dfs-cat), Ganesha's and rsync's
+# are the local files they serve.
+warm()
+{
+	case $1 in
+	dfs)		"$DFS_BIN/dfs-cat" --no-cache "dfs:/$2" ;;
+	nfs3|nfs4)	cat "$S/export/$2" ;;
+	rsync*)		cat "$S/rsync/$2" ;;
+	local)		cat "$2" ;;
+	esac >/dev/null 2>&1
+}
+
 # This VM's kernel hands free memory back to the host in passes of its
 # free page reporter: 2 s after memory is freed, then every 2 s while a
 # pass found some.  A pass takes the memory prepare() just freed, and a
@@ -857,6 +878,7 @@ up()
 	for sys in $(order dfs nfs3 rsync rsync-fsync); do
 		has "$sys" || continue
 		fresh up
+		warm local "$src"
 		case $sys in
 		dfs)	xfer "$wl" dfs "$bytes" \
 			    "$DFS_CP" --no-cache "$src" "dfs:/$NAME"
@@ -883,6 +905,7 @@ down()
 	local wl=$1 f=$2 bytes=$3 sys dl=$S/dl/$2
 	for sys in $(order dfs nfs3 nfs4 rsync); do
 		has "$sys" || continue
+		warm "$sys" "$f"
 		case $sys in
 		dfs)	xfer "$wl" dfs "$bytes" \
 			    "$DFS_CP" --no-cache "dfs:/$f" "$dl" ;;
@@ -1102,6 +1125,7 @@ par4()
 	for sys in $(order dfs nfs3); do
 		has "$sys" || continue
 		for n in 1 4; do
+			warm "$sys" mid
 			plain par4 "$sys" "x$n" $((n * MID_B)) \
 			    par_down $n "$sys"
 			for ((i = 0; i < n; i++)); do

@@ -275,9 +275,9 @@ enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
  */
 enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 		    unsigned int timeout_ms, u_int *count, dfs_stat *status);
-/* n buffers of len bytes each, one after the other, their pages mapped
- * already (NULL when out of memory); chunks_free() takes back the same
- * n and len. */
+/* n buffers of len bytes each (n * len > 0), one after the other, their
+ * pages mapped already (NULL when out of memory); chunks_free() takes
+ * back the same n and len. */
 char		*chunks_alloc(size_t n, size_t len);
 void		 chunks_free(char *p, size_t n, size_t len);
 

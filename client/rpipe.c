@@ -61,7 +61,6 @@ struct rpipe {
 	struct rread_in	 in;
 	struct rpslot	 slot[RPIPE_DEPTH];
 	char		*bufs;		/* the slots' buffers, in one */
-	size_t		 buflen;	/* bytes of each */
 	int		 head;		/* the oldest slot: held, or next in */
 	int		 held;		/* the caller has slot[head] */
 	int		 nflight;	/* READs sent and not yet answered */
@@ -89,10 +88,9 @@ rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	/* any start will do: an xid only needs to be new on its connection */
 	rp->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)rp;
 	fh_copy(&rp->fh, fh);
-	rp->buflen = size < DFS_CHUNK ? (size_t)size : DFS_CHUNK;
-	rp->bufs = chunks_alloc(RPIPE_DEPTH, rp->buflen);
+	rp->bufs = chunks_alloc(RPIPE_DEPTH, DFS_CHUNK);
 	for (i = 0; rp->bufs != NULL && i < RPIPE_DEPTH; i++)
-		rp->slot[i].buf = rp->bufs + (size_t)i * rp->buflen;
+		rp->slot[i].buf = rp->bufs + (size_t)i * DFS_CHUNK;
 	if (rp->fh.dfs_fh_val == NULL || i < RPIPE_DEPTH) {
 		rpipe_end(rp);
 		return -DFS_ERR_NOMEM;
@@ -110,7 +108,7 @@ rpipe_end(struct rpipe *rp)
 		conn_file_give(rp->dfs, &rp->srv, rp->c);
 	else if (rp->c != NULL)
 		clnt_destroy(rp->c);	/* a reply may be on its way */
-	chunks_free(rp->bufs, RPIPE_DEPTH, rp->buflen);
+	chunks_free(rp->bufs, RPIPE_DEPTH, DFS_CHUNK);
 	free(rp->fh.dfs_fh_val);
 	free(rp);
 }

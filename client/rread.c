@@ -461,8 +461,6 @@ chunks_alloc(size_t n, size_t len)
 {
 	void	*p;
 
-	if (len == 0)
-		len = 1;
 	p = mmap(NULL, n * len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
@@ -472,5 +470,5 @@ void
 chunks_free(char *p, size_t n, size_t len)
 {
 	if (p != NULL)
-		(void)munmap(p, n * (len == 0 ? 1 : len));
+		(void)munmap(p, n * len);
 }

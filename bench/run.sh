@@ -604,13 +604,13 @@ prepare()
 
 # warm SYS NAME: reads the stored copy of NAME once, untimed, so that a
 # download starts from the page cache on every system (SYS "local": NAME
-# is a local file, an upload's source).  On this VM a busy run now and
-# then loses a few to tens of MiB of a cached 1 GiB file (not to reclaim:
-# /proc/vmstat shows no kswapd), and a download that finds pages missing
-# reads them back from the disk: dfs's took 0.54 and 0.69 s instead of
-# 0.23-0.28 s with 47 and 17 MiB of its file server's copy missing.
-# dfs's copy is read through dfs-filed (dfs-cat), Ganesha's and rsync's
-# are the local files they serve.
+# is a local file, an upload's source).  This VM runs a DAMON scheme
+# that pages out file pages nobody touched for a minute (see damon()),
+# and a round takes longer than that: a download that finds pages of
+# its source gone reads them back from the disk (dfs's took 0.54 and
+# 0.69 s instead of 0.23-0.28 s with 47 and 17 MiB of its file server's
+# copy missing).  dfs's copy is read through dfs-filed (dfs-cat),
+# Ganesha's and rsync's are the local files they serve.
 warm()
 {
 	case $1 in
@@ -1384,7 +1384,7 @@ table()
 	    "dfs/rsync-fsync | dfs/limit |"
 	echo "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 	if wants limits; then
-		row limits "iperf3 loopback, 1 stream, MiB/s" max \
+		row limits "iperf3 loopback, 1 stream ($(tcp_cc)), MiB/s" max \
 		    "" "" "" "" "" "$IPERF_MIBS"
 		row limits "cat of the $BIG MiB file (page cache), MiB/s" \
 		    max "" "" "" "" "" "$(rate "$BIG_B" limits.cat-big.wall)"
@@ -1546,6 +1546,54 @@ versions()
 	echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB",
 	    $2 / 1048576 }' /proc/meminfo), $(uname -sr)," \
 	    "scratch on $(df -T "$S" | awk 'NR == 2 { print $2 }')"
+	damon
+}
+
+# tcp_cc: the TCP congestion control new connections get (every
+# system's, dfs's and iperf3's alike).  With bbr a stream is paced: on
+# this VM iperf3 moved 19-20 Gbit/s on loopback with bbr and 47-50 with
+# cubic, where dfs's downloads, one reply at a time, did not differ.
+tcp_cc()
+{
+	cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null ||
+	    echo "congestion control unknown"
+}
+
+# damon: the kernel's DAMON schemes that page out memory on their own
+# (sysfs admin interface), one line each, or nothing.  Their reclaim is
+# not kswapd's: /proc/vmstat's pgsteal counters do not show it.  Read
+# only; the schemes are the host's, as the page reporter's knobs are.
+damon()
+{
+	local k c s f age aggr which
+	for k in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
+		[ "$(cat "$k/state" 2>/dev/null)" = on ] || continue
+		for c in "$k"/contexts/[0-9]*; do
+			aggr=$(cat "$c/monitoring_attrs/intervals/aggr_us")
+			for s in "$c"/schemes/[0-9]*; do
+				[ "$(cat "$s/action")" = pageout ] || continue
+				age=$(cat "$s/access_pattern/age/min")
+				which=
+				for f in "$s"/ops_filters/[0-9]* \
+				    "$s"/filters/[0-9]*; do
+					[ -r "$f/type" ] || continue
+					which="$which, $(cat "$f/type")"
+					if [ "$(cat "$f/allow")" = Y ]; then
+						which="$which yes"
+					else
+						which="$which no"
+					fi
+				done
+				echo "- DAMON: pages idle for" \
+				    "$((age * aggr / 1000000)) s or more are" \
+				    "paged out${which:+ (filters:${which#,})}," \
+				    "up to $(($(cat "$s/quotas/bytes") / MIB))" \
+				    "MiB per $(cat "$s/quotas/reset_interval_ms")" \
+				    "ms; each transfer's source is read just" \
+				    "before it (warm())"
+			done
+		done
+	done 2>/dev/null
 }
 
 # host_memory: the timed runs in which the VM handed memory back to its

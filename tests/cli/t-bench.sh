@@ -79,6 +79,21 @@ grep -q 'stat from 4 clients >= 20000 ops/s: ' "$TMP/bench.md" ||
     bad "the name server target is missing"
 grep -q '^| dfs-filed |' "$TMP/bench.md" || bad "no peak RSS of dfs-filed"
 
+# a kernel that pages out idle memory on its own (DAMON) is named with
+# the machine, since it is why every source is read before its transfer
+pageout=
+for a in /sys/kernel/mm/damon/admin/kdamonds/*/contexts/*/schemes/*/action; do
+	[ -r "$a" ] && [ "$(cat "$a")" = pageout ] &&
+	    [ "$(cat "${a%/contexts/*}/state")" = on ] && pageout=yes
+done
+if [ -n "$pageout" ]; then
+	grep -q '^- DAMON: pages idle for [0-9]* s or more are paged out' \
+	    "$TMP/bench.md" || bad "DAMON pages out here, the results do not say"
+	say "ok: the DAMON page-out scheme is named"
+elif grep -q '^- DAMON:' "$TMP/bench.md"; then
+	bad "the results name a DAMON scheme this machine does not run"
+fi
+
 say "nothing left behind"
 scratch=$(sed -n 's/^--- scratch \([^;]*\);.*/\1/p' "$TMP/bench.err")
 [ -n "$scratch" ] || fail "bench/run.sh did not name its scratch directory"

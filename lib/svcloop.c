@@ -29,6 +29,7 @@
 #include "log.h"
 #include "rpcc.h"
 #include "svcloop.h"
+#include "svcx.h"
 
 #define BIND_WAIT_MS	3000	/* tcp_listen(): a port in use */
 #define BIND_RETRY_MS	50
@@ -62,6 +63,27 @@ absolute(const char *path)
 	if (out != NULL)
 		snprintf(out, n, "%s/%s", cwd, path);
 	return out;
+}
+
+/* Parses a number in [min, max] into *out.  Returns 1, or -1 with a
+ * message on stderr. */
+static int
+parse_limit(struct daemon *d, int ch, const char *arg, unsigned long min,
+    unsigned long max, unsigned int *out)
+{
+	char		*ep;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(arg, &ep, 10);
+	if (*arg < '0' || *arg > '9' || *ep != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		fprintf(stderr, "%s: bad argument '%s' for -%c (%lu..%lu)\n",
+		    d->progname, arg, ch, min, max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 1;
 }
 
 int
@@ -99,6 +121,10 @@ daemon_getopt(struct daemon *d, int ch, const char *arg)
 	case 'v':
 		d->verbose = 1;
 		return 1;
+	case 'C':
+		return parse_limit(d, ch, arg, 1, 65536, &d->maxconns);
+	case 'I':
+		return parse_limit(d, ch, arg, 1, 86400, &d->idle_s);
 	default:
 		return 0;
 	}
@@ -252,12 +278,15 @@ registered_alive(rpcprog_t prog, rpcvers_t vers)
 	return alive;
 }
 
-void
-daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
-    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec)
+/*
+ * The start-up both kinds of service share: binds, detaches unless -d,
+ * installs the signal handlers, and finds out whether to register.
+ * Returns the netconfig to register with (free it), or NULL for none.
+ */
+static struct netconfig *
+daemon_bind(struct daemon *d, rpcprog_t prog, rpcvers_t vers)
 {
-	struct netconfig	*nconf = NULL;
-	int			 mr = (int)maxrec;
+	struct netconfig	*nconf;
 
 	d->prog = prog;
 	d->vers = vers;
@@ -265,21 +294,39 @@ daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	if (!d->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	sig_init();
-	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &mr))
-		fatalx("cannot set the record size limit");
 	if (!d->no_rpcbind && registered_alive(prog, vers)) {
 		log_warnx("another instance holds the rpcbind entry of program "
 		    "%lu; serving without registering", (unsigned long)prog);
 		d->no_rpcbind = 1;
 	}
-	if (!d->no_rpcbind) {
-		nconf = getnetconfigent(strchr(d->bindaddr, ':') != NULL ?
-		    "tcp6" : "tcp");
-		if (nconf == NULL)
-			fatalx("no netconfig entry for tcp");
-		/* ORDER: drop a stale entry of a daemon that died [statd] */
-		svc_unreg(prog, vers);
-	}
+	if (d->no_rpcbind)
+		return NULL;
+	nconf = getnetconfigent(strchr(d->bindaddr, ':') != NULL ? "tcp6" :
+	    "tcp");
+	if (nconf == NULL)
+		fatalx("no netconfig entry for tcp");
+	/* ORDER: drop a stale entry of a daemon that died [statd] */
+	svc_unreg(prog, vers);
+	return nconf;
+}
+
+static void
+log_listening(const struct daemon *d)
+{
+	log_info("listening on %s port %u%s", d->bindaddr, d->boundport,
+	    d->registered ? ", registered with rpcbind" : "");
+}
+
+void
+daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
+    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec)
+{
+	struct netconfig	*nconf;
+	int			 mr = (int)maxrec;
+
+	nconf = daemon_bind(d, prog, vers);
+	if (!rpc_control(RPC_SVC_CONNMAXREC_SET, &mr))
+		fatalx("cannot set the record size limit");
 	d->xprt = svc_tli_create(d->listenfd, nconf, NULL, maxrec, maxrec);
 	if (d->xprt == NULL)
 		fatalx("cannot create service on port %u", d->boundport);
@@ -290,8 +337,42 @@ daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	d->registered = nconf != NULL;
 	if (nconf != NULL)
 		freenetconfigent(nconf);
-	log_info("listening on %s port %u%s", d->bindaddr, d->boundport,
-	    d->registered ? ", registered with rpcbind" : "");
+	log_listening(d);
+}
+
+void
+daemon_serve(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
+    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec)
+{
+	struct svcx_limits	 lim;
+	struct netconfig	*nconf;
+	struct sockaddr_storage	 ss;
+	struct netbuf		 nb;
+	socklen_t		 len = sizeof(ss);
+
+	nconf = daemon_bind(d, prog, vers);
+	memset(&lim, 0, sizeof(lim));
+	lim.maxrec = maxrec;
+	lim.maxconns = d->maxconns;
+	lim.maxperaddr = d->maxconns != 0 && d->maxconns / 4 < SVCX_MAXPERADDR ?
+	    (d->maxconns + 3) / 4 : 0;
+	lim.idle_ms = d->idle_s * 1000;
+	if (svcx_init(d->listenfd, prog, vers, dispatch, &lim) != 0)
+		fatal("cannot serve on port %u", d->boundport);
+	if (nconf != NULL) {
+		if (getsockname(d->listenfd, (struct sockaddr *)&ss, &len) ==
+		    -1)
+			fatal("getsockname");
+		nb.buf = &ss;
+		nb.len = nb.maxlen = len;
+		if (!rpcb_set(prog, vers, nconf, &nb))
+			fatalx("cannot register program %lu version %lu with "
+			    "rpcbind (is rpcbind running?)",
+			    (unsigned long)prog, (unsigned long)vers);
+		d->registered = 1;
+		freenetconfigent(nconf);
+	}
+	log_listening(d);
 }
 
 void
@@ -314,6 +395,7 @@ daemon_ready(struct daemon *d)
 void
 daemon_shutdown(struct daemon *d)
 {
+	svcx_release();
 	if (d->registered)
 		svc_unreg(d->prog, d->vers);
 	if (d->pidfile != NULL)
@@ -333,30 +415,61 @@ svcloop_break(void)
 	breaking = 1;
 }
 
+/* The poll(2) timeout: the tick's and svcx's, whichever is first. */
+static int
+loop_timeout(int tick, unsigned long long next)
+{
+	unsigned long long	now = now_ms();
+	int			t = -1, x = svcx_timeout();
+
+	if (tick)
+		t = next > now ? (int)(next - now) : 0;
+	if (x >= 0 && (t < 0 || x < t))
+		t = x;
+	return t;
+}
+
+/* Entries of pfd[0..n) with events. */
+static int
+count_ready(const struct pollfd *pfd, int n)
+{
+	int	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents != 0)
+			k++;
+	return k;
+}
+
 int
 svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 {
 	struct pollfd		*pfd = NULL;
+	size_t			 cap = 0;
 	unsigned long long	 next = now_ms() + (unsigned long long)tick_ms;
-	int			 n, nready, timeout, sig;
+	int			 n, nx, nready, sig;
 
 	for (;;) {
+		/* libtirpc's transports (dfs-filed's), the signal pipe,
+		 * then svcx's connections (dfs-named's, dfs-lockd's) */
 		n = svc_max_pollfd;
-		pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 1));
-		if (pfd == NULL)
-			fatal("realloc");
+		if ((size_t)n + 1 > cap) {
+			pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 1));
+			if (pfd == NULL)
+				fatal("realloc");
+			cap = (size_t)n + 1;
+		}
 		memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
 		pfd[n].fd = sigpipe_fds[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
-		timeout = -1;
-		if (tick != NULL)
-			timeout = next > now_ms() ? (int)(next - now_ms()) : 0;
-		nready = poll(pfd, (nfds_t)n + 1, timeout);
+		if ((nx = svcx_pollset(&pfd, &cap, (size_t)n + 1)) < 0)
+			fatal("realloc");
+		nready = poll(pfd, (nfds_t)(n + 1 + nx),
+		    loop_timeout(tick != NULL, next));
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
 		if (nready > 0 && pfd[n].revents != 0) {
-			nready--;
 			sig = svcloop_signal();
 			if (sig != 0) {
 				free(pfd);
@@ -364,9 +477,10 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 			}
 		}
 		/* svc_getreq_poll walks pfd until it has seen nready
-		 * entries with events: only ours past index n-1 */
-		if (nready > 0)
+		 * entries with events: count only libtirpc's */
+		if (nready > 0 && (nready = count_ready(pfd, n)) > 0)
 			svc_getreq_poll(pfd, nready);
+		svcx_run(pfd + n + 1, nx);
 		if (round_fn != NULL)
 			round_fn(round_arg);
 		if (breaking) {

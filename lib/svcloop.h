@@ -19,7 +19,7 @@
 
 /* getopt(3) letters every daemon takes; -s only where a name server is
  * needed. */
-#define DAEMON_OPTSTRING	"b:dD:hNp:P:v"
+#define DAEMON_OPTSTRING	"b:C:dD:hI:Np:P:v"
 
 struct daemon {
 	/* options */
@@ -31,6 +31,8 @@ struct daemon {
 	char		*pidfile;		/* -P, made absolute */
 	const char	*bindaddr;		/* -b */
 	unsigned int	 port;			/* -p */
+	unsigned int	 maxconns;		/* -C; 0: the default */
+	unsigned int	 idle_s;		/* -I; 0: the default */
 	/* set by daemon_listen() */
 	int		 listenfd;
 	unsigned int	 boundport;
@@ -58,6 +60,14 @@ int	daemon_check(struct daemon *d);
  * Exits through fatal() on failure.
  */
 void	daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
+	    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec);
+/*
+ * The same for an event-loop daemon (dfs-named, dfs-lockd): its
+ * connections are svcx's (lib/svcx.h), within -C connections (a quarter
+ * of them from one address at most) and an idle timeout of -I seconds,
+ * and requests of at most `maxrec` bytes.
+ */
+void	daemon_serve(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec);
 /* Writes the pid file; exits on failure. */
 void	daemon_ready(struct daemon *d);

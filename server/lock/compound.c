@@ -189,8 +189,7 @@ static const struct svc_prog lock_prog = {
 void
 dfs_lock_prog_1(struct svc_req *rq, SVCXPRT *xprt)
 {
-	/* ORDER: before the dispatch, which makes libtirpc's next reply on
-	 * this connection carry the new request's xid */
+	/* a client that sends a new request gave up its waiting one */
 	if (lockd->nwaiters > 0)
 		wait_drop_xprt(lockd, xprt);
 	svc_dispatch(rq, xprt, &lock_prog);

@@ -53,15 +53,13 @@ struct revoked {
 
 /*
  * A parked LOCK (wait.c): the last op of a COMPOUND that asked to wait.
- * `xprt` may have been freed by libtirpc (the connection closed): it is
- * not used before wait_io.alive() has matched fd, dev and ino.
+ * `xprt` is only compared; `held` (lib/svcx.h) answers it later, and
+ * stays valid after its connection closed.
  */
 struct waiter {
 	struct waiter		*next;		/* arrival order */
 	SVCXPRT			*xprt;
-	int			 fd;
-	dev_t			 dev;		/* the socket */
-	ino_t			 ino;
+	struct svcx_held	*held;		/* NULL in the tests' stubs */
 	lock_args		 args;		/* deep copy */
 	lock_compound_res	 res;		/* LOCK's slot last */
 	unsigned long long	 deadline;	/* now_ms() clock */

@@ -141,7 +141,7 @@ main(int argc, char **argv)
 	log_init(m.d.progname, m.d.foreground);
 	log_setverbose(m.d.verbose);
 	open_state(&m);
-	daemon_listen(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
+	daemon_serve(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
 	    1 << 20);
 	if (m.namespec != NULL && heartbeat_start(&m.hb, m.namespec,
 	    m.d.statedir, m.d.bindaddr, m.d.boundport, err, sizeof(err)) != 0)

@@ -14,16 +14,12 @@
  * ignores them.
  *
  * Waiters live in memory only: a restart drops them, and their clients
- * see the connection close.  libtirpc frees a connection's SVCXPRT when
- * its client goes away and does not export its table, so a waiter keeps
- * the socket's identity (fd, st_dev, st_ino) and is answered only while
- * libtirpc still polls that fd and it is the same socket.  A new request
- * on the connection drops its waiter first: the client gave up on it,
- * and libtirpc would answer with the new request's xid.
+ * see the connection close.  A waiter holds its reply through svcx
+ * (lib/svcx.h), which keeps the request's xid and tells whether the
+ * connection is still open; the connection counts as busy meanwhile, so
+ * its idle timeout does not close it.  A new request on the connection
+ * drops its waiter first: the client gave up on it.
  */
-#include <sys/stat.h>
-
-#include <poll.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +28,7 @@
 #include "log.h"
 #include "path.h"
 #include "svcloop.h"
+#include "svcx.h"
 
 /* A path that waiters name, and how many want it in each mode. */
 struct wpath {
@@ -184,60 +181,33 @@ wait_conflict(struct lock_ctx *ctx, const lock_args *a,
 	return lock_deny(d, &p[i], DFS_LOCK_EXCL, now, now);
 }
 
-/* --- the connection: libtirpc --- */
+/* --- the connection: svcx --- */
 
-/* Records the request's connection and its socket's identity.  Returns
- * 0 or -1. */
+/* Holds the request's reply (lib/svcx.h).  Returns 0 or -1. */
 static int
 xprt_bind(struct waiter *w, struct svc_req *rq)
 {
-	struct stat	st;
-
-	if (rq == NULL || rq->rq_xprt == NULL ||
-	    fstat(rq->rq_xprt->xp_fd, &st) == -1)
+	if ((w->held = svcx_hold(rq)) == NULL)
 		return -1;
 	w->xprt = rq->rq_xprt;
-	w->fd = rq->rq_xprt->xp_fd;
-	w->dev = st.st_dev;
-	w->ino = st.st_ino;
 	return 0;
 }
 
-/*
- * Returns 1 if libtirpc still polls w's fd, the fd is still the socket
- * the request came on (so w->xprt was not freed) and its client has not
- * hung up; else 0.
- */
+/* Returns 1 while w's connection is open, else 0. */
 static int
 xprt_alive(const struct waiter *w)
 {
-	struct stat	st;
-	struct pollfd	pfd;
-	int		i;
-
-	for (i = 0; i < svc_max_pollfd; i++)
-		if (svc_pollfd[i].fd == w->fd)
-			break;
-	if (i == svc_max_pollfd || fstat(w->fd, &st) == -1 ||
-	    st.st_dev != w->dev || st.st_ino != w->ino)
-		return 0;
-	pfd.fd = w->fd;
-	pfd.events = POLLRDHUP;
-	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 1 &&
-	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0)
-		return 0;
-	return 1;
+	return svcx_held_alive(w->held);
 }
 
-/* Sends the reply; libtirpc puts in the xid of the connection's last
- * request, which is this one (a newer one would have dropped w). */
+/* Sends the reply with the xid of w's request. */
 static void
 xprt_reply(struct waiter *w)
 {
-	if (!svc_sendreply(w->xprt, (xdrproc_t)xdr_lock_compound_res,
+	if (!svcx_reply_held(w->held, (xdrproc_t)xdr_lock_compound_res,
 	    (caddr_t)&w->res))
 		log_warnx("cannot answer a waiting lock request");
+	w->held = NULL;
 }
 
 static const struct wait_io xprt_io = { xprt_bind, xprt_alive, xprt_reply };
@@ -253,6 +223,7 @@ io_of(const struct lock_ctx *ctx)
 static void
 waiter_free(struct waiter *w)
 {
+	svcx_drop_held(w->held);
 	xdr_free((xdrproc_t)xdr_lock_args, (char *)&w->args);
 	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&w->res);
 	free(w);

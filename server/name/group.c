@@ -14,20 +14,12 @@
  * reflect nothing undurable (a read while nothing is pending, NULL, a
  * decode error) goes at once, so reads cost no more than before.
  *
- * A connection holds at most one reply: its client waits for it before
- * sending more, and one that does not (pipelining, or retrying after a
- * timeout) makes us flush before its next request is read.  Held replies
- * are so bounded by the number of connections.
- *
- * libtirpc has no deferred replies.  svc_sendreply() puts in the xid of
- * the last request read on the connection, and libtirpc frees the
- * SVCXPRT when its client goes away.  While a reply is held, the
- * connection's xp_ops is a copy of its own whose recv flushes first (a
- * new request never changes the xid under a held reply) and whose
- * destroy drops the held reply before libtirpc frees the connection;
- * sending puts the original ops back.  libtirpc's reaper of idle
- * connections (on EMFILE) skips any whose recv is not svc_vc_recv, so it
- * never frees a held one either.
+ * Replies are held through svcx (lib/svcx.h), which keeps each one's
+ * xid and connection: requests read after it on the connection are
+ * served meanwhile, their replies held behind it while the sync is
+ * pending, and a reply whose connection closed is dropped when sent.
+ * Held replies are bounded by the requests one round can read (svcx
+ * serves a bounded batch per connection per round).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,81 +27,38 @@
 #include "kv.h"
 #include "log.h"
 #include "named.h"
+#include "svcx.h"
 
-/* --- the connection: libtirpc --- */
+/* --- the connection: svcx --- */
 
-/*
- * xp_ops callbacks get no user pointer, so the libtirpc side keeps the
- * daemon state it flushes here, next to the ops it swaps in; libtirpc's
- * service state is process-wide as well.
- */
-static struct named_ctx		*tirpc_nc;
-static const struct xp_ops	*conn_ops;	/* the connections' own */
-static struct xp_ops		 held_ops;	/* conn_ops, two wrapped */
-
-static bool_t
-held_recv(SVCXPRT *xprt, struct rpc_msg *msg)
-{
-	/* ORDER: the held reply leaves before the read that would make
-	 * libtirpc answer with the new request's xid */
-	group_flush(tirpc_nc);
-	return conn_ops->xp_recv(xprt, msg);
-}
-
-static void
-held_destroy(SVCXPRT *xprt)
-{
-	group_drop(tirpc_nc, xprt);
-	conn_ops->xp_destroy(xprt);
-}
-
-/* Swaps in held_ops.  Returns 0, or -1 for a connection of another
- * transport kind than the first one seen (not wrapped: reply now). */
 static int
-tirpc_bind(struct held *h, struct svc_req *rq)
+svcx_bind(struct held *h, struct svc_req *rq)
 {
-	SVCXPRT	*xprt = rq->rq_xprt;
-
-	if (xprt == NULL)
-		return -1;
-	if (conn_ops == NULL) {
-		conn_ops = xprt->xp_ops;
-		held_ops = *conn_ops;
-		held_ops.xp_recv = held_recv;
-		held_ops.xp_destroy = held_destroy;
-	}
-	if (xprt->xp_ops != conn_ops)
-		return -1;
-	xprt->xp_ops = &held_ops;
-	h->conn = xprt;
-	return 0;
+	h->conn = svcx_hold(rq);
+	return h->conn != NULL ? 0 : -1;
 }
 
 static void
-tirpc_unbind(struct held *h)
+svcx_send(struct held *h)
 {
-	((SVCXPRT *)h->conn)->xp_ops = conn_ops;
-}
-
-static void
-tirpc_send(struct held *h)
-{
-	tirpc_unbind(h);
-	if (!svc_sendreply(h->conn, (xdrproc_t)xdr_name_compound_res,
+	if (!svcx_reply_held(h->conn, (xdrproc_t)xdr_name_compound_res,
 	    (caddr_t)&h->res))
 		log_debug("cannot send a reply held for the log sync");
 }
 
-static const struct group_io tirpc_io = { tirpc_bind, tirpc_send,
-    tirpc_unbind };
+static void
+svcx_unbind(struct held *h)
+{
+	svcx_drop_held(h->conn);
+}
+
+static const struct group_io svcx_io = { svcx_bind, svcx_send,
+    svcx_unbind };
 
 static const struct group_io *
 io_of(struct named_ctx *nc)
 {
-	if (nc->group.io != NULL)
-		return nc->group.io;
-	tirpc_nc = nc;
-	return &tirpc_io;
+	return nc->group.io != NULL ? nc->group.io : &svcx_io;
 }
 
 /* --- the queue --- */
@@ -173,31 +122,6 @@ group_flush(struct named_ctx *nc)
 			g->tail = NULL;
 		g->nheld--;
 		io_of(nc)->send(h);
-		held_free(h);
-	}
-}
-
-void
-group_drop(struct named_ctx *nc, const void *conn)
-{
-	struct group	*g = &nc->group;
-	struct held	*h, *prev = NULL, *next;
-
-	for (h = g->head; h != NULL; h = next) {
-		next = h->next;
-		if (h->conn != conn) {
-			prev = h;
-			continue;
-		}
-		if (prev == NULL)
-			g->head = next;
-		else
-			prev->next = next;
-		if (g->tail == h)
-			g->tail = prev;
-		g->nheld--;
-		io_of(nc)->unbind(h);
-		log_debug("held reply dropped: its connection closed");
 		held_free(h);
 	}
 }

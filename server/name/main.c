@@ -1,7 +1,8 @@
 /*
  * main.c -- dfs-named: options, start-up and the service loop.
  *
- * A single-threaded poll(2) loop (lib/svcloop.c) over libtirpc.  Its one
+ * A single-threaded poll(2) loop (lib/svcloop.c) over svcx's
+ * connections (lib/svcx.c).  Its one
  * outgoing call is the lock check before a mutation (locks.c), bounded
  * by a short timeout; nothing else can make it wait on another machine.
  * State is in <statedir>/named.* (lib/kv.h); each round of the loop ends
@@ -9,7 +10,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,20 +117,7 @@ main(int argc, char **argv)
 	if (named_init(&nc, kv, hb, err, sizeof(err)) != 0)
 		fatalx("cannot load state in '%s': %s", d.statedir, err);
 	named_set_ctx(&nc);
-	/*
-	 * libtirpc callocs each connection's record buffers (1 MiB each
-	 * way here).  glibc raises its mmap threshold once such a block is
-	 * freed, after which they come from the heap, where calloc must
-	 * clear (and so fault in) every page of them: a new connection
-	 * cost ~1 ms.  A fixed threshold keeps them fresh mappings, zero
-	 * and untouched until used.  Only here: this daemon's requests
-	 * allocate little, while a file server decodes each WRITE into a
-	 * buffer of up to a chunk, which must come from the heap, not be
-	 * mapped and unmapped every time (3-4 times slower uploads).
-	 */
-	if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
-		log_warnx("cannot fix the malloc mmap threshold");
-	daemon_listen(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
+	daemon_serve(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
 	    1 << 20);
 	daemon_ready(&d);
 	log_info("serving, instance %016llx, heartbeat %u ms",

@@ -42,13 +42,13 @@ struct srv {
 /* A reply held until the log sync that covers it (group.c). */
 struct held {
 	struct held		*next;		/* arrival order */
-	void			*conn;		/* SVCXPRT *, or a stub's */
+	void			*conn;		/* struct svcx_held *, a stub's */
 	name_compound_res	 res;
 };
 
 /*
- * How held replies reach their clients: libtirpc connections in the
- * daemon (group.c), a stub in the tests.
+ * How held replies reach their clients: svcx in the daemon (group.c),
+ * a stub in the tests.
  */
 struct group_io {
 	/* Makes h->conn rq's connection, holding a reply.  Returns 0, or
@@ -61,9 +61,9 @@ struct group_io {
 };
 
 struct group {
-	const struct group_io	*io;		/* NULL: libtirpc */
+	const struct group_io	*io;		/* NULL: svcx */
 	struct held		*head, *tail;
-	size_t			 nheld;		/* <= one per connection */
+	size_t			 nheld;
 };
 
 struct inode;
@@ -239,8 +239,6 @@ int	group_hold(struct named_ctx *nc, struct svc_req *rq,
 /* The end of a round: syncs the log once if anything is pending, then
  * sends every held reply in arrival order.  Exits when the sync fails. */
 void	group_flush(struct named_ctx *nc);
-/* Frees, unsent, the replies held for connection `conn` (it closed). */
-void	group_drop(struct named_ctx *nc, const void *conn);
 /* Frees every held reply unsent (shutdown, after a last flush). */
 void	group_release(struct named_ctx *nc);
 

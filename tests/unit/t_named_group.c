@@ -301,25 +301,6 @@ test_group__bind_failure_syncs(void)
 	CU_ASSERT(fx.nc.group.nheld == 0);
 }
 
-/* The reply of a connection that closed is dropped, unsent; its change
- * is made durable all the same. */
-static void
-test_group__dropped_connection(void)
-{
-	uint64_t	s0 = syncs();
-
-	CU_ASSERT(mkdir_on(0, "gone") == FALSE);
-	CU_ASSERT(mkdir_on(1, "kept") == FALSE);
-	group_drop(&fx.nc, &io.conn[0]);
-	CU_ASSERT(io.nunbound == 1 && io.held[0] == 0);
-	CU_ASSERT(fx.nc.group.nheld == 1);
-	group_flush(&fx.nc);
-	CU_ASSERT_FATAL(io.nsent == 1);
-	CU_ASSERT(io.sent_conn[0] == 1);
-	assert_all_sent_durable(s0);
-	CU_ASSERT(getattr_on(2, "gone") == TRUE && R.status == DFS_OK);
-}
-
 /* Shutdown frees held replies unsent. */
 static void
 test_group__release(void)
@@ -404,11 +385,7 @@ test_group__crash_after_flush(void)
 
 /* --- the libtirpc side, over a fake connection --- */
 
-/*
- * A fake SVCXPRT whose ops record what libtirpc would have done: the
- * real group.c transport wraps its recv and destroy while a reply is
- * held, and svc_sendreply() reaches its xp_reply.
- */
+/* A fake SVCXPRT whose ops record what libtirpc would have done. */
 static struct {
 	SVCXPRT		xprt;
 	struct svc_req	rq;
@@ -465,7 +442,7 @@ static void
 tirpc_setup(void)
 {
 	test_setup();
-	fx.nc.group.io = NULL;		/* group.c's libtirpc transport */
+	fx.nc.group.io = NULL;		/* group.c's svcx transport */
 	memset(&fake, 0, sizeof(fake));
 	fake.xprt.xp_ops = &fake_ops;
 	fake.rq.rq_xprt = &fake.xprt;
@@ -488,53 +465,20 @@ mkdir_fake(const char *name)
 	return name_compound_1_svc(&args, &R, &fake.rq);
 }
 
-/* The end of the round sends through the connection's own xp_reply,
- * after the sync, and puts its own ops back. */
+/* A request that did not come through svcx cannot be held: the change
+ * is synced and the dispatcher replies at once.  (Held replies over real
+ * connections are tests/unit/t_svcx.c's.) */
 static void
-test_tirpc__flush_replies(void)
+test_tirpc__foreign_xprt_syncs(void)
 {
-	CU_ASSERT(mkdir_fake("a") == FALSE);
-	CU_ASSERT(fake.xprt.xp_ops != &fake_ops);	/* wrapped */
-	CU_ASSERT(fake.nreply == 0);
-	group_flush(&fx.nc);
-	CU_ASSERT(fake.nreply == 1 && fake.pending_at_reply == 0);
-	CU_ASSERT(fake.xprt.xp_ops == &fake_ops);
-}
-
-/* A new request on a connection whose reply is held: the held reply
- * goes first, synced, then libtirpc's own recv reads the request. */
-static void
-test_tirpc__recv_flushes_first(void)
-{
-	struct rpc_msg	msg;
-
-	CU_ASSERT(mkdir_fake("a") == FALSE);
-	CU_ASSERT(SVC_RECV(&fake.xprt, &msg) == FALSE);
-	CU_ASSERT(fake.nreply == 1 && fake.pending_at_reply == 0);
-	CU_ASSERT(fake.nrecv == 1);
-	CU_ASSERT(fake.xprt.xp_ops == &fake_ops);
+	CU_ASSERT(mkdir_fake("a") == TRUE);
+	CU_ASSERT(!kv_pending(fx.kv));
 	CU_ASSERT(fx.nc.group.nheld == 0);
-}
-
-/* A connection that libtirpc destroys while its reply is held: the
- * reply is dropped, the connection's own destroy runs, and the change
- * is still made durable by the next flush. */
-static void
-test_tirpc__destroy_drops(void)
-{
-	CU_ASSERT(mkdir_fake("a") == FALSE);
-	SVC_DESTROY(&fake.xprt);
-	CU_ASSERT(fake.ndestroy == 1 && fake.nreply == 0);
-	CU_ASSERT(fx.nc.group.nheld == 0);
-	CU_ASSERT(kv_pending(fx.kv));
-	group_flush(&fx.nc);
-	CU_ASSERT(!kv_pending(fx.kv) && fake.nreply == 0);
+	CU_ASSERT(fake.nreply == 0);	/* the dispatcher's to send */
 }
 
 static CU_TestInfo tirpc_tests[] = {
-	{ "flush_replies", test_tirpc__flush_replies },
-	{ "recv_flushes_first", test_tirpc__recv_flushes_first },
-	{ "destroy_drops", test_tirpc__destroy_drops },
+	{ "foreign_xprt_syncs", test_tirpc__foreign_xprt_syncs },
 	CU_TEST_INFO_NULL,
 };
 
@@ -546,7 +490,6 @@ static CU_TestInfo group_tests[] = {
 	    test_group__failed_change_goes_at_once },
 	{ "direct_call_syncs", test_group__direct_call_syncs },
 	{ "bind_failure_syncs", test_group__bind_failure_syncs },
-	{ "dropped_connection", test_group__dropped_connection },
 	{ "release", test_group__release },
 	{ "stats", test_group__stats },
 	{ "crash_after_flush", test_group__crash_after_flush },

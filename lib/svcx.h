@@ -1,0 +1,99 @@
+/*
+ * svcx.h -- the connection layer of dfs's event-loop daemons.
+ *
+ * dfs-named and dfs-lockd serve every client from one poll(2) loop.
+ * libtirpc's own connection code cannot do that safely (see svcx.c), so
+ * this module owns their connections: it accepts, reads records
+ * (RFC 5531 record marking, any number of fragments) without blocking,
+ * decodes the call header, authenticates through libtirpc and calls the
+ * program's dispatcher, whose replies it queues and writes without
+ * blocking.  Every per-connection resource is bounded, and a connection
+ * that is idle, stalls in the middle of a request or does not read its
+ * replies is closed; when the connection table is full, a new client
+ * takes the place of the longest-idle one.  No peer can stall the loop.
+ *
+ * It is also the one place where dfs extends libtirpc on the server
+ * side: the SVCXPRT it hands to dispatchers has ops of its own (xp_ops,
+ * and SVCXPRT_EXT from <rpc/svc_mt.h> for _authenticate()), and a reply
+ * may be held and sent later with the xid of the request it answers.
+ * Checked against libtirpc 1.3.3 (Debian 12); tests/unit/t_svcx.c fails
+ * if the layout it relies on changes.
+ */
+#ifndef DFS_SVCX_H
+#define DFS_SVCX_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#include <rpc/rpc.h>
+
+#define SVCX_IDLE_MS		(300 * 1000)	/* default idle timeout */
+#define SVCX_STALL_MS		(30 * 1000)	/* a request or reply stalled */
+#define SVCX_MAXCONNS		1024		/* default, at most */
+#define SVCX_MAXPERADDR		256		/* default, from one address */
+
+struct svcx_limits {
+	size_t		 maxrec;	/* bytes of one request record */
+	unsigned int	 maxconns;	/* 0: SVCX_MAXCONNS */
+	unsigned int	 maxperaddr;	/* 0: SVCX_MAXPERADDR */
+	unsigned int	 idle_ms;	/* 0: SVCX_IDLE_MS */
+};
+
+/* A reply owed to a request whose dispatcher returned without one. */
+struct svcx_held;
+
+/* --- Life cycle --- */
+
+/*
+ * Serves program prog/vers on listening socket `lfd` (made non-blocking
+ * here) with `dispatch`, within `lim`; the connection table is cut to
+ * what RLIMIT_NOFILE allows.  Returns 0 or -1 (errno set).
+ */
+int	svcx_init(int lfd, rpcprog_t prog, rpcvers_t vers,
+	    void (*dispatch)(struct svc_req *, SVCXPRT *),
+	    const struct svcx_limits *lim);
+/* Closes every connection (held replies are dropped) and the listener. */
+void	svcx_release(void);
+
+/* --- The loop --- */
+
+/*
+ * Appends the descriptors to poll to *pfd (grown with realloc(3); *cap
+ * is its size) from index `at`.  Returns how many were added, or -1 when
+ * memory ran out.  Call svcx_run() with the same entries after poll(2),
+ * before anything else can change the connection table.
+ */
+int	svcx_pollset(struct pollfd **pfd, size_t *cap, size_t at);
+/* Milliseconds until svcx needs to run even without events: 0 when
+ * requests are buffered, -1 when nothing is due. */
+int	svcx_timeout(void);
+/* Serves what poll(2) reported on the n entries svcx_pollset() added,
+ * and closes connections whose time is up. */
+void	svcx_run(const struct pollfd *pfd, int n);
+/* Connections open now (for tests and stats). */
+unsigned int	svcx_nconns(void);
+
+/* --- Held replies --- */
+
+/*
+ * Holds the reply to request rq: the dispatcher then returns without
+ * replying, and svcx_reply_held() answers later with rq's xid (requests
+ * that came after it on the connection may be answered first).  The
+ * connection counts as busy, never idle, while it owes the reply.
+ * Returns the hold, or NULL when rq did not come through svcx or memory
+ * ran out (then reply now).
+ */
+struct svcx_held	*svcx_hold(struct svc_req *rq);
+/* Is the held reply's connection still open?  Returns 1 or 0. */
+int	svcx_held_alive(const struct svcx_held *h);
+/* The SVCXPRT the held request came on (only for comparing). */
+const SVCXPRT	*svcx_held_xprt(const struct svcx_held *h);
+/*
+ * Sends the held reply (xres encodes res) and frees h.  A reply to a
+ * closed connection is dropped.  Returns 1 when it was queued, else 0.
+ */
+int	svcx_reply_held(struct svcx_held *h, xdrproc_t xres, void *res);
+/* Frees h without replying. */
+void	svcx_drop_held(struct svcx_held *h);
+
+#endif

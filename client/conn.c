@@ -70,6 +70,9 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 	int		rc = -DFS_ERR_RPC;
 
 	for (attempt = 0; attempt < tries; attempt++) {
+		/* a connection the server closed (idle) is not called on */
+		if (*cp != NULL && rpcc_closed(*cp))
+			drop(cp);
 		if (*cp == NULL && (rc = reconnect(dfs, rarg)) != 0)
 			continue;
 		st = send(*cp, req, res);

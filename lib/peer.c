@@ -49,6 +49,9 @@ peer_close(struct peer *p)
 int
 peer_connect(struct peer *p)
 {
+	/* a connection the server closed (idle) is not called on */
+	if (p->clnt != NULL && rpcc_closed(p->clnt))
+		peer_close(p);
 	if (p->clnt != NULL)
 		return 0;
 	p->clnt = rpcc_connect(p->host, p->port, p->prog, p->vers,

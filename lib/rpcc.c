@@ -201,3 +201,17 @@ rpcc_error(enum clnt_stat st)
 		return -DFS_ERR_RPC;
 	}
 }
+
+int
+rpcc_closed(CLIENT *clnt)
+{
+	struct pollfd	pfd;
+	int		fd;
+
+	if (!clnt_control(clnt, CLGET_FD, (char *)&fd))
+		return 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && pfd.revents != 0;
+}

@@ -35,6 +35,14 @@ CLIENT	*rpcc_connect(const char *host, unsigned int port, rpcprog_t prog,
 	    rpcvers_t vers, unsigned int timeout_ms, unsigned int bufsz,
 	    char *err, size_t errlen);
 
+/*
+ * Returns 1 when the server has closed clnt's connection (an idle
+ * timeout: nothing is owed on a connection between calls, so anything
+ * readable is its end), else 0.  Calling on such a connection would
+ * fail, and a call that is not idempotent could not be retried.
+ */
+int	rpcc_closed(CLIENT *clnt);
+
 /* Maps a failed call's clnt_stat to -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO
  * (the peer is not this program) or -DFS_ERR_RPC. */
 int	rpcc_error(enum clnt_stat st);

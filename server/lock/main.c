@@ -35,9 +35,9 @@ static void __attribute__((noreturn))
 usage(const char *progname, int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: %s [-dNv] [-b address] -D statedir "
-	    "[-l | --lease seconds]\n"
-	    "                 [-p port] [-P pidfile] [-s host[:port]]\n",
+	    "usage: %s [-dNv] [-b address] [-C connections] -D statedir\n"
+	    "                 [-I seconds] [-l | --lease seconds] [-p port]\n"
+	    "                 [-P pidfile] [-s host[:port]]\n",
 	    progname);
 	exit(status);
 }

@@ -24,9 +24,9 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: dfs-named [-dNv] [-b address] [-H ms] "
-	    "[-p port] [-P pidfile]\n"
-	    "                 -D statedir\n");
+	fprintf(fp, "usage: dfs-named [-dNv] [-b address] [-C connections] "
+	    "[-H ms] [-I seconds]\n"
+	    "                 [-p port] [-P pidfile] -D statedir\n");
 }
 
 /* Parses -H.  Returns the interval, or 0 for a bad one. */

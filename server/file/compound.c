@@ -224,6 +224,11 @@ compound(void *args, void *res, struct svc_req *rq)
 	return file_compound_1_svc(args, res, rq);
 }
 
+/* svc_dispatch() decodes into buffers of DISPATCH_MAXSZ bytes */
+_Static_assert(sizeof(file_compound_args) <= DISPATCH_MAXSZ &&
+    sizeof(file_compound_res) <= DISPATCH_MAXSZ,
+    "a COMPOUND's args or result outgrew the dispatcher's buffer");
+
 static const struct svc_prog file_prog = {
 	(xdrproc_t)xdr_file_compound_args,
 	(xdrproc_t)xdr_file_compound_res,

@@ -179,6 +179,11 @@ compound(void *args, void *res, struct svc_req *rq)
 	return lock_compound_1_svc(args, res, rq);
 }
 
+/* svc_dispatch() decodes into buffers of DISPATCH_MAXSZ bytes */
+_Static_assert(sizeof(lock_compound_args) <= DISPATCH_MAXSZ &&
+    sizeof(lock_compound_res) <= DISPATCH_MAXSZ,
+    "a COMPOUND's args or result outgrew the dispatcher's buffer");
+
 static const struct svc_prog lock_prog = {
 	(xdrproc_t)xdr_lock_compound_args,
 	(xdrproc_t)xdr_lock_compound_res,

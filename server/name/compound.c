@@ -254,6 +254,11 @@ compound(void *args, void *res, struct svc_req *rq)
 	return name_compound_1_svc(args, res, rq);
 }
 
+/* svc_dispatch() decodes into buffers of DISPATCH_MAXSZ bytes */
+_Static_assert(sizeof(name_compound_args) <= DISPATCH_MAXSZ &&
+    sizeof(name_compound_res) <= DISPATCH_MAXSZ,
+    "a COMPOUND's args or result outgrew the dispatcher's buffer");
+
 static const struct svc_prog name_prog = {
 	(xdrproc_t)xdr_name_compound_args,
 	(xdrproc_t)xdr_name_compound_res,

@@ -1,0 +1,247 @@
+/*
+ * t_svcx.c -- svcx's contract with libtirpc, over real sockets.
+ *
+ * svcx hands dispatchers an SVCXPRT of its own and lets libtirpc's
+ * _authenticate() fill in the credentials through xp_p3 (SVCXPRT_EXT,
+ * <rpc/svc_mt.h>); replies go out through svc_sendreply() and the
+ * SVCAUTH wrap that _authenticate() chose.  These tests fail if a
+ * libtirpc release changes any of that: AUTH_SYS credentials must reach
+ * the dispatcher intact, the wrap must be set, and a held reply must
+ * carry its own request's xid.  The loop runs in this process, driven
+ * round by round; the client is a raw socket.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rpc/rpc.h>
+#include <rpc/svc_mt.h>
+
+#include "../cutest.h"
+#include "rpcc.h"
+#include "svcx.h"
+
+#define PROG		0x3fff0001
+#define PROC_HOLD	2
+#define LAST_FRAG	0x80000000U
+
+static int			 lfd = -1;
+static unsigned int		 port;
+static struct svcx_held		*held;
+static struct {
+	int		called;
+	uint32_t	flavor, uid, ngids;
+	int		wrap_set;
+} seen;
+
+/* The program: 0 NULL, 1 checks the credentials, 2 holds its reply. */
+static void
+dispatch(struct svc_req *rq, SVCXPRT *xprt)
+{
+	struct authunix_parms	*au;
+
+	seen.called++;
+	seen.flavor = rq->rq_cred.oa_flavor;
+	seen.wrap_set = SVC_XP_AUTH(xprt).svc_ah_ops != NULL;
+	if (rq->rq_cred.oa_flavor == AUTH_SYS) {
+		au = (struct authunix_parms *)rq->rq_clntcred;
+		seen.uid = au->aup_uid;
+		seen.ngids = au->aup_len;
+	}
+	if (rq->rq_proc == PROC_HOLD) {
+		held = svcx_hold(rq);
+		return;
+	}
+	(void)svc_sendreply(xprt, XDR_VOID, NULL);
+}
+
+/* One round of the loop, waiting up to ms for events. */
+static void
+round_once(int ms)
+{
+	static struct pollfd	*pfd;
+	static size_t		 cap;
+	int			 n;
+
+	n = svcx_pollset(&pfd, &cap, 0);
+	CU_ASSERT_FATAL(n > 0);
+	(void)poll(pfd, (nfds_t)n, ms);
+	svcx_run(pfd, n);
+}
+
+static int
+client(void)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1)
+		return -1;
+	round_once(100);	/* accept */
+	return fd;
+}
+
+/* Sends a call of proc with credentials `auth` (NULL: AUTH_NONE). */
+static void
+call(int fd, uint32_t xid, rpcproc_t proc, AUTH *auth)
+{
+	struct rpc_msg	msg;
+	char		buf[1024];
+	uint32_t	mark;
+	XDR		x;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.rm_xid = xid;
+	msg.rm_direction = CALL;
+	msg.rm_call.cb_rpcvers = RPC_MSG_VERSION;
+	msg.rm_call.cb_prog = PROG;
+	msg.rm_call.cb_vers = 1;
+	msg.rm_call.cb_proc = proc;
+	msg.rm_call.cb_cred = auth != NULL ? auth->ah_cred : _null_auth;
+	msg.rm_call.cb_verf = _null_auth;
+	xdrmem_create(&x, buf + 4, sizeof(buf) - 4, XDR_ENCODE);
+	CU_ASSERT_FATAL(xdr_callmsg(&x, &msg));
+	mark = htonl(LAST_FRAG | XDR_GETPOS(&x));
+	memcpy(buf, &mark, 4);
+	CU_ASSERT_FATAL(cutest_write_full(fd, buf, 4 + XDR_GETPOS(&x)) ==
+	    0);
+	xdr_destroy(&x);
+}
+
+/* Runs rounds until a reply is readable on fd (at most 2 s), reads it
+ * and returns its xid, or -1. */
+static long long
+reply_xid(int fd)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	uint32_t	mark, xid;
+	char		rest[256];
+	int		i;
+
+	for (i = 0; i < 100 && poll(&pfd, 1, 0) == 0; i++)
+		round_once(20);
+	if (cutest_read_full(fd, &mark, 4) != 0)
+		return -1;
+	mark = ntohl(mark) & ~LAST_FRAG;
+	if (mark < 4 || mark > sizeof(rest) ||
+	    cutest_read_full(fd, rest, mark) != 0)
+		return -1;
+	memcpy(&xid, rest, 4);
+	return ntohl(xid);
+}
+
+static int
+suite_init(void)
+{
+	struct svcx_limits	lim = { 65536, 8, 8, 60000 };
+
+	lfd = cutest_bind_loopback(&port);
+	if (lfd == -1 || listen(lfd, 16) == -1)
+		return -1;
+	return svcx_init(lfd, PROG, 1, dispatch, &lim);
+}
+
+static int
+suite_clean(void)
+{
+	svcx_release();
+	close(lfd);
+	return 0;
+}
+
+/* AUTH_SYS reaches the dispatcher decoded, through SVCXPRT_EXT, and
+ * _authenticate() set the wrap svcx encodes replies with. */
+static void
+test_svcx__auth_sys(void)
+{
+	gid_t	 gids[3] = { 10, 20, 30 };
+	AUTH	*auth;
+	int	 fd;
+
+	auth = authunix_create((char *)"t_svcx", 1234, 5678, 3, gids);
+	CU_ASSERT_FATAL(auth != NULL);
+	fd = client();
+	CU_ASSERT_FATAL(fd != -1);
+	memset(&seen, 0, sizeof(seen));
+	call(fd, 77, 1, auth);
+	CU_ASSERT(reply_xid(fd) == 77);
+	CU_ASSERT(seen.called == 1 && seen.flavor == AUTH_SYS);
+	CU_ASSERT(seen.uid == 1234 && seen.ngids == 3);
+	CU_ASSERT(seen.wrap_set);
+	auth_destroy(auth);
+	close(fd);
+}
+
+/* A held reply goes out later with its own xid, after the replies of
+ * calls that came behind it. */
+static void
+test_svcx__held_keeps_xid(void)
+{
+	int	fd;
+
+	fd = client();
+	CU_ASSERT_FATAL(fd != -1);
+	held = NULL;
+	call(fd, 500, PROC_HOLD, NULL);
+	call(fd, 501, 0, NULL);
+	CU_ASSERT(reply_xid(fd) == 501);
+	CU_ASSERT_FATAL(held != NULL);
+	CU_ASSERT(svcx_held_alive(held));
+	CU_ASSERT(svcx_reply_held(held, XDR_VOID, NULL) == 1);
+	CU_ASSERT(reply_xid(fd) == 500);
+	close(fd);
+}
+
+/* The client of a held reply goes away: the hold outlives the
+ * connection, tells it is gone, and sending it is dropped. */
+static void
+test_svcx__held_after_close(void)
+{
+	unsigned int	n0;
+	int		fd, i;
+
+	fd = client();
+	CU_ASSERT_FATAL(fd != -1);
+	held = NULL;
+	call(fd, 600, PROC_HOLD, NULL);
+	for (i = 0; i < 50 && held == NULL; i++)
+		round_once(20);
+	CU_ASSERT_FATAL(held != NULL);
+	n0 = svcx_nconns();
+	close(fd);
+	for (i = 0; i < 50 && svcx_nconns() == n0; i++)
+		round_once(20);
+	CU_ASSERT(svcx_nconns() == n0 - 1);
+	CU_ASSERT(!svcx_held_alive(held));
+	CU_ASSERT(svcx_reply_held(held, XDR_VOID, NULL) == 0);
+}
+
+static CU_TestInfo svcx_tests[] = {
+	{ "auth_sys", test_svcx__auth_sys },
+	{ "held_keeps_xid", test_svcx__held_keeps_xid },
+	{ "held_after_close", test_svcx__held_after_close },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "svcx", suite_init, suite_clean, NULL, NULL, svcx_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	return cutest_run(suites);
+}

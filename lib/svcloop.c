@@ -459,7 +459,8 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 				fatal("realloc");
 			cap = (size_t)n + 1;
 		}
-		memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
+		if (n > 0)	/* svc_pollfd is NULL while it has none */
+			memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
 		pfd[n].fd = sigpipe_fds[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;

@@ -2,12 +2,15 @@
  * svcloop.h -- the daemon skeleton every dfs server shares.
  *
  * Common options, listening and rpcbind registration, signals through a
- * self-pipe, the poll(2) loop over libtirpc's svc_pollfd with a periodic
- * tick, and the pid file that marks readiness.  Start-up order (main()):
+ * self-pipe, the poll(2) loop with a periodic tick over libtirpc's
+ * svc_pollfd (dfs-filed's connections) and svcx's connections
+ * (dfs-named's and dfs-lockd's, lib/svcx.h), and the pid file that marks
+ * readiness.  Start-up order (main()):
  *
  *	daemon_getopt() per option; daemon_check()
  *	open state (kv_open) while still attached, so errors reach stderr
- *	daemon_listen()		bind, detach unless -d, register
+ *	daemon_listen() or daemon_serve()
+ *				bind, detach unless -d, register
  *	daemon_ready()		pid file: written only once RPCs are answered
  *	svcloop_run()		until SIGTERM or SIGINT
  *	daemon_shutdown()	unregister (unless -N), remove pid file

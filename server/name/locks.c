@@ -10,6 +10,12 @@
  * does not answer, the op is DELAY, never silently unchecked: a lock
  * server restarting after kill -9 is exactly when fencing matters.
  *
+ * Locks are on exact paths, but removing or moving a directory changes
+ * the path of everything below it: a lock on /d/n would be bypassed by
+ * renaming /d, changing the file, and renaming /d back.  So REMOVE of a
+ * directory and RENAME of one ask TESTTREE instead, TEST of the path
+ * and of every locked path below it (NFSv4 refuses such a rename too).
+ *
  * dfs-named is a single-threaded loop, so a TEST stalls every other
  * client while it runs.  That is bounded by NAMED_LOCKD_TIMEOUT_MS per
  * attempt, and made only for mutations that passed their own checks
@@ -93,16 +99,21 @@ locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
 	return rc;
 }
 
-/* A TEST of `path` (len bytes, not copied) under `id`. */
+/* A TEST, or with `tree` a TESTTREE, of `path` (len bytes, not copied)
+ * under `id`. */
 static void
-test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id)
+test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id,
+    int tree)
 {
+	test_args	*t = tree ? &op->lock_argop_u.testtree :
+			    &op->lock_argop_u.test;
+
 	memset(op, 0, sizeof(*op));
-	op->op = LOP_TEST;
-	op->lock_argop_u.test.path.dfs_path_val = (char *)path;
-	op->lock_argop_u.test.path.dfs_path_len = (u_int)len;
-	op->lock_argop_u.test.id = *id;
-	op->lock_argop_u.test.mode = DFS_LOCK_EXCL;
+	op->op = tree ? LOP_TESTTREE : LOP_TEST;
+	t->path.dfs_path_val = (char *)path;
+	t->path.dfs_path_len = (u_int)len;
+	t->id = *id;
+	t->mode = DFS_LOCK_EXCL;
 }
 
 /* --- asking ahead ---------------------------------------------------- */
@@ -271,7 +282,7 @@ locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops)
 	}
 	locks_repoint(nc, s);
 	for (i = 0; i < a->n; i++)
-		test_op(&tops[i], a->path[i], a->len[i], &a->id[i]);
+		test_op(&tops[i], a->path[i], a->len[i], &a->id[i], 0);
 	if (locks_call(nc, tops, a->n, &res) != 0) {
 		a->n = 0;
 		return;
@@ -299,31 +310,47 @@ locks_ahead_free(struct op_ctx *oc)
 }
 
 /*
- * May the COMPOUND's lock holder change absolute `path` (len bytes)?
- * Returns 0 (yes, or no lock server is registered), -DFS_ERR_LOCKED,
- * -DFS_ERR_EXPIRED (the PUTLOCK id was taken over), -DFS_ERR_BADLOCK
- * (unknown id, path free), -DFS_ERR_DELAY (the lock server did not
- * answer) or -DFS_ERR_SERVERFAULT (it answered something else, logged).
+ * Asks the lock server one TEST (or with `tree`, one TESTTREE) of `path`
+ * under the COMPOUND's lock.  Returns 0 and its answer in *st, or
+ * -DFS_ERR_DELAY when no answer came.
  */
-int
-locks_check(struct op_ctx *oc, const char *path, size_t len)
+static int
+locks_ask(struct op_ctx *oc, const struct srv *s, const char *path,
+    size_t len, int tree, dfs_stat *st)
 {
 	struct named_ctx	*nc = oc->nc;
-	const struct srv	*s = locks_server(nc);
 	lock_argop		 op;
 	lock_compound_res	 res;
+	const lock_resop	*r;
+
+	locks_repoint(nc, s);
+	test_op(&op, path, len, &oc->lock, tree);
+	if (locks_call(nc, &op, 1, &res) != 0)
+		return -DFS_ERR_DELAY;
+	r = res.res.res_len == 1 ? &res.res.res_val[0] : NULL;
+	if (r == NULL)
+		*st = res.status;
+	else
+		*st = tree ? r->lock_resop_u.testtree.status :
+		    r->lock_resop_u.test.status;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return 0;
+}
+
+/* locks_check() and locks_check_tree(). */
+static int
+locks_check_how(struct op_ctx *oc, const char *path, size_t len, int tree)
+{
+	const struct srv	*s = locks_server(oc->nc);
 	dfs_stat		 st = DFS_OK;
+	int			 rc;
 
 	if (s == NULL)
 		return 0;
-	if (!ahead_find(oc, path, len, &st)) {
-		locks_repoint(nc, s);
-		test_op(&op, path, len, &oc->lock);
-		if (locks_call(nc, &op, 1, &res) != 0)
-			return -DFS_ERR_DELAY;
-		st = res.res.res_len == 1 ? res.res.res_val[0].lock_resop_u.
-		    test.status : res.status;
-		xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	if (tree || !ahead_find(oc, path, len, &st)) {
+		rc = locks_ask(oc, s, path, len, tree, &st);
+		if (rc != 0)
+			return rc;
 	}
 	switch (st) {
 	case DFS_OK:
@@ -335,10 +362,36 @@ locks_check(struct op_ctx *oc, const char *path, size_t len)
 		    dfs_statname(st));
 		return -(int)st;
 	default:
-		log_warnx("lock server TEST of '%.*s': unexpected %s",
-		    (int)len, path, dfs_statname(st));
+		log_warnx("lock server TEST%s of '%.*s': unexpected %s",
+		    tree ? "TREE" : "", (int)len, path, dfs_statname(st));
 		return -DFS_ERR_SERVERFAULT;
 	}
+}
+
+/*
+ * May the COMPOUND's lock holder change absolute `path` (len bytes)?
+ * Returns 0 (yes, or no lock server is registered), -DFS_ERR_LOCKED,
+ * -DFS_ERR_EXPIRED (the PUTLOCK id was taken over), -DFS_ERR_BADLOCK
+ * (unknown id, path free), -DFS_ERR_DELAY (the lock server did not
+ * answer) or -DFS_ERR_SERVERFAULT (it answered something else, logged).
+ */
+int
+locks_check(struct op_ctx *oc, const char *path, size_t len)
+{
+	return locks_check_how(oc, path, len, 0);
+}
+
+/*
+ * May the COMPOUND's lock holder change absolute `path` and everything
+ * below it (a directory that is renamed or removed)?  Locks are on
+ * exact paths, so a lock on /d/n must stop a rename of /d, or /d/n could
+ * be changed under another name and moved back.  Same returns as
+ * locks_check(); LOCKED when any path at or below is locked by another.
+ */
+int
+locks_check_tree(struct op_ctx *oc, const char *path, size_t len)
+{
+	return locks_check_how(oc, path, len, 1);
 }
 
 /*
@@ -350,6 +403,17 @@ int
 locks_check_child(struct op_ctx *oc, const struct inode *dir,
     const char *name, size_t len)
 {
+	return locks_check_entry(oc, dir, name, len, 0);
+}
+
+/*
+ * locks_check_child(), or with `tree` locks_check_tree(), of `dir`/`name`.
+ * Same returns.
+ */
+int
+locks_check_entry(struct op_ctx *oc, const struct inode *dir,
+    const char *name, size_t len, int tree)
+{
 	char	*path;
 	size_t	 plen;
 	int	 rc;
@@ -359,7 +423,7 @@ locks_check_child(struct op_ctx *oc, const struct inode *dir,
 	rc = inode_child_path(oc->nc, dir, name, len, &path, &plen);
 	if (rc != 0)
 		return rc;
-	rc = locks_check(oc, path, plen);
+	rc = locks_check_how(oc, path, plen, tree);
 	free(path);
 	return rc;
 }

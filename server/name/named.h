@@ -186,8 +186,11 @@ void	key_id(unsigned char *key, char tag, uint64_t id);
 void	locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops);
 void	locks_ahead_free(struct op_ctx *oc);
 int	locks_check(struct op_ctx *oc, const char *path, size_t len);
+int	locks_check_tree(struct op_ctx *oc, const char *path, size_t len);
 int	locks_check_child(struct op_ctx *oc, const struct inode *dir,
 	    const char *name, size_t len);
+int	locks_check_entry(struct op_ctx *oc, const struct inode *dir,
+	    const char *name, size_t len, int tree);
 int	locks_check_inode(struct op_ctx *oc, const struct inode *ino);
 dfs_stat op_putlock(struct op_ctx *, const name_argop *, name_resop *);
 

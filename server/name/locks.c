@@ -17,11 +17,24 @@
  * and of every locked path below it (NFSv4 refuses such a rename too).
  *
  * dfs-named is a single-threaded loop, so a TEST stalls every other
- * client while it runs.  That is bounded by NAMED_LOCKD_TIMEOUT_MS per
- * attempt, and made only for mutations that passed their own checks
- * (NOENT, EXIST, NOTEMPTY... cost no RPC).  It cannot deadlock: the lock
- * server's registrar (its REGISTER heartbeats to us) runs in a thread of
- * its own, so dfs-lockd never waits on us while we wait on it.
+ * client while it runs, reads included.  A lock server that accepts
+ * connections and never answers (hung, or hostile) must not make every
+ * mutation stall the loop, so two bounds apply.  Each call waits at most
+ * NAMED_LOCKD_TIMEOUT_MS to connect and as long for the answer, which a
+ * healthy lock server, answering from memory, gives in well under a
+ * millisecond.  And a call that failed slowly (a timeout, not a refused
+ * connection) opens a circuit breaker: for NAMED_LOCKD_BREAK_MS every
+ * check is DELAY at once without a call, then one check tries again.
+ * An unresponsive lock server so costs the loop at most one short
+ * timeout per breaker period; mutations fail fast with DELAY, which
+ * libdfs retries with a short backoff, and reads are never asked about.
+ * (Sending the TEST without waiting, and answering the COMPOUND later,
+ * would cost no stall at all, but needs a COMPOUND that can be parked
+ * and resumed; group.c holds replies, not evaluations.)  Checks are made
+ * only for mutations that passed their own checks (NOENT, EXIST,
+ * NOTEMPTY... cost no RPC).  It cannot deadlock: the lock server's
+ * registrar (its REGISTER heartbeats to us) runs in a thread of its own,
+ * so dfs-lockd never waits on us while we wait on it.
  *
  * A COMPOUND that makes many files at once (dfs_put(): CREATEs after
  * walks, or a file server's batch of COMMITs) would stall the loop for
@@ -42,6 +55,7 @@
 #include "log.h"
 #include "named.h"
 #include "status.h"
+#include "svcloop.h"
 
 /*
  * Returns the lock server to ask, or NULL when none is registered.
@@ -60,7 +74,8 @@ locks_server(const struct named_ctx *nc)
 	return NULL;
 }
 
-/* Points nc->lockd at `s`, dropping a connection to an older address. */
+/* Points nc->lockd at `s`, dropping a connection to an older address
+ * and the breaker the older one opened. */
 static void
 locks_repoint(struct named_ctx *nc, const struct srv *s)
 {
@@ -69,22 +84,45 @@ locks_repoint(struct named_ctx *nc, const struct srv *s)
 	peer_close(&nc->lockd);
 	peer_init_addr(&nc->lockd, s->host, s->port, DFS_LOCK_PROG,
 	    DFS_LOCK_VERS, NAMED_LOCKD_TIMEOUT_MS);
+	nc->lockd_shut_ms = 0;
+}
+
+/*
+ * Opens the breaker when a failed call took long enough to have stalled
+ * the loop (a timeout): a refused connection costs nothing, and a lock
+ * server restarting answers again without waiting for the breaker.
+ */
+static void
+locks_trip(struct named_ctx *nc, unsigned long long start)
+{
+	unsigned long long	now = now_ms();
+
+	if (now - start < NAMED_LOCKD_TIMEOUT_MS / 2)
+		return;
+	nc->lockd_shut_ms = now + NAMED_LOCKD_BREAK_MS;
+	log_warnx("lock server %s port %u does not answer: changes are DELAY "
+	    "for %u ms", nc->lockd.host, nc->lockd.port, NAMED_LOCKD_BREAK_MS);
 }
 
 /*
  * Sends `n` TESTs in one COMPOUND and leaves the answer in *res (free it
  * with xdr_free).  A cached connection that fails fast (the lock server
  * restarted) is retried once on a new one; a timeout is not, so one
- * check stalls the loop for at most about two timeouts (connect and
- * call).  Returns 0 or the transport error from peer_lock(), logged.
+ * check stalls the loop for at most about two short timeouts (connect
+ * and call), and then opens the breaker.  Returns 0, -DFS_ERR_DELAY
+ * while the breaker is open (no call made), or the transport error from
+ * peer_lock(), logged.
  */
 static int
 locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
     lock_compound_res *res)
 {
 	lock_compound_args	args;
+	unsigned long long	start = now_ms();
 	int			cached, rc;
 
+	if (start < nc->lockd_shut_ms)
+		return -DFS_ERR_DELAY;
 	args.ops.ops_len = n;
 	args.ops.ops_val = ops;
 	do {
@@ -92,10 +130,12 @@ locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
 		memset(res, 0, sizeof(*res));
 		rc = peer_lock(&nc->lockd, &args, res, 0);
 	} while (rc == -DFS_ERR_RPC && cached);
-	if (rc != 0)
+	if (rc != 0) {
 		log_warnx("lock server %s port %u: %s%s%s", nc->lockd.host,
 		    nc->lockd.port, dfs_strerror(rc),
 		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
+		locks_trip(nc, start);
+	}
 	return rc;
 }
 

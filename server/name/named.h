@@ -21,7 +21,8 @@
 #define NAMED_HB_DEFAULT	2000	/* -H default, milliseconds */
 #define NAMED_HB_MIN		50
 #define NAMED_HB_MAX		600000
-#define NAMED_LOCKD_TIMEOUT_MS	1000	/* a TEST to the lock server */
+#define NAMED_LOCKD_TIMEOUT_MS	100	/* a TEST to the lock server */
+#define NAMED_LOCKD_BREAK_MS	1000	/* no TEST after a timeout (locks.c) */
 #define NAMED_ICACHE		4096	/* inodes kept decoded (power of 2) */
 #define NAMED_DCACHE		4096	/* entries kept decoded (power of 2) */
 
@@ -80,6 +81,7 @@ struct named_ctx {
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
 	struct peer	 lockd;		/* locks.c: the lock server asked */
+	unsigned long long lockd_shut_ms; /* locks.c: no TEST before, now_ms() */
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
 	struct group	 group;		/* group.c: replies held for a sync */

@@ -23,6 +23,8 @@
 #define NAMED_HB_MAX		600000
 #define NAMED_LOCKD_TIMEOUT_MS	100	/* a TEST to the lock server */
 #define NAMED_LOCKD_BREAK_MS	1000	/* no TEST after a timeout (locks.c) */
+#define NAMED_OP_ROOM		(256u << 10)	/* log bytes one op appends, at
+					   most: a REGISTER of 32 paths */
 #define NAMED_ICACHE		4096	/* inodes kept decoded (power of 2) */
 #define NAMED_DCACHE		4096	/* entries kept decoded (power of 2) */
 

@@ -263,6 +263,7 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	memset(&oc, 0, sizeof(oc));
 	memset(res, 0, sizeof(*res));
 	oc.nc = named;
+	oc.rq = rq;
 	caller_ids(rq, &oc);
 	if (args->ops.ops_len <= DFS_MAXOPS)
 		locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len);

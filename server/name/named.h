@@ -104,6 +104,7 @@ struct op_ctx {
 	uint64_t		 saved;		/* saved object, 0: none */
 	unsigned int		 uid, gid;	/* caller (AUTH_SYS) or 0 */
 	dfs_lockid		 lock;		/* PUTLOCK; all zero: none */
+	struct svc_req		*rq;		/* NULL: a direct call */
 	struct lockahead	*ahead;		/* locks_ahead()'s answers */
 };
 
@@ -252,6 +253,7 @@ void	group_drop(struct named_ctx *nc, const void *conn);
 void	group_release(struct named_ctx *nc);
 
 /* --- op_fh.c: handle ops and helpers the other handlers share --- */
+void	caller_host(const struct op_ctx *oc, char *host, size_t len);
 int	cur_inode(struct op_ctx *oc, struct inode *ino);
 int	cur_dir(struct op_ctx *oc, struct inode *ino);
 int	fh_make(const struct named_ctx *nc, uint64_t id, dfs_fh *out);

@@ -3,13 +3,15 @@
  * answers must not stall dfs-named for everyone (issue 17, item 3).
  *
  * The test is the lock server: it listens on 127.0.0.1, registers itself
- * with a real dfs-named by REGISTER, accepts every connection and never
- * reads or answers.  One thread sends mutations (MKDIR), each of which
+ * with a real dfs-named by REGISTER, reads every call and, while muted,
+ * answers none.  One thread sends mutations (MKDIR), each of which
  * needs a TEST from it; meanwhile the main thread times GETATTRs on a
  * connection of its own.  Every GETATTR must be answered within
  * GETATTR_MAX_MS, every mutation must be refused DELAY (never done
  * unchecked), and only about one mutation per breaker period may take
- * the lock-server timeout: the others fail fast.
+ * the lock-server timeout: the others fail fast.  Then libdfs must ride
+ * out the DELAYs: a dfs_mkdir() made while the lock server is mute
+ * succeeds once it answers again.
  */
 #include <sys/socket.h>
 
@@ -27,24 +29,135 @@
 #include "../cutest.h"
 
 #include "harness.h"
+#include "rpcc.h"
 
 #define RUN_MS		2500	/* about two breaker periods and a half */
 #define GETATTR_MAX_MS	300
 #define SLOW_MS		50	/* a mutation that waited for the TEST */
-#define MAXCONNS	256
 
 static char		root[256];
 static struct dproc	named;
 
-/* The silent lock server: accepts, holds, never answers. */
+/*
+ * The fake lock server, a libtirpc service in a thread of its own.
+ * While `mute`, it reads every call and never answers one (as a hung or
+ * hostile lock server would), counting them in `heard`; else it answers
+ * NULL, and every TEST or TESTTREE with OK.
+ */
 static struct {
 	pthread_t	 thr;
-	int		 lfd;
+	int		 fd;
 	unsigned int	 port;
-	int		 fds[MAXCONNS];
-	int		 nfds;
+	SVCXPRT		*xprt;
 	volatile int	 stop;
-} mute = { .lfd = -1 };
+	pthread_mutex_t	 mu;
+	int		 mute;		/* under mu */
+	unsigned int	 heard;		/* under mu */
+} fake = { .fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .mute = 1 };
+
+/* Answers each op of `args` OK (TEST and TESTTREE only), or holds its
+ * tongue while muted. */
+static void
+fake_dispatch(struct svc_req *rq, SVCXPRT *xprt)
+{
+	lock_compound_args	args;
+	lock_compound_res	res;
+	lock_resop		r[DFS_MAXOPS];
+	u_int			i;
+	int			mute;
+
+	memset(&args, 0, sizeof(args));
+	if (rq->rq_proc == LOCK_NULL || !svc_getargs(xprt,
+	    (xdrproc_t)xdr_lock_compound_args, (char *)&args)) {
+		if (rq->rq_proc == LOCK_NULL)
+			(void)svc_sendreply(xprt, XDR_VOID, NULL);
+		else
+			svcerr_decode(xprt);
+		return;
+	}
+	pthread_mutex_lock(&fake.mu);
+	mute = fake.mute;
+	fake.heard += mute;
+	pthread_mutex_unlock(&fake.mu);
+	memset(r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	for (i = 0; i < args.ops.ops_len && i < DFS_MAXOPS; i++) {
+		r[i].op = args.ops.ops_val[i].op == LOP_TESTTREE ?
+		    LOP_TESTTREE : LOP_TEST;
+		r[i].lock_resop_u.test.status = DFS_OK;
+	}
+	res.res.res_len = i;
+	res.res.res_val = r;
+	if (!mute)
+		(void)svc_sendreply(xprt, (xdrproc_t)xdr_lock_compound_res,
+		    (char *)&res);
+	(void)svc_freeargs(xprt, (xdrproc_t)xdr_lock_compound_args,
+	    (char *)&args);
+}
+
+static void *
+fake_run(void *arg)
+{
+	struct pollfd	pfd[64];
+	int		i, n, nready;
+
+	(void)arg;
+	while (!fake.stop) {
+		n = svc_max_pollfd < 64 ? svc_max_pollfd : 64;
+		for (i = 0; i < n; i++)
+			pfd[i] = svc_pollfd[i];
+		nready = poll(pfd, (nfds_t)n, 20);
+		if (nready > 0)
+			svc_getreq_poll(pfd, nready);
+	}
+	return NULL;
+}
+
+/* Starts the fake lock server, muted.  Returns 0 or -1. */
+static int
+fake_start(void)
+{
+	fake.fd = cutest_bind_loopback(&fake.port);
+	if (fake.fd == -1 || listen(fake.fd, 64) == -1)
+		return -1;
+	/* no netconfig: svc_reg() leaves rpcbind alone */
+	fake.xprt = svc_tli_create(fake.fd, NULL, NULL, 0, 0);
+	if (fake.xprt == NULL || !svc_reg(fake.xprt, DFS_LOCK_PROG,
+	    DFS_LOCK_VERS, fake_dispatch, NULL))
+		return -1;
+	return pthread_create(&fake.thr, NULL, fake_run, NULL) == 0 ? 0 : -1;
+}
+
+static void
+fake_stop(void)
+{
+	if (fake.xprt == NULL)
+		return;
+	fake.stop = 1;
+	pthread_join(fake.thr, NULL);
+	svc_destroy(fake.xprt);		/* closes fake.fd */
+	fake.xprt = NULL;
+}
+
+static void
+fake_mute(int mute)
+{
+	pthread_mutex_lock(&fake.mu);
+	fake.mute = mute;
+	fake.heard = 0;
+	pthread_mutex_unlock(&fake.mu);
+}
+
+static unsigned int
+fake_heard(void)
+{
+	unsigned int	n;
+
+	pthread_mutex_lock(&fake.mu);
+	n = fake.heard;
+	pthread_mutex_unlock(&fake.mu);
+	return n;
+}
 
 /* The mutator thread's tallies. */
 static struct {
@@ -64,54 +177,6 @@ ms_now(void)
 	    (unsigned long long)ts.tv_nsec / 1000000;
 }
 
-static void *
-mute_run(void *arg)
-{
-	struct pollfd	pfd;
-	int		fd;
-
-	(void)arg;
-	pfd.fd = mute.lfd;
-	pfd.events = POLLIN;
-	while (!mute.stop) {
-		if (poll(&pfd, 1, 20) <= 0)
-			continue;
-		fd = accept(mute.lfd, NULL, NULL);
-		if (fd == -1)
-			continue;
-		if (mute.nfds < MAXCONNS)
-			mute.fds[mute.nfds++] = fd;
-		else
-			close(fd);
-	}
-	return NULL;
-}
-
-/* Starts the silent lock server.  Returns 0 or -1. */
-static int
-mute_start(void)
-{
-	mute.lfd = cutest_bind_loopback(&mute.port);
-	if (mute.lfd == -1 || listen(mute.lfd, 64) == -1)
-		return -1;
-	return pthread_create(&mute.thr, NULL, mute_run, NULL) == 0 ? 0 : -1;
-}
-
-static void
-mute_stop(void)
-{
-	int	i;
-
-	if (mute.lfd == -1)
-		return;
-	mute.stop = 1;
-	pthread_join(mute.thr, NULL);
-	for (i = 0; i < mute.nfds; i++)
-		close(mute.fds[i]);
-	close(mute.lfd);
-	mute.lfd = -1;
-}
-
 static int
 suite_init(void)
 {
@@ -120,7 +185,7 @@ suite_init(void)
 	harness_init(&named, "dfs-named", DFS_NAME_PROG, root, "named");
 	if (harness_start(&named) != 0)
 		return -1;
-	return mute_start();
+	return fake_start();
 }
 
 static int
@@ -128,8 +193,8 @@ suite_clean(void)
 {
 	int	st;
 
-	mute_stop();
 	st = harness_stop(&named);
+	fake_stop();
 	if (st != 0)
 		harness_dump_log(&named);
 	if (getenv("DFS_KEEP") == NULL)
@@ -185,7 +250,7 @@ register_mute(CLIENT *c)
 	ra = &nreq_add(&r, OP_REGISTER)->name_argop_u.reg;
 	ra->kind = DFS_SRV_LOCK;
 	ra->host = "127.0.0.1";
-	ra->port = mute.port;
+	ra->port = fake.port;
 	return send_req(c, &r);
 }
 
@@ -261,8 +326,76 @@ test_named_stall__mute_lockd(void)
 	clnt_destroy(c);
 }
 
+/* dfs_mkdir() in a thread of its own: its status and how long. */
+static struct {
+	pthread_t	 thr;
+	struct dfs	*dfs;
+	int		 rc;
+	volatile int	 done;
+} mk;
+
+static void *
+mk_run(void *arg)
+{
+	(void)arg;
+	mk.rc = dfs_mkdir(mk.dfs, "/s/late", 0755);
+	mk.done = 1;
+	return NULL;
+}
+
+/* Waits at most `ms` for *flag, or for the fake to have heard a call
+ * when flag is NULL.  Returns 1 when it happened. */
+static int
+await(volatile int *flag, unsigned int ms)
+{
+	struct timespec		ts = { 0, 5 * 1000000L };
+	unsigned long long	end = ms_now() + ms;
+
+	while (ms_now() < end) {
+		if (flag != NULL ? *flag != 0 : fake_heard() > 0)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/*
+ * libdfs sends a request the name server answered DELAY again after a
+ * short backoff: a dfs_mkdir() made while the lock server does not
+ * answer succeeds once it answers again, within libdfs's 5 s.
+ */
+static void
+test_named_stall__libdfs_retries_delay(void)
+{
+	struct dfs_opts	 o = DFS_OPTS_INIT;
+	char		 server[64];
+	CLIENT		*c;
+
+	snprintf(server, sizeof(server), "127.0.0.1:%u", named.port);
+	o.server = server;
+	o.no_cache = 1;
+	CU_ASSERT_EQUAL_FATAL(dfs_connect(&mk.dfs, &o), 0);
+	fake_mute(1);
+	CU_ASSERT_FATAL(pthread_create(&mk.thr, NULL, mk_run, NULL) == 0);
+	/* ORDER: the name server asked and got no answer before the lock
+	 * server answers again: so the MKDIR was DELAY at least once */
+	CU_ASSERT(await(NULL, 5000));
+	fake_mute(0);
+	CU_ASSERT(await(&mk.done, 10000));
+	pthread_join(mk.thr, NULL);
+	CU_ASSERT_EQUAL(mk.rc, 0);
+	if (mk.rc != 0)
+		fprintf(stderr, "dfs_mkdir: %s\n", dfs_strerror(mk.rc));
+	dfs_disconnect(mk.dfs);
+	c = harness_clnt(&named);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(n_getattr(c, "s/late"), DFS_OK);
+	clnt_destroy(c);
+}
+
 static CU_TestInfo named_stall_tests[] = {
 	{ "mute_lockd", test_named_stall__mute_lockd },
+	{ "libdfs_retries_delay", test_named_stall__libdfs_retries_delay },
 	CU_TEST_INFO_NULL,
 };
 

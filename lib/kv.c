@@ -123,10 +123,10 @@ save_work(struct kv *kv)
 
 /*
  * Preallocates the log (beyond its end, its size unchanged) so that
- * `more` bytes past the current batch need no new disk block.  Returns
- * 0, or -1 with errno set (ENOSPC: the disk is full).  A file system
- * that cannot preallocate is taken as having room: appends then fail as
- * they always could.
+ * `more` bytes past the current batch need no new disk block, a chunk
+ * more when the disk has it.  Returns 0, or -1 with errno set (ENOSPC:
+ * the disk is full).  A file system that cannot preallocate is taken as
+ * having room: appends then fail as they always could.
  */
 static int
 log_grow(struct kv *kv, size_t more)
@@ -135,12 +135,15 @@ log_grow(struct kv *kv, size_t more)
 
 	if (want <= kv->logalloc)
 		return 0;
-	want += KV_LOG_CHUNK;
-	if (fallocate(kv->logfd, FALLOC_FL_KEEP_SIZE, 0, (off_t)want) == -1) {
-		if (errno != EOPNOTSUPP)
-			return -1;
+	/* a chunk ahead, so that this is rare; else just what is asked */
+	if (fallocate(kv->logfd, FALLOC_FL_KEEP_SIZE, 0,
+	    (off_t)(want + KV_LOG_CHUNK)) == 0)
+		want += KV_LOG_CHUNK;
+	else if (errno == EOPNOTSUPP)
 		want = SIZE_MAX;
-	}
+	else if (errno != ENOSPC || fallocate(kv->logfd, FALLOC_FL_KEEP_SIZE,
+	    0, (off_t)want) == -1)
+		return -1;
 	kv->logalloc = want;
 	return 0;
 }
@@ -148,8 +151,9 @@ log_grow(struct kv *kv, size_t more)
 /*
  * Makes sure NAME.db.tmp, the next checkpoint, is preallocated to the
  * working file's size plus `more` (what the batch may add), growing it
- * by a quarter and a chunk more when it is not: a checkpoint then needs
- * no new disk block.  Returns 0 or -1 with errno set.
+ * by a quarter and a chunk more when it is not and the disk has that
+ * much: a checkpoint then needs no new disk block.  Returns 0 or -1 with
+ * errno set.
  */
 static int
 res_grow(struct kv *kv, size_t more)
@@ -163,14 +167,19 @@ res_grow(struct kv *kv, size_t more)
 	want = st.st_size + (off_t)more;
 	if (kv->resfd != -1 && kv->resv >= want)
 		return 0;
-	want += st.st_size / 4 + KV_LOG_CHUNK;
 	if (kv->resfd == -1) {
 		kv->resfd = open(kv->path_tmp, O_RDWR | O_CREAT | O_CLOEXEC,
 		    0600);
 		if (kv->resfd == -1)
 			return -1;
 	}
-	rc = posix_fallocate(kv->resfd, 0, want);
+	/* room to grow, so that this is rare; else just what is asked */
+	rc = posix_fallocate(kv->resfd, 0, want + st.st_size / 4 +
+	    KV_LOG_CHUNK);
+	if (rc == 0)
+		want += st.st_size / 4 + KV_LOG_CHUNK;
+	else if (rc == ENOSPC)
+		rc = posix_fallocate(kv->resfd, 0, want);
 	if (rc != 0) {
 		errno = rc;
 		return -1;

@@ -85,6 +85,7 @@ locks_repoint(struct named_ctx *nc, const struct srv *s)
 	peer_init_addr(&nc->lockd, s->host, s->port, DFS_LOCK_PROG,
 	    DFS_LOCK_VERS, NAMED_LOCKD_TIMEOUT_MS);
 	nc->lockd_shut_ms = 0;
+	nc->lockd_mute = 0;
 }
 
 /*
@@ -100,8 +101,12 @@ locks_trip(struct named_ctx *nc, unsigned long long start)
 	if (now - start < NAMED_LOCKD_TIMEOUT_MS / 2)
 		return;
 	nc->lockd_shut_ms = now + NAMED_LOCKD_BREAK_MS;
-	log_warnx("lock server %s port %u does not answer: changes are DELAY "
-	    "for %u ms", nc->lockd.host, nc->lockd.port, NAMED_LOCKD_BREAK_MS);
+	/* once per outage, not once per breaker period */
+	if (!nc->lockd_mute)
+		log_warnx("lock server %s port %u does not answer: changes "
+		    "are DELAY, asking again every %u ms", nc->lockd.host,
+		    nc->lockd.port, NAMED_LOCKD_BREAK_MS);
+	nc->lockd_mute = 1;
 }
 
 /*
@@ -130,11 +135,16 @@ locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
 		memset(res, 0, sizeof(*res));
 		rc = peer_lock(&nc->lockd, &args, res, 0);
 	} while (rc == -DFS_ERR_RPC && cached);
-	if (rc != 0) {
+	if (rc != 0 && !nc->lockd_mute)
 		log_warnx("lock server %s port %u: %s%s%s", nc->lockd.host,
 		    nc->lockd.port, dfs_strerror(rc),
 		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
+	if (rc != 0)
 		locks_trip(nc, start);
+	else if (nc->lockd_mute) {
+		log_info("lock server %s port %u answers again",
+		    nc->lockd.host, nc->lockd.port);
+		nc->lockd_mute = 0;
 	}
 	return rc;
 }

@@ -32,7 +32,7 @@
 #define KV_OP_PUT	1
 #define KV_OP_DEL	2
 #define KV_DEFAULT_CKPT	(64u << 20)
-#define KV_LOG_CHUNK	(1u << 20)	/* log space preallocated at a time */
+#define KV_LOG_CHUNK	(1u << 20)	/* log space reserved at a time */
 #define KV_CKPT_RETRY	(4u << 20)	/* log growth before a checkpoint
 					   that failed is tried again */
 
@@ -42,10 +42,10 @@ struct kv {
 	int		 logfd;
 	size_t		 logsize;
 	size_t		 logalloc;	/* log bytes preallocated */
-	int		 resfd;		/* NAME.db.tmp, preallocated, or -1 */
+	int		 resfd;		/* NAME.db.tmp, reserved, or -1 */
 	off_t		 resv;		/* its preallocated size */
 	size_t		 ckpt_bytes;
-	size_t		 ckpt_retry;	/* log size to try a failed one again */
+	size_t		 ckpt_retry;	/* log size to retry a failed one */
 	char		 path_db[4096];
 	char		 path_work[4096];
 	char		 path_tmp[4096];

@@ -20,7 +20,7 @@ struct registrar {
 	struct peer		*named;
 	dfs_srvkind		 kind;
 	char			 host[DFS_MAXHOSTLEN + 1];	/* advertised */
-	int			 wildcard;	/* host: the connection's */
+	int			 wildcard;	/* advertise the local */
 	unsigned int		 port;
 	char			**prefixes;
 	unsigned int		 nprefixes;

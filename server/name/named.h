@@ -83,8 +83,9 @@ struct named_ctx {
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
 	struct peer	 lockd;		/* locks.c: the lock server asked */
-	unsigned long long lockd_shut_ms; /* locks.c: no TEST before, now_ms() */
-	int		 lockd_mute;	/* locks.c: breaker tripped, logged */
+	/* locks.c: the breaker: no TEST before lockd_shut_ms (now_ms()) */
+	unsigned long long lockd_shut_ms;
+	int		 lockd_mute;	/* tripped, and logged */
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
 	struct group	 group;		/* group.c: replies held for a sync */

@@ -42,7 +42,8 @@ entry_removable(const struct inode *victim)
  * Errors: INVAL, NAMETOOLONG (bad name), NOTDIR, NOENT, NOTEMPTY,
  * STALE, NOFILEHANDLE; LOCKED, EXPIRED, BADLOCK (the lock server's
  * answer for the object's path under the PUTLOCK id; for a directory,
- * for any locked path at or below it), DELAY (it did not answer).  The root has no name, so cannot be removed.
+ * for any locked path at or below it), DELAY (it did not answer).  The
+ * root has no name, so cannot be removed.
  */
 dfs_stat
 op_remove(struct op_ctx *oc, const name_argop *arg, name_resop *res)

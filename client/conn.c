@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "rpcc.h"
@@ -102,15 +103,37 @@ send_name(CLIENT *c, void *req, void *res)
 	return name_call(c, req, res);
 }
 
+/*
+ * The name server answers DELAY when it cannot ask the lock server now
+ * (down, or not answering: its breaker is open) and changed nothing;
+ * the COMPOUND is sent again after 10, 20, 40... ms, for at most
+ * CONN_DELAY_MS in all, then DELAY is the caller's.
+ */
+#define CONN_DELAY_MS		5000
+#define CONN_DELAY_STEP_MAX	250
+
 int
 conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
     int idempotent)
 {
-	int	rc;
+	struct timespec	ts;
+	unsigned int	step = 10, waited = 0;
+	int		rc;
 
-	rc = call_retry(dfs, &dfs->named, idempotent, reconnect_named, NULL,
-	    send_name, r, res, (xdrproc_t)xdr_name_compound_res);
-	return rc != 0 ? rc : -(int)res->status;
+	for (;;) {
+		rc = call_retry(dfs, &dfs->named, idempotent, reconnect_named,
+		    NULL, send_name, r, res, (xdrproc_t)xdr_name_compound_res);
+		if (rc != 0 || res->status != DFS_ERR_DELAY ||
+		    waited >= CONN_DELAY_MS)
+			return rc != 0 ? rc : -(int)res->status;
+		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)res);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000L;
+		nanosleep(&ts, NULL);
+		waited += step;
+		step = step * 2 > CONN_DELAY_STEP_MAX ? CONN_DELAY_STEP_MAX :
+		    step * 2;
+	}
 }
 
 /* Asks the name server for the live lock server and connects to it. */

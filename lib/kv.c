@@ -32,13 +32,20 @@
 #define KV_OP_PUT	1
 #define KV_OP_DEL	2
 #define KV_DEFAULT_CKPT	(64u << 20)
+#define KV_LOG_CHUNK	(1u << 20)	/* log space reserved at a time */
+#define KV_CKPT_RETRY	(4u << 20)	/* log growth before a checkpoint
+					   that failed is tried again */
 
 struct kv {
 	GDBM_FILE	 db;		/* the working file, in memory */
 	int		 lockfd;
 	int		 logfd;
 	size_t		 logsize;
+	size_t		 logalloc;	/* log bytes preallocated */
+	int		 resfd;		/* NAME.db.tmp, reserved, or -1 */
+	off_t		 resv;		/* its preallocated size */
 	size_t		 ckpt_bytes;
+	size_t		 ckpt_retry;	/* log size to retry a failed one */
 	char		 path_db[4096];
 	char		 path_work[4096];
 	char		 path_tmp[4096];
@@ -87,23 +94,107 @@ copy_fd(int in, int out)
 	return n < 0 ? -1 : ftruncate(out, off);
 }
 
-/* Writes the working file to `dst` (created or truncated) and fsyncs
- * it.  Returns 0 or -1 with errno set. */
+/*
+ * Writes the working file to the checkpoint file NAME.db.tmp and fsyncs
+ * it.  Its blocks were preallocated (res_grow) when possible, and are
+ * written over in place, so a full disk does not stop a checkpoint; the
+ * file is then cut to the working file's size.  The descriptor is left
+ * to the caller's rename.  Returns 0 or -1 with errno set.
+ */
 static int
-save_work(struct kv *kv, const char *dst)
+save_work(struct kv *kv)
 {
-	int	out, saved;
-
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out == -1)
+	if (kv->resfd == -1) {
+		kv->resfd = open(kv->path_tmp, O_RDWR | O_CREAT | O_CLOEXEC,
+		    0600);
+		if (kv->resfd == -1)
+			return -1;
+		kv->resv = 0;
+	}
+	/* written over and cut to size: what it reserved is unknown */
+	kv->resv = 0;
+	if (copy_fd(gdbm_fdesc(kv->db), kv->resfd) == -1 ||
+	    fsync(kv->resfd) == -1)
 		return -1;
-	if (copy_fd(gdbm_fdesc(kv->db), out) == -1 || fsync(out) == -1) {
-		saved = errno;
-		close(out);
-		errno = saved;
+	return 0;
+}
+
+/* --- space reserved for a full disk --- */
+
+/*
+ * Preallocates the log (beyond its end, its size unchanged) so that
+ * `more` bytes past the current batch need no new disk block, a chunk
+ * more when the disk has it.  Returns 0, or -1 with errno set (ENOSPC:
+ * the disk is full).  A file system that cannot preallocate is taken as
+ * having room: appends then fail as they always could.
+ */
+static int
+log_grow(struct kv *kv, size_t more)
+{
+	size_t	want = kv->logsize + KV_HDRLEN + kv->blen + more;
+
+	if (want <= kv->logalloc)
+		return 0;
+	/* a chunk ahead, so that this is rare; else just what is asked */
+	if (fallocate(kv->logfd, FALLOC_FL_KEEP_SIZE, 0,
+	    (off_t)(want + KV_LOG_CHUNK)) == 0)
+		want += KV_LOG_CHUNK;
+	else if (errno == EOPNOTSUPP)
+		want = SIZE_MAX;
+	else if (errno != ENOSPC || fallocate(kv->logfd, FALLOC_FL_KEEP_SIZE,
+	    0, (off_t)want) == -1)
+		return -1;
+	kv->logalloc = want;
+	return 0;
+}
+
+/*
+ * Makes sure NAME.db.tmp, the next checkpoint, is preallocated to the
+ * working file's size plus `more` (what the batch may add), growing it
+ * by a quarter and a chunk more when it is not and the disk has that
+ * much: a checkpoint then needs no new disk block.  Returns 0 or -1 with
+ * errno set.
+ */
+static int
+res_grow(struct kv *kv, size_t more)
+{
+	struct stat	st;
+	off_t		want;
+	int		rc;
+
+	if (fstat(gdbm_fdesc(kv->db), &st) == -1)
+		return -1;
+	want = st.st_size + (off_t)more;
+	if (kv->resfd != -1 && kv->resv >= want)
+		return 0;
+	if (kv->resfd == -1) {
+		kv->resfd = open(kv->path_tmp, O_RDWR | O_CREAT | O_CLOEXEC,
+		    0600);
+		if (kv->resfd == -1)
+			return -1;
+	}
+	/* room to grow, so that this is rare; else just what is asked */
+	rc = posix_fallocate(kv->resfd, 0, want + st.st_size / 4 +
+	    KV_LOG_CHUNK);
+	if (rc == 0)
+		want += st.st_size / 4 + KV_LOG_CHUNK;
+	else if (rc == ENOSPC)
+		rc = posix_fallocate(kv->resfd, 0, want);
+	if (rc != 0) {
+		errno = rc;
 		return -1;
 	}
-	return close(out);
+	kv->resv = want;
+	return 0;
+}
+
+int
+kv_reserve(struct kv *kv, size_t more)
+{
+	if (log_grow(kv, more) == -1 || res_grow(kv, more) == -1)
+		return errno == ENOSPC || errno == EDQUOT ? -DFS_ERR_NOSPC :
+		    -DFS_ERR_IO;
+	return 0;
 }
 
 /* A new working file in memory holding a copy of `src`.  Returns its
@@ -355,9 +446,14 @@ kv_recover(struct kv *kv, char *err, size_t errlen)
 	if (n < 0)
 		return set_err(err, errlen, -1, "cannot replay log", path,
 		    strerror(errno));
-	if (n > 0 && kv_checkpoint(kv) != 0)
-		return set_err(err, errlen, -1, "cannot checkpoint",
-		    kv->path_db, strerror(errno));
+	/*
+	 * On a full disk the checkpoint may fail even so: the checkpoint
+	 * and the log still hold everything, so the store opens, and
+	 * kv_reserve() refuses changes until there is room again.
+	 */
+	if (n > 0)
+		(void)kv_checkpoint(kv);
+	(void)kv_reserve(kv, 0);
 	return 0;
 }
 
@@ -372,7 +468,7 @@ kv_open(struct kv **kvp, const char *dir, const char *name, char *err,
 	if (kv == NULL)
 		return set_err(err, errlen, -DFS_ERR_IO, "cannot open store",
 		    dir, strerror(errno));
-	kv->lockfd = kv->logfd = -1;
+	kv->lockfd = kv->logfd = kv->resfd = -1;
 	kv->ckpt_bytes = KV_DEFAULT_CKPT;
 	if (kv_paths(kv, dir, name) == -1) {
 		free(kv);
@@ -387,6 +483,8 @@ kv_open(struct kv **kvp, const char *dir, const char *name, char *err,
 			gdbm_close(kv->db);
 		if (kv->logfd != -1)
 			close(kv->logfd);
+		if (kv->resfd != -1)
+			close(kv->resfd);
 		if (kv->lockfd != -1)
 			close(kv->lockfd);
 		free(kv);
@@ -405,6 +503,8 @@ kv_close(struct kv *kv)
 	(void)kv_checkpoint(kv);
 	gdbm_close(kv->db);
 	close(kv->logfd);
+	if (kv->resfd != -1)
+		close(kv->resfd);
 	close(kv->lockfd);
 	free(kv->batch);
 	free(kv);
@@ -505,8 +605,11 @@ kv_sync(struct kv *kv)
 		return -DFS_ERR_IO;
 	kv->unsynced = 0;
 	kv->counts.syncs++;
-	if (kv->logsize >= kv->ckpt_bytes)
-		return kv_checkpoint(kv);
+	/* the log is durable: a checkpoint that fails loses nothing, and
+	 * is tried again once the log has grown some more */
+	if (kv->logsize >= kv->ckpt_bytes && kv->logsize >= kv->ckpt_retry &&
+	    kv_checkpoint(kv) != 0)
+		kv->ckpt_retry = kv->logsize + KV_CKPT_RETRY;
 	return 0;
 }
 
@@ -531,21 +634,35 @@ kv_counts(const struct kv *kv, struct kv_counts *out)
 	*out = kv->counts;
 }
 
+/*
+ * A failure at any step leaves the old checkpoint and the whole log, or
+ * the new checkpoint and a log whose records it already holds (replaying
+ * them is harmless): nothing is lost, so callers may go on.
+ */
 int
 kv_checkpoint(struct kv *kv)
 {
 	if (gdbm_sync(kv->db) != 0)
 		return -DFS_ERR_IO;
 	/* ORDER: the new checkpoint is durable before the log shrinks. */
-	if (save_work(kv, kv->path_tmp) == -1 ||
-	    rename(kv->path_tmp, kv->path_db) == -1 ||
-	    fsync_dir(kv->dir) == -1)
+	if (save_work(kv) == -1 || rename(kv->path_tmp, kv->path_db) == -1)
 		return -DFS_ERR_IO;
+	/* the file is the checkpoint now, no longer the reserve */
+	close(kv->resfd);
+	kv->resfd = -1;
+	kv->resv = 0;
+	if (fsync_dir(kv->dir) == -1)
+		return -DFS_ERR_IO;
+	/* truncating frees the log's preallocated blocks too */
 	if (ftruncate(kv->logfd, 0) == -1 || fsync(kv->logfd) == -1)
 		return -DFS_ERR_IO;
 	kv->logsize = 0;
+	kv->logalloc = 0;
+	kv->ckpt_retry = 0;
 	/* what the dropped records held is in the new checkpoint */
 	kv->unsynced = 0;
+	/* ORDER: reserve again what the old checkpoint and log freed */
+	(void)kv_reserve(kv, 0);
 	return 0;
 }
 

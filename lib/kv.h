@@ -28,11 +28,25 @@
  *
  * Opening replays the log over a copy of the checkpoint and writes a new
  * checkpoint (sync the working file, copy it to NAME.db.tmp, fsync, rename,
- * truncate the log).  GDBM itself may leave a half-updated file when a
+ * truncate the log; NAME.db.tmp is then made again, preallocated, as the
+ * next one).  GDBM itself may leave a half-updated file when a
  * process dies inside gdbm_store(); only the working file can be in that
  * state, and it dies with the process.  A torn record at the end of the log (a crash
  * inside write()) fails its checksum and is dropped: it was never
  * acknowledged.
+ *
+ * A full disk must not stop a daemon: appends to the log and
+ * checkpoints then fail, and a change already applied to the working
+ * file cannot be taken back.  So space is reserved ahead: the log is
+ * preallocated past its end (fallocate(2), KEEP_SIZE) and NAME.db.tmp,
+ * the next checkpoint, is kept preallocated to the working file's size
+ * and a quarter more; a checkpoint writes over those blocks and the
+ * rename frees the old checkpoint's, which are reserved again at once.
+ * kv_reserve(), called before a change, extends both and answers NOSPC
+ * when the disk cannot give more, so the daemon refuses the change
+ * before making it and goes on serving reads.  A checkpoint that fails
+ * anyway (at open, or when the log is due for one) is not an error: the
+ * old checkpoint and the log still hold everything.
  *
  * Only this module includes <gdbm.h>.  Not thread-safe; one process owns
  * the directory (an flock on NAME.lock enforces it).
@@ -93,6 +107,14 @@ int	kv_del(struct kv *kv, const void *key, size_t klen);
 int	kv_commit(struct kv *kv);
 /* Returns 1 when the current batch holds writes, else 0. */
 int	kv_dirty(const struct kv *kv);
+/*
+ * Makes sure that the current batch can grow by `more` bytes, be
+ * appended to the log and be checkpointed without any new disk block,
+ * preallocating more when needed.  Call it before a change of at most
+ * `more` bytes.  Returns 0, -DFS_ERR_NOSPC (the disk is full: refuse
+ * the change; reads and smaller changes may go on) or -DFS_ERR_IO.
+ */
+int	kv_reserve(struct kv *kv, size_t more);
 
 /* --- Group commit --- */
 

@@ -1,8 +1,14 @@
 /*
  * registrar.c -- a server's registration with the name server.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +67,55 @@ is_wildcard(const char *host)
 }
 
 int
+registrar_is_loopback(const char *host)
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+int
+registrar_advert_ok(const char *host, const char *from)
+{
+	if (from[0] == '\0' || !registrar_is_loopback(host))
+		return 1;
+	return registrar_is_loopback(from);
+}
+
+/*
+ * Returns 1 if `host` (the name server's) resolves and to no loopback
+ * address: it is on another host.  Unresolvable counts as 0 (the name
+ * server checks again where the REGISTER comes from).
+ */
+static int
+is_remote(const char *host)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 num[NI_MAXHOST];
+	int		 remote = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num),
+		    NULL, 0, NI_NUMERICHOST) != 0 || registrar_is_loopback(num))
+			remote = 0;
+	freeaddrinfo(res);
+	return remote;
+}
+
+int
 registrar_init(struct registrar *r, struct peer *named, dfs_srvkind kind,
     const char *statedir, const char *bindhost, unsigned int port,
     char **prefixes, unsigned int nprefixes)
@@ -72,8 +127,16 @@ registrar_init(struct registrar *r, struct peer *named, dfs_srvkind kind,
 	r->prefixes = prefixes;
 	r->nprefixes = nprefixes;
 	r->interval_ms = 2000;
-	if (!is_wildcard(bindhost))
+	r->wildcard = is_wildcard(bindhost);
+	if (!r->wildcard)
 		snprintf(r->host, sizeof(r->host), "%s", bindhost);
+	if (registrar_is_loopback(bindhost) && is_remote(named->host)) {
+		log_warnx("listening on loopback address %s, which the name "
+		    "server %s on another host cannot pass on: start with -b "
+		    "and an address of this host that its clients reach",
+		    bindhost, named->host);
+		return -DFS_ERR_INVAL;
+	}
 	if ((size_t)snprintf(r->idfile, sizeof(r->idfile), "%s/server.id",
 	    statedir) >= sizeof(r->idfile) || id_load(r) == -1)
 		return -DFS_ERR_IO;
@@ -132,7 +195,9 @@ registrar_register(struct registrar *r)
 	dfs_path		 paths[DFS_MAXPREFIXES];
 	int			 rc;
 
-	if (r->host[0] == '\0' && peer_local_host(r->named, r->host,
+	/* a wildcard listener advertises the address the name server
+	 * sees now, not the one it had when it started */
+	if (r->wildcard && peer_local_host(r->named, r->host,
 	    sizeof(r->host)) == -1)
 		rc = -DFS_ERR_RPC;
 	else {

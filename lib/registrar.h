@@ -20,6 +20,7 @@ struct registrar {
 	struct peer		*named;
 	dfs_srvkind		 kind;
 	char			 host[DFS_MAXHOSTLEN + 1];	/* advertised */
+	int			 wildcard;	/* advertise the local */
 	unsigned int		 port;
 	char			**prefixes;
 	unsigned int		 nprefixes;
@@ -34,9 +35,14 @@ struct registrar {
 /*
  * Prepares registration.  `bindhost` is the listen address: when it is a
  * wildcard (0.0.0.0, ::) the advertised host is the local address of the
- * connection to the name server.  `prefixes` (absolute paths, may be
- * NULL) are kept by reference.  Returns 0 or -DFS_ERR_IO (unreadable id
- * file).
+ * connection to the name server, read again at every REGISTER (a host
+ * may be renumbered).  A loopback `bindhost` (the default without -b)
+ * cannot be advertised to a name server on another host, whose clients
+ * would be sent to themselves: when the name server's host resolves to
+ * no loopback address, registration is refused.  `prefixes` (absolute
+ * paths, may be NULL) are kept by reference.  Returns 0, -DFS_ERR_INVAL
+ * (loopback advertised to a remote name server; logged, naming the
+ * cure) or -DFS_ERR_IO (unreadable id file).
  */
 int	registrar_init(struct registrar *r, struct peer *named,
 	    dfs_srvkind kind, const char *statedir, const char *bindhost,
@@ -49,5 +55,19 @@ int	registrar_init(struct registrar *r, struct peer *named,
 int	registrar_tick(struct registrar *r);
 /* Registers now, whatever the schedule.  Same returns. */
 int	registrar_register(struct registrar *r);
+
+/*
+ * Returns 1 if `host` names the loopback interface: 127.0.0.0/8, ::1,
+ * ::ffff:127.0.0.0/104 or "localhost"; else 0.  Other names are not
+ * resolved (the name server must not wait on DNS).
+ */
+int	registrar_is_loopback(const char *host);
+/*
+ * May a server whose REGISTER came from numeric address `from` ("" when
+ * unknown: a direct call) advertise `host`?  A loopback address only
+ * from the loopback: from another host it would send every client to
+ * itself.  Returns 1 or 0.
+ */
+int	registrar_advert_ok(const char *host, const char *from);
 
 #endif

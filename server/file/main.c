@@ -526,9 +526,14 @@ init(struct super *s)
 static void
 register_and_gc(struct super *s)
 {
-	if (registrar_init(&s->reg, &s->regpeer, DFS_SRV_FILE,
+	int	rc;
+
+	rc = registrar_init(&s->reg, &s->regpeer, DFS_SRV_FILE,
 	    s->d.statedir, s->d.bindaddr, s->d.boundport, s->prefixes,
-	    s->nprefixes) != 0)
+	    s->nprefixes);
+	if (rc == -DFS_ERR_INVAL)
+		fatalx("refusing to advertise a loopback address");
+	if (rc != 0)
 		fatalx("cannot read '%s/server.id'", s->d.statedir);
 	(void)registrar_tick(&s->reg);
 	(void)store_gc_stages(&s->fc, s->gc_age);

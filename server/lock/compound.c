@@ -32,6 +32,7 @@ static const struct op_desc optab[] = {
 	[LOP_RENEW]	= { "RENEW",	op_renew },
 	[LOP_TEST]	= { "TEST",	op_test },
 	[LOP_STATS]	= { "STATS",	op_stats },
+	[LOP_TESTTREE]	= { "TESTTREE",	op_testtree },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))

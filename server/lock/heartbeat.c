@@ -90,10 +90,15 @@ heartbeat_start(struct heartbeat *hb, const char *namespec,
 		snprintf(err, errlen, "bad name server '%s'", namespec);
 		return -1;
 	}
-	if (registrar_init(&hb->reg, &hb->named, DFS_SRV_LOCK, statedir,
-	    bindaddr, port, NULL, 0) != 0) {
-		snprintf(err, errlen, "cannot read the server id in '%s'",
-		    statedir);
+	rc = registrar_init(&hb->reg, &hb->named, DFS_SRV_LOCK, statedir,
+	    bindaddr, port, NULL, 0);
+	if (rc != 0) {
+		if (rc == -DFS_ERR_INVAL)
+			snprintf(err, errlen, "refusing to advertise a "
+			    "loopback address");
+		else
+			snprintf(err, errlen, "cannot read the server id in "
+			    "'%s'", statedir);
 		return -1;
 	}
 	if ((rc = pthread_mutex_init(&hb->mu, NULL)) != 0 ||

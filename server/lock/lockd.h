@@ -156,6 +156,14 @@ int		 table_gc(struct lock_ctx *ctx, int64_t wallnow);
 /* Returns 1 if the lease of `l` has lapsed at `now`, else 0. */
 int		 lk_lapsed(const struct lk *l, unsigned long long now);
 
+/* --- tree.c: the locked paths of a subtree --- */
+
+/* Calls fn for every locked path that is absolute `path` (len bytes) or
+ * below it, in no particular order.  fn must not change the table. */
+void		 table_walk_tree(struct lock_ctx *ctx, const char *path,
+		    size_t len, void (*fn)(struct pent *pe, void *arg),
+		    void *arg);
+
 /* --- op_lock.c: the handlers --- */
 
 dfs_stat	 op_illegal(struct lock_ctx *, const lock_argop *,
@@ -165,6 +173,8 @@ dfs_stat	 op_unlock(struct lock_ctx *, const lock_argop *,
 		    lock_resop *);
 dfs_stat	 op_renew(struct lock_ctx *, const lock_argop *, lock_resop *);
 dfs_stat	 op_test(struct lock_ctx *, const lock_argop *, lock_resop *);
+dfs_stat	 op_testtree(struct lock_ctx *, const lock_argop *,
+		    lock_resop *);
 /*
  * Tries to grant a checked LOCK request that queues behind the waiters
  * whose paths are in the tree `ahead` (wait.c; `self` is the waiter

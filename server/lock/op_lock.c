@@ -1,5 +1,5 @@
 /*
- * op_lock.c -- the LOCK program's ops: LOCK, UNLOCK, RENEW, TEST.
+ * op_lock.c -- the LOCK program's ops: LOCK, UNLOCK, RENEW, TEST, TESTTREE.
  *
  * Locks are on exact absolute paths.  A SHARED lock coexists with other
  * SHARED locks; an EXCL lock conflicts with any lock of another id; an
@@ -331,6 +331,106 @@ op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 		return st;
 	if (self != NULL)
 		table_renew(ctx, self, now);
+	return DFS_OK;
+}
+
+/* What a TESTTREE walk found among the locked paths of the subtree. */
+struct treetest {
+	const struct lk		*self;
+	dfs_lockmode		 mode;
+	unsigned long long	 now;
+	struct pent		*live_pe, *lapsed_pe, *weak_pe;
+	struct lk		*live, *lapsed;
+};
+
+/* tree.c visitor: notes the first live and the first lapsed conflict,
+ * and the first path `self` holds too weakly. */
+static void
+treetest_visit(struct pent *pe, void *arg)
+{
+	struct treetest	*t = arg;
+	struct lk	*h;
+
+	if (t->weak_pe == NULL && holds_weakly(pe, t->self, t->mode))
+		t->weak_pe = pe;
+	h = first_conflict(pe, t->mode, t->self, t->now);
+	if (h == NULL)
+		return;
+	if (!lk_lapsed(h, t->now) && t->live == NULL) {
+		t->live = h;
+		t->live_pe = pe;
+	} else if (lk_lapsed(h, t->now) && t->lapsed == NULL) {
+		t->lapsed = h;
+		t->lapsed_pe = pe;
+	}
+}
+
+/* deny() naming the locked path `pe`. */
+static dfs_stat
+deny_pent(lock_denied *d, const struct pent *pe, const struct lk *h,
+    unsigned long long now)
+{
+	dfs_path	p;
+
+	p.dfs_path_val = pe->path;
+	p.dfs_path_len = (u_int)pe->len;
+	return deny(d, &p, h, now);
+}
+
+/*
+ * Op: TESTTREE path id mode
+ *
+ * TEST of `path` and of every locked path below it, with TEST's rules
+ * for each: OK only when each is free for `mode` or held by `id` in it.
+ * Reads: the locked paths of the subtree (a walk of all locked paths),
+ * the id.  Changes: revokes the lapsed locks in the way when that makes
+ * the answer OK; renews a valid id's lease.
+ * Errors: as TEST; LOCKED names the first conflicting path found.
+ */
+dfs_stat
+op_testtree(struct lock_ctx *ctx, const lock_argop *argop,
+    lock_resop *resop)
+{
+	const test_args	*a = &argop->lock_argop_u.testtree;
+	lock_denied	*d = &resop->lock_resop_u.testtree.test_res_u.denied;
+	struct treetest	 t;
+	struct lk	*self = NULL;
+	dfs_stat	 idst = DFS_OK;
+	int		 rc;
+
+	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
+	if (rc != 0)
+		return (dfs_stat)-rc;
+	if (!valid_mode(a->mode))
+		return DFS_ERR_INVAL;
+	if (a->id.instance != 0 || a->id.nonce != 0)
+		idst = find_id(ctx, &a->id, &self);
+	if (idst == DFS_ERR_EXPIRED)
+		return idst;
+	/* ORDER: walk again after each revocation, which frees entries */
+	for (;;) {
+		memset(&t, 0, sizeof(t));
+		t.self = self;
+		t.mode = a->mode;
+		t.now = now_ms();
+		table_walk_tree(ctx, a->path.dfs_path_val,
+		    a->path.dfs_path_len, treetest_visit, &t);
+		if (idst != DFS_OK && t.live == NULL && t.lapsed == NULL)
+			return idst;
+		if (idst != DFS_OK || t.live != NULL)
+			return t.live != NULL ? deny_pent(d, t.live_pe, t.live,
+			    t.now) : deny_pent(d, t.lapsed_pe, t.lapsed, t.now);
+		if (t.weak_pe != NULL)
+			return deny_pent(d, t.weak_pe, self, t.now);
+		if (t.lapsed == NULL)
+			break;
+		rc = table_revoke(ctx, t.lapsed);
+		if (rc != 0)
+			return rc == -DFS_ERR_IO ? DFS_ERR_SERVERFAULT :
+			    (dfs_stat)-rc;
+	}
+	if (self != NULL)
+		table_renew(ctx, self, t.now);
 	return DFS_OK;
 }
 

@@ -19,6 +19,7 @@
 
 #define OPF_NEED_FH	0x01	/* needs a current object */
 #define OPF_MUTATES	0x02	/* may write the store */
+#define OPF_LASTROOM	0x04	/* may use the last of the disk reserve */
 
 struct op_desc {
 	const char	*name;
@@ -51,7 +52,8 @@ static const struct op_desc optab[] = {
 	[OP_READDIR]	= { "READDIR",	  op_readdir,	OPF_NEED_FH },
 	[OP_LOCATE]	= { "LOCATE",	  op_locate,	OPF_NEED_FH },
 	[OP_SERVERS]	= { "SERVERS",	  op_servers,	0 },
-	[OP_REGISTER]	= { "REGISTER",	  op_register,	OPF_MUTATES },
+	[OP_REGISTER]	= { "REGISTER",	  op_register,
+			    OPF_MUTATES | OPF_LASTROOM },
 	[OP_COMMIT]	= { "COMMIT",	  op_commit,
 			    OPF_NEED_FH | OPF_MUTATES },
 	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
@@ -75,6 +77,32 @@ op_lookup_desc(name_opnum op)
 	return &optab[op];
 }
 
+/*
+ * Before an op that may write: makes sure the disk holds what it may
+ * append and a checkpoint (kv_reserve).  Namespace changes keep one
+ * op's room in reserve for REGISTER, which changes only with the
+ * cluster (a heartbeat writes nothing), so servers stay registered on a
+ * full disk.  Returns DFS_OK, DFS_ERR_NOSPC or DFS_ERR_SERVERFAULT
+ * (logged).
+ */
+static dfs_stat
+reserve(struct op_ctx *oc, const struct op_desc *d)
+{
+	size_t	room = NAMED_OP_ROOM;
+	int	rc;
+
+	if (!(d->flags & OPF_MUTATES))
+		return DFS_OK;
+	if (!(d->flags & OPF_LASTROOM))
+		room *= 2;
+	rc = kv_reserve(oc->nc->kv, room);
+	if (rc == -DFS_ERR_IO)
+		log_warn("cannot reserve disk space for the name log");
+	/* nothing was written: IO here must not make the daemon exit */
+	return rc == 0 ? DFS_OK : rc == -DFS_ERR_NOSPC ? DFS_ERR_NOSPC :
+	    DFS_ERR_SERVERFAULT;
+}
+
 /* Returns the op's status after the table's generic checks. */
 static dfs_stat
 run_one(void *ctx, const void *argop, void *resop)
@@ -90,6 +118,9 @@ run_one(void *ctx, const void *argop, void *resop)
 	res->op = d == &optab[OP_ILLEGAL] ? OP_ILLEGAL : arg->op;
 	if ((d->flags & OPF_NEED_FH) && oc->cur == 0)
 		return DFS_ERR_NOFILEHANDLE;
+	st = reserve(oc, d);
+	if (st != DFS_OK)
+		return st;
 	was_dirty = kv_dirty(oc->nc->kv);
 	st = d->fn(oc, arg, res);
 	/* the table's flags are the truth about which ops write */
@@ -232,6 +263,7 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	memset(&oc, 0, sizeof(oc));
 	memset(res, 0, sizeof(*res));
 	oc.nc = named;
+	oc.rq = rq;
 	caller_ids(rq, &oc);
 	if (args->ops.ops_len <= DFS_MAXOPS)
 		locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len);

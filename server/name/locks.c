@@ -10,12 +10,31 @@
  * does not answer, the op is DELAY, never silently unchecked: a lock
  * server restarting after kill -9 is exactly when fencing matters.
  *
+ * Locks are on exact paths, but removing or moving a directory changes
+ * the path of everything below it: a lock on /d/n would be bypassed by
+ * renaming /d, changing the file, and renaming /d back.  So REMOVE of a
+ * directory and RENAME of one ask TESTTREE instead, TEST of the path
+ * and of every locked path below it (NFSv4 refuses such a rename too).
+ *
  * dfs-named is a single-threaded loop, so a TEST stalls every other
- * client while it runs.  That is bounded by NAMED_LOCKD_TIMEOUT_MS per
- * attempt, and made only for mutations that passed their own checks
- * (NOENT, EXIST, NOTEMPTY... cost no RPC).  It cannot deadlock: the lock
- * server's registrar (its REGISTER heartbeats to us) runs in a thread of
- * its own, so dfs-lockd never waits on us while we wait on it.
+ * client while it runs, reads included.  A lock server that accepts
+ * connections and never answers (hung, or hostile) must not make every
+ * mutation stall the loop, so two bounds apply.  Each call waits at most
+ * NAMED_LOCKD_TIMEOUT_MS to connect and as long for the answer, which a
+ * healthy lock server, answering from memory, gives in well under a
+ * millisecond.  And a call that failed slowly (a timeout, not a refused
+ * connection) opens a circuit breaker: for NAMED_LOCKD_BREAK_MS every
+ * check is DELAY at once without a call, then one check tries again.
+ * An unresponsive lock server so costs the loop at most one short
+ * timeout per breaker period; mutations fail fast with DELAY, which
+ * libdfs retries with a short backoff, and reads are never asked about.
+ * (Sending the TEST without waiting, and answering the COMPOUND later,
+ * would cost no stall at all, but needs a COMPOUND that can be parked
+ * and resumed; group.c holds replies, not evaluations.)  Checks are made
+ * only for mutations that passed their own checks (NOENT, EXIST,
+ * NOTEMPTY... cost no RPC).  It cannot deadlock: the lock server's
+ * registrar (its REGISTER heartbeats to us) runs in a thread of its own,
+ * so dfs-lockd never waits on us while we wait on it.
  *
  * A COMPOUND that makes many files at once (dfs_put(): CREATEs after
  * walks, or a file server's batch of COMMITs) would stall the loop for
@@ -36,6 +55,7 @@
 #include "log.h"
 #include "named.h"
 #include "status.h"
+#include "svcloop.h"
 
 /*
  * Returns the lock server to ask, or NULL when none is registered.
@@ -54,7 +74,8 @@ locks_server(const struct named_ctx *nc)
 	return NULL;
 }
 
-/* Points nc->lockd at `s`, dropping a connection to an older address. */
+/* Points nc->lockd at `s`, dropping a connection to an older address
+ * and the breaker the older one opened. */
 static void
 locks_repoint(struct named_ctx *nc, const struct srv *s)
 {
@@ -63,22 +84,50 @@ locks_repoint(struct named_ctx *nc, const struct srv *s)
 	peer_close(&nc->lockd);
 	peer_init_addr(&nc->lockd, s->host, s->port, DFS_LOCK_PROG,
 	    DFS_LOCK_VERS, NAMED_LOCKD_TIMEOUT_MS);
+	nc->lockd_shut_ms = 0;
+	nc->lockd_mute = 0;
+}
+
+/*
+ * Opens the breaker when a failed call took long enough to have stalled
+ * the loop (a timeout): a refused connection costs nothing, and a lock
+ * server restarting answers again without waiting for the breaker.
+ */
+static void
+locks_trip(struct named_ctx *nc, unsigned long long start)
+{
+	unsigned long long	now = now_ms();
+
+	if (now - start < NAMED_LOCKD_TIMEOUT_MS / 2)
+		return;
+	nc->lockd_shut_ms = now + NAMED_LOCKD_BREAK_MS;
+	/* once per outage, not once per breaker period */
+	if (!nc->lockd_mute)
+		log_warnx("lock server %s port %u does not answer: changes "
+		    "are DELAY, asking again every %u ms", nc->lockd.host,
+		    nc->lockd.port, NAMED_LOCKD_BREAK_MS);
+	nc->lockd_mute = 1;
 }
 
 /*
  * Sends `n` TESTs in one COMPOUND and leaves the answer in *res (free it
  * with xdr_free).  A cached connection that fails fast (the lock server
  * restarted) is retried once on a new one; a timeout is not, so one
- * check stalls the loop for at most about two timeouts (connect and
- * call).  Returns 0 or the transport error from peer_lock(), logged.
+ * check stalls the loop for at most about two short timeouts (connect
+ * and call), and then opens the breaker.  Returns 0, -DFS_ERR_DELAY
+ * while the breaker is open (no call made), or the transport error from
+ * peer_lock(), logged.
  */
 static int
 locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
     lock_compound_res *res)
 {
 	lock_compound_args	args;
+	unsigned long long	start = now_ms();
 	int			cached, rc;
 
+	if (start < nc->lockd_shut_ms)
+		return -DFS_ERR_DELAY;
 	args.ops.ops_len = n;
 	args.ops.ops_val = ops;
 	do {
@@ -86,23 +135,35 @@ locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
 		memset(res, 0, sizeof(*res));
 		rc = peer_lock(&nc->lockd, &args, res, 0);
 	} while (rc == -DFS_ERR_RPC && cached);
-	if (rc != 0)
+	if (rc != 0 && !nc->lockd_mute)
 		log_warnx("lock server %s port %u: %s%s%s", nc->lockd.host,
 		    nc->lockd.port, dfs_strerror(rc),
 		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
+	if (rc != 0)
+		locks_trip(nc, start);
+	else if (nc->lockd_mute) {
+		log_info("lock server %s port %u answers again",
+		    nc->lockd.host, nc->lockd.port);
+		nc->lockd_mute = 0;
+	}
 	return rc;
 }
 
-/* A TEST of `path` (len bytes, not copied) under `id`. */
+/* A TEST, or with `tree` a TESTTREE, of `path` (len bytes, not copied)
+ * under `id`. */
 static void
-test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id)
+test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id,
+    int tree)
 {
+	test_args	*t = tree ? &op->lock_argop_u.testtree :
+			    &op->lock_argop_u.test;
+
 	memset(op, 0, sizeof(*op));
-	op->op = LOP_TEST;
-	op->lock_argop_u.test.path.dfs_path_val = (char *)path;
-	op->lock_argop_u.test.path.dfs_path_len = (u_int)len;
-	op->lock_argop_u.test.id = *id;
-	op->lock_argop_u.test.mode = DFS_LOCK_EXCL;
+	op->op = tree ? LOP_TESTTREE : LOP_TEST;
+	t->path.dfs_path_val = (char *)path;
+	t->path.dfs_path_len = (u_int)len;
+	t->id = *id;
+	t->mode = DFS_LOCK_EXCL;
 }
 
 /* --- asking ahead ---------------------------------------------------- */
@@ -271,7 +332,7 @@ locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops)
 	}
 	locks_repoint(nc, s);
 	for (i = 0; i < a->n; i++)
-		test_op(&tops[i], a->path[i], a->len[i], &a->id[i]);
+		test_op(&tops[i], a->path[i], a->len[i], &a->id[i], 0);
 	if (locks_call(nc, tops, a->n, &res) != 0) {
 		a->n = 0;
 		return;
@@ -299,31 +360,47 @@ locks_ahead_free(struct op_ctx *oc)
 }
 
 /*
- * May the COMPOUND's lock holder change absolute `path` (len bytes)?
- * Returns 0 (yes, or no lock server is registered), -DFS_ERR_LOCKED,
- * -DFS_ERR_EXPIRED (the PUTLOCK id was taken over), -DFS_ERR_BADLOCK
- * (unknown id, path free), -DFS_ERR_DELAY (the lock server did not
- * answer) or -DFS_ERR_SERVERFAULT (it answered something else, logged).
+ * Asks the lock server one TEST (or with `tree`, one TESTTREE) of `path`
+ * under the COMPOUND's lock.  Returns 0 and its answer in *st, or
+ * -DFS_ERR_DELAY when no answer came.
  */
-int
-locks_check(struct op_ctx *oc, const char *path, size_t len)
+static int
+locks_ask(struct op_ctx *oc, const struct srv *s, const char *path,
+    size_t len, int tree, dfs_stat *st)
 {
 	struct named_ctx	*nc = oc->nc;
-	const struct srv	*s = locks_server(nc);
 	lock_argop		 op;
 	lock_compound_res	 res;
+	const lock_resop	*r;
+
+	locks_repoint(nc, s);
+	test_op(&op, path, len, &oc->lock, tree);
+	if (locks_call(nc, &op, 1, &res) != 0)
+		return -DFS_ERR_DELAY;
+	r = res.res.res_len == 1 ? &res.res.res_val[0] : NULL;
+	if (r == NULL)
+		*st = res.status;
+	else
+		*st = tree ? r->lock_resop_u.testtree.status :
+		    r->lock_resop_u.test.status;
+	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return 0;
+}
+
+/* locks_check() and locks_check_tree(). */
+static int
+locks_check_how(struct op_ctx *oc, const char *path, size_t len, int tree)
+{
+	const struct srv	*s = locks_server(oc->nc);
 	dfs_stat		 st = DFS_OK;
+	int			 rc;
 
 	if (s == NULL)
 		return 0;
-	if (!ahead_find(oc, path, len, &st)) {
-		locks_repoint(nc, s);
-		test_op(&op, path, len, &oc->lock);
-		if (locks_call(nc, &op, 1, &res) != 0)
-			return -DFS_ERR_DELAY;
-		st = res.res.res_len == 1 ? res.res.res_val[0].lock_resop_u.
-		    test.status : res.status;
-		xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	if (tree || !ahead_find(oc, path, len, &st)) {
+		rc = locks_ask(oc, s, path, len, tree, &st);
+		if (rc != 0)
+			return rc;
 	}
 	switch (st) {
 	case DFS_OK:
@@ -335,10 +412,36 @@ locks_check(struct op_ctx *oc, const char *path, size_t len)
 		    dfs_statname(st));
 		return -(int)st;
 	default:
-		log_warnx("lock server TEST of '%.*s': unexpected %s",
-		    (int)len, path, dfs_statname(st));
+		log_warnx("lock server TEST%s of '%.*s': unexpected %s",
+		    tree ? "TREE" : "", (int)len, path, dfs_statname(st));
 		return -DFS_ERR_SERVERFAULT;
 	}
+}
+
+/*
+ * May the COMPOUND's lock holder change absolute `path` (len bytes)?
+ * Returns 0 (yes, or no lock server is registered), -DFS_ERR_LOCKED,
+ * -DFS_ERR_EXPIRED (the PUTLOCK id was taken over), -DFS_ERR_BADLOCK
+ * (unknown id, path free), -DFS_ERR_DELAY (the lock server did not
+ * answer) or -DFS_ERR_SERVERFAULT (it answered something else, logged).
+ */
+int
+locks_check(struct op_ctx *oc, const char *path, size_t len)
+{
+	return locks_check_how(oc, path, len, 0);
+}
+
+/*
+ * May the COMPOUND's lock holder change absolute `path` and everything
+ * below it (a directory that is renamed or removed)?  Locks are on
+ * exact paths, so a lock on /d/n must stop a rename of /d, or /d/n could
+ * be changed under another name and moved back.  Same returns as
+ * locks_check(); LOCKED when any path at or below is locked by another.
+ */
+int
+locks_check_tree(struct op_ctx *oc, const char *path, size_t len)
+{
+	return locks_check_how(oc, path, len, 1);
 }
 
 /*
@@ -350,6 +453,17 @@ int
 locks_check_child(struct op_ctx *oc, const struct inode *dir,
     const char *name, size_t len)
 {
+	return locks_check_entry(oc, dir, name, len, 0);
+}
+
+/*
+ * locks_check_child(), or with `tree` locks_check_tree(), of `dir`/`name`.
+ * Same returns.
+ */
+int
+locks_check_entry(struct op_ctx *oc, const struct inode *dir,
+    const char *name, size_t len, int tree)
+{
 	char	*path;
 	size_t	 plen;
 	int	 rc;
@@ -359,7 +473,7 @@ locks_check_child(struct op_ctx *oc, const struct inode *dir,
 	rc = inode_child_path(oc->nc, dir, name, len, &path, &plen);
 	if (rc != 0)
 		return rc;
-	rc = locks_check(oc, path, plen);
+	rc = locks_check_how(oc, path, plen, tree);
 	free(path);
 	return rc;
 }

@@ -21,7 +21,10 @@
 #define NAMED_HB_DEFAULT	2000	/* -H default, milliseconds */
 #define NAMED_HB_MIN		50
 #define NAMED_HB_MAX		600000
-#define NAMED_LOCKD_TIMEOUT_MS	1000	/* a TEST to the lock server */
+#define NAMED_LOCKD_TIMEOUT_MS	100	/* a TEST to the lock server */
+#define NAMED_LOCKD_BREAK_MS	1000	/* no TEST after a timeout (locks.c) */
+#define NAMED_OP_ROOM		(256u << 10)	/* log bytes one op appends, at
+					   most: a REGISTER of 32 paths */
 #define NAMED_ICACHE		4096	/* inodes kept decoded (power of 2) */
 #define NAMED_DCACHE		4096	/* entries kept decoded (power of 2) */
 
@@ -80,6 +83,9 @@ struct named_ctx {
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
 	struct peer	 lockd;		/* locks.c: the lock server asked */
+	/* locks.c: the breaker: no TEST before lockd_shut_ms (now_ms()) */
+	unsigned long long lockd_shut_ms;
+	int		 lockd_mute;	/* tripped, and logged */
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
 	struct group	 group;		/* group.c: replies held for a sync */
@@ -100,6 +106,7 @@ struct op_ctx {
 	uint64_t		 saved;		/* saved object, 0: none */
 	unsigned int		 uid, gid;	/* caller (AUTH_SYS) or 0 */
 	dfs_lockid		 lock;		/* PUTLOCK; all zero: none */
+	struct svc_req		*rq;		/* NULL: a direct call */
 	struct lockahead	*ahead;		/* locks_ahead()'s answers */
 };
 
@@ -186,8 +193,11 @@ void	key_id(unsigned char *key, char tag, uint64_t id);
 void	locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops);
 void	locks_ahead_free(struct op_ctx *oc);
 int	locks_check(struct op_ctx *oc, const char *path, size_t len);
+int	locks_check_tree(struct op_ctx *oc, const char *path, size_t len);
 int	locks_check_child(struct op_ctx *oc, const struct inode *dir,
 	    const char *name, size_t len);
+int	locks_check_entry(struct op_ctx *oc, const struct inode *dir,
+	    const char *name, size_t len, int tree);
 int	locks_check_inode(struct op_ctx *oc, const struct inode *ino);
 dfs_stat op_putlock(struct op_ctx *, const name_argop *, name_resop *);
 
@@ -243,6 +253,7 @@ void	group_flush(struct named_ctx *nc);
 void	group_release(struct named_ctx *nc);
 
 /* --- op_fh.c: handle ops and helpers the other handlers share --- */
+void	caller_host(const struct op_ctx *oc, char *host, size_t len);
 int	cur_inode(struct op_ctx *oc, struct inode *ino);
 int	cur_dir(struct op_ctx *oc, struct inode *ino);
 int	fh_make(const struct named_ctx *nc, uint64_t id, dfs_fh *out);

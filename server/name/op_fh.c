@@ -7,11 +7,33 @@
  * that uses one re-reads it, so an object removed earlier in the same
  * COMPOUND answers STALE.
  */
+#include <sys/socket.h>
+
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fh.h"
 #include "named.h"
+
+/*
+ * Fills `host` with the numeric address the COMPOUND came from, or ""
+ * when unknown (a direct call, as in the unit tests).
+ */
+void
+caller_host(const struct op_ctx *oc, char *host, size_t len)
+{
+	const struct netbuf	*nb;
+
+	host[0] = '\0';
+	if (oc->rq == NULL || oc->rq->rq_xprt == NULL)
+		return;
+	nb = svc_getrpccaller(oc->rq->rq_xprt);
+	if (nb == NULL || nb->buf == NULL || getnameinfo(nb->buf,
+	    (socklen_t)nb->len, host, (socklen_t)len, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		host[0] = '\0';
+}
 
 /*
  * Reads the current object.  Returns 0, -DFS_ERR_STALE when it was

@@ -41,8 +41,9 @@ entry_removable(const struct inode *victim)
  * dfs_loc so the caller can tell its file servers to drop the data.
  * Errors: INVAL, NAMETOOLONG (bad name), NOTDIR, NOENT, NOTEMPTY,
  * STALE, NOFILEHANDLE; LOCKED, EXPIRED, BADLOCK (the lock server's
- * answer for the object's path under the PUTLOCK id), DELAY (it did not
- * answer).  The root has no name, so cannot be removed.
+ * answer for the object's path under the PUTLOCK id; for a directory,
+ * for any locked path at or below it), DELAY (it did not answer).  The
+ * root has no name, so cannot be removed.
  */
 dfs_stat
 op_remove(struct op_ctx *oc, const name_argop *arg, name_resop *res)
@@ -64,8 +65,8 @@ op_remove(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 	if (rc == 0)
 		rc = entry_removable(&ino);
 	if (rc == 0)
-		rc = locks_check_child(oc, &dir, nm->dfs_name_val,
-		    nm->dfs_name_len);
+		rc = locks_check_entry(oc, &dir, nm->dfs_name_val,
+		    nm->dfs_name_len, ino.type == DFS_FTYPE_DIR);
 	if (rc == 0)
 		rc = loc_fill(oc->nc, &ino, loc);
 	if (rc == 0)

@@ -92,19 +92,22 @@ rename_check(struct op_ctx *oc, const rename_args *ra, struct rn *r)
 
 /*
  * Asks the lock server about both names a validated RENAME changes: the
- * source path and the target path (whether or not it exists yet).
- * Returns 0 or locks_check_child()'s errors.
+ * source path and the target path (whether or not it exists yet).  A
+ * directory moves every path below it, out of the source and into the
+ * target, so then both are asked with everything below them.  Returns 0
+ * or locks_check_entry()'s errors.
  */
 static int
 rename_locks(struct op_ctx *oc, const rename_args *ra, const struct rn *r)
 {
+	int	tree = r->src.type == DFS_FTYPE_DIR;
 	int	rc;
 
-	rc = locks_check_child(oc, &r->sdir, ra->oldname.dfs_name_val,
-	    ra->oldname.dfs_name_len);
+	rc = locks_check_entry(oc, &r->sdir, ra->oldname.dfs_name_val,
+	    ra->oldname.dfs_name_len, tree);
 	if (rc == 0)
-		rc = locks_check_child(oc, &r->tdir, ra->newname.dfs_name_val,
-		    ra->newname.dfs_name_len);
+		rc = locks_check_entry(oc, &r->tdir, ra->newname.dfs_name_val,
+		    ra->newname.dfs_name_len, tree);
 	return rc;
 }
 
@@ -171,7 +174,8 @@ rename_apply(struct op_ctx *oc, const rename_args *ra, struct rn *r)
  * file), ISDIR (a file onto a directory), NOTEMPTY (onto a non-empty
  * directory), NOENT (no oldname), STALE; after those checks, LOCKED,
  * EXPIRED, BADLOCK (the lock server's answer for the source or the
- * target path under the PUTLOCK id), DELAY (it did not answer).
+ * target path under the PUTLOCK id; moving a directory, for any locked
+ * path at or below either), DELAY (it did not answer).
  */
 dfs_stat
 op_rename(struct op_ctx *oc, const name_argop *arg, name_resop *res)

@@ -2,9 +2,12 @@
  * op_servers.c -- servers: REGISTER (announce and heartbeat), SERVERS
  * (everyone registered) and LOCATE (who holds the current file).
  */
+#include <netdb.h>
 #include <stdlib.h>
 
+#include "log.h"
 #include "named.h"
+#include "registrar.h"
 
 /*
  * Opcode: LOCATE
@@ -67,16 +70,24 @@ op_servers(struct op_ctx *oc, const name_argop *arg, name_resop *res)
  * it live; records (durably) a new or changed registration; a new lock
  * server replaces any other.  Returns its id (new when 0 or unknown),
  * our instance and the heartbeat interval.  Errors: INVAL (bad kind,
- * empty host, port 0 or > 65535, bad prefix), NAMETOOLONG, NOSPC
- * (DFS_MAXSERVERS registered).
+ * empty host, port 0 or > 65535, bad prefix; a loopback host from
+ * another host, whose clients it would send to themselves),
+ * NAMETOOLONG, NOSPC (DFS_MAXSERVERS registered).
  */
 dfs_stat
 op_register(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 {
 	register_ok	*ok = &res->name_resop_u.reg.register_res_u.ok;
+	char		 from[NI_MAXHOST];
 	uint64_t	 id;
 	int		 rc;
 
+	caller_host(oc, from, sizeof(from));
+	if (!registrar_advert_ok(arg->name_argop_u.reg.host, from)) {
+		log_warnx("REGISTER from %s advertising loopback '%s' refused",
+		    from, arg->name_argop_u.reg.host);
+		return DFS_ERR_INVAL;
+	}
 	rc = srv_register(oc->nc, &arg->name_argop_u.reg, &id);
 	if (rc != 0)
 		return (dfs_stat)-rc;

@@ -271,6 +271,63 @@ test_namedlocks__rename(void)
 	CU_ASSERT_EQUAL(unlock(&nid), DFS_OK);
 }
 
+/*
+ * A lock below a directory stops its rename and removal by others (else
+ * /sub/d/n could be rewritten as /sub/e/n and moved back), whether the
+ * locked name exists or not; the holder moves it, and a sibling that
+ * only shares a prefix ("/sub/dx") stops nothing.
+ */
+static void
+test_namedlocks__subtree(void)
+{
+	static const char *const files[] = { "dx", NULL };
+	dfs_lockid	id, xid, pid, bad;
+	dfs_stat	st;
+
+	make_tree("sub", files);
+	CU_ASSERT_EQUAL_FATAL(n_mkdir(NULL, "sub", "d"), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(n_mkdir(NULL, "sub", "d2"), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(n_mkdir(NULL, "sub", "m"), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(n_create(NULL, "sub/d", "n", 1, NULL), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/sub/d/n", DFS_LOCK_EXCL, 0,
+	    &id), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/sub/d2/x", DFS_LOCK_EXCL, 0,
+	    &xid), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/sub/dx", DFS_LOCK_EXCL, 0,
+	    &pid), DFS_OK);
+	/* someone else renames the directory away, or removes it */
+	CU_ASSERT_EQUAL(n_rename(NULL, "sub", "d", "sub", "e"),
+	    DFS_ERR_LOCKED);
+	bad = forged(&id);
+	st = n_rename(&bad, "sub", "d", "sub", "e");
+	CU_ASSERT(st == DFS_ERR_LOCKED || st == DFS_ERR_BADLOCK);
+	CU_ASSERT_EQUAL(n_remove(NULL, "sub/d", "n"), DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(n_remove(NULL, "sub", "d2"), DFS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(n_rename(NULL, "sub", "d2", "sub", "e"),
+	    DFS_ERR_LOCKED);
+	/* nor may a directory move in over a locked name */
+	CU_ASSERT_EQUAL(n_rename(NULL, "sub", "m", "sub", "d2"),
+	    DFS_ERR_LOCKED);
+	CU_ASSERT_TRUE(exists("sub/d/n"));
+	CU_ASSERT_TRUE(exists("sub/d2"));
+	CU_ASSERT_TRUE(exists("sub/m"));
+	CU_ASSERT_FALSE(exists("sub/e"));
+	/* the holder's lock is untouched, and it may move the directory */
+	CU_ASSERT_EQUAL(harness_locktest(lc, "/sub/d/n", &id, DFS_LOCK_EXCL),
+	    DFS_OK);
+	CU_ASSERT_EQUAL(n_rename(&id, "sub", "d", "sub", "e"), DFS_OK);
+	CU_ASSERT_TRUE(exists("sub/e/n"));
+	CU_ASSERT_EQUAL(n_rename(&id, "sub", "e", "sub", "d"), DFS_OK);
+	CU_ASSERT_EQUAL(unlock(&id), DFS_OK);
+	CU_ASSERT_EQUAL(unlock(&xid), DFS_OK);
+	/* "/sub/dx" is not below "/sub/d" */
+	CU_ASSERT_EQUAL(n_rename(NULL, "sub", "d", "sub", "e"), DFS_OK);
+	CU_ASSERT_EQUAL(n_remove(NULL, "sub/e", "n"), DFS_OK);
+	CU_ASSERT_EQUAL(n_remove(NULL, "sub", "e"), DFS_OK);
+	CU_ASSERT_EQUAL(n_remove(NULL, "sub", "d2"), DFS_OK);
+	CU_ASSERT_EQUAL(unlock(&pid), DFS_OK);
+}
+
 static void
 test_namedlocks__setattr(void)
 {
@@ -394,6 +451,7 @@ test_namedlocks__lockd_down(void)
 static CU_TestInfo namedlocks_tests[] = {
 	{ "remove", test_namedlocks__remove },
 	{ "rename", test_namedlocks__rename },
+	{ "subtree", test_namedlocks__subtree },
 	{ "setattr", test_namedlocks__setattr },
 	{ "create", test_namedlocks__create },
 	{ "mkdir", test_namedlocks__mkdir },

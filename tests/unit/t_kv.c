@@ -6,9 +6,11 @@
  * directory (never through kv_close), and that copy is
  * opened.  Damage to the log tail is then done to the copy.
  */
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,12 +336,13 @@ test_kv__work_in_memory(void)
 	fclose(fp);
 	kv = open_ok(dir);
 	CU_ASSERT_EQUAL(access(work, F_OK), -1);
-	CU_ASSERT_EQUAL(count_dir_files(dir), 3);	/* db, log, lock */
+	/* db, log, lock, and db.tmp: the next checkpoint, preallocated */
+	CU_ASSERT_EQUAL(count_dir_files(dir), 4);
 	CU_ASSERT_EQUAL_FATAL(stat(db, &st0), 0);
 	put_str(kv, "k", "v");
 	CU_ASSERT_EQUAL(kv_commit(kv), 0);
 	CU_ASSERT_EQUAL(kv_checkpoint(kv), 0);
-	CU_ASSERT_EQUAL(count_dir_files(dir), 3);
+	CU_ASSERT_EQUAL(count_dir_files(dir), 4);
 	CU_ASSERT_EQUAL_FATAL(stat(db, &st1), 0);
 	CU_ASSERT(st1.st_ino != st0.st_ino);		/* a new checkpoint */
 	CU_ASSERT_EQUAL(log_size(dir), 0);
@@ -949,6 +952,80 @@ test_kv__checkpoint_ends_pending(void)
 	tdir_remove(dir2);
 }
 
+/* Fills the file system holding `path` with that file until ENOSPC.
+ * Returns 0 or -1. */
+static int
+fill_fs(const char *path)
+{
+	static char	buf[65536];
+	ssize_t		n;
+	int		fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	do
+		n = write(fd, buf, sizeof(buf));
+	while (n > 0);
+	close(fd);
+	return n == -1 && errno == ENOSPC ? 0 : -1;
+}
+
+/*
+ * On a full disk (a small tmpfs; skipped, passing, where it cannot be
+ * mounted), changes go on within the reserve until kv_reserve() says
+ * NOSPC, and nothing the store acknowledged is lost: a checkpoint, a
+ * close and a reopen all work on the full disk.  With room again,
+ * kv_reserve() succeeds.
+ */
+static void
+test_kv__full_disk(void)
+{
+	struct kv	*kv;
+	char		 dir[DIRLEN], fill[DIRLEN + 16], key[32], last[32];
+	char		 val[1024];
+	unsigned int	 i;
+	int		 rc = 0;
+
+	tdir_make(dir);
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") == -1) {
+		fprintf(stderr, "skipped: cannot mount a tmpfs: %s\n",
+		    strerror(errno));
+		tdir_remove(dir);
+		return;
+	}
+	snprintf(fill, sizeof(fill), "%s/fill", dir);
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	kv = open_ok(dir);
+	put_str(kv, "first", "1");
+	CU_ASSERT_EQUAL(kv_commit(kv), 0);
+	CU_ASSERT_EQUAL_FATAL(fill_fs(fill), 0);
+	last[0] = '\0';
+	for (i = 0; i < 100000 && rc == 0; i++) {
+		rc = kv_reserve(kv, 4096);
+		if (rc != 0)
+			break;
+		snprintf(key, sizeof(key), "k%u", i);
+		put_str(kv, key, val);
+		CU_ASSERT_EQUAL_FATAL(kv_commit(kv), 0);
+		snprintf(last, sizeof(last), "%s", key);
+	}
+	CU_ASSERT_EQUAL(rc, -DFS_ERR_NOSPC);
+	CU_ASSERT_FATAL(last[0] != '\0');
+	CU_ASSERT_EQUAL(kv_checkpoint(kv), 0);
+	CU_ASSERT_EQUAL(log_size(dir), 0);
+	kv_close(kv);
+	kv = open_ok(dir);
+	expect_str(kv, "first", "1");
+	expect_str(kv, last, val);
+	CU_ASSERT_EQUAL(unlink(fill), 0);
+	CU_ASSERT_EQUAL(kv_reserve(kv, 4096), 0);
+	kv_close(kv);
+	CU_ASSERT_EQUAL(umount2(dir, MNT_DETACH), 0);
+	tdir_remove(dir);
+}
+
 static CU_TestInfo kv_group_tests[] = {
 	{ "append_then_sync",		test_kv__append_then_sync },
 	{ "appended_records_atomic",	test_kv__appended_records_atomic },
@@ -978,6 +1055,7 @@ static CU_TestInfo kv_crash_tests[] = {
 	{ "replay_idempotent",		test_kv__replay_idempotent },
 	{ "checkpoint_shrinks_log",	test_kv__checkpoint_shrinks_log },
 	{ "batch_atomic",		test_kv__batch_atomic },
+	{ "full_disk",			test_kv__full_disk },
 	CU_TEST_INFO_NULL,
 };
 

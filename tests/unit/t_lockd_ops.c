@@ -654,6 +654,94 @@ test_lockd__op_illegal(void)
 	fx_close(&f);
 }
 
+/* TESTTREE of `path`; on LOCKED copies the denial's path into dpath
+ * (NUL-terminated) when dpath is not NULL. */
+static dfs_stat
+testtree1(const char *path, dfs_lockid id, dfs_lockmode mode, char *dpath)
+{
+	lock_compound_res	 res;
+	lock_argop		 op;
+	lock_denied		*d;
+	dfs_stat		 st;
+
+	memset(&op, 0, sizeof(op));
+	op.op = LOP_TESTTREE;
+	op.lock_argop_u.testtree.path = P(path);
+	op.lock_argop_u.testtree.id = id;
+	op.lock_argop_u.testtree.mode = mode;
+	st = run(&op, 1, &res);
+	CU_ASSERT_FATAL(res.res.res_len == 1);
+	CU_ASSERT(res.res.res_val[0].op == LOP_TESTTREE);
+	d = &res.res.res_val[0].lock_resop_u.testtree.test_res_u.denied;
+	if (st == DFS_ERR_LOCKED && dpath != NULL) {
+		memcpy(dpath, d->path.dfs_path_val, d->path.dfs_path_len);
+		dpath[d->path.dfs_path_len] = '\0';
+	}
+	res_free(&res);
+	return st;
+}
+
+/* TESTTREE: TEST of a path and of every locked path below it; a path
+ * that only shares a prefix is not below; lapsed locks in the way are
+ * revoked (courtesy expiry), as TEST does. */
+static void
+test_lockd__testtree(void)
+{
+	static const struct {
+		const char	*path;
+		int		 holder;	/* ask as x */
+		dfs_lockmode	 mode;
+		dfs_stat	 want;
+		const char	*denied;
+	} cases[] = {
+		{ "/a",		0, DFS_LOCK_EXCL,   DFS_ERR_LOCKED, "/a/b/c" },
+		{ "/a/b",	0, DFS_LOCK_SHARED, DFS_ERR_LOCKED, "/a/b/c" },
+		{ "/a/b/c",	0, DFS_LOCK_EXCL,   DFS_ERR_LOCKED, "/a/b/c" },
+		{ "/",		0, DFS_LOCK_EXCL,   DFS_ERR_LOCKED, NULL },
+		{ "/a",		1, DFS_LOCK_EXCL,   DFS_OK,	    NULL },
+		{ "/a/bc",	0, DFS_LOCK_EXCL,   DFS_OK,	    NULL },
+		{ "/a/b/c/d",	0, DFS_LOCK_EXCL,   DFS_OK,	    NULL },
+		{ "/ab",	0, DFS_LOCK_SHARED, DFS_OK,	    NULL },
+		{ "/ab",	0, DFS_LOCK_EXCL,   DFS_ERR_LOCKED, "/ab" },
+		{ "/ab",	1, DFS_LOCK_EXCL,   DFS_ERR_LOCKED, "/ab" },
+		{ "a",		0, DFS_LOCK_EXCL,   DFS_ERR_INVAL,  NULL },
+	};
+	struct fx	f;
+	dfs_lockid	x, y, l, none, bad;
+	char		dpath[DFS_MAXPATHLEN + 1];
+	size_t		i;
+
+	fx_open(&f);
+	memset(&none, 0, sizeof(none));
+	CU_ASSERT_FATAL(lock1("/a/b/c", DFS_LOCK_EXCL, 0, &x) == DFS_OK);
+	CU_ASSERT_FATAL(lock1("/ab", DFS_LOCK_SHARED, 0, &y) == DFS_OK);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dpath[0] = '\0';
+		CU_ASSERT(testtree1(cases[i].path, cases[i].holder ? x : none,
+		    cases[i].mode, dpath) == cases[i].want);
+		if (cases[i].denied != NULL)
+			CU_ASSERT_STRING_EQUAL(dpath, cases[i].denied);
+	}
+	/* a forged id: LOCKED where someone holds, else BADLOCK */
+	bad = x;
+	bad.nonce ^= 1;
+	CU_ASSERT(testtree1("/a", bad, DFS_LOCK_EXCL, NULL) ==
+	    DFS_ERR_LOCKED);
+	CU_ASSERT(testtree1("/q", bad, DFS_LOCK_EXCL, NULL) ==
+	    DFS_ERR_BADLOCK);
+	CU_ASSERT(test1("/a/b/c", x, DFS_LOCK_EXCL) == DFS_OK);
+	/* a lapsed lock below is revoked by the TESTTREE that it blocks */
+	CU_ASSERT_FATAL(lock1("/l/m", DFS_LOCK_EXCL, 30, &l) == DFS_OK);
+	CU_ASSERT(testtree1("/l", none, DFS_LOCK_EXCL, NULL) ==
+	    DFS_ERR_LOCKED);
+	sleep_ms(60);
+	CU_ASSERT(testtree1("/l", none, DFS_LOCK_EXCL, NULL) == DFS_OK);
+	CU_ASSERT(id_op(LOP_RENEW, l) == DFS_ERR_EXPIRED);
+	CU_ASSERT(id_op(LOP_UNLOCK, x) == DFS_OK);
+	CU_ASSERT(testtree1("/a", none, DFS_LOCK_EXCL, NULL) == DFS_OK);
+	fx_close(&f);
+}
+
 /* STATS: every op but ILLEGAL in table order, calls counted whether the
  * op failed or not, STATS itself included, bytes 0. */
 static void
@@ -664,7 +752,7 @@ test_lockd__stats(void)
 		uint64_t	 calls;
 	} want[] = {
 		{ "LOCK", 2 }, { "UNLOCK", 1 }, { "RENEW", 0 }, { "TEST", 1 },
-		{ "STATS", 1 },
+		{ "STATS", 1 }, { "TESTTREE", 0 },
 	};
 	struct fx		 f;
 	lock_compound_res	 res;
@@ -799,6 +887,7 @@ static CU_TestInfo lockd_tests[] = {
 	{ "compound_stops",	test_lockd__compound_stops },
 	{ "op_illegal",		test_lockd__op_illegal },
 	{ "stats",		test_lockd__stats },
+	{ "testtree",		test_lockd__testtree },
 	{ "too_many_ops",	test_lockd__too_many_ops },
 	{ "persistence",	test_lockd__persistence },
 	{ "kill9",		test_lockd__kill9 },

@@ -69,9 +69,9 @@ fake_record(const test_args *ta)
 	pthread_mutex_unlock(&fake.mu);
 }
 
-/* Answers NULL, and a COMPOUND of TESTs with fake.answer for each, up to
- * the first that is not OK (as the lock server stops there); anything
- * but TESTs is INVAL. */
+/* Answers NULL, and a COMPOUND of TESTs (or TESTTREEs) with fake.answer
+ * for each, up to the first that is not OK (as the lock server stops
+ * there); anything else is INVAL. */
 static void
 fake_dispatch(struct svc_req *rq, SVCXPRT *xprt)
 {
@@ -97,8 +97,11 @@ fake_dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	pthread_mutex_unlock(&fake.mu);
 	n = args.ops.ops_len;
 	for (i = 0; i < n; i++) {
-		r[i].op = LOP_TEST;
-		if (n > DFS_MAXOPS || args.ops.ops_val[i].op != LOP_TEST) {
+		/* a TESTTREE is recorded and answered as a TEST: same arms */
+		r[i].op = args.ops.ops_val[i].op == LOP_TESTTREE ?
+		    LOP_TESTTREE : LOP_TEST;
+		if (n > DFS_MAXOPS || (args.ops.ops_val[i].op != LOP_TEST &&
+		    args.ops.ops_val[i].op != LOP_TESTTREE)) {
 			r[i].lock_resop_u.test.status = DFS_ERR_INVAL;
 			i++;
 			break;

@@ -1,0 +1,254 @@
+/*
+ * it_named_full.c -- dfs-named on a full disk (issue 17, item 12): it
+ * refuses changes with NOSPC, keeps serving reads, restarts on the full
+ * disk (after SIGTERM and after kill -9, whose log must be replayed and
+ * checkpointed there), loses nothing it acknowledged, and takes changes
+ * again once there is room.
+ *
+ * The state directory is on a small tmpfs the test mounts (root only;
+ * the test is skipped, exit 77, where mount(2) is not allowed); the
+ * daemon's log and pid file stay outside it.  The disk is filled by a
+ * plain file, as a client's abandoned upload to a file server sharing
+ * the file system would fill it.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "../cutest.h"
+
+#include "harness.h"
+
+#define FS_SIZE		"size=8m"
+#define MAXMKDIRS	100000		/* the reserve runs out long before */
+
+static char		root[256];
+static char		mnt[300];
+static char		fill[320];
+static int		mounted;
+static struct dproc	named;
+static CLIENT		*c;
+
+/* Mounts the tmpfs.  Returns 0, or -1 with the reason on stderr. */
+static int
+mount_small(void)
+{
+	if (harness_mkroot(root, sizeof(root)) != 0)
+		return -1;
+	snprintf(mnt, sizeof(mnt), "%s/full", root);
+	snprintf(fill, sizeof(fill), "%s/fill", mnt);
+	if (mkdir(mnt, 0700) == -1)
+		return -1;
+	if (mount("tmpfs", mnt, "tmpfs", 0, FS_SIZE) == -1) {
+		fprintf(stderr, "cannot mount a tmpfs on '%s': %s\n", mnt,
+		    strerror(errno));
+		harness_rmtree(root);
+		return -1;
+	}
+	mounted = 1;
+	return 0;
+}
+
+static int
+suite_init(void)
+{
+	harness_init(&named, "dfs-named", DFS_NAME_PROG, mnt, "named");
+	/* the log and the pid file stay off the full disk */
+	snprintf(named.log, sizeof(named.log), "%s/named.log", root);
+	snprintf(named.pidfile, sizeof(named.pidfile), "%s/named.pid", root);
+	if (harness_start(&named) != 0)
+		return -1;
+	c = harness_clnt(&named);
+	return c != NULL ? 0 : -1;
+}
+
+static int
+suite_clean(void)
+{
+	int	st;
+
+	if (c != NULL)
+		clnt_destroy(c);
+	st = harness_stop(&named);
+	if (st != 0)
+		harness_dump_log(&named);
+	if (mounted && umount2(mnt, MNT_DETACH) == -1)
+		fprintf(stderr, "cannot umount '%s': %s\n", mnt,
+		    strerror(errno));
+	if (getenv("DFS_KEEP") == NULL)
+		harness_rmtree(root);
+	return st == 0 ? 0 : -1;
+}
+
+/* Sends r.  Returns the COMPOUND's status, DFS_ERR_RPC without reply. */
+static dfs_stat
+send_req(struct nreq *r)
+{
+	name_compound_res	res;
+	dfs_stat		st;
+
+	if (name_call(c, r, &res) != RPC_SUCCESS)
+		return DFS_ERR_RPC;
+	st = res.status;
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	return st;
+}
+
+static dfs_stat
+n_mkdir(const char *dir, const char *name)
+{
+	struct nreq	r = { .n = 0 };
+
+	nreq_add(&r, OP_PUTROOTFH);
+	if (dir[0] != '\0')
+		nreq_lookup(&r, dir);
+	nreq_mkdir(&r, name);
+	return send_req(&r);
+}
+
+static dfs_stat
+n_create(const char *dir, const char *name)
+{
+	struct nreq	r = { .n = 0 };
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, dir);
+	nreq_create(&r, name, 1);
+	return send_req(&r);
+}
+
+/* LOOKUP, GETATTR and READDIR of relative `path`. */
+static dfs_stat
+n_read(const char *path)
+{
+	struct nreq	 r = { .n = 0 };
+	readdir_args	*ra;
+
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_lookup(&r, path);
+	nreq_add(&r, OP_GETATTR);
+	ra = &nreq_add(&r, OP_READDIR)->name_argop_u.readdir;
+	ra->cookie = 0;
+	ra->count = 16;
+	return send_req(&r);
+}
+
+/* Fills the file system with one file until it is full.  Returns 0 or
+ * -1. */
+static int
+fill_disk(void)
+{
+	static char	buf[65536];
+	ssize_t		n;
+	int		fd;
+
+	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	do
+		n = write(fd, buf, sizeof(buf));
+	while (n > 0);
+	close(fd);
+	return n == -1 && errno == ENOSPC ? 0 : -1;
+}
+
+/* The size of the name log, or -1. */
+static long long
+log_size(void)
+{
+	char		path[600];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/named.log", named.dir);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Restarts the daemon (after stop or kill) and reconnects.  Returns 0
+ * or -1. */
+static int
+restart(void)
+{
+	if (c != NULL)
+		clnt_destroy(c);
+	c = NULL;
+	if (harness_start(&named) != 0)
+		return -1;
+	c = harness_clnt(&named);
+	return c != NULL ? 0 : -1;
+}
+
+/*
+ * MKDIRs until the reserve runs out: each acknowledged one survives, the
+ * refusal is NOSPC (never a dead daemon), reads go on, and restarts on
+ * the full disk work; freeing the disk makes changes work again.
+ */
+static void
+test_named_full__nospc(void)
+{
+	char		name[32], last[64];
+	unsigned int	i;
+	dfs_stat	st = DFS_OK;
+
+	CU_ASSERT_EQUAL_FATAL(n_mkdir("", "a"), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(fill_disk(), 0);
+	for (i = 0; i < MAXMKDIRS && st == DFS_OK; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		st = n_mkdir("a", name);
+		if (st == DFS_OK)
+			snprintf(last, sizeof(last), "a/%s", name);
+	}
+	fprintf(stderr, "%u MKDIRs on the full disk, then NOSPC\n", i - 1);
+	CU_ASSERT_EQUAL_FATAL(st, DFS_ERR_NOSPC);
+	/* the reserve took changes until it ran low */
+	CU_ASSERT_FATAL(i > 10);
+	/* refused before its own checks (no file server is registered) */
+	CU_ASSERT_EQUAL(n_create("a", "g"), DFS_ERR_NOSPC);
+	CU_ASSERT_EQUAL(n_read("a"), DFS_OK);
+	CU_ASSERT_EQUAL(n_read(last), DFS_OK);
+	CU_ASSERT(log_size() > 0);
+	/* kill -9: the restart replays the log and checkpoints, full */
+	CU_ASSERT_EQUAL_FATAL(harness_kill9(&named), 0);
+	CU_ASSERT_EQUAL_FATAL(restart(), 0);
+	CU_ASSERT_EQUAL(log_size(), 0);		/* it did checkpoint */
+	CU_ASSERT_EQUAL(n_read(last), DFS_OK);
+	CU_ASSERT_EQUAL(n_mkdir("a", "after_kill"), DFS_ERR_NOSPC);
+	/* SIGTERM checkpoints on the full disk and exits 0 */
+	CU_ASSERT_EQUAL_FATAL(harness_stop(&named), 0);
+	CU_ASSERT_EQUAL_FATAL(restart(), 0);
+	CU_ASSERT_EQUAL(n_read(last), DFS_OK);
+	CU_ASSERT_EQUAL(n_mkdir("a", "after_stop"), DFS_ERR_NOSPC);
+	/* room again: changes work again */
+	CU_ASSERT_EQUAL_FATAL(unlink(fill), 0);
+	CU_ASSERT_EQUAL(n_mkdir("a", "after_free"), DFS_OK);
+	CU_ASSERT_EQUAL(n_read("a/after_free"), DFS_OK);
+}
+
+static CU_TestInfo named_full_tests[] = {
+	{ "nospc", test_named_full__nospc },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "named_full", suite_init, suite_clean, NULL, NULL,
+	    named_full_tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+	if (mount_small() != 0) {
+		printf("skipped: no tmpfs to fill (root and mount(2) "
+		    "needed)\n");
+		return 77;
+	}
+	return cutest_run(suites);
+}

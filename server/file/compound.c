@@ -225,7 +225,7 @@ compound(void *args, void *res, struct svc_req *rq)
 }
 
 static const struct svc_prog file_prog = {
-	(xdrproc_t)xdr_file_compound_args,
+	(xdrproc_t)xdr_file_compound_args_bounded,
 	(xdrproc_t)xdr_file_compound_res,
 	compound,
 };

@@ -87,6 +87,15 @@ void		filed_set_ctx(struct filed_ctx *fc);
 void		filed_compound(struct filed_ctx *fc,
 		    const file_compound_args *args, file_compound_res *res);
 
+/* --- fargs.c: the COMPOUND's arguments ------------------------------ */
+
+/* Decodes a FILE COMPOUND's arguments as xdr_file_compound_args() does,
+ * but fails (nothing more read or allocated) once the file data of its
+ * WRITEs and PUTs passes DFS_MAXDATA in all.  Encodes and frees as
+ * rpcgen's.  Returns TRUE or FALSE, as any XDR routine. */
+bool_t		xdr_file_compound_args_bounded(XDR *x,
+		    file_compound_args *args);
+
 /* --- sendread.c: READ replies straight from the file ----------------- */
 
 /* Makes `xprt` (a connection process's one connection) answer lone

@@ -55,6 +55,10 @@ struct filed_ctx {
 	struct owner_table	*owners;
 	uint64_t		 conn;		/* the connection served (its
 						 * serial), 0: none */
+	/* main.c: a worker's request deadline, which the supervisor
+	 * enforces (NULL: none, e.g. in tests) */
+	uint64_t		*deadline;
+	unsigned int		 request_ms;	/* -r */
 };
 
 /* One COMPOUND's state. */
@@ -88,6 +92,10 @@ void		dfs_file_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* Points file_compound_1_svc() at the daemon's context (main()). */
 void		filed_set_ctx(struct filed_ctx *fc);
+/* Starts (on) or pauses the request deadline: now + fc->request_ms
+ * while the worker reads a request or sends a reply, none while an op
+ * runs. */
+void		filed_deadline(struct filed_ctx *fc, int on);
 /* Evaluates one COMPOUND against `fc` (what file_compound_1_svc runs;
  * tests call it directly).  Fills *res; release it with xdr_free. */
 void		filed_compound(struct filed_ctx *fc,

@@ -64,6 +64,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -424,6 +425,10 @@ worker_main(struct super *s, int slot, int chan)
 	int		fd, keep;
 
 	child_init(s, chan);
+	/* the record buffers svc_fd_create() makes at every lend are then
+	 * reused from the heap, already in memory, not mmap(2)ed anew */
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * DFS_MAXDATA);
+	(void)mallopt(M_TRIM_THRESHOLD, 8 * DFS_MAXDATA);
 	s->chan = chan;
 	s->fc.deadline = &s->deadlines[slot];
 	s->fc.request_ms = s->request_s * 1000U;
@@ -771,6 +776,18 @@ supervise(struct super *s)
 	}
 }
 
+/* Closes every connection: the uploads on them fail, and their stages
+ * go. */
+static void
+close_conns(struct super *s)
+{
+	int	i;
+
+	for (i = 0; i < s->cs.max; i++)
+		if (s->cs.c[i].fd != -1)
+			conns_close(&s->cs, i);
+}
+
 /* Sends SIGTERM to every child and waits for them all. */
 static void
 stop_children(struct super *s)
@@ -921,6 +938,7 @@ main(int argc, char **argv)
 	supervise(&s);
 	log_info("shutting down");
 	stop_children(&s);
+	close_conns(&s);
 	daemon_shutdown(&s.d);
 	filed_ctx_release(&s.fc);
 	/* daemon_check() made these absolute with malloc(3) */

@@ -59,6 +59,8 @@ struct filed_ctx {
 	 * enforces (NULL: none, e.g. in tests) */
 	uint64_t		*deadline;
 	unsigned int		 request_ms;	/* -r */
+	int			 check_handles;	/* STAGE asks the name server
+						 * (main.c sets it) */
 };
 
 /* One COMPOUND's state. */

@@ -873,6 +873,7 @@ init(struct super *s)
 	    DFS_NAME_VERS, REG_TIMEOUT_MS) != 0)
 		fatalx("bad name server address '%s'", s->named_spec);
 	s->fc.gc_age = s->gc_age;
+	s->fc.check_handles = 1;
 	if (store_init(&s->fc) == -1)
 		fatal("cannot create the store in '%s'", s->d.statedir);
 	if (store_migrate(&s->fc) < 0)

@@ -2,7 +2,8 @@
  * it_hostile_filed.c -- dfs-filed against clients that would lock
  * others out or hold its resources: idle and slowloris floods, a
  * COMPOUND with more data than file.x allows, uploads abandoned or cut
- * short by a killed worker.
+ * short by a killed worker, stages of handles the name server never
+ * issued.
  *
  * One cluster for the suite, its file server started with few workers
  * and short timeouts (FILED_* below).  Hostile connections come from
@@ -388,11 +389,31 @@ stages_gone_within(int ms)
 	return 1;
 }
 
-/* STAGE + WRITE("partial") on fc, no COMMIT.  Returns the status. */
-static dfs_stat
-stage_and_write(CLIENT *fc, uint64_t fileid)
+/* Creates /name on the name server and stores a copy of its handle. */
+static void
+create_file(const char *name, dfs_fh *fh)
 {
-	static unsigned char	 raw[FH_LEN];
+	struct nreq		 r = { .n = 0 };
+	name_compound_res	 res;
+	CLIENT			*nc;
+
+	nc = harness_clnt(&c.named);
+	CU_ASSERT_FATAL(nc != NULL);
+	nreq_add(&r, OP_PUTROOTFH);
+	nreq_create(&r, name, 1);
+	nreq_add(&r, OP_GETFH);
+	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
+	fh_copy(fh, &res.res.res_val[2].name_resop_u.getfh.getfh_res_u.fh);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	clnt_destroy(nc);
+}
+
+/* STAGE + WRITE("partial") of fh on fc, no COMMIT.  Returns the
+ * status. */
+static dfs_stat
+stage_and_write(CLIENT *fc, const dfs_fh *fh)
+{
 	file_compound_args	 args;
 	file_compound_res	 res;
 	file_argop		 ops[2];
@@ -401,7 +422,7 @@ stage_and_write(CLIENT *fc, uint64_t fileid)
 
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = FOP_STAGE;
-	make_fh(&ops[0].file_argop_u.stage.fh, raw, fileid);
+	ops[0].file_argop_u.stage.fh = *fh;
 	ops[1].op = FOP_WRITE;
 	ops[1].file_argop_u.write.fh = ops[0].file_argop_u.stage.fh;
 	ops[1].file_argop_u.write.data.data_len = 7;
@@ -423,14 +444,35 @@ static void
 test_hostile_filed__abandoned_stage_swept(void)
 {
 	CLIENT	*fc;
+	dfs_fh	 fh;
 
+	create_file("abandoned", &fh);
 	CU_ASSERT_FATAL(stages_gone_within(5000));
 	fc = harness_clnt(filed);
 	CU_ASSERT_FATAL(fc != NULL);
-	CU_ASSERT(stage_and_write(fc, 2) == DFS_OK);
+	CU_ASSERT(stage_and_write(fc, &fh) == DFS_OK);
 	CU_ASSERT(count_stages() == 1);
 	clnt_destroy(fc);
 	CU_ASSERT(stages_gone_within(5000));
+	xdr_free((xdrproc_t)xdr_dfs_fh, (char *)&fh);
+}
+
+/* A handle the name server never issued gets no stage. */
+static void
+test_hostile_filed__forged_handle_no_stage(void)
+{
+	unsigned char	 raw[FH_LEN];
+	dfs_fh		 fh;
+	dfs_stat	 st;
+	CLIENT		*fc;
+
+	make_fh(&fh, raw, 12345);
+	fc = harness_clnt(filed);
+	CU_ASSERT_FATAL(fc != NULL);
+	st = stage_and_write(fc, &fh);
+	CU_ASSERT(st == DFS_ERR_STALE || st == DFS_ERR_BADHANDLE);
+	CU_ASSERT(count_stages() == 0);
+	clnt_destroy(fc);
 }
 
 /* The inode of the file server's socket of our connection fd, from
@@ -538,13 +580,15 @@ static void
 test_hostile_filed__killed_worker_stage_swept(void)
 {
 	CLIENT	*fc;
+	dfs_fh	 fh;
 	pid_t	 pid;
 	int	 fd;
 
+	create_file("killed", &fh);
 	CU_ASSERT_FATAL(stages_gone_within(5000));
 	fc = harness_clnt(filed);
 	CU_ASSERT_FATAL(fc != NULL);
-	CU_ASSERT(stage_and_write(fc, 3) == DFS_OK);
+	CU_ASSERT(stage_and_write(fc, &fh) == DFS_OK);
 	CU_ASSERT(count_stages() == 1);
 	/* a worker blocks reading the rest of a request on it */
 	CU_ASSERT_FATAL(clnt_control(fc, CLGET_FD, (char *)&fd));
@@ -554,6 +598,7 @@ test_hostile_filed__killed_worker_stage_swept(void)
 	CU_ASSERT(stages_gone_within(FILED_REQUEST_S * 1000 / 2));
 	clnt_destroy(fc);
 	CU_ASSERT(timed_stats() >= 0);
+	xdr_free((xdrproc_t)xdr_dfs_fh, (char *)&fh);
 }
 
 static CU_TestInfo hostile_tests[] = {
@@ -563,6 +608,8 @@ static CU_TestInfo hostile_tests[] = {
 	{ "per_address_limit", test_hostile_filed__per_address_limit },
 	{ "oversized_compound", test_hostile_filed__oversized_compound },
 	{ "abandoned_stage_swept", test_hostile_filed__abandoned_stage_swept },
+	{ "forged_handle_no_stage",
+	    test_hostile_filed__forged_handle_no_stage },
 	{ "killed_worker_stage_swept",
 	    test_hostile_filed__killed_worker_stage_swept },
 	CU_TEST_INFO_NULL,

@@ -130,8 +130,9 @@ admit(struct conns *cs, int fd, const struct sockaddr_storage *ss)
 	int		i, one = 1;
 
 	addr_key(ss, key);
-	if ((cs->n == cs->max && evict(cs) == -1) ||
-	    count_addr(cs, key) >= cs->per_addr) {
+	/* ORDER: no eviction for a connection refused anyway */
+	if (count_addr(cs, key) >= cs->per_addr ||
+	    (cs->n == cs->max && evict(cs) == -1)) {
 		log_debug("connection refused: limit reached");
 		close(fd);
 		return -1;

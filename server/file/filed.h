@@ -4,9 +4,10 @@
  * A file server stores file contents by handle and version under its
  * state directory (see store.c for the layout), fills stages from WRITEs
  * and commits them with the name server as the commit point.  It runs as
- * a supervisor (main.c: registration, GC, restarts) and pre-forked
- * workers that answer the FILE program; every worker has its own
- * connections to the name and lock servers.
+ * a supervisor (main.c: holds the client connections, lends them to
+ * workers while a request is in flight, restarts), pre-forked workers
+ * that answer the FILE program, and a registrar (registration, GC);
+ * every worker has its own connection to the name server.
  */
 #ifndef DFS_FILED_H
 #define DFS_FILED_H

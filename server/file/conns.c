@@ -46,6 +46,20 @@ conns_init(struct conns *cs, int max, int per_addr, unsigned int idle_s,
 	return 0;
 }
 
+void
+conns_release(struct conns *cs)
+{
+	int	i;
+
+	for (i = 0; cs->c != NULL && i < cs->max; i++)
+		if (cs->c[i].fd != -1)
+			conns_close(cs, i);
+	free(cs->c);
+	free(cs->queue);
+	cs->c = NULL;
+	cs->queue = NULL;
+}
+
 /* The peer's address as 16 bytes (IPv4 as v4-mapped IPv6). */
 static void
 addr_key(const struct sockaddr_storage *ss, unsigned char *key)

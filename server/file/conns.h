@@ -48,6 +48,9 @@ struct conns {
  * Returns 0 or -1 (no memory). */
 int	conns_init(struct conns *cs, int max, int per_addr,
 	    unsigned int idle_s, int epfd, struct filed_ctx *fc);
+/* Closes every connection (sweeping their stages) and frees the
+ * table. */
+void	conns_release(struct conns *cs);
 /* Accepts what waits on listening socket `lfd` (non-blocking): each new
  * connection is idle, or closed at once when its address holds
  * per_addr already; a full table first closes its longest idle

@@ -776,18 +776,6 @@ supervise(struct super *s)
 	}
 }
 
-/* Closes every connection: the uploads on them fail, and their stages
- * go. */
-static void
-close_conns(struct super *s)
-{
-	int	i;
-
-	for (i = 0; i < s->cs.max; i++)
-		if (s->cs.c[i].fd != -1)
-			conns_close(&s->cs, i);
-}
-
 /* Sends SIGTERM to every child and waits for them all. */
 static void
 stop_children(struct super *s)
@@ -939,7 +927,8 @@ main(int argc, char **argv)
 	supervise(&s);
 	log_info("shutting down");
 	stop_children(&s);
-	close_conns(&s);
+	/* the uploads on open connections fail: their stages go */
+	conns_release(&s.cs);
 	daemon_shutdown(&s.d);
 	filed_ctx_release(&s.fc);
 	/* daemon_check() made these absolute with malloc(3) */

@@ -295,12 +295,16 @@ make_fh(dfs_fh *fh, unsigned char *raw, uint64_t fileid)
 	fh->dfs_fh_val = (char *)raw;
 }
 
-#define NBIG	16
+#define NBIG		32
+/* record buffers (2 x DFS_MAXDATA), one WRITE's data, the rest, with
+ * room for AddressSanitizer's; decoded whole, NBIG WRITEs take 128 MiB */
+#define PEAK_MAX_KIB	(12 * DFS_MAXDATA / 1024)
 
 /*
- * One COMPOUND of NBIG WRITEs of DFS_MAXDATA (64 MiB) is refused
+ * One COMPOUND of NBIG WRITEs of DFS_MAXDATA (128 MiB) is refused
  * (GARBAGE_ARGS) without the worker's memory growing past one
- * request's worth, and the server keeps serving.
+ * request's worth, and the server keeps serving.  (Under valgrind the
+ * workers' memory is memcheck's too: not checked then.)
  */
 static void
 test_hostile_filed__oversized_compound(void)
@@ -341,10 +345,10 @@ test_hostile_filed__oversized_compound(void)
 		xdr_free((xdrproc_t)xdr_file_compound_res, (caddr_t)&res);
 	clnt_destroy(fc);
 	free(data);
-	/* record buffers (2 x DFS_MAXDATA), one WRITE's data, the rest */
 	peak = workers_peak_kib();
-	CU_ASSERT(peak > 0 && peak < 6 * DFS_MAXDATA / 1024);
-	if (peak >= 6 * DFS_MAXDATA / 1024)
+	if (getenv("DFS_VALGRIND") == NULL)
+		CU_ASSERT(peak > 0 && peak < PEAK_MAX_KIB);
+	if (peak >= PEAK_MAX_KIB)
 		fprintf(stderr, "worker peak: %ld KiB\n", peak);
 	CU_ASSERT(timed_stats() >= 0);
 }

@@ -17,6 +17,7 @@
 #include "dispatch.h"
 #include "compound.h"
 #include "filed.h"
+#include "svcloop.h"
 
 struct op_desc {
 	const char	*name;
@@ -169,6 +170,14 @@ filed_set_ctx(struct filed_ctx *fc)
 	the_ctx = fc;
 }
 
+void
+filed_deadline(struct filed_ctx *fc, int on)
+{
+	if (fc->deadline != NULL)
+		__atomic_store_n(fc->deadline, on ? now_ms() + fc->request_ms :
+		    0, __ATOMIC_RELAXED);
+}
+
 /* filed_compound(); with `zc`, a READ may leave its bytes in the file
  * (oc->rfd). */
 static void
@@ -210,7 +219,11 @@ file_compound_1_svc(file_compound_args *args, file_compound_res *res,
 
 	zc = args->ops.ops_len == 1 && args->ops.ops_val[0].op == FOP_READ &&
 	    sendread_ok(rq->rq_xprt);
+	/* ORDER: the ops' time is the disk's and the name server's, which
+	 * have timeouts of their own; the reply's is the client's */
+	filed_deadline(the_ctx, 0);
 	run(&oc, the_ctx, args, res, zc);
+	filed_deadline(the_ctx, 1);
 	if (oc.rfd == -1)
 		return TRUE;
 	sendread(rq->rq_xprt, res, oc.rfd, oc.roff);
@@ -230,7 +243,7 @@ _Static_assert(sizeof(file_compound_args) <= DISPATCH_MAXSZ &&
     "a COMPOUND's args or result outgrew the dispatcher's buffer");
 
 static const struct svc_prog file_prog = {
-	(xdrproc_t)xdr_file_compound_args,
+	(xdrproc_t)xdr_file_compound_args_bounded,
 	(xdrproc_t)xdr_file_compound_res,
 	compound,
 };

@@ -4,9 +4,10 @@
  * A file server stores file contents by handle and version under its
  * state directory (see store.c for the layout), fills stages from WRITEs
  * and commits them with the name server as the commit point.  It runs as
- * a supervisor (main.c: registration, GC, restarts) and pre-forked
- * workers that answer the FILE program; every worker has its own
- * connections to the name and lock servers.
+ * a supervisor (main.c: holds the client connections, lends them to
+ * workers while a request is in flight, restarts), pre-forked workers
+ * that answer the FILE program, and a registrar (registration, GC);
+ * every worker has its own connection to the name server.
  */
 #ifndef DFS_FILED_H
 #define DFS_FILED_H
@@ -37,6 +38,8 @@ struct store_sync {
  * store_sync, in one mapping. */
 #define FILED_SHARED_SIZE	(FILED_COUNTERS_SIZE + sizeof(struct store_sync))
 
+struct owner_table;
+
 /* The daemon's state: one per process (workers get a copy at fork). */
 struct filed_ctx {
 	const char		*statedir;
@@ -49,6 +52,16 @@ struct filed_ctx {
 	 * to (and reports) the whole server's counts */
 	struct op_counter	*counters;
 	struct store_sync	*sync;		/* in the same mapping */
+	/* owner.c: which connection owns each stage, MAP_SHARED too */
+	struct owner_table	*owners;
+	uint64_t		 conn;		/* the connection served (its
+						 * serial), 0: none */
+	/* main.c: a worker's request deadline, which the supervisor
+	 * enforces (NULL: none, e.g. in tests) */
+	uint64_t		*deadline;
+	unsigned int		 request_ms;	/* -r */
+	int			 check_handles;	/* STAGE asks the name server
+						 * (main.c sets it) */
 };
 
 /* One COMPOUND's state. */
@@ -82,10 +95,23 @@ void		dfs_file_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* Points file_compound_1_svc() at the daemon's context (main()). */
 void		filed_set_ctx(struct filed_ctx *fc);
+/* Starts (on) or pauses the request deadline: now + fc->request_ms
+ * while the worker reads a request or sends a reply, none while an op
+ * runs. */
+void		filed_deadline(struct filed_ctx *fc, int on);
 /* Evaluates one COMPOUND against `fc` (what file_compound_1_svc runs;
  * tests call it directly).  Fills *res; release it with xdr_free. */
 void		filed_compound(struct filed_ctx *fc,
 		    const file_compound_args *args, file_compound_res *res);
+
+/* --- fargs.c: the COMPOUND's arguments ------------------------------ */
+
+/* Decodes a FILE COMPOUND's arguments as xdr_file_compound_args() does,
+ * but fails (nothing more read or allocated) once the file data of its
+ * WRITEs and PUTs passes DFS_MAXDATA in all.  Encodes and frees as
+ * rpcgen's.  Returns TRUE or FALSE, as any XDR routine. */
+bool_t		xdr_file_compound_args_bounded(XDR *x,
+		    file_compound_args *args);
 
 /* --- sendread.c: READ replies straight from the file ----------------- */
 
@@ -140,10 +166,16 @@ int		store_stage_dir(const struct filed_ctx *fc, const char *hex,
 int		store_stage_path(const struct filed_ctx *fc, const char *hex,
 		    uint64_t stage, char *buf, size_t len);
 /* Creates a new, empty stage of `hex` under a random id (*id) at `path`
- * (STORE_PATHLEN bytes), making its bucket directory when it is the
- * first.  Returns the fd, open for writing, or a negative dfs_stat. */
-int		store_stage_create(const struct filed_ctx *fc,
+ * (STORE_PATHLEN bytes), owned by fc->conn (owner.c), making its bucket
+ * directory when it is the first.  Returns the fd, open for writing, or
+ * a negative dfs_stat (RESOURCE: the connection has too many). */
+int		store_stage_create(struct filed_ctx *fc,
 		    const char *hex, uint64_t *id, char *path);
+/* Unlinks stage `id` of `hex` and forgets its owner: the upload that
+ * made it failed or was aborted.  Returns 0, -DFS_ERR_STALE (no such
+ * stage) or -DFS_ERR_IO. */
+int		store_stage_drop(struct filed_ctx *fc, const char *hex,
+		    uint64_t id);
 /* Creates a new, empty temporary version of `hex` in its data directory
  * (made if missing), <hex>.t<random id>, at `path` (STORE_PATHLEN
  * bytes): a PUT writes there and renames it in place, touching one
@@ -209,7 +241,7 @@ int		store_write(int fd, const char *buf, size_t len, uint64_t off);
 int		store_copy(int in, int out, uint64_t len);
 /*
  * Start-up and periodic GC.  store_gc_stages unlinks stages not modified
- * for `age` seconds and returns how many; store_gc_versions asks the name
+ * for `age` seconds (0: every stage) and returns how many; store_gc_versions asks the name
  * server about every handle with more than one version and keeps only the
  * current one, returning 0 or -DFS_ERR_DELAY when the name server could
  * not be reached (nothing more is removed then).
@@ -228,6 +260,27 @@ int		store_gc_temps(const struct filed_ctx *fc);
  */
 int		store_migrate(const struct filed_ctx *fc);
 int		store_gc_versions(struct filed_ctx *fc);
+
+/* --- owner.c: stages by the connection that made them --------------- */
+
+#define OWNER_MAX	4096	/* stages of live connections, in all */
+#define OWNER_PER_CONN	256	/* ... of one connection */
+
+/* Maps the (shared, empty) table.  Returns 0 or -DFS_ERR_NOMEM. */
+int		owner_init(struct filed_ctx *fc);
+/* Unmaps this process's view. */
+void		owner_release(struct filed_ctx *fc);
+/* Records that stage `id` of `hex` belongs to fc->conn (nothing when
+ * fc->conn is 0).  Call before creating the stage.  Returns 0 or
+ * -DFS_ERR_RESOURCE (table full, or the connection holds its share). */
+int		owner_claim(struct filed_ctx *fc, const char *hex,
+		    uint64_t id);
+/* Forgets stage `id` of `hex` (committed, aborted or dropped). */
+void		owner_forget(struct filed_ctx *fc, const char *hex,
+		    uint64_t id);
+/* Connection `conn` is gone: unlinks every stage it still owns and
+ * forgets them.  Returns how many it unlinked. */
+int		owner_sweep(struct filed_ctx *fc, uint64_t conn);
 
 /* --- upcall.c: calls to the name server ----------------------------- */
 

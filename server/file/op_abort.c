@@ -17,17 +17,15 @@ dfs_stat
 op_abort(struct op_ctx *oc, const file_argop *a, file_resop *r)
 {
 	const stageref	*sr = &a->file_argop_u.abort;
-	char		 hex[FH_HEXLEN + 1], path[STORE_PATHLEN];
+	char		 hex[FH_HEXLEN + 1];
 	uint64_t	 id;
 	int		 rc;
 
 	(void)r;
 	if ((rc = store_fh(&sr->fh, hex)) != 0 ||
 	    (rc = store_stage_id(oc, sr->stage, &id)) != 0 ||
-	    (rc = store_stage_path(oc->fc, hex, id, path, sizeof(path))) != 0)
+	    (rc = store_stage_drop(oc->fc, hex, id)) != 0)
 		return (dfs_stat)-rc;
-	if (unlink(path) == -1)
-		return errno == ENOENT ? DFS_ERR_STALE : DFS_ERR_IO;
 	if (id == oc->stage)
 		oc->stage = 0;
 	return DFS_OK;

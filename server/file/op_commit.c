@@ -317,6 +317,8 @@ op_commit(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		return (dfs_stat)-rc;
 	rc = commit_locked(&c, ca, &r->file_resop_u.commit.fcommit_res_u.attr);
 	store_unlock(oc->fc, c.hex);
+	if (rc == 0)
+		owner_forget(oc->fc, c.hex, id);
 	if (rc == 0 && id == oc->stage)
 		oc->stage = 0;
 	return (dfs_stat)-rc;

@@ -54,7 +54,7 @@ make_stage(struct filed_ctx *fc, const char *hex, int src, uint64_t keep,
 	rc = src != -1 ? store_copy(src, fd, keep) : 0;
 	close(fd);
 	if (rc != 0)
-		unlink(path);
+		(void)store_stage_drop(fc, hex, *id);
 	return rc;
 }
 
@@ -64,9 +64,16 @@ make_stage(struct filed_ctx *fc, const char *hex, int src, uint64_t keep,
  * Creates a stage with a new random id: empty when keep is 0, else a
  * copy of the first `keep` bytes of version `vers` (for appends and
  * truncation).  The id is returned and becomes the COMPOUND's current
- * stage.  Committed versions are untouched.  Errors: BADHANDLE, INVAL
- * (keep beyond that version's size, or keep > 0 with vers 0), STALE
- * (version not held), NOSPC, IO.
+ * stage.  The stage belongs to this connection: when the connection is
+ * gone before a COMMIT or ABORT, the stage is removed (owner.c).  With
+ * fc->check_handles (the daemon), the name server must know the handle
+ * first: one it never issued, or removed, gets no stage, since nothing
+ * could commit it.  Committed versions are untouched.  Errors:
+ * BADHANDLE, INVAL (keep beyond that version's size, or keep > 0 with
+ * vers 0), STALE (version not held, or the name server does not know
+ * the handle), DELAY (the name server did not answer), RESOURCE (the
+ * connection owns OWNER_PER_CONN stages, or the server OWNER_MAX),
+ * NOSPC, IO.
  */
 dfs_stat
 op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
@@ -77,6 +84,9 @@ op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	int			 rc, src = -1;
 
 	if ((rc = store_fh(&sa->fh, hex)) != 0)
+		return (dfs_stat)-rc;
+	if (oc->fc->check_handles &&
+	    (rc = upcall_exists(oc->fc, &sa->fh)) != 0)
 		return (dfs_stat)-rc;
 	if (sa->keep > 0 &&
 	    (src = open_source(oc->fc, hex, sa->vers, sa->keep)) < 0)

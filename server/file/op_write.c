@@ -10,19 +10,38 @@
 
 #define WRITE_MAXEND	(1ULL << 62)	/* largest file we accept */
 
-/* The path of stage `stage` (0: this COMPOUND's) of fh.  Returns 0 or a
- * negative dfs_stat: BADHANDLE, INVAL. */
-static int
-stage_path(struct op_ctx *oc, const dfs_fh *fh, uint64_t stage, char *path)
-{
+/* A stage WRITE or SETSIZE changes. */
+struct stage {
 	char		hex[FH_HEXLEN + 1];
 	uint64_t	id;
-	int		rc;
+	char		path[STORE_PATHLEN];
+};
 
-	if ((rc = store_fh(fh, hex)) != 0 ||
-	    (rc = store_stage_id(oc, stage, &id)) != 0)
+/* Names stage `stage` (0: this COMPOUND's) of fh in *st.  Returns 0 or
+ * a negative dfs_stat: BADHANDLE, INVAL. */
+static int
+stage_path(struct op_ctx *oc, const dfs_fh *fh, uint64_t stage,
+    struct stage *st)
+{
+	int	rc;
+
+	if ((rc = store_fh(fh, st->hex)) != 0 ||
+	    (rc = store_stage_id(oc, stage, &st->id)) != 0)
 		return rc;
-	return store_stage_path(oc->fc, hex, id, path, STORE_PATHLEN);
+	return store_stage_path(oc->fc, st->hex, st->id, st->path,
+	    sizeof(st->path));
+}
+
+/* A WRITE or SETSIZE failed on the stage (disk full, I/O error): the
+ * upload cannot succeed, so its stage goes now rather than hold the
+ * space until its connection closes (the client's ABORT then answers
+ * STALE). */
+static void
+stage_failed(struct op_ctx *oc, const struct stage *st)
+{
+	(void)store_stage_drop(oc->fc, st->hex, st->id);
+	if (st->id == oc->stage)
+		oc->stage = 0;
 }
 
 /* Opens a stage for writing.  Returns the fd or -STALE / -IO. */
@@ -63,24 +82,27 @@ stage_lock(int fd, short type)
  * Writes `data` at `offset` into the stage (id 0: the one the last STAGE
  * of this COMPOUND made); the reply's count is the bytes written.  Only
  * the stage changes: readers keep seeing the committed version.
- * Errors: BADHANDLE, INVAL (stage 0 and no STAGE before), FBIG (offset + length overflows or passes 2^62), STALE (no such stage
- * of this file, e.g. aborted or garbage-collected), NOSPC, IO.
+ * Errors: BADHANDLE, INVAL (stage 0 and no STAGE before), FBIG (offset
+ * + length overflows or passes 2^62), STALE (no such stage of this
+ * file, e.g. aborted, swept or garbage-collected), NOSPC, IO.  When the
+ * write itself fails (NOSPC, IO, FBIG from the file system), the stage
+ * is removed: nothing of a failed upload stays on the disk.
  */
 dfs_stat
 op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
 {
 	const write_args	*wa = &a->file_argop_u.write;
 	const char		*data = wa->data.data_val;
-	char			 path[STORE_PATHLEN];
+	struct stage		 st;
 	size_t			 len = wa->data.data_len;
 	uint64_t		 off = wa->offset;
 	int			 rc, fd;
 
-	if ((rc = stage_path(oc, &wa->fh, wa->stage, path)) != 0)
+	if ((rc = stage_path(oc, &wa->fh, wa->stage, &st)) != 0)
 		return (dfs_stat)-rc;
 	if (off > WRITE_MAXEND || len > WRITE_MAXEND - off)
 		return DFS_ERR_FBIG;
-	if ((fd = open_stage(path)) < 0)
+	if ((fd = open_stage(st.path)) < 0)
 		return (dfs_stat)-fd;
 	stage_lock(fd, F_WRLCK);
 	rc = store_write(fd, data, len, off);
@@ -91,8 +113,10 @@ op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
 		(void)sync_file_range(fd, (off_t)off, (off_t)len,
 		    SYNC_FILE_RANGE_WRITE);
 	close(fd);
-	if (rc != 0)
+	if (rc != 0) {
+		stage_failed(oc, &st);
 		return (dfs_stat)-rc;
+	}
 	r->file_resop_u.write.write_res_u.count = wa->data.data_len;
 	return DFS_OK;
 }
@@ -101,23 +125,25 @@ op_write(struct op_ctx *oc, const file_argop *a, file_resop *r)
  * SETSIZE(fh, stage, size)
  *
  * Cuts the stage to `size` bytes or extends it with zeros (a writer's
- * truncate).  Errors: as WRITE.
+ * truncate).  Errors: as WRITE (a failed ftruncate removes the stage).
  */
 dfs_stat
 op_setsize(struct op_ctx *oc, const file_argop *a, file_resop *r)
 {
 	const setsize_args	*sa = &a->file_argop_u.setsize;
-	char			 path[STORE_PATHLEN];
+	struct stage		 st;
 	int			 rc, fd;
 
 	(void)r;
-	if ((rc = stage_path(oc, &sa->fh, sa->stage, path)) != 0)
+	if ((rc = stage_path(oc, &sa->fh, sa->stage, &st)) != 0)
 		return (dfs_stat)-rc;
 	if (sa->size > WRITE_MAXEND)
 		return DFS_ERR_FBIG;
-	if ((fd = open_stage(path)) < 0)
+	if ((fd = open_stage(st.path)) < 0)
 		return (dfs_stat)-fd;
 	rc = ftruncate(fd, (off_t)sa->size) == -1 ? store_errno(errno) : 0;
 	close(fd);
+	if (rc != 0)
+		stage_failed(oc, &st);
 	return (dfs_stat)-rc;
 }

@@ -72,6 +72,10 @@ filed_ctx_init(struct filed_ctx *fc, const char *statedir,
 	}
 	fc->sync = (struct store_sync *)(void *)((char *)fc->counters +
 	    FILED_COUNTERS_SIZE);
+	if (owner_init(fc) != 0) {
+		filed_ctx_release(fc);
+		return -DFS_ERR_NOMEM;
+	}
 	return 0;
 }
 
@@ -86,6 +90,7 @@ filed_ctx_release(struct filed_ctx *fc)
 		munmap(fc->counters, FILED_SHARED_SIZE);
 	fc->counters = NULL;
 	fc->sync = NULL;
+	owner_release(fc);
 }
 
 int
@@ -243,16 +248,15 @@ new_stage_id(void)
 	return id;
 }
 
-int
-store_stage_create(const struct filed_ctx *fc, const char *hex,
-    uint64_t *id, char *path)
+/* Creates the file of a new stage at `path`, and its bucket if it is
+ * the first.  Returns the fd or a negative dfs_stat. */
+static int
+stage_open_new(const struct filed_ctx *fc, const char *hex,
+    const char *path)
 {
 	char	dir[STORE_PATHLEN];
 	int	fd, rc;
 
-	*id = new_stage_id();
-	if ((rc = store_stage_path(fc, hex, *id, path, STORE_PATHLEN)) != 0)
-		return rc;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1 && errno == ENOENT) {
 		/* the bucket's first stage: no fsync, a crash loses only
@@ -264,6 +268,38 @@ store_stage_create(const struct filed_ctx *fc, const char *hex,
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
 	return fd != -1 ? fd : store_errno(errno);
+}
+
+int
+store_stage_create(struct filed_ctx *fc, const char *hex, uint64_t *id,
+    char *path)
+{
+	int	fd, rc;
+
+	*id = new_stage_id();
+	if ((rc = store_stage_path(fc, hex, *id, path, STORE_PATHLEN)) != 0)
+		return rc;
+	/* ORDER: owned before it exists, so that no crash leaves a stage
+	 * nobody sweeps */
+	if ((rc = owner_claim(fc, hex, *id)) != 0)
+		return rc;
+	if ((fd = stage_open_new(fc, hex, path)) < 0)
+		owner_forget(fc, hex, *id);
+	return fd;
+}
+
+int
+store_stage_drop(struct filed_ctx *fc, const char *hex, uint64_t id)
+{
+	char	path[STORE_PATHLEN];
+	int	rc;
+
+	if ((rc = store_stage_path(fc, hex, id, path, sizeof(path))) != 0)
+		return rc;
+	rc = unlink(path) == -1 ? (errno == ENOENT ? -DFS_ERR_STALE :
+	    -DFS_ERR_IO) : 0;
+	owner_forget(fc, hex, id);
+	return rc;
 }
 
 int
@@ -748,7 +784,7 @@ gc_dir_files(const char *dir, void *arg)
 int
 store_gc_stages(const struct filed_ctx *fc, unsigned int age)
 {
-	struct sweep	sw = { time(NULL) - (time_t)age, NULL };
+	struct sweep	sw = { age > 0 ? time(NULL) - (time_t)age : 0, NULL };
 
 	return each_bucket(fc, "stage", gc_dir_files, &sw);
 }

@@ -8,10 +8,12 @@
  * their DELAY answer when it cannot be reached.  Commits against a real
  * name server are the integration tests' job.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -744,6 +746,107 @@ test_filed_ops__compound_limits(void)
 	tctx_release(&t);
 }
 
+/* In a child whose files may not pass 4 KiB (a full disk's stand-in):
+ * a WRITE that the file system cuts short fails, and its stage, with
+ * the data it got, is gone.  Returns 0 when all held. */
+static int
+write_fails_in_child(struct tctx *t)
+{
+	static char	big[8193];
+	struct rlimit	rl = { 4096, 4096 };
+	uint64_t	id;
+
+	memset(big, 'a', sizeof(big) - 1);
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return 1;
+	add_stage(t, 0, 0);
+	add_write(t, 0, 0, "hello");
+	if (run(t) != DFS_OK)
+		return 2;
+	id = result(t, 0)->file_resop_u.stage.stage_res_u.stage;
+	add_write(t, id, 0, big);
+	if (run(t) != DFS_ERR_FBIG || stage_content(t, id) != NULL)
+		return 3;
+	/* and in the COMPOUND that made it: no empty stage left */
+	add_stage(t, 0, 0);
+	add_write(t, 0, 0, big);
+	if (run(t) != DFS_ERR_FBIG || store_files(t) != 0)
+		return 4;
+	return 0;
+}
+
+static void
+test_filed_ops__write_failure_drops_stage(void)
+{
+	struct tctx	t;
+	pid_t		pid;
+	int		st;
+
+	tctx_init(&t);
+	pid = fork();
+	if (pid == 0) {
+		st = write_fails_in_child(&t);
+		xdr_free((xdrproc_t)xdr_file_compound_res, &t.res);
+		filed_ctx_release(&t.fc);
+		_exit(st);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(waitpid(pid, &st, 0) == pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tctx_release(&t);
+}
+
+/* STAGE on connection `conn`.  Returns the stage id, 0 if refused. */
+static uint64_t
+stage_on(struct tctx *t, uint64_t conn)
+{
+	t->fc.conn = conn;
+	add_stage(t, 0, 0);
+	if (run(t) != DFS_OK)
+		return 0;
+	return result(t, 0)->file_resop_u.stage.stage_res_u.stage;
+}
+
+/* A connection's stages are swept when it is gone, but not those it
+ * committed or aborted, nor other connections'; each connection holds
+ * at most OWNER_PER_CONN. */
+static void
+test_filed_ops__owner_sweep(void)
+{
+	struct tctx	t;
+	uint64_t	a, b, c, d;
+	int		i;
+
+	tctx_init(&t);
+	a = stage_on(&t, 7);
+	b = stage_on(&t, 7);
+	c = stage_on(&t, 8);
+	d = stage_on(&t, 7);
+	CU_ASSERT_FATAL(a != 0 && b != 0 && c != 0 && d != 0);
+	add_abort(&t, d);
+	CU_ASSERT(run(&t) == DFS_OK);
+	CU_ASSERT(owner_sweep(&t.fc, 7) == 2);
+	CU_ASSERT(stage_content(&t, a) == NULL);
+	CU_ASSERT(stage_content(&t, b) == NULL);
+	CU_ASSERT(stage_content(&t, c) != NULL);
+	CU_ASSERT(owner_sweep(&t.fc, 7) == 0);
+	/* whoever aborts a stage frees its owner's record */
+	t.fc.conn = 9;
+	add_abort(&t, c);
+	CU_ASSERT(run(&t) == DFS_OK);
+	CU_ASSERT(owner_sweep(&t.fc, 8) == 0);
+	for (i = 0; i < OWNER_PER_CONN; i++)
+		CU_ASSERT_FATAL(stage_on(&t, 10) != 0);
+	CU_ASSERT(stage_on(&t, 10) == 0);
+	CU_ASSERT(t.res.status == DFS_ERR_RESOURCE);
+	CU_ASSERT(stage_on(&t, 11) != 0);
+	CU_ASSERT(owner_sweep(&t.fc, 10) == OWNER_PER_CONN);
+	CU_ASSERT(owner_sweep(&t.fc, 11) == 1);
+	CU_ASSERT(store_files(&t) == 0);
+	tctx_release(&t);
+}
+
 static CU_TestInfo ops_tests[] = {
 	{ "bad_handle", test_filed_ops__bad_handle },
 	{ "read_errors", test_filed_ops__read_errors },
@@ -761,6 +864,9 @@ static CU_TestInfo ops_tests[] = {
 	{ "illegal", test_filed_ops__illegal },
 	{ "stats", test_filed_ops__stats },
 	{ "compound_limits", test_filed_ops__compound_limits },
+	{ "write_failure_drops_stage",
+	    test_filed_ops__write_failure_drops_stage },
+	{ "owner_sweep", test_filed_ops__owner_sweep },
 	CU_TEST_INFO_NULL,
 };
 

@@ -121,9 +121,13 @@ daemon_getopt(struct daemon *d, int ch, const char *arg)
 	case 'v':
 		d->verbose = 1;
 		return 1;
+	case 'a':
+		return parse_limit(d, ch, arg, 1, 65536, &d->peraddr);
 	case 'C':
 		return parse_limit(d, ch, arg, 1, 65536, &d->maxconns);
-	case 'I':
+	case 'r':
+		return parse_limit(d, ch, arg, 1, 86400, &d->request_s);
+	case 't':
 		return parse_limit(d, ch, arg, 1, 86400, &d->idle_s);
 	default:
 		return 0;
@@ -152,6 +156,12 @@ daemon_check(struct daemon *d)
 	}
 	if (d->bindaddr == NULL)
 		d->bindaddr = "127.0.0.1";
+	if (d->peraddr == 0)
+		d->peraddr = DAEMON_PERADDR;
+	if (d->idle_s == 0)
+		d->idle_s = DAEMON_IDLE_S;
+	if (d->request_s == 0)
+		d->request_s = DAEMON_REQUEST_S;
 	d->listenfd = -1;
 	return 0;
 }
@@ -354,9 +364,9 @@ daemon_serve(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	memset(&lim, 0, sizeof(lim));
 	lim.maxrec = maxrec;
 	lim.maxconns = d->maxconns;
-	lim.maxperaddr = d->maxconns != 0 && d->maxconns / 4 < SVCX_MAXPERADDR ?
-	    (d->maxconns + 3) / 4 : 0;
+	lim.maxperaddr = d->peraddr;
 	lim.idle_ms = d->idle_s * 1000;
+	lim.stall_ms = d->request_s * 1000;
 	if (svcx_init(d->listenfd, prog, vers, dispatch, &lim) != 0)
 		fatal("cannot serve on port %u", d->boundport);
 	if (nconf != NULL) {

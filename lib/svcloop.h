@@ -22,7 +22,13 @@
 
 /* getopt(3) letters every daemon takes; -s only where a name server is
  * needed. */
-#define DAEMON_OPTSTRING	"b:C:dD:hI:Np:P:v"
+#define DAEMON_OPTSTRING	"a:b:C:dD:hNp:P:r:t:v"
+
+/* Connection limits every daemon shares (-a, -r, -t; -C is cut to what
+ * RLIMIT_NOFILE allows). */
+#define DAEMON_PERADDR		128	/* connections from one address */
+#define DAEMON_IDLE_S		360	/* as Linux's nfsd */
+#define DAEMON_REQUEST_S	30	/* a request arrives, a reply is read */
 
 struct daemon {
 	/* options */
@@ -34,8 +40,10 @@ struct daemon {
 	char		*pidfile;		/* -P, made absolute */
 	const char	*bindaddr;		/* -b */
 	unsigned int	 port;			/* -p */
-	unsigned int	 maxconns;		/* -C; 0: the default */
-	unsigned int	 idle_s;		/* -I; 0: the default */
+	unsigned int	 maxconns;		/* -C; 0: the daemon's own */
+	unsigned int	 peraddr;		/* -a */
+	unsigned int	 idle_s;		/* -t */
+	unsigned int	 request_s;		/* -r */
 	/* set by daemon_listen() */
 	int		 listenfd;
 	unsigned int	 boundport;
@@ -51,8 +59,9 @@ struct daemon {
  * on stderr) for a bad argument.
  */
 int	daemon_getopt(struct daemon *d, int ch, const char *arg);
-/* Checks the options after parsing and makes paths absolute.  Returns 0
- * or -1 with a message on stderr. */
+/* Checks the options after parsing, sets the defaults of the connection
+ * limits and makes paths absolute.  Returns 0 or -1 with a message on
+ * stderr. */
 int	daemon_check(struct daemon *d);
 
 /*
@@ -66,9 +75,8 @@ void	daemon_listen(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec);
 /*
  * The same for an event-loop daemon (dfs-named, dfs-lockd): its
- * connections are svcx's (lib/svcx.h), within -C connections (a quarter
- * of them from one address at most) and an idle timeout of -I seconds,
- * and requests of at most `maxrec` bytes.
+ * connections are svcx's (lib/svcx.h), within the connection limits
+ * (-a, -C, -r, -t), and requests of at most `maxrec` bytes.
  */
 void	daemon_serve(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	    void (*dispatch)(struct svc_req *, SVCXPRT *), unsigned int maxrec);

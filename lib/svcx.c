@@ -25,8 +25,9 @@
  *   read any more until its client drains the queue, so unread replies
  *   are bounded by SVCX_OUT_LOWAT plus one reply.
  * - Time.  Idle (nothing buffered, owed or queued) for idle_ms: closed.
- *   A request begun, or replies queued, and no completion or progress
- *   for min(idle_ms, SVCX_STALL_MS): closed (slowloris, unread replies).
+ *   A request begun and not completed within stall_ms, or queued replies
+ *   that make no progress for stall_ms: closed (slowloris, unread
+ *   replies).
  * - Room.  At most maxconns connections (cut to RLIMIT_NOFILE) and
  *   maxperaddr from one address; a new connection past either takes the
  *   place of the longest-idle one it competes with, or is closed if all
@@ -109,7 +110,6 @@ static struct {
 	rpcvers_t		  vers;
 	void			(*dispatch)(struct svc_req *, SVCXPRT *);
 	struct svcx_limits	  lim;
-	unsigned int		  stall_ms;
 	struct conn		**conns;	/* open ones, dense */
 	unsigned int		  nconns;
 	unsigned long long	  pause_until;	/* accept(2) again then */
@@ -709,10 +709,10 @@ expire(struct conn *c, unsigned long long now)
 	if (c->nheld > 0)
 		return;
 	if (c->outlen > c->outoff) {
-		if (now - c->last >= sx.stall_ms)
+		if (now - c->last >= sx.lim.stall_ms)
 			conn_close(c, "its client reads no replies");
 	} else if (c->inlen > 0) {
-		if (now - c->rec_start >= sx.stall_ms)
+		if (now - c->rec_start >= sx.lim.stall_ms)
 			conn_close(c, "request not completed in time");
 	} else if (now - c->last >= sx.lim.idle_ms)
 		conn_close(c, "idle");
@@ -727,9 +727,9 @@ deadline(const struct conn *c, unsigned long long now)
 	if (c->nheld > 0)
 		return -1;
 	if (c->outlen > c->outoff)
-		at = c->last + sx.stall_ms;
+		at = c->last + sx.lim.stall_ms;
 	else if (c->inlen > 0)
-		at = c->rec_start + sx.stall_ms;
+		at = c->rec_start + sx.lim.stall_ms;
 	else
 		at = c->last + sx.lim.idle_ms;
 	return at > now ? (long long)(at - now) : 0;
@@ -753,11 +753,11 @@ svcx_init(int lfd, rpcprog_t prog, rpcvers_t vers,
 	if (sx.lim.maxconns == 0)
 		sx.lim.maxconns = SVCX_MAXCONNS;
 	if (sx.lim.maxperaddr == 0)
-		sx.lim.maxperaddr = SVCX_MAXPERADDR;
+		sx.lim.maxperaddr = sx.lim.maxconns;
 	if (sx.lim.idle_ms == 0)
 		sx.lim.idle_ms = SVCX_IDLE_MS;
-	sx.stall_ms = sx.lim.idle_ms < SVCX_STALL_MS ? sx.lim.idle_ms :
-	    SVCX_STALL_MS;
+	if (sx.lim.stall_ms == 0)
+		sx.lim.stall_ms = SVCX_STALL_MS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		if (rl.rlim_cur <= SVCX_FD_RESERVE + 1)
 			sx.lim.maxconns = 1;

@@ -27,16 +27,19 @@
 
 #include <rpc/rpc.h>
 
-#define SVCX_IDLE_MS		(300 * 1000)	/* default idle timeout */
-#define SVCX_STALL_MS		(30 * 1000)	/* a request or reply stalled */
 #define SVCX_MAXCONNS		1024		/* default, at most */
-#define SVCX_MAXPERADDR		256		/* default, from one address */
+#define SVCX_IDLE_MS		(360 * 1000)	/* default */
+#define SVCX_STALL_MS		(30 * 1000)	/* default */
 
 struct svcx_limits {
 	size_t		 maxrec;	/* bytes of one request record */
 	unsigned int	 maxconns;	/* 0: SVCX_MAXCONNS */
-	unsigned int	 maxperaddr;	/* 0: SVCX_MAXPERADDR */
-	unsigned int	 idle_ms;	/* 0: SVCX_IDLE_MS */
+	unsigned int	 maxperaddr;	/* from one address (0: any) */
+	unsigned int	 idle_ms;	/* idle connection closed after
+					   (0: SVCX_IDLE_MS) */
+	unsigned int	 stall_ms;	/* a request begun, or replies
+					   unread, make no progress
+					   (0: SVCX_STALL_MS) */
 };
 
 /* A reply owed to a request whose dispatcher returned without one. */

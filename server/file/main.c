@@ -82,9 +82,6 @@
 #define FILED_MAXWORKERS	1024
 #define FILED_WORKERS		64
 #define FILED_MAXCONNS		16384
-#define FILED_PER_ADDR		128	/* -a */
-#define FILED_IDLE_S		360	/* -t, as Linux's nfsd */
-#define FILED_REQUEST_S		30	/* -r */
 #define FILED_MIN_SPARE		2	/* workers kept waiting */
 #define FILED_MAX_SPARE		8	/* more than this waiting: one exits */
 #define FILED_LINGER_MS		1	/* a worker waits for the next request */
@@ -116,9 +113,6 @@ struct super {
 	unsigned int		 nprefixes;
 	unsigned int		 gc_age;	/* -g */
 	int			 nworkers;	/* -w: at most */
-	int			 per_addr;	/* -a */
-	unsigned int		 idle_s;	/* -t */
-	unsigned int		 request_s;	/* -r */
 	struct worker		 w[FILED_MAXWORKERS];
 	int			 nlive;
 	uint64_t		*deadlines;	/* MAP_SHARED: by worker */
@@ -134,9 +128,9 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: dfs-filed [-dNv] [-a connections] [-b address] "
-	    "-D statedir\n"
-	    "                 [-g seconds] [-P pidfile] [-p port] "
-	    "[-r seconds]\n"
+	    "[-C connections]\n"
+	    "                 -D statedir [-g seconds] [-P pidfile] "
+	    "[-p port] [-r seconds]\n"
 	    "                 -s host[:port] [-t seconds] [-w workers] "
 	    "[-x prefix] ...\n");
 }
@@ -163,18 +157,10 @@ num_option(struct super *s, int ch, const char *arg)
 	unsigned long	v;
 
 	switch (ch) {
-	case 'a':
-		if (parse_num(arg, 1, FILED_MAXCONNS, &v) == -1)
-			return -1;
-		s->per_addr = (int)v;
-		return 0;
 	case 'g':
-	case 'r':
-	case 't':
 		if (parse_num(arg, 1, INT_MAX / 1000, &v) == -1)
 			return -1;
-		*(ch == 'g' ? &s->gc_age : ch == 'r' ? &s->request_s :
-		    &s->idle_s) = (unsigned int)v;
+		s->gc_age = (unsigned int)v;
 		return 0;
 	case 'w':
 		if (parse_num(arg, 1, FILED_MAXWORKERS, &v) == -1)
@@ -218,7 +204,7 @@ parse_options(struct super *s, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		}
-	while ((ch = getopt(argc, argv, DAEMON_OPTSTRING "a:g:r:s:t:w:x:"))
+	while ((ch = getopt(argc, argv, DAEMON_OPTSTRING "g:s:w:x:"))
 	    != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -431,7 +417,7 @@ worker_main(struct super *s, int slot, int chan)
 	(void)mallopt(M_TRIM_THRESHOLD, 8 * DFS_MAXDATA);
 	s->chan = chan;
 	s->fc.deadline = &s->deadlines[slot];
-	s->fc.request_ms = s->request_s * 1000U;
+	s->fc.request_ms = s->d.request_s * 1000U;
 	(void)upcall_connect(&s->fc);	/* no answer now: a COMMIT retries */
 	for (;;) {
 		fd = worker_take(s, &serial);
@@ -599,7 +585,7 @@ lend(struct super *s, int i, int ci)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &s->cs.c[ci].fd, sizeof(int));
 	/* ORDER: the deadline runs from the lend, before the worker wakes */
-	__atomic_store_n(&s->deadlines[i], now_ms() + s->request_s * 1000ULL,
+	__atomic_store_n(&s->deadlines[i], now_ms() + s->d.request_s * 1000ULL,
 	    __ATOMIC_RELAXED);
 	w->conn = ci;
 	w->cut = 0;
@@ -713,7 +699,7 @@ cut_slow(struct super *s, unsigned long long now)
 		if (dl == 0 || now < dl)
 			continue;
 		log_info("closing a connection: no whole request or reply "
-		    "in %u s", s->request_s);
+		    "in %u s", s->d.request_s);
 		(void)shutdown(s->cs.c[w->conn].fd, SHUT_RDWR);
 		w->cut = 1;
 	}
@@ -821,6 +807,8 @@ max_conns(const struct super *s)
 	if (n < 1)
 		fatalx("too few descriptors for %d workers (ulimit -n)",
 		    s->nworkers);
+	if (s->d.maxconns != 0 && n > (long)s->d.maxconns)
+		n = s->d.maxconns;
 	return n > FILED_MAXCONNS ? FILED_MAXCONNS : (int)n;
 }
 
@@ -840,7 +828,7 @@ init_events(struct super *s)
 	ev.data.u64 = EV_DATA(EV_SIGNAL, 0);
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, svcloop_sigfd(), &ev) == -1)
 		fatal("cannot wait for signals");
-	if (conns_init(&s->cs, max_conns(s), s->per_addr, s->idle_s,
+	if (conns_init(&s->cs, max_conns(s), (int)s->d.peraddr, s->d.idle_s,
 	    s->epfd, &s->fc) == -1)
 		fatal("cannot make the connection table");
 }
@@ -914,9 +902,6 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.d.progname = "dfs-filed";
 	s.nworkers = FILED_WORKERS;
-	s.per_addr = FILED_PER_ADDR;
-	s.idle_s = FILED_IDLE_S;
-	s.request_s = FILED_REQUEST_S;
 	s.gc_age = 3600;
 	s.epfd = -1;
 	parse_options(&s, argc, argv);

@@ -35,9 +35,11 @@ static void __attribute__((noreturn))
 usage(const char *progname, int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: %s [-dNv] [-b address] [-C connections] -D statedir\n"
-	    "                 [-I seconds] [-l | --lease seconds] [-p port]\n"
-	    "                 [-P pidfile] [-s host[:port]]\n",
+	    "usage: %s [-dNv] [-a connections] [-b address] "
+	    "[-C connections]\n"
+	    "                 -D statedir [-l | --lease seconds] [-p port] "
+	    "[-P pidfile]\n"
+	    "                 [-r seconds] [-s host[:port]] [-t seconds]\n",
 	    progname);
 	exit(status);
 }

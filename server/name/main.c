@@ -24,9 +24,11 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: dfs-named [-dNv] [-b address] [-C connections] "
-	    "[-H ms] [-I seconds]\n"
-	    "                 [-p port] [-P pidfile] -D statedir\n");
+	fprintf(fp, "usage: dfs-named [-dNv] [-a connections] [-b address] "
+	    "[-C connections]\n"
+	    "                 [-H ms] [-p port] [-P pidfile] [-r seconds] "
+	    "[-t seconds]\n"
+	    "                 -D statedir\n");
 }
 
 /* Parses -H.  Returns the interval, or 0 for a bad one. */

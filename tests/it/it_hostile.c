@@ -7,7 +7,7 @@
  * connections than the daemon has descriptors, oversized and malformed
  * calls.  Each case asserts that the hostile connection gets an error or
  * is closed, and that another client is served meanwhile, within a
- * bound.  The daemons run with short limits (-I, -C) so that timeouts
+ * bound.  The daemons run with short limits (-t, -r, -C) so that timeouts
  * are seen in seconds; every wait is a bounded poll for a condition.
  */
 #include <sys/resource.h>
@@ -33,7 +33,7 @@
 
 #define LAST_FRAG	0x80000000U
 #define SERVED_MS	1000	/* another client's call, at most */
-#define CLOSED_MS	8000	/* -I 2: closed within the stall timeout */
+#define CLOSED_MS	8000	/* -t 2, -r 2: closed within this */
 
 static char		root[256];
 static struct dproc	named, lockd;
@@ -235,7 +235,9 @@ getattr_served(void)
 
 /* --- suite ------------------------------------------------------------- */
 
-static const char *const limits[] = { "-v", "-I", "2", "-C", "16", NULL };
+/* fits struct dproc's extra[8] */
+static const char *const limits[] = { "-v", "-t", "2", "-r", "2", "-C", "16",
+    NULL };
 
 static int
 suite_init(void)
@@ -483,7 +485,7 @@ test_hostile__pipeline_unread(void)
 /* --- idle, slow and too many connections ------------------------------- */
 
 /* 40 idle connections, more than -C 16: a new client is still served
- * (it takes an idle one's place), and idle ones are closed after -I. */
+ * (it takes an idle one's place), and idle ones are closed after -t. */
 static void
 test_hostile__idle_flood(void)
 {

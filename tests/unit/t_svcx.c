@@ -145,7 +145,7 @@ reply_xid(int fd)
 static int
 suite_init(void)
 {
-	struct svcx_limits	lim = { 65536, 8, 8, 60000 };
+	struct svcx_limits	lim = { 65536, 8, 8, 60000, 2000 };
 
 	lfd = cutest_bind_loopback(&port);
 	if (lfd == -1 || listen(lfd, 16) == -1)

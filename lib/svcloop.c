@@ -385,21 +385,50 @@ daemon_serve(struct daemon *d, rpcprog_t prog, rpcvers_t vers,
 	log_listening(d);
 }
 
+/*
+ * Rewrites an existing pid file in place: on a full disk a new file gets
+ * no block, but the one a killed daemon left has one.  Returns 0 or -1.
+ */
+static int
+pidfile_overwrite(const char *path, const char *text)
+{
+	size_t	n = strlen(text);
+	int	fd, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (pwrite(fd, text, n, 0) == (ssize_t)n && ftruncate(fd,
+	    (off_t)n) == 0)
+		rc = 0;
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
 void
 daemon_ready(struct daemon *d)
 {
-	char	tmp[PATH_MAX];
+	char	tmp[PATH_MAX], text[32];
 	FILE	*fp;
+	int	ok, err;
 
 	if (d->pidfile == NULL)
 		return;
+	snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->pidfile);
 	fp = fopen(tmp, "w");
-	if (fp == NULL)
-		fatal("cannot write pid file '%s'", tmp);
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0 || rename(tmp, d->pidfile) == -1)
-		fatal("cannot write pid file '%s'", d->pidfile);
+	ok = fp != NULL && fputs(text, fp) != EOF;
+	if (fp != NULL && fclose(fp) != 0)
+		ok = 0;
+	if (ok && rename(tmp, d->pidfile) == 0)
+		return;
+	err = errno;
+	(void)unlink(tmp);
+	if (err == ENOSPC && pidfile_overwrite(d->pidfile, text) == 0)
+		return;
+	errno = err;
+	fatal("cannot write pid file '%s'", d->pidfile);
 }
 
 void

@@ -37,7 +37,10 @@ usage(const char *progname, int status)
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: %s [-dNv] [-b address] -D statedir "
 	    "[-l | --lease seconds]\n"
-	    "                 [-p port] [-P pidfile] [-s host[:port]]\n",
+	    "                 [-p port] [-P pidfile] [-s host[:port]]\n"
+	    "                 [--max-lease seconds] [--max-paths n] "
+	    "[--client-paths n]\n"
+	    "                 [--max-waiters n] [--client-waiters n]\n",
 	    progname);
 	exit(status);
 }
@@ -64,15 +67,19 @@ parse_args(struct lockd_main *m, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "lease", required_argument, NULL, 'l' },
+		LOCKD_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, rc;
 
 	m->d.progname = "dfs-lockd";
 	m->ctx.default_lease_ms = LOCKD_DEFAULT_LEASE_S * 1000;
+	limits_default(&m->ctx.lim);
 	while ((ch = getopt_long(argc, argv, DAEMON_OPTSTRING "l:s:",
 	    longopts, NULL)) != -1) {
 		rc = daemon_getopt(&m->d, ch, optarg);
+		if (rc == 0)
+			rc = limits_getopt(&m->ctx.lim, ch, optarg);
 		if (rc == 1)
 			continue;
 		if (rc == -1)

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct kv;
 #define LOCKD_MAX_LEASE_MS	86400000U	/* one day */
 #define LOCKD_MAX_WAIT_MS	300000U		/* five minutes */
 #define LOCKD_REVOKED_KEEP_S	86400	/* revoked ids remembered */
+#define LOCKD_FENCE_MS		6000	/* authority after a REGISTER sent */
 /* Default limits (main.c; 0 in struct lock_limits means none) */
 #define LOCKD_DEF_MAX_LEASE_S	300	/* longer leases are clamped */
 #define LOCKD_DEF_MAX_PATHS	16384	/* locked paths, all clients */
@@ -120,6 +122,10 @@ struct lock_ctx {
 	uint64_t		 instance;
 	unsigned int		 default_lease_ms;
 	int			 kvfail;	/* a write failed: exit */
+	/* heartbeat.c: with a name server, grant and renew only while it
+	 * confirms this server as the lock authority */
+	int			 fenced;
+	_Atomic unsigned long long auth_until;	/* now_ms() clock */
 	/* tsearch(3) trees of struct lk, struct pent, struct revoked */
 	void			*byid;
 	void			*bypath;
@@ -151,6 +157,8 @@ struct lock_ctx {
 struct heartbeat {
 	struct peer		 named;
 	struct registrar	 reg;
+	struct lock_ctx		*ctx;		/* only auth_until is shared */
+	int			 standby;	/* as last logged; -1 unknown */
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -335,14 +343,25 @@ void		 compound_commit(struct lock_ctx *ctx);
 /* --- heartbeat.c: REGISTER with the name server off the RPC loop --- */
 
 /*
- * Starts the thread that registers with the name server at `namespec`
- * (HOST[:PORT]) now and then every heartbeat, so that a slow name server
- * never stalls the lock server (the name server calls TEST while it
- * serves).  Returns 0, or -1 with a message in err.
+ * Registers with the name server at `namespec` (HOST[:PORT]) once, then
+ * starts the thread that registers again every heartbeat, so that a slow
+ * name server never stalls the lock server (the name server calls TEST
+ * while it serves).  From then on ctx grants and renews only while the
+ * name server confirms it as the lock authority.  Returns 0 (also when
+ * the name server refused or was not reached: the server stands by and
+ * tries again), or -1 with a message in err.
  */
-int		 heartbeat_start(struct heartbeat *hb, const char *namespec,
-		    const char *statedir, const char *bindaddr,
-		    unsigned int port, char *err, size_t errlen);
+int		 heartbeat_start(struct heartbeat *hb, struct lock_ctx *ctx,
+		    const char *namespec, const char *statedir,
+		    const char *bindaddr, unsigned int port, char *err,
+		    size_t errlen);
+/*
+ * Returns 1 if ctx may grant and renew locks at `now`: it runs without a
+ * name server, or the name server accepted a REGISTER it sent less than
+ * LOCKD_FENCE_MS ago; else 0 (standby: answer STANDBY).
+ */
+int		 heartbeat_authority(struct lock_ctx *ctx,
+		    unsigned long long now);
 /* Stops and joins the thread (at most one RPC timeout); no-op if it
  * never started. */
 void		 heartbeat_stop(struct heartbeat *hb);

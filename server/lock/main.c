@@ -150,7 +150,7 @@ main(int argc, char **argv)
 	open_state(&m);
 	daemon_listen(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
 	    1 << 20);
-	if (m.namespec != NULL && heartbeat_start(&m.hb, m.namespec,
+	if (m.namespec != NULL && heartbeat_start(&m.hb, &m.ctx, m.namespec,
 	    m.d.statedir, m.d.bindaddr, m.d.boundport, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	m.next_gc = now_ms() + GC_EVERY_MS;

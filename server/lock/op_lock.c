@@ -10,7 +10,9 @@
  * commit with it (fencing, invariant 5); an id never issued here answers
  * BADLOCK, and a bad id never disturbs another holder.  A LOCK may wait
  * for its conflict to go away (wait.c); waiters hold nothing, so TEST
- * ignores them, but a new LOCK queues behind them.
+ * ignores them, but a new LOCK queues behind them.  A lock server on
+ * standby (heartbeat.c: not the authority the name server confirms)
+ * grants, renews and tests nothing: STANDBY.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -165,6 +167,8 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
 	dfs_stat	 st;
 	int		 rc;
 
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	if (lease == 0)
 		lease = ctx->default_lease_ms;
 	lease = limits_lease(ctx, lease);
@@ -217,7 +221,8 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
  * another live lock, else the first one an earlier waiter wants, in
  * `denied`; nothing granted), LIMIT (the client or the server holds as
  * many paths as allowed, or a LOCK that would wait finds as many
- * waiting as allowed), RESOURCE, SERVERFAULT.
+ * waiting as allowed), STANDBY (not the lock authority), RESOURCE,
+ * SERVERFAULT.
  */
 dfs_stat
 op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
@@ -297,18 +302,22 @@ op_unlock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
  * Reads: the id.
  * Changes: restarts the id's lease (also a lapsed one not yet revoked);
  * returns the lease length.  Nothing durable changes.
- * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked).
+ * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked),
+ * STANDBY (not the lock authority).
  */
 dfs_stat
 op_renew(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 {
+	unsigned long long now = now_ms();
 	struct lk	*l;
 	dfs_stat	 st;
 
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	st = find_id(ctx, &argop->lock_argop_u.renew, &l);
 	if (st != DFS_OK)
 		return st;
-	table_renew(ctx, l, now_ms());
+	table_renew(ctx, l, now);
 	resop->lock_resop_u.renew.renew_res_u.lease_ms = l->lease_ms;
 	return DFS_OK;
 }
@@ -340,7 +349,8 @@ holds_weakly(const struct pent *pe, const struct lk *self,
  * Errors: INVAL (bad path or mode), NAMETOOLONG, LOCKED (in `denied`; also
  * for a bad or foreign id when someone else holds the path, whose lock is
  * left alone), EXPIRED (id revoked), BADLOCK (id unknown or other
- * instance, path free), RESOURCE, SERVERFAULT.
+ * instance, path free), STANDBY (not the lock authority), RESOURCE,
+ * SERVERFAULT.
  */
 dfs_stat
 op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
@@ -358,6 +368,8 @@ op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 		return (dfs_stat)-rc;
 	if (!valid_mode(a->mode))
 		return DFS_ERR_INVAL;
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	if (a->id.instance != 0 || a->id.nonce != 0)
 		idst = find_id(ctx, &a->id, &self);
 	if (idst == DFS_ERR_EXPIRED)

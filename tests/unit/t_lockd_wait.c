@@ -763,6 +763,39 @@ test_lockd_wait__max_lease(void)
 	fx_close(&f);
 }
 
+/*
+ * A lock server the name server does not (or no longer) confirm grants,
+ * renews and tests nothing (STANDBY), and answers its waiters so; it
+ * still releases; confirmed again, it serves.
+ */
+static void
+test_lockd_wait__standby(void)
+{
+	struct fx	f;
+	struct conn	a, b, w;
+
+	fx_open(&f);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&w, 0, sizeof(w));
+	f.ctx.fenced = 1;
+	atomic_store(&f.ctx.auth_until, now_ms() + 60000);
+	CU_ASSERT(lock1(&a, "/sb", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT_FATAL(a.status == DFS_OK);
+	CU_ASSERT(lock1(&w, "/sb", DFS_LOCK_EXCL, 0, 5000) == 0);
+	atomic_store(&f.ctx.auth_until, now_ms());
+	CU_ASSERT(lock1(&b, "/other", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(b.status == DFS_ERR_STANDBY);
+	CU_ASSERT(id_op(LOP_RENEW, a.id) == DFS_ERR_STANDBY);
+	CU_ASSERT(test1("/sb", a.id, DFS_LOCK_EXCL) == DFS_ERR_STANDBY);
+	CU_ASSERT(id_op(LOP_UNLOCK, a.id) == DFS_OK);
+	CU_ASSERT(w.nreplies == 1 && w.status == DFS_ERR_STANDBY);
+	atomic_store(&f.ctx.auth_until, now_ms() + 60000);
+	CU_ASSERT(lock1(&b, "/other", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(b.status == DFS_OK);
+	fx_close(&f);
+}
+
 static CU_TestInfo wait_tests[] = {
 	{ "granted_on_unlock",	test_lockd_wait__granted_on_unlock },
 	{ "fifo",		test_lockd_wait__fifo },
@@ -777,6 +810,7 @@ static CU_TestInfo wait_tests[] = {
 	{ "limits",		test_lockd_wait__limits },
 	{ "path_limits",	test_lockd_wait__path_limits },
 	{ "max_lease",		test_lockd_wait__max_lease },
+	{ "standby",		test_lockd_wait__standby },
 	CU_TEST_INFO_NULL,
 };
 

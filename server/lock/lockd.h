@@ -186,8 +186,9 @@ struct pent	*table_path(struct lock_ctx *ctx, const char *path,
 		    size_t len);
 /*
  * Grants a new lock on `n` distinct, checked paths (the caller checked
- * conflicts and limits) to `owner`, which it counts them against.  Returns 0 and sets *out, or -DFS_ERR_RESOURCE (out of
- * memory) or -DFS_ERR_IO (kv failed; ctx->kvfail set).
+ * conflicts and limits) to `owner`, which it counts them against.
+ * Returns 0 and sets *out, or -DFS_ERR_RESOURCE (out of memory) or
+ * -DFS_ERR_IO (kv failed; ctx->kvfail set).
  */
 int		 table_grant(struct lock_ctx *ctx, const dfs_path *paths,
 		    unsigned int n, dfs_lockmode mode, unsigned int lease_ms,

@@ -155,6 +155,7 @@ fill_args(struct registrar *r, name_argop *op, dfs_path *paths)
 	op->name_argop_u.reg.id = r->id;
 	op->name_argop_u.reg.host = r->host;
 	op->name_argop_u.reg.port = r->port;
+	op->name_argop_u.reg.hold_ms = r->hold_ms;
 	for (i = 0; i < r->nprefixes; i++) {
 		paths[i].dfs_path_val = r->prefixes[i];
 		paths[i].dfs_path_len = (u_int)strlen(r->prefixes[i]);

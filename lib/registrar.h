@@ -24,6 +24,7 @@ struct registrar {
 	unsigned int		 port;
 	char			**prefixes;
 	unsigned int		 nprefixes;
+	unsigned int		 hold_ms;	/* sent; lock server's */
 	char			 idfile[4096];
 	uint64_t		 id;		/* 0 until registered */
 	uint64_t		 instance;	/* the name server's */

@@ -6,7 +6,8 @@
  * A COMPOUND that changed the lock table is made durable (kv_commit)
  * before the reply is sent; so is every grant to a waiter.  The loop
  * counts every op in lock_ctx's counters, which STATS returns; a LOCK
- * that waits counts once, when it arrives.
+ * that waits counts once, when it arrives.  The caller's address is
+ * noted first: limits.c counts locks and waiters per client address.
  */
 #include <stddef.h>
 
@@ -159,6 +160,9 @@ lock_compound_1_svc(lock_compound_args *args, lock_compound_res *res,
 
 	lockd->waitop = wait_op(args);
 	lockd->park = 0;
+	client_addr(rqstp != NULL && rqstp->rq_xprt != NULL ?
+	    svc_getrpccaller(rqstp->rq_xprt) : NULL, lockd->caller,
+	    sizeof(lockd->caller));
 	res->status = compound_run(&lock_compound, lockd, args->ops.ops_val,
 	    args->ops.ops_len, &out, &res->res.res_len);
 	res->res.res_val = out;

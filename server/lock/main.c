@@ -39,7 +39,10 @@ usage(const char *progname, int status)
 	    "[-C connections]\n"
 	    "                 -D statedir [-l | --lease seconds] [-p port] "
 	    "[-P pidfile]\n"
-	    "                 [-r seconds] [-s host[:port]] [-t seconds]\n",
+	    "                 [-r seconds] [-s host[:port]] [-t seconds]\n"
+	    "                 [--max-lease seconds] [--max-paths n] "
+	    "[--client-paths n]\n"
+	    "                 [--max-waiters n] [--client-waiters n]\n",
 	    progname);
 	exit(status);
 }
@@ -66,15 +69,19 @@ parse_args(struct lockd_main *m, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "lease", required_argument, NULL, 'l' },
+		LOCKD_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int	ch, rc;
 
 	m->d.progname = "dfs-lockd";
 	m->ctx.default_lease_ms = LOCKD_DEFAULT_LEASE_S * 1000;
+	limits_default(&m->ctx.lim);
 	while ((ch = getopt_long(argc, argv, DAEMON_OPTSTRING "l:s:",
 	    longopts, NULL)) != -1) {
 		rc = daemon_getopt(&m->d, ch, optarg);
+		if (rc == 0)
+			rc = limits_getopt(&m->ctx.lim, ch, optarg);
 		if (rc == 1)
 			continue;
 		if (rc == -1)
@@ -145,7 +152,7 @@ main(int argc, char **argv)
 	open_state(&m);
 	daemon_serve(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
 	    1 << 20);
-	if (m.namespec != NULL && heartbeat_start(&m.hb, m.namespec,
+	if (m.namespec != NULL && heartbeat_start(&m.hb, &m.ctx, m.namespec,
 	    m.d.statedir, m.d.bindaddr, m.d.boundport, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	m.next_gc = now_ms() + GC_EVERY_MS;

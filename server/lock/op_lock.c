@@ -10,7 +10,9 @@
  * commit with it (fencing, invariant 5); an id never issued here answers
  * BADLOCK, and a bad id never disturbs another holder.  A LOCK may wait
  * for its conflict to go away (wait.c); waiters hold nothing, so TEST
- * ignores them, but a new LOCK queues behind them.
+ * ignores them, but a new LOCK queues behind them.  A lock server on
+ * standby (heartbeat.c: not the authority the name server confirms)
+ * grants, renews and tests nothing: STANDBY.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -135,9 +137,29 @@ check_paths(const lock_args *a)
 	return DFS_OK;
 }
 
+/* Returns DFS_OK if `owner` may lock n more paths, after revoking the
+ * lapsed locks that stand in the way of a limit; else DFS_ERR_LIMIT, or
+ * the failure's status. */
+static dfs_stat
+check_limits(struct lock_ctx *ctx, const struct lclient *owner, size_t n,
+    unsigned long long now)
+{
+	int	rc;
+
+	if (limits_paths(ctx, owner, n) == 0)
+		return DFS_OK;
+	/* the table's total first: reclaiming it reclaims the owner's */
+	rc = table_reclaim(ctx, ctx->lim.max_paths != 0 &&
+	    ctx->npaths + n > ctx->lim.max_paths ? NULL : owner, now);
+	if (rc < 0)
+		return rc == -DFS_ERR_IO ? DFS_ERR_SERVERFAULT : (dfs_stat)-rc;
+	return (dfs_stat)-limits_paths(ctx, owner, n);
+}
+
 dfs_stat
 lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
-    void *ahead, unsigned long long now, lock_res *res)
+    struct lclient *owner, void *ahead, unsigned long long now,
+    lock_res *res)
 {
 	const dfs_path	*p = a->paths.paths_val;
 	unsigned int	 lease = a->lease_ms, i;
@@ -145,8 +167,11 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
 	dfs_stat	 st;
 	int		 rc;
 
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	if (lease == 0)
 		lease = ctx->default_lease_ms;
+	lease = limits_lease(ctx, lease);
 	for (i = 0; i < a->paths.paths_len; i++) {
 		h = first_conflict(table_path(ctx, p[i].dfs_path_val,
 		    p[i].dfs_path_len), a->mode, NULL, now);
@@ -157,12 +182,16 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
 	st = wait_conflict(ctx, a, self, ahead, now, &res->lock_res_u.denied);
 	if (st != DFS_OK)
 		return st;
+	st = check_limits(ctx, owner, a->paths.paths_len, now);
+	if (st != DFS_OK)
+		return st;
 	for (i = 0; i < a->paths.paths_len; i++) {
 		st = revoke_lapsed(ctx, &p[i], a->mode, NULL, now);
 		if (st != DFS_OK)
 			return st;
 	}
-	rc = table_grant(ctx, p, a->paths.paths_len, a->mode, lease, &l);
+	rc = table_grant(ctx, p, a->paths.paths_len, a->mode, lease, owner,
+	    &l);
 	if (rc != 0)
 		return rc == -DFS_ERR_IO ? DFS_ERR_SERVERFAULT : (dfs_stat)-rc;
 	res->lock_res_u.ok.id.instance = ctx->instance;
@@ -182,17 +211,25 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
  * is a conflict too.  On a conflict, a LOCK with wait_ms > 0 that is the
  * last op of its COMPOUND is parked (ctx->park; compound.c) and answered
  * when granted or when wait_ms has passed; anywhere else wait_ms counts
- * as 0.
+ * as 0.  A lease over the server's maximum is clamped (the reply says
+ * the lease granted).  The paths count against the calling client's
+ * address and the table's limits; lapsed locks are revoked to make room
+ * when a limit is reached.
  * Errors: INVAL (no paths, more than DFS_MAXLOCKPATHS, a path listed
  * twice, a bad path or mode, lease over one day, wait over
  * LOCKD_MAX_WAIT_MS), NAMETOOLONG, LOCKED (the first path held by
  * another live lock, else the first one an earlier waiter wants, in
- * `denied`; nothing granted), RESOURCE, SERVERFAULT.
+ * `denied`; nothing granted), LIMIT (the client or the server holds as
+ * many paths as allowed, or a LOCK that would wait finds as many
+ * waiting as allowed), STANDBY (not the lock authority), RESOURCE,
+ * SERVERFAULT.
  */
 dfs_stat
 op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 {
 	const lock_args	*a = &argop->lock_argop_u.lock;
+	lock_res	*r = &resop->lock_resop_u.lock;
+	struct lclient	*owner;
 	dfs_stat	 st;
 
 	st = check_paths(a);
@@ -201,10 +238,22 @@ op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 	if (!valid_mode(a->mode) || a->lease_ms > LOCKD_MAX_LEASE_MS ||
 	    a->wait_ms > LOCKD_MAX_WAIT_MS)
 		return DFS_ERR_INVAL;
-	st = lock_try(ctx, a, NULL, ctx->wpaths, now_ms(),
-	    &resop->lock_resop_u.lock);
-	if (st == DFS_ERR_LOCKED && a->wait_ms > 0 && argop == ctx->waitop)
-		ctx->park = 1;
+	if ((owner = client_get(ctx, ctx->caller)) == NULL)
+		return DFS_ERR_RESOURCE;
+	/* ORDER: pinned, as revoking its own lapsed locks may empty it */
+	owner->pins++;
+	st = lock_try(ctx, a, NULL, owner, ctx->wpaths, now_ms(), r);
+	if (st == DFS_ERR_LOCKED && a->wait_ms > 0 && argop == ctx->waitop) {
+		if (wait_admit(ctx, owner) == 0)
+			ctx->park = 1;
+		else {
+			free(r->lock_res_u.denied.path.dfs_path_val);
+			memset(r, 0, sizeof(*r));
+			st = DFS_ERR_LIMIT;
+		}
+	}
+	owner->pins--;
+	client_put(ctx, owner);
 	return st;
 }
 
@@ -253,18 +302,22 @@ op_unlock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
  * Reads: the id.
  * Changes: restarts the id's lease (also a lapsed one not yet revoked);
  * returns the lease length.  Nothing durable changes.
- * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked).
+ * Errors: BADLOCK (unknown or other instance), EXPIRED (revoked),
+ * STANDBY (not the lock authority).
  */
 dfs_stat
 op_renew(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 {
+	unsigned long long now = now_ms();
 	struct lk	*l;
 	dfs_stat	 st;
 
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	st = find_id(ctx, &argop->lock_argop_u.renew, &l);
 	if (st != DFS_OK)
 		return st;
-	table_renew(ctx, l, now_ms());
+	table_renew(ctx, l, now);
 	resop->lock_resop_u.renew.renew_res_u.lease_ms = l->lease_ms;
 	return DFS_OK;
 }
@@ -296,7 +349,8 @@ holds_weakly(const struct pent *pe, const struct lk *self,
  * Errors: INVAL (bad path or mode), NAMETOOLONG, LOCKED (in `denied`; also
  * for a bad or foreign id when someone else holds the path, whose lock is
  * left alone), EXPIRED (id revoked), BADLOCK (id unknown or other
- * instance, path free), RESOURCE, SERVERFAULT.
+ * instance, path free), STANDBY (not the lock authority), RESOURCE,
+ * SERVERFAULT.
  */
 dfs_stat
 op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
@@ -314,6 +368,8 @@ op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 		return (dfs_stat)-rc;
 	if (!valid_mode(a->mode))
 		return DFS_ERR_INVAL;
+	if (!heartbeat_authority(ctx, now))
+		return DFS_ERR_STANDBY;
 	if (a->id.instance != 0 || a->id.nonce != 0)
 		idst = find_id(ctx, &a->id, &self);
 	if (idst == DFS_ERR_EXPIRED)

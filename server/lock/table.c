@@ -9,10 +9,15 @@
  * monotonic clock in memory, and a restart gives every lock a fresh full
  * lease, which is always safe for the holders and needs no grace period.
  *
+ * Each lock is counted against the client address that took it
+ * (limits.c), which its record keeps, so the limits hold across a
+ * restart; a lease longer than the maximum is clamped, also on load.
+ *
  * kv records (integers big-endian):
  *	"instance"		u64, random, made on first start
  *	"L" nonce(u64)		mode(u32) lease_ms(u32) npaths(u32)
  *				then per path: len(u32) bytes
+ *				then, optional: owner len(u32) bytes
  *	"R" nonce(u64)		revocation time (u64 seconds, epoch)
  */
 #include <sys/random.h>
@@ -213,13 +218,22 @@ lk_new(uint64_t nonce, dfs_lockmode mode, unsigned int lease_ms,
 	return l;
 }
 
-/* Inserts a lock into the id tree.  Returns 0 or -DFS_ERR_RESOURCE. */
+/* Inserts an attached lock into the id tree and the list, and counts
+ * its paths against its owner.  Returns 0 or -DFS_ERR_RESOURCE. */
 static int
-index_lk(struct lock_ctx *ctx, struct lk *l)
+index_lk(struct lock_ctx *ctx, struct lk *l, struct lclient *owner)
 {
 	if (tsearch(l, &ctx->byid, cmp_lk) == NULL)
 		return -DFS_ERR_RESOURCE;
 	ctx->nlocks++;
+	l->owner = owner;
+	owner->npaths += l->npaths;
+	ctx->npaths += l->npaths;
+	l->prev = NULL;
+	l->next = ctx->lkhead;
+	if (ctx->lkhead != NULL)
+		ctx->lkhead->prev = l;
+	ctx->lkhead = l;
 	return 0;
 }
 
@@ -227,14 +241,15 @@ index_lk(struct lock_ctx *ctx, struct lk *l)
  * *len), or NULL. */
 static unsigned char *
 encode_lk(dfs_lockmode mode, unsigned int lease_ms, const dfs_path *paths,
-    unsigned int n, size_t *len)
+    unsigned int n, const char *owner, size_t *len)
 {
 	unsigned char	*buf, *p;
-	size_t		 sz = 12;
+	size_t		 sz = 12, olen = strlen(owner);
 	unsigned int	 i;
 
 	for (i = 0; i < n; i++)
 		sz += 4 + paths[i].dfs_path_len;
+	sz += 4 + olen;
 	if ((buf = malloc(sz)) == NULL)
 		return NULL;
 	be32_put(buf, (uint32_t)mode);
@@ -246,6 +261,8 @@ encode_lk(dfs_lockmode mode, unsigned int lease_ms, const dfs_path *paths,
 		memcpy(p + 4, paths[i].dfs_path_val, paths[i].dfs_path_len);
 		p += 4 + paths[i].dfs_path_len;
 	}
+	be32_put(p, (uint32_t)olen);
+	memcpy(p + 4, owner, olen);
 	*len = sz;
 	return buf;
 }
@@ -268,13 +285,13 @@ new_nonce(struct lock_ctx *ctx)
  * (ctx->kvfail set). */
 static int
 store_lk(struct lock_ctx *ctx, const struct lk *l, const dfs_path *paths,
-    unsigned int n)
+    unsigned int n, const struct lclient *owner)
 {
 	unsigned char	 key[KEYLEN_ID], *val;
 	size_t		 vlen;
 	int		 rc;
 
-	val = encode_lk(l->mode, l->lease_ms, paths, n, &vlen);
+	val = encode_lk(l->mode, l->lease_ms, paths, n, owner->addr, &vlen);
 	if (val == NULL)
 		return -DFS_ERR_RESOURCE;
 	id_key(key, 'L', l->nonce);
@@ -287,7 +304,8 @@ store_lk(struct lock_ctx *ctx, const struct lk *l, const dfs_path *paths,
 
 int
 table_grant(struct lock_ctx *ctx, const dfs_path *paths, unsigned int n,
-    dfs_lockmode mode, unsigned int lease_ms, struct lk **out)
+    dfs_lockmode mode, unsigned int lease_ms, struct lclient *owner,
+    struct lk **out)
 {
 	struct lk	*l;
 	uint64_t	 nonce;
@@ -302,10 +320,10 @@ table_grant(struct lock_ctx *ctx, const dfs_path *paths, unsigned int n,
 		if (attach(ctx, l, paths[i].dfs_path_val,
 		    paths[i].dfs_path_len) != 0)
 			goto fail;
-	if ((rc = store_lk(ctx, l, paths, n)) != 0)
+	if ((rc = store_lk(ctx, l, paths, n, owner)) != 0)
 		goto fail;
 	/* ORDER: last, so a failure above leaves the id tree untouched */
-	if ((rc = index_lk(ctx, l)) != 0)
+	if ((rc = index_lk(ctx, l, owner)) != 0)
 		goto fail;
 	*out = l;
 	return 0;
@@ -315,10 +333,19 @@ fail:
 	return rc;
 }
 
-/* Drops a lock from memory. */
+/* Drops a lock from memory and from its owner's count. */
 static void
 forget_lk(struct lock_ctx *ctx, struct lk *l)
 {
+	l->owner->npaths -= l->npaths;
+	ctx->npaths -= l->npaths;
+	client_put(ctx, l->owner);
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		ctx->lkhead = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
 	detach(ctx, l);
 	tdelete(l, &ctx->byid, cmp_lk);
 	ctx->nlocks--;
@@ -382,6 +409,25 @@ table_revoke(struct lock_ctx *ctx, struct lk *l)
 }
 
 int
+table_reclaim(struct lock_ctx *ctx, const struct lclient *owner,
+    unsigned long long now)
+{
+	struct lk	*l, *next;
+	int		 n = 0, rc;
+
+	for (l = ctx->lkhead; l != NULL; l = next) {
+		next = l->next;
+		if ((owner != NULL && l->owner != owner) || !lk_lapsed(l, now))
+			continue;
+		/* ORDER: next is another lock, which revoking l leaves */
+		if ((rc = table_revoke(ctx, l)) != 0)
+			return rc;
+		n++;
+	}
+	return n;
+}
+
+int
 table_gc(struct lock_ctx *ctx, int64_t wallnow)
 {
 	struct revoked	*r;
@@ -407,6 +453,28 @@ table_gc(struct lock_ctx *ctx, int64_t wallnow)
 
 /* --- loading --- */
 
+/* Reads the optional owner at *off, the end of a lock record, into
+ * addr (LOCKD_ADDRLEN bytes; left "" without one).  Returns 0, or -1
+ * when the record is corrupt. */
+static int
+load_owner(const unsigned char *v, size_t vlen, size_t *off, char *addr)
+{
+	uint32_t	len;
+
+	if (*off == vlen)
+		return 0;
+	if (vlen - *off < 4)
+		return -1;
+	len = be32_get(v + *off);
+	if (len >= LOCKD_ADDRLEN || vlen - *off - 4 != len ||
+	    memchr(v + *off + 4, '\0', len) != NULL)
+		return -1;
+	memcpy(addr, v + *off + 4, len);
+	addr[len] = '\0';
+	*off = vlen;
+	return 0;
+}
+
 /* Rebuilds one lock from its record.  Returns 0, -DFS_ERR_IO (corrupt)
  * or -DFS_ERR_RESOURCE. */
 static int
@@ -414,6 +482,8 @@ load_lk(struct lock_ctx *ctx, uint64_t nonce, const unsigned char *v,
     size_t vlen)
 {
 	struct lk	*l;
+	struct lclient	*owner;
+	char		 addr[LOCKD_ADDRLEN] = "";
 	uint32_t	 mode, lease, n, plen, i;
 	size_t		 off = 12;
 
@@ -425,6 +495,7 @@ load_lk(struct lock_ctx *ctx, uint64_t nonce, const unsigned char *v,
 	if ((mode != DFS_LOCK_SHARED && mode != DFS_LOCK_EXCL) ||
 	    n == 0 || n > DFS_MAXLOCKPATHS || lease > LOCKD_MAX_LEASE_MS)
 		return -DFS_ERR_IO;
+	lease = limits_lease(ctx, lease);
 	if ((l = lk_new(nonce, (dfs_lockmode)mode, lease, n)) == NULL)
 		return -DFS_ERR_RESOURCE;
 	for (i = 0; i < n; i++) {
@@ -437,8 +508,12 @@ load_lk(struct lock_ctx *ctx, uint64_t nonce, const unsigned char *v,
 			goto corrupt;
 		off += 4 + plen;
 	}
-	if (off == vlen && index_lk(ctx, l) == 0)
-		return 0;
+	if (load_owner(v, vlen, &off, addr) == 0 &&
+	    (owner = client_get(ctx, addr)) != NULL) {
+		if (index_lk(ctx, l, owner) == 0)
+			return 0;
+		client_put(ctx, owner);
+	}
 corrupt:
 	detach(ctx, l);
 	lk_free(l);
@@ -583,5 +658,8 @@ table_release(struct lock_ctx *ctx)
 	}
 	ctx->byid = ctx->bypath = ctx->revoked = NULL;
 	ctx->rhead = ctx->rtail = NULL;
-	ctx->nlocks = 0;
+	ctx->nlocks = ctx->npaths = 0;
+	ctx->lkhead = NULL;
+	/* ORDER: after wait_release(), which puts the waiters' clients */
+	client_release(ctx);
 }

@@ -5,10 +5,15 @@
  * COMPOUND returns no reply (lib/dispatch.c sends none), and a waiter
  * keeps what is needed to answer later: the connection, a copy of the
  * request, the results of the COMPOUND's earlier ops and the deadline.
- * The waiters are walked oldest first whenever locks are released and on
- * the loop's tick; each one that can now be granted as a whole is
+ * The waiters are walked oldest first whenever locks are released, and
+ * on the loop's tick once the earliest "wake" time has come: a waiter's
+ * wake is the end of its wait or of the lease (or wait) in its way,
+ * whichever is sooner, so an idle server with many waiters does nothing
+ * between those events (the cost of waiting follows events, not waiters
+ * times ticks).  Each waiter that can now be granted as a whole is
  * (lapsed conflicting locks are revoked, as for any request), and each
- * whose wait is over is answered LOCKED.  No request overtakes an earlier
+ * whose wait is over is answered LOCKED.  Waiters count against their
+ * client's and the server's limits (limits.c).  No request overtakes an earlier
  * waiter that names one of its paths in a conflicting mode, so a stream
  * of short locks cannot starve a waiter; waiters hold nothing, so TEST
  * ignores them.
@@ -20,6 +25,7 @@
  * its idle timeout does not close it.  A new request on the connection
  * drops its waiter first: the client gave up on it.
  */
+#include <limits.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,24 +286,51 @@ unqueue(struct lock_ctx *ctx, struct waiter *prev, struct waiter *w)
 	w->next = NULL;
 	ctx->nwaiters--;
 	wset_drop(&ctx->wpaths, &w->args, w->args.paths.paths_len);
+	w->owner->nwaiters--;
+	client_put(ctx, w->owner);
+	w->owner = NULL;
+}
+
+/* Returns when a waiter denied `r` at `now` (by a holder or an earlier
+ * waiter) should be looked at again: when that lapses, or its own wait
+ * ends. */
+static unsigned long long
+wake_time(const struct waiter *w, const lock_res *r, unsigned long long now)
+{
+	unsigned long long	t = now + r->lock_res_u.denied.remaining_ms;
+
+	return t < w->deadline ? t : w->deadline;
 }
 
 int
 wait_park(struct lock_ctx *ctx, const lock_args *a, lock_compound_res *res,
     struct svc_req *rq)
 {
-	struct waiter	*w;
+	struct waiter		*w;
+	struct lclient		*owner;
+	unsigned long long	 now = now_ms();
 
 	if (res->res.res_len == 0 || (w = calloc(1, sizeof(*w))) == NULL)
 		return -1;
 	if (copy_args(&w->args, a) != 0 || io_of(ctx)->bind(w, rq) != 0 ||
-	    wset_add(&ctx->wpaths, &w->args) != 0) {
+	    (owner = client_get(ctx, ctx->caller)) == NULL) {
 		waiter_free(w);
 		return -1;
 	}
-	w->deadline = now_ms() + a->wait_ms;
+	if (wset_add(&ctx->wpaths, &w->args) != 0) {
+		client_put(ctx, owner);
+		waiter_free(w);
+		return -1;
+	}
+	w->owner = owner;
+	owner->nwaiters++;
+	w->deadline = now + a->wait_ms;
 	w->res = *res;
 	memset(res, 0, sizeof(*res));
+	w->wake = wake_time(w, &w->res.res.res_val[w->res.res.res_len - 1].
+	    lock_resop_u.lock, now);
+	if (ctx->nwaiters == 0 || w->wake < ctx->wake_at)
+		ctx->wake_at = w->wake;
 	append(&ctx->whead, &ctx->wtail, w);
 	ctx->nwaiters++;
 	log_debug("lock request parked for up to %u ms (%zu waiting)",
@@ -337,7 +370,8 @@ decide(struct lock_ctx *ctx, struct waiter *w, dfs_stat st, lock_res *r)
 	append(&ctx->dhead, &ctx->dtail, w);
 }
 
-/* One walk over the queue at `now`.  Returns how many were decided. */
+/* One walk over the queue at `now`; sets ctx->wake_at to the earliest
+ * wake of those left.  Returns how many were decided. */
 static size_t
 pass_once(struct lock_ctx *ctx, unsigned long long now)
 {
@@ -347,6 +381,7 @@ pass_once(struct lock_ctx *ctx, unsigned long long now)
 	lock_res		 r;
 	size_t			 n = 0;
 
+	ctx->wake_at = ULLONG_MAX;
 	for (w = ctx->whead; w != NULL; w = next) {
 		next = w->next;
 		if (!io->alive(w)) {
@@ -357,12 +392,18 @@ pass_once(struct lock_ctx *ctx, unsigned long long now)
 			continue;
 		}
 		memset(&r, 0, sizeof(r));
-		r.status = lock_try(ctx, &w->args, w, ahead, now, &r);
+		r.status = lock_try(ctx, &w->args, w, w->owner, ahead, now,
+		    &r);
 		if (r.status == DFS_ERR_LOCKED && now < w->deadline) {
+			w->wake = wake_time(w, &r, now);
+			if (w->wake < ctx->wake_at)
+				ctx->wake_at = w->wake;
 			xdr_free((xdrproc_t)xdr_lock_res, (char *)&r);
-			/* out of memory: the rest waits for the next pass */
-			if (wset_add(&ahead, &w->args) != 0)
+			/* out of memory: the rest waits for the next tick */
+			if (wset_add(&ahead, &w->args) != 0) {
+				ctx->wake_at = now;
 				break;
+			}
 			prev = w;
 			continue;
 		}
@@ -412,12 +453,34 @@ wait_answer(struct lock_ctx *ctx)
 void
 wait_tick(struct lock_ctx *ctx, unsigned long long now)
 {
-	if (ctx->nwaiters == 0)
+	if (ctx->nwaiters == 0 || now < ctx->wake_at)
 		return;
 	(void)wait_pass(ctx, now);
 	/* ORDER: grants durable before their replies */
 	compound_commit(ctx);
 	wait_answer(ctx);
+}
+
+int
+wait_admit(struct lock_ctx *ctx, const struct lclient *c)
+{
+	const struct wait_io	*io;
+	struct waiter		*w, *prev = NULL, *next;
+
+	if (limits_waiters(ctx, c) == 0)
+		return 0;
+	/* at a limit: first forget the waiters nobody waits for */
+	io = io_of(ctx);
+	for (w = ctx->whead; w != NULL; w = next) {
+		next = w->next;
+		if (io->alive(w)) {
+			prev = w;
+			continue;
+		}
+		unqueue(ctx, prev, w);
+		waiter_free(w);
+	}
+	return limits_waiters(ctx, c);
 }
 
 void
@@ -427,6 +490,8 @@ wait_release(struct lock_ctx *ctx)
 
 	while ((w = ctx->whead) != NULL) {
 		ctx->whead = w->next;
+		w->owner->nwaiters--;
+		client_put(ctx, w->owner);
 		waiter_free(w);
 	}
 	while ((w = ctx->dhead) != NULL) {

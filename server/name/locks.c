@@ -411,6 +411,11 @@ locks_check_how(struct op_ctx *oc, const char *path, size_t len, int tree)
 		log_debug("lock server refused '%.*s': %s", (int)len, path,
 		    dfs_statname(st));
 		return -(int)st;
+	case DFS_ERR_STANDBY:
+	case DFS_ERR_DELAY:
+		/* a lock server taking over, or busy: the client retries */
+		log_debug("lock server answered %s", dfs_statname(st));
+		return -DFS_ERR_DELAY;
 	default:
 		log_warnx("lock server TEST%s of '%.*s': unexpected %s",
 		    tree ? "TREE" : "", (int)len, path, dfs_statname(st));

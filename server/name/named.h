@@ -38,6 +38,7 @@ struct srv {
 	unsigned int		 port;
 	unsigned int		 nprefixes;
 	char			*prefixes[DFS_MAXPREFIXES];	/* NUL-ended */
+	unsigned int		 hold_ms;	/* lock server: REGISTER's */
 	unsigned long long	 seen_ms;	/* last REGISTER, now_ms() */
 	int			 was_live;	/* as last logged */
 };

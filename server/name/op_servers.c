@@ -67,12 +67,15 @@ op_servers(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 /*
  * Opcode: REGISTER {kind, id, host, port, prefixes}
  * A server announces itself, and repeats it every heartbeat_ms.  Marks
- * it live; records (durably) a new or changed registration; a new lock
- * server replaces any other.  Returns its id (new when 0 or unknown),
- * our instance and the heartbeat interval.  Errors: INVAL (bad kind,
- * empty host, port 0 or > 65535, bad prefix; a loopback host from
- * another host, whose clients it would send to themselves),
- * NAMETOOLONG, NOSPC (DFS_MAXSERVERS registered).
+ * it live; records (durably) a new or changed registration.  Only one
+ * lock server is the authority: another one is refused until the
+ * authority has been silent for its hold_ms (servers.c), and then
+ * replaces it.  Returns its id (new when 0 or unknown), our instance and
+ * the heartbeat interval.  Errors: INVAL (bad kind, empty host, port 0
+ * or > 65535, bad prefix; a loopback host from another host, whose
+ * clients it would send to themselves), NAMETOOLONG, STANDBY (a lock
+ * server while another is the authority), NOSPC (DFS_MAXSERVERS
+ * registered).
  */
 dfs_stat
 op_register(struct op_ctx *oc, const name_argop *arg, name_resop *res)

@@ -8,6 +8,18 @@
  * every known server counts as just seen when dfs-named starts.  A
  * heartbeat that changes nothing writes nothing, so heartbeats cost no
  * fsync.  The table is small (DFS_MAXSERVERS) and kept sorted by id.
+ *
+ * One lock authority (invariant 8): the table holds at most one lock
+ * server, the authority, and a REGISTER from another lock server is
+ * refused with STANDBY while the authority may still have locks held:
+ * until it has been silent for its hold_ms (its self-fencing time plus
+ * its longest lease, sent with every REGISTER) and at least 3
+ * heartbeats, plus one heartbeat of margin.  Only then may another one
+ * take over, so no lock the old authority granted can still be held when
+ * the new one grants.  The authority itself (same id) is always
+ * accepted: it keeps its own locks durably.  hold_ms is durable with the
+ * record, and a restarted name server counts every server as just seen,
+ * so a restart only delays a takeover.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +75,9 @@ srv_decode(uint64_t id, const void *val, size_t vlen)
 		srv_free(s);
 		return NULL;
 	}
+	/* optional: records written before lock authority had none */
+	if (d.off < d.len)
+		s->hold_ms = dec_u32(&d);
 	return s;
 }
 
@@ -85,6 +100,7 @@ srv_put(struct named_ctx *nc, const struct srv *s)
 		enc_u32(&e, (uint32_t)strlen(s->prefixes[i]));
 		enc_bytes(&e, s->prefixes[i], strlen(s->prefixes[i]));
 	}
+	enc_u32(&e, s->hold_ms);
 	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key, sizeof(key), e.p,
 	    e.len);
 	free(e.p);
@@ -209,6 +225,7 @@ srv_from_args(const register_args *ra, struct srv **out)
 		return -DFS_ERR_NOMEM;
 	s->kind = ra->kind;
 	s->port = ra->port;
+	s->hold_ms = ra->kind == DFS_SRV_LOCK ? ra->hold_ms : 0;
 	strcpy(s->host, ra->host);	/* length checked above */
 	for (i = 0; i < ra->prefixes.prefixes_len; i++) {
 		p = &ra->prefixes.prefixes_val[i];
@@ -230,7 +247,8 @@ srv_same(const struct srv *a, const struct srv *b)
 	unsigned int	i;
 
 	if (a->kind != b->kind || a->port != b->port ||
-	    strcmp(a->host, b->host) != 0 || a->nprefixes != b->nprefixes)
+	    a->hold_ms != b->hold_ms || strcmp(a->host, b->host) != 0 ||
+	    a->nprefixes != b->nprefixes)
 		return 0;
 	for (i = 0; i < a->nprefixes; i++)
 		if (strcmp(a->prefixes[i], b->prefixes[i]) != 0)
@@ -238,8 +256,8 @@ srv_same(const struct srv *a, const struct srv *b)
 	return 1;
 }
 
-/* A lock server registered: the latest registration wins, so every
- * other lock server is forgotten.  Returns 0 or -DFS_ERR_IO. */
+/* A lock server became the authority: every other lock server is
+ * forgotten.  Returns 0 or -DFS_ERR_IO. */
 static int
 srv_drop_other_locks(struct named_ctx *nc, uint64_t keep)
 {
@@ -258,10 +276,54 @@ srv_drop_other_locks(struct named_ctx *nc, uint64_t keep)
 	return 0;
 }
 
+/* Returns the lock authority, or NULL when no lock server is known. */
+static const struct srv *
+srv_authority(const struct named_ctx *nc)
+{
+	unsigned int	i;
+
+	for (i = 0; i < nc->nsrvs; i++)
+		if (nc->srvs[i]->kind == DFS_SRV_LOCK)
+			return nc->srvs[i];
+	return NULL;
+}
+
+/*
+ * May lock server `s`, registering as `id`, be the lock authority?  Yes
+ * when there is none, when it is the authority, or when the authority
+ * has been silent long enough that none of its locks can still be held
+ * (logged as a takeover).  Returns 0 or -DFS_ERR_STANDBY.
+ */
+static int
+srv_lock_admit(const struct named_ctx *nc, const struct srv *s, uint64_t id)
+{
+	const struct srv	*a = srv_authority(nc);
+	unsigned long long	 quiet, wait;
+
+	if (a == NULL || (id != 0 && id == a->id))
+		return 0;
+	quiet = now_ms() - a->seen_ms;
+	wait = 3ULL * nc->heartbeat_ms;
+	if (a->hold_ms > wait)
+		wait = a->hold_ms;
+	wait += nc->heartbeat_ms;
+	if (quiet < wait) {
+		log_debug("lock server at %s port %u refused: lock server "
+		    "%llu at %s port %u is the authority", s->host, s->port,
+		    (unsigned long long)a->id, a->host, a->port);
+		return -DFS_ERR_STANDBY;
+	}
+	log_info("lock server at %s port %u takes over from lock server "
+	    "%llu at %s port %u, silent for %llu ms", s->host, s->port,
+	    (unsigned long long)a->id, a->host, a->port, quiet);
+	return 0;
+}
+
 /*
  * Records a REGISTER (first one or heartbeat).  An id of 0 or one we do
  * not know gets a new id.  Writes only when something changed.  Returns
  * 0 and *id, -DFS_ERR_INVAL / -DFS_ERR_NAMETOOLONG for bad arguments,
+ * -DFS_ERR_STANDBY for a lock server while another is the authority,
  * -DFS_ERR_NOSPC when DFS_MAXSERVERS are registered, -DFS_ERR_NOMEM, or
  * -DFS_ERR_IO.
  */
@@ -272,6 +334,9 @@ srv_register(struct named_ctx *nc, const register_args *ra, uint64_t *id)
 	int		 rc, slot;
 
 	rc = srv_from_args(ra, &s);
+	if (rc == 0 && s->kind == DFS_SRV_LOCK &&
+	    (rc = srv_lock_admit(nc, s, ra->id)) != 0)
+		srv_free(s);
 	if (rc != 0)
 		return rc;
 	slot = ra->id != 0 ? srv_slot(nc, ra->id) : -1;

@@ -6,6 +6,9 @@
  * that records each reply, so a test sees which requests were answered,
  * in which order and with what.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +37,24 @@ struct conn {
 	char		dpath[64];	/* its denial, if LOCKED */
 	u_int		remaining;
 	dfs_lockmode	dmode;
+	u_int		lease;		/* the last LOCK's, if granted */
+	struct sockaddr_in sin;		/* the client's address, if set */
 };
 
 static int	replies;		/* replies sent so far */
+static int	alive_calls;		/* stub_alive() calls so far */
+
+/* Makes c a connection from `ip` (a client address for the limits). */
+static void
+conn_from(struct conn *c, const char *ip)
+{
+	memset(c, 0, sizeof(*c));
+	c->sin.sin_family = AF_INET;
+	c->sin.sin_port = htons(1000);
+	CU_ASSERT_FATAL(inet_pton(AF_INET, ip, &c->sin.sin_addr) == 1);
+	c->x.xp_rtaddr.buf = &c->sin;
+	c->x.xp_rtaddr.len = c->x.xp_rtaddr.maxlen = sizeof(c->sin);
+}
 
 static int
 stub_bind(struct waiter *w, struct svc_req *rq)
@@ -50,6 +68,7 @@ stub_bind(struct waiter *w, struct svc_req *rq)
 static int
 stub_alive(const struct waiter *w)
 {
+	alive_calls++;
 	return !((const struct conn *)(const void *)w->xprt)->gone;
 }
 
@@ -68,8 +87,10 @@ record(struct conn *c, const lock_compound_res *res)
 	if (c->nres == 0 || res->res.res_val[c->nres - 1].op != LOP_LOCK)
 		return;
 	r = &res->res.res_val[c->nres - 1].lock_resop_u.lock;
-	if (r->status == DFS_OK)
+	if (r->status == DFS_OK) {
 		c->id = r->lock_res_u.ok.id;
+		c->lease = r->lock_res_u.ok.lease_ms;
+	}
 	if (r->status == DFS_ERR_LOCKED) {
 		memcpy(c->dpath, r->lock_res_u.denied.path.dfs_path_val,
 		    r->lock_res_u.denied.path.dfs_path_len);
@@ -497,8 +518,9 @@ test_lockd_wait__not_last(void)
 	fx_close(&f);
 }
 
-/* A waiter whose client went away is dropped unanswered and blocks no
- * one; so is one whose connection carries a new request. */
+/* A waiter whose client went away is dropped unanswered at the next
+ * event (no tick looks before one) and blocks no one; one whose
+ * connection carries a new request is dropped at once. */
 static void
 test_lockd_wait__gone(void)
 {
@@ -516,9 +538,9 @@ test_lockd_wait__gone(void)
 	CU_ASSERT(lock1(&w3, "/g", DFS_LOCK_EXCL, 0, 5000) == 0);
 	w1.gone = 1;
 	wait_tick(&f.ctx, now_ms());
-	CU_ASSERT(f.ctx.nwaiters == 2 && w1.nreplies == 0);
+	CU_ASSERT(f.ctx.nwaiters == 3 && w1.nreplies == 0);
 	wait_drop_xprt(&f.ctx, &w2.x);
-	CU_ASSERT(f.ctx.nwaiters == 1);
+	CU_ASSERT(f.ctx.nwaiters == 2);
 	CU_ASSERT(id_op(LOP_UNLOCK, a.id) == DFS_OK);
 	CU_ASSERT(w1.nreplies == 0 && w2.nreplies == 0);
 	CU_ASSERT(w3.nreplies == 1 && w3.status == DFS_OK);
@@ -559,6 +581,221 @@ test_lockd_wait__all_or_nothing(void)
 	fx_close(&f);
 }
 
+/*
+ * Waiters cost nothing between events: ticks before the earliest wake
+ * (the end of the holder's lease or of a wait) do not even look at the
+ * waiters; the first tick after it answers them all.
+ */
+static void
+test_lockd_wait__idle_ticks_free(void)
+{
+	struct fx		f;
+	struct conn		a, w[100];
+	unsigned long long	t0;
+	int			i;
+
+	fx_open(&f);
+	memset(&a, 0, sizeof(a));
+	memset(w, 0, sizeof(w));
+	CU_ASSERT(lock1(&a, "/i", DFS_LOCK_EXCL, 60000, 0) == 1);
+	t0 = now_ms();
+	for (i = 0; i < 100; i++)
+		CU_ASSERT(lock1(&w[i], "/i", DFS_LOCK_EXCL, 0, 5000) == 0);
+	alive_calls = 0;
+	for (i = 0; i < 90; i++)
+		wait_tick(&f.ctx, t0 + 50 * (unsigned long long)i);
+	CU_ASSERT(alive_calls == 0 && replies == 0);
+	CU_ASSERT(f.ctx.nwaiters == 100);
+	wait_tick(&f.ctx, t0 + 6000);
+	CU_ASSERT(replies == 100 && f.ctx.nwaiters == 0);
+	for (i = 0; i < 100; i++)
+		CU_ASSERT(w[i].nreplies == 1 &&
+		    w[i].status == DFS_ERR_LOCKED);
+	fx_close(&f);
+}
+
+/*
+ * Waiting LOCKs are limited per client address and in total: one over
+ * is answered LIMIT at once, other clients keep waiting and are served;
+ * a waiter whose client left makes room.
+ */
+static void
+test_lockd_wait__limits(void)
+{
+	struct fx	f;
+	struct conn	a, x[3], y[3];
+	int		i;
+
+	fx_open(&f);
+	f.ctx.lim.client_waiters = 2;
+	f.ctx.lim.max_waiters = 3;
+	conn_from(&a, "127.0.0.1");
+	for (i = 0; i < 3; i++) {
+		conn_from(&x[i], "127.0.0.2");
+		conn_from(&y[i], "127.0.0.3");
+	}
+	CU_ASSERT(lock1(&a, "/q", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(lock1(&x[0], "/q", DFS_LOCK_EXCL, 0, 5000) == 0);
+	CU_ASSERT(lock1(&x[1], "/q", DFS_LOCK_EXCL, 0, 5000) == 0);
+	/* x's third: its own limit; y's first still waits */
+	CU_ASSERT(lock1(&x[2], "/q", DFS_LOCK_EXCL, 0, 5000) == 1);
+	CU_ASSERT(x[2].status == DFS_ERR_LIMIT && x[2].nres == 1);
+	CU_ASSERT(lock1(&y[0], "/q", DFS_LOCK_EXCL, 0, 5000) == 0);
+	/* y's second: the total */
+	CU_ASSERT(lock1(&y[1], "/q", DFS_LOCK_EXCL, 0, 5000) == 1);
+	CU_ASSERT(y[1].status == DFS_ERR_LIMIT);
+	CU_ASSERT(f.ctx.nwaiters == 3);
+	/* a client that left makes room */
+	x[0].gone = 1;
+	CU_ASSERT(lock1(&y[2], "/q", DFS_LOCK_EXCL, 0, 5000) == 0);
+	CU_ASSERT(f.ctx.nwaiters == 3 && x[0].nreplies == 0);
+	CU_ASSERT(id_op(LOP_UNLOCK, a.id) == DFS_OK);
+	CU_ASSERT(x[1].nreplies == 1 && x[1].status == DFS_OK);
+	CU_ASSERT(y[0].nreplies == 0 && y[2].nreplies == 0);
+	fx_close(&f);
+}
+
+/* Waits until now_ms() has passed t (a lease of a few ms to lapse). */
+static void
+await_ms(unsigned long long t)
+{
+	unsigned long long	end = now_ms() + 1000;
+
+	while (now_ms() <= t && now_ms() < end)
+		;
+	CU_ASSERT_FATAL(now_ms() > t);
+}
+
+/* LOCK of two paths p0, p1 on c.  Returns the COMPOUND's status. */
+static dfs_stat
+lock2(struct conn *c, const char *p0, const char *p1, u_int lease)
+{
+	dfs_path	p[2] = { P(p0), P(p1) };
+	lock_argop	op;
+
+	lock_op(&op, p, 2, DFS_LOCK_EXCL, lease, 0);
+	CU_ASSERT_FATAL(submit(c, &op, 1) == 1);
+	return c->status;
+}
+
+/*
+ * Locked paths are limited per client address and in total: a LOCK over
+ * either is LIMIT and changes nothing, other clients are served, the
+ * counts survive a restart, and lapsed locks are revoked to make room.
+ */
+static void
+test_lockd_wait__path_limits(void)
+{
+	struct fx		f;
+	struct conn		x, y;
+	dfs_lockid		x1;
+	unsigned long long	t;
+
+	fx_open(&f);
+	f.ctx.lim.client_paths = 3;
+	f.ctx.lim.max_paths = 5;
+	conn_from(&x, "127.0.0.2");
+	conn_from(&y, "127.0.0.3");
+	CU_ASSERT(lock2(&x, "/a", "/b", 0) == DFS_OK);
+	x1 = x.id;
+	CU_ASSERT(lock2(&x, "/c", "/d", 0) == DFS_ERR_LIMIT);
+	CU_ASSERT(test1("/c", NOBODY, DFS_LOCK_EXCL) == DFS_OK);
+	CU_ASSERT(lock1(&x, "/c", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(x.status == DFS_OK);
+	CU_ASSERT(lock2(&y, "/e", "/f", 0) == DFS_OK);
+	CU_ASSERT(lock1(&y, "/g", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(y.status == DFS_ERR_LIMIT);
+	CU_ASSERT(f.ctx.npaths == 5);
+	/* a restart keeps who holds what */
+	fx_close_state(&f);
+	fx_open_dir(&f);
+	f.ctx.lim.client_paths = 3;
+	f.ctx.lim.max_paths = 5;
+	CU_ASSERT(f.ctx.npaths == 5);
+	CU_ASSERT(lock1(&x, "/h", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(x.status == DFS_ERR_LIMIT);
+	CU_ASSERT(id_op(LOP_UNLOCK, x1) == DFS_OK);
+	CU_ASSERT(lock1(&y, "/g", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(y.status == DFS_OK);
+	/* y at its limit; its lapsed lock is revoked to make room */
+	CU_ASSERT(lock1(&y, "/s", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(y.status == DFS_ERR_LIMIT);
+	f.ctx.lim.client_paths = 4;
+	t = now_ms();
+	CU_ASSERT(lock1(&y, "/s", DFS_LOCK_EXCL, 2, 0) == 1);
+	CU_ASSERT_FATAL(y.status == DFS_OK);
+	x1 = y.id;
+	await_ms(t + 3);
+	CU_ASSERT(lock1(&y, "/t", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(y.status == DFS_OK);
+	CU_ASSERT(id_op(LOP_RENEW, x1) == DFS_ERR_EXPIRED);
+	/* a client's only lock, lapsed, revoked by its own new request */
+	f.ctx.lim.max_paths = 100;
+	conn_from(&x, "127.0.0.4");
+	t = now_ms();
+	CU_ASSERT(lock1(&x, "/o", DFS_LOCK_EXCL, 2, 0) == 1);
+	CU_ASSERT_FATAL(x.status == DFS_OK);
+	x1 = x.id;
+	await_ms(t + 3);
+	CU_ASSERT(lock1(&x, "/o", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(x.status == DFS_OK);
+	CU_ASSERT(id_op(LOP_RENEW, x1) == DFS_ERR_EXPIRED);
+	CU_ASSERT(id_op(LOP_UNLOCK, x.id) == DFS_OK);
+	fx_close(&f);
+}
+
+/* A lease over the maximum is clamped, the default one too. */
+static void
+test_lockd_wait__max_lease(void)
+{
+	struct fx	f;
+	struct conn	c;
+
+	fx_open(&f);
+	f.ctx.lim.max_lease_ms = 1000;
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT(lock1(&c, "/m1", DFS_LOCK_EXCL, 5000, 0) == 1);
+	CU_ASSERT(c.status == DFS_OK && c.lease == 1000);
+	CU_ASSERT(lock1(&c, "/m2", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(c.status == DFS_OK && c.lease == 1000);
+	CU_ASSERT(lock1(&c, "/m3", DFS_LOCK_EXCL, 500, 0) == 1);
+	CU_ASSERT(c.status == DFS_OK && c.lease == 500);
+	fx_close(&f);
+}
+
+/*
+ * A lock server the name server does not (or no longer) confirm grants,
+ * renews and tests nothing (STANDBY), and answers its waiters so; it
+ * still releases; confirmed again, it serves.
+ */
+static void
+test_lockd_wait__standby(void)
+{
+	struct fx	f;
+	struct conn	a, b, w;
+
+	fx_open(&f);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&w, 0, sizeof(w));
+	f.ctx.fenced = 1;
+	atomic_store(&f.ctx.auth_until, now_ms() + 60000);
+	CU_ASSERT(lock1(&a, "/sb", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT_FATAL(a.status == DFS_OK);
+	CU_ASSERT(lock1(&w, "/sb", DFS_LOCK_EXCL, 0, 5000) == 0);
+	atomic_store(&f.ctx.auth_until, now_ms());
+	CU_ASSERT(lock1(&b, "/other", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(b.status == DFS_ERR_STANDBY);
+	CU_ASSERT(id_op(LOP_RENEW, a.id) == DFS_ERR_STANDBY);
+	CU_ASSERT(test1("/sb", a.id, DFS_LOCK_EXCL) == DFS_ERR_STANDBY);
+	CU_ASSERT(id_op(LOP_UNLOCK, a.id) == DFS_OK);
+	CU_ASSERT(w.nreplies == 1 && w.status == DFS_ERR_STANDBY);
+	atomic_store(&f.ctx.auth_until, now_ms() + 60000);
+	CU_ASSERT(lock1(&b, "/other", DFS_LOCK_EXCL, 0, 0) == 1);
+	CU_ASSERT(b.status == DFS_OK);
+	fx_close(&f);
+}
+
 static CU_TestInfo wait_tests[] = {
 	{ "granted_on_unlock",	test_lockd_wait__granted_on_unlock },
 	{ "fifo",		test_lockd_wait__fifo },
@@ -569,6 +806,11 @@ static CU_TestInfo wait_tests[] = {
 	{ "not_last",		test_lockd_wait__not_last },
 	{ "gone",		test_lockd_wait__gone },
 	{ "all_or_nothing",	test_lockd_wait__all_or_nothing },
+	{ "idle_ticks_free",	test_lockd_wait__idle_ticks_free },
+	{ "limits",		test_lockd_wait__limits },
+	{ "path_limits",	test_lockd_wait__path_limits },
+	{ "max_lease",		test_lockd_wait__max_lease },
+	{ "standby",		test_lockd_wait__standby },
 	CU_TEST_INFO_NULL,
 };
 

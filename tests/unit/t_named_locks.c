@@ -300,13 +300,18 @@ register_op(dfs_srvkind kind, uint64_t id, unsigned int port)
 	a->name_argop_u.reg.port = port;
 }
 
-/* Registers a (new) lock server at 127.0.0.1:port. */
+/* Registers the lock server at 127.0.0.1:port: the one of the test
+ * before (same id; a new one would be refused while it is the lock
+ * authority), or a new one. */
 static void
 reg_lockd(unsigned int port)
 {
+	static uint64_t	id;
+
 	B();
-	register_op(DFS_SRV_LOCK, 0, port);
+	register_op(DFS_SRV_LOCK, id, port);
 	CU_ASSERT_FATAL(go() == DFS_OK);
+	id = R.res.res_val[0].name_resop_u.reg.register_res_u.ok.id;
 }
 
 /* Runs one COMPOUND: walk(dir), then `op`'s ops. */

@@ -17,6 +17,7 @@
 
 #include "fh.h"
 #include "kv.h"
+#include "svcloop.h"
 #include "../../server/name/named.h"
 #include "named_driver.h"
 
@@ -1204,20 +1205,53 @@ test_named__noserver(void)
 	CU_ASSERT(do_create("/", "g") == DFS_ERR_NOSERVER);
 }
 
+/* REGISTER of lock server `id` (0: new) at 127.0.0.x:port saying its
+ * locks may be held hold_ms after it.  Returns the status; *out its id. */
+static dfs_stat
+reg_lock(uint64_t id, const char *host, unsigned int port,
+    unsigned int hold_ms, uint64_t *out)
+{
+	dfs_stat	st;
+
+	B();
+	register_op(DFS_SRV_LOCK, id, host, port, NULL, 0);
+	ops[nops - 1].name_argop_u.reg.hold_ms = hold_ms;
+	st = go();
+	if (st == DFS_OK)
+		*out = last()->name_resop_u.reg.register_res_u.ok.id;
+	return st;
+}
+
+/*
+ * One lock authority: a second lock server is refused (STANDBY) while
+ * the first heartbeats, and while it may still have locks held after
+ * its last heartbeat (its hold_ms); then it takes over and the old one
+ * is refused.
+ */
 static void
 test_named__lock_server(void)
 {
-	dfs_server	*s;
-	u_int		 i, nlock = 0;
-	uint64_t	 id;
+	dfs_server		*s;
+	u_int			 i, nlock = 0;
+	uint64_t		 id, first;
+	unsigned long long	 t, end;
+	dfs_stat		 st;
 
-	B();
-	register_op(DFS_SRV_LOCK, 0, "127.0.0.1", 7100, NULL, 0);
-	CU_ASSERT(go() == DFS_OK);
-	B();
-	register_op(DFS_SRV_LOCK, 0, "127.0.0.2", 7101, NULL, 0);
-	CU_ASSERT_FATAL(go() == DFS_OK);
-	id = last()->name_resop_u.reg.register_res_u.ok.id;
+	fx.nc.heartbeat_ms = 50;
+	CU_ASSERT_FATAL(reg_lock(0, "127.0.0.1", 7100, 400, &first) ==
+	    DFS_OK);
+	CU_ASSERT(reg_lock(0, "127.0.0.2", 7101, 400, &id) ==
+	    DFS_ERR_STANDBY);
+	CU_ASSERT(reg_lock(first, "127.0.0.1", 7100, 400, &id) == DFS_OK);
+	t = now_ms();
+	end = t + 5000;
+	while ((st = reg_lock(0, "127.0.0.2", 7101, 400, &id)) ==
+	    DFS_ERR_STANDBY && now_ms() < end)
+		usleep(10 * 1000);
+	CU_ASSERT_FATAL(st == DFS_OK);
+	CU_ASSERT(now_ms() - t >= 400);
+	CU_ASSERT(reg_lock(first, "127.0.0.1", 7100, 400, &first) ==
+	    DFS_ERR_STANDBY);
 	B();
 	add(OP_SERVERS);
 	CU_ASSERT_FATAL(go() == DFS_OK);

@@ -56,6 +56,8 @@ static const struct stat_case cases[] = {
 	E(DELAY, 0),
 	E(SERVERFAULT, 0),
 	E(CHANGED, 0),
+	E(LIMIT, 0),
+	E(STANDBY, 0),
 	E(RPC, 0),
 	E(TIMEDOUT, 0),
 	E(PROTO, 0),

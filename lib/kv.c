@@ -197,6 +197,15 @@ kv_reserve(struct kv *kv, size_t more)
 	return 0;
 }
 
+int
+kv_reserve_log(struct kv *kv, size_t more)
+{
+	if (log_grow(kv, more) == -1)
+		return errno == ENOSPC || errno == EDQUOT ? -DFS_ERR_NOSPC :
+		    -DFS_ERR_IO;
+	return 0;
+}
+
 /* A new working file in memory holding a copy of `src`.  Returns its
  * descriptor or -1 with errno set. */
 static int

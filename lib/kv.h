@@ -115,6 +115,13 @@ int	kv_dirty(const struct kv *kv);
  * the change; reads and smaller changes may go on) or -DFS_ERR_IO.
  */
 int	kv_reserve(struct kv *kv, size_t more);
+/*
+ * The same for the log alone, for a small change that must go on when
+ * the checkpoint's reserve cannot be had (a lock server's UNLOCK and
+ * TEST on a full disk): a checkpoint that fails later is no error.
+ * Same returns.
+ */
+int	kv_reserve_log(struct kv *kv, size_t more);
 
 /* --- Group commit --- */
 

@@ -22,18 +22,32 @@ struct op_desc {
 	const char	*name;
 	dfs_stat	(*fn)(struct lock_ctx *, const lock_argop *,
 			    lock_resop *);
+	unsigned int	 flags;
 };
+
+#define OPF_WRITES	0x1	/* may write the lock table */
+#define OPF_LASTROOM	0x2	/* small: frees, or renews a lease the
+				   name server checks */
+
+/* Log bytes one op may append, at most: a LOCK of every path it may
+ * name, each as long as a path may be, plus the record's framing. */
+#define LOCKD_OP_ROOM	(DFS_MAXLOCKPATHS * (DFS_MAXPATHLEN + 64) + 4096)
+/* What an UNLOCK or TEST may append: a few records of one lock. */
+#define LOCKD_SMALL_ROOM	(4 * (DFS_MAXPATHLEN + 64) + 4096)
 
 static dfs_stat	op_stats(struct lock_ctx *, const lock_argop *, lock_resop *);
 
 static const struct op_desc optab[] = {
 	[LOP_ILLEGAL]	= { "ILLEGAL",	op_illegal },
-	[LOP_LOCK]	= { "LOCK",	op_lock },
-	[LOP_UNLOCK]	= { "UNLOCK",	op_unlock },
-	[LOP_RENEW]	= { "RENEW",	op_renew },
-	[LOP_TEST]	= { "TEST",	op_test },
-	[LOP_STATS]	= { "STATS",	op_stats },
-	[LOP_TESTTREE]	= { "TESTTREE",	op_testtree },
+	[LOP_LOCK]	= { "LOCK",	op_lock,	OPF_WRITES },
+	[LOP_UNLOCK]	= { "UNLOCK",	op_unlock,	OPF_WRITES |
+	    OPF_LASTROOM },
+	[LOP_RENEW]	= { "RENEW",	op_renew,	OPF_WRITES },
+	[LOP_TEST]	= { "TEST",	op_test,	OPF_WRITES |
+	    OPF_LASTROOM },
+	[LOP_STATS]	= { "STATS",	op_stats,	0 },
+	[LOP_TESTTREE]	= { "TESTTREE",	op_testtree,	OPF_WRITES |
+	    OPF_LASTROOM },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
@@ -57,14 +71,45 @@ slot(lock_opnum op)
 	return op;
 }
 
+/*
+ * Before an op that may write: makes sure the disk holds what it may
+ * append and a checkpoint (kv_reserve), so that a full disk refuses the
+ * op instead of failing its commit, which would end the daemon.  UNLOCK
+ * (it frees) and TEST (the name server's check before a change) need
+ * only a little room in the log, not the checkpoint's reserve.  Returns DFS_OK, DFS_ERR_NOSPC
+ * or DFS_ERR_SERVERFAULT (logged).
+ */
+static dfs_stat
+reserve(struct lock_ctx *ctx, const struct op_desc *d)
+{
+	int	rc;
+
+	if (!(d->flags & OPF_WRITES) || ctx->kv == NULL)
+		return DFS_OK;
+	if (d->flags & OPF_LASTROOM)
+		rc = kv_reserve_log(ctx->kv, LOCKD_SMALL_ROOM);
+	else
+		rc = kv_reserve(ctx->kv, 2 * LOCKD_OP_ROOM);
+	if (rc == -DFS_ERR_IO)
+		log_warn("cannot reserve disk space for the lock log");
+	return rc == 0 ? DFS_OK : rc == -DFS_ERR_NOSPC ? DFS_ERR_NOSPC :
+	    DFS_ERR_SERVERFAULT;
+}
+
 /* Runs one op.  Returns its status. */
 static dfs_stat
 run_one(void *ctx, const void *argop, void *resop)
 {
 	const lock_argop	*a = argop;
 	lock_resop		*r = resop;
+	dfs_stat		 st;
 
 	r->op = slot(a->op);
+	if ((st = reserve(ctx, &optab[r->op])) != DFS_OK) {
+		/* every arm starts with its status */
+		r->lock_resop_u.lock.status = st;
+		return st;
+	}
 	return optab[r->op].fn(ctx, a, r);
 }
 

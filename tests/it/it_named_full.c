@@ -26,6 +26,7 @@
 #include "../cutest.h"
 
 #include "harness.h"
+#include "status.h"
 
 #define FS_SIZE		"size=8m"
 #define MAXMKDIRS	100000		/* the reserve runs out long before */
@@ -231,8 +232,66 @@ test_named_full__nospc(void)
 	CU_ASSERT_EQUAL(n_read("a/after_free"), DFS_OK);
 }
 
+/*
+ * dfs-lockd on the same full disk: LOCKs are refused NOSPC once its
+ * reserve runs low (never a dead daemon), UNLOCK still frees, TEST
+ * still answers, and a restart after kill -9 on the full disk keeps
+ * every granted lock.
+ */
+static void
+test_named_full__lockd(void)
+{
+	struct dproc	lockd;
+	CLIENT		*lc;
+	dfs_lockid	first, id, none;
+	char		path[4096];
+	unsigned int	i, k;
+	dfs_stat	st = DFS_OK;
+
+	harness_init(&lockd, "dfs-lockd", DFS_LOCK_PROG, mnt, "lockd");
+	/* the disk, not a lock limit, must be what stops the LOCKs */
+	lockd.extra[0] = "--client-paths";
+	lockd.extra[1] = "1000000";
+	lockd.extra[2] = "--max-paths";
+	lockd.extra[3] = "1000000";
+	memset(&none, 0, sizeof(none));
+	snprintf(lockd.log, sizeof(lockd.log), "%s/lockd.log", root);
+	snprintf(lockd.pidfile, sizeof(lockd.pidfile), "%s/lockd.pid", root);
+	CU_ASSERT_EQUAL_FATAL(harness_start(&lockd), 0);
+	lc = harness_clnt(&lockd);
+	CU_ASSERT_FATAL(lc != NULL);
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/first", DFS_LOCK_EXCL, 0,
+	    &first), DFS_OK);
+	CU_ASSERT_EQUAL_FATAL(fill_disk(), 0);
+	for (i = 0; i < MAXMKDIRS && st == DFS_OK; i++) {
+		/* long paths, so the log grows fast */
+		for (k = 0; k < 15; k++)
+			snprintf(path + k * 250, sizeof(path) - k * 250,
+			    "/%0249u", i);
+		st = harness_lock(lc, path, DFS_LOCK_EXCL, 0, &id);
+	}
+	fprintf(stderr, "%u LOCKs on the full disk, then %s\n", i - 1,
+	    dfs_statname(st));
+	CU_ASSERT_EQUAL(st, DFS_ERR_NOSPC);
+	CU_ASSERT_EQUAL(harness_locktest(lc, "/first", &first,
+	    DFS_LOCK_EXCL), DFS_OK);
+	clnt_destroy(lc);
+	CU_ASSERT_EQUAL_FATAL(harness_kill9(&lockd), 0);
+	CU_ASSERT_EQUAL_FATAL(harness_start(&lockd), 0);
+	lc = harness_clnt(&lockd);
+	CU_ASSERT_FATAL(lc != NULL);
+	st = harness_locktest(lc, "/first", &none, DFS_LOCK_EXCL);
+	CU_ASSERT_EQUAL(st, DFS_ERR_LOCKED);
+	if (st != DFS_ERR_LOCKED)
+		fprintf(stderr, "TEST after restart: %s\n", dfs_statname(st));
+	clnt_destroy(lc);
+	CU_ASSERT_EQUAL(unlink(fill), 0);
+	CU_ASSERT_EQUAL(harness_stop(&lockd), 0);
+}
+
 static CU_TestInfo named_full_tests[] = {
 	{ "nospc", test_named_full__nospc },
+	{ "lockd", test_named_full__lockd },
 	CU_TEST_INFO_NULL,
 };
 

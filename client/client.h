@@ -12,6 +12,8 @@
 #include "req.h"
 
 #define DFS_DEFAULT_TIMEOUT_MS	15000
+#define DFS_PROBE_MS		3000	/* a connect, a new file server's NULL */
+#define DFS_DEAD_MS		30000	/* a failed probe: not tried again */
 #define DFS_DEFAULT_MAX_SIZE	(1u << 20)
 #define DFS_CHUNK		(1u << 20)	/* bytes per READ/WRITE */
 #define DFS_MAXFSCONN		16
@@ -34,6 +36,8 @@ struct fsconn {
 	char		 host[DFS_MAXHOSTLEN + 1];
 	unsigned int	 port;
 	CLIENT		*clnt;
+	uint64_t	 dead_until;	/* failed a probe: CLOCK_MONOTONIC ms */
+	char		 why[256];	/* ... saying this */
 };
 
 /*

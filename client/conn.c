@@ -7,12 +7,23 @@
  * the connection's timeout; a call that failed in transport drops its
  * connection, and an idempotent one is retried on a new connection up to
  * `retries` times, so a restarted server is simply found again.
+ *
+ * A dead server must cost a client seconds, not retries of the long call
+ * timeout: connecting waits at most DFS_PROBE_MS (a refused connection
+ * fails at once), and a new connection to a file server is first asked
+ * a NULL call, answered within DFS_PROBE_MS by any live dfs-filed, so a
+ * stopped or wedged one is known before a transfer waits on it.  A file
+ * server that failed that probe is dead to this client for DFS_DEAD_MS:
+ * retries and the clean-up after the failure (ABORT) fail at once, with
+ * the probe's failure as their detail.  Every failure to connect names
+ * its cause in the detail (dfs_errdetail()).
  */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "rpcc.h"
@@ -27,23 +38,89 @@ conn_detail(struct dfs *dfs, const char *fmt, ...)
 	va_end(ap);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval
+ms_tv(unsigned int ms)
+{
+	struct timeval	tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+			    1000 };
+
+	return tv;
+}
+
+/* The time a connect or a probe may take: DFS_PROBE_MS, or the call
+ * timeout when that is shorter. */
+static unsigned int
+probe_ms(const struct dfs *dfs)
+{
+	return dfs->timeout_ms < DFS_PROBE_MS ? dfs->timeout_ms :
+	    DFS_PROBE_MS;
+}
+
+/*
+ * Connects to prog on host:port, waiting probe_ms() at most for the
+ * connection; calls on it then have the call timeout.  Returns the
+ * handle, or NULL with the cause in the detail.
+ */
 static CLIENT *
 open_clnt(struct dfs *dfs, const char *host, unsigned int port,
     rpcprog_t prog, unsigned int bufsz)
 {
-	char	 err[256];
-	CLIENT	*c;
-	int	 fd;
+	struct timeval	 tv = ms_tv(dfs->timeout_ms);
+	char		 err[256];
+	CLIENT		*c;
+	int		 fd;
 
-	c = rpcc_connect(host, port, prog, 1, dfs->timeout_ms, bufsz, err,
+	c = rpcc_connect(host, port, prog, 1, probe_ms(dfs), bufsz, err,
 	    sizeof(err));
-	if (c == NULL)
+	if (c == NULL) {
 		conn_detail(dfs, "%s", err);
+		return NULL;
+	}
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
 	/* a program that runs commands (dfs-lock) must not hand them our
 	 * sockets */
-	else if (clnt_control(c, CLGET_FD, (char *)&fd) && fd >= 0)
+	if (clnt_control(c, CLGET_FD, (char *)&fd) && fd >= 0)
 		(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	return c;
+}
+
+/*
+ * A NULL call on c that must be answered within `ms` (clnt_vc takes the
+ * timeout from CLSET_TIMEOUT once set, hence the swap).  Returns 0, or
+ * -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO, -DFS_ERR_RPC with the cause in the
+ * detail, after "WHO: " unless who is NULL.
+ */
+static int
+call_null(struct dfs *dfs, CLIENT *c, unsigned int ms, const char *who)
+{
+	struct timeval	 tv = ms_tv(ms);
+	enum clnt_stat	 st;
+	const char	*sep = who != NULL ? ": " : "";
+
+	if (who == NULL)
+		who = "";
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	st = clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID, NULL, tv);
+	tv = ms_tv(dfs->timeout_ms);
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	if (st == RPC_TIMEDOUT)
+		conn_detail(dfs, "%s%sconnected, but no answer within %u ms",
+		    who, sep, ms);
+	else if (rpcc_error(st) == -DFS_ERR_PROTO)
+		conn_detail(dfs, "%s%s%s (%s)", who, sep,
+		    dfs_strerror(-DFS_ERR_PROTO), clnt_sperrno(st));
+	else if (st != RPC_SUCCESS)
+		conn_detail(dfs, "%s%s%s", who, sep, clnt_sperrno(st));
+	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
 }
 
 static void
@@ -85,12 +162,25 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 	return rc;
 }
 
+/* Connects to the name server.  Returns 0, or -DFS_ERR_RPC with the
+ * cause alone in the detail (a tool names the server itself). */
 static int
 reconnect_named(struct dfs *dfs, void *arg)
 {
+	char	at[sizeof(dfs->host) + 32];
+	size_t	n;
+
 	(void)arg;
 	dfs->named = open_clnt(dfs, dfs->host, dfs->port, DFS_NAME_PROG, 0);
-	return dfs->named != NULL ? 0 : -DFS_ERR_RPC;
+	if (dfs->named != NULL)
+		return 0;
+	/* rpcc's "HOST port PORT: CAUSE" */
+	n = (size_t)snprintf(at, sizeof(at), "%s port %u: ", dfs->host,
+	    dfs->port);
+	if (n < sizeof(at) && strncmp(dfs->detail, at, n) == 0)
+		memmove(dfs->detail, dfs->detail + n,
+		    strlen(dfs->detail + n) + 1);
+	return -DFS_ERR_RPC;
 }
 
 static enum clnt_stat
@@ -168,15 +258,6 @@ struct timed_lreq {
 	unsigned int	 restore_ms;	/* the connection's */
 };
 
-static struct timeval
-ms_tv(unsigned int ms)
-{
-	struct timeval	tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
-			    1000 };
-
-	return tv;
-}
-
 /* clnt_vc takes the timeout from CLSET_TIMEOUT, not from clnt_call's
  * argument, once it was set (rpcc.c sets it), hence the swap. */
 static enum clnt_stat
@@ -229,18 +310,41 @@ fs_slot(struct dfs *dfs, const dfs_server *srv)
 	}
 	fc->id = srv->id;
 	fc->port = srv->port;
+	fc->dead_until = 0;
 	snprintf(fc->host, sizeof(fc->host), "%s", srv->host);
 	return fc;
 }
 
+/*
+ * Connects to a file server and probes it (see the head), unless it
+ * failed a probe less than DFS_DEAD_MS ago.  Returns 0, or a negative
+ * status with the cause in the detail.
+ */
 static int
 reconnect_filed(struct dfs *dfs, void *arg)
 {
 	struct fsconn	*fc = arg;
+	char		 who[sizeof(fc->host) + 32];
+	int		 rc;
 
+	if (fc->dead_until > mono_ms()) {
+		conn_detail(dfs, "%s", fc->why);
+		return -DFS_ERR_TIMEDOUT;
+	}
 	fc->clnt = open_clnt(dfs, fc->host, fc->port, DFS_FILE_PROG,
 	    DFS_CHUNK + 65536);
-	return fc->clnt != NULL ? 0 : -DFS_ERR_RPC;
+	if (fc->clnt == NULL)
+		return -DFS_ERR_RPC;
+	snprintf(who, sizeof(who), "file server %s port %u", fc->host,
+	    fc->port);
+	if ((rc = call_null(dfs, fc->clnt, probe_ms(dfs), who)) == 0)
+		return 0;
+	drop(&fc->clnt);
+	if (rc == -DFS_ERR_TIMEDOUT) {
+		fc->dead_until = mono_ms() + DFS_DEAD_MS;
+		snprintf(fc->why, sizeof(fc->why), "%s", dfs->detail);
+	}
+	return rc;
 }
 
 static enum clnt_stat
@@ -297,17 +401,13 @@ conn_pick(const dfs_server *srvs, u_int n)
 	return NULL;
 }
 
+/* Checks that a dfs name server answers, within the call timeout (its
+ * single loop may be busy with a large commit).  Returns as
+ * call_null(), the cause alone in the detail. */
 static int
 ping(struct dfs *dfs)
 {
-	struct timeval	tv = { 25, 0 };
-	enum clnt_stat	st;
-
-	st = clnt_call(dfs->named, NAME_NULL, XDR_VOID, NULL, XDR_VOID, NULL,
-	    tv);
-	if (st != RPC_SUCCESS)
-		conn_detail(dfs, "%s", clnt_sperrno(st));
-	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
+	return call_null(dfs, dfs->named, dfs->timeout_ms, NULL);
 }
 
 /* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else
@@ -391,11 +491,20 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 int
 dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
 {
+	return dfs_connect_err(dfsp, opts, NULL, 0);
+}
+
+int
+dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts, char *err,
+    size_t errlen)
+{
 	static const struct dfs_opts	 defaults = DFS_OPTS_INIT;
 	struct dfs			*dfs;
 	const char			*locks;
 	int				 rc;
 
+	if (errlen > 0)
+		err[0] = '\0';
 	dfs = calloc(1, sizeof(*dfs));
 	if (dfs == NULL)
 		return -DFS_ERR_NOMEM;
@@ -408,6 +517,8 @@ dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
 	if (rc == 0)
 		rc = ping(dfs);
 	if (rc != 0) {
+		if (errlen > 0)
+			snprintf(err, errlen, "%s", dfs->detail);
 		dfs_disconnect(dfs);
 		return rc;
 	}

@@ -82,6 +82,11 @@ struct dfs_opts {
  * else answers there), -DFS_ERR_NOMEM.  opts may be NULL (defaults).
  */
 int	dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts);
+/* dfs_connect() that also says why it failed: the cause (e.g.
+ * "Connection refused", "connected, but no answer within 15000 ms") in
+ * err, errlen bytes at most ("" on success or when unknown). */
+int	dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts,
+	    char *err, size_t errlen);
 /* Closes every connection; open files must be closed first.  Locks
  * still held stay held until their lease lapses; dfs_unlock() of them
  * afterwards only frees them.  dfs_disconnect(NULL) does nothing. */

@@ -1,0 +1,86 @@
+#!/bin/sh
+# t-deadserver.sh -- a dead server costs a tool seconds and is named with
+# its cause: dfs-filed's workers stopped (SIGSTOP: connections are
+# accepted by the kernel, nothing answers) while the name server still
+# believes it live, dfs-filed killed (connections refused), and the name
+# server killed.  The limits are generous (10 s; the client gives a new
+# file server 3 s to answer) so that load cannot fail them; before, a
+# stopped file server cost a download 45 s and an upload 60 s.
+. "$(dirname "$0")/lib.sh"
+TMPDIR=$TMP
+export TMPDIR
+STOPPED=
+cleanup()
+{
+	for p in $STOPPED; do
+		kill -CONT "$p" 2>/dev/null
+	done
+	STOPPED=
+}
+trap 'st=$?; cleanup; (exit $st); teardown' EXIT
+cluster_start
+
+now_ms()
+{
+	date +%s%3N
+}
+
+# timed_fail WHAT REGEX CMD...: CMD must exit 1 within 10 s with a
+# message matching the extended REGEX.
+timed_fail()
+{
+	what=$1 pat=$2
+	shift 2
+	t0=$(now_ms)
+	run timeout 60 "$@"
+	ms=$(( $(now_ms) - t0 ))
+	err=$(cat "$TMP/err")
+	[ $RC -eq 1 ] || fail "$what: '$*' exited $RC ($err)"
+	echo "$err" | grep -Eq "$pat" || fail "$what: '$*' said '$err'"
+	[ $ms -lt 10000 ] || fail "$what: '$*' took $ms ms ($err)"
+	say "ok ($ms ms): $err"
+}
+
+mkfile "$TMP/f" 100000
+mkfile "$TMP/big" $((3 * 1048576))
+ok dfs-cp --no-cache "$TMP/f" dfs:/f
+ok dfs-cp --no-cache "$TMP/big" dfs:/big
+
+say "dfs-filed's workers stopped, its supervisor still heartbeating"
+filedpid=$(cat "$TMP/filed.pid")
+# ORDER: the supervisor forks no worker while every one waits idle, and
+# stopped ones stay counted as waiting
+for w in $(pgrep -P "$filedpid"); do
+	kill -STOP "$w" && STOPPED="$STOPPED $w"
+done
+[ -n "$STOPPED" ] || fail "dfs-filed $filedpid has no workers"
+cause="no answer within 3000 ms"
+timed_fail "download, small" "^dfs-cat: /f: .*$cause" dfs-cat --no-cache /f
+timed_fail "download, large" "^dfs-cp: dfs:/big: .*$cause" \
+    dfs-cp --no-cache dfs:/big "$TMP/big.back"
+[ ! -e "$TMP/big.back" ] || fail "a partial download was left"
+timed_fail "upload" "^dfs-cp: dfs:/f: .*$cause" \
+    dfs-cp --no-cache "$TMP/big" dfs:/f
+cleanup
+ok dfs-cat --no-cache /f
+same "$TMP/f" "$TMP/out"
+
+say "dfs-filed killed"
+kill -9 "$filedpid"
+wait "$filedpid" 2>/dev/null
+PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$filedpid\$" | tr '\n' ' ')
+# refused at once, or already known down by the name server
+cause="(Connection refused|no live file server)"
+timed_fail "download" "^dfs-cat: /f: .*$cause" dfs-cat --no-cache /f
+timed_fail "upload" "^dfs-cp: dfs:/f: .*$cause" \
+    dfs-cp --no-cache "$TMP/big" dfs:/f
+
+say "the name server killed"
+namedpid=$(cat "$TMP/named.pid")
+kill -9 "$namedpid"
+wait "$namedpid" 2>/dev/null
+PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$namedpid\$" | tr '\n' ' ')
+timed_fail "name server" \
+    "^dfs-cat: cannot reach name server $DFS_SERVER: Connection refused\$" \
+    dfs-cat /f
+exit 0

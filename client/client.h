@@ -119,6 +119,27 @@ const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 void	conn_detail(struct dfs *dfs, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* --- place.c: new files whose file server cannot be reached --- */
+
+/* Returns 1 for a transport failure (-DFS_ERR_RPC, -DFS_ERR_TIMEDOUT),
+ * the ones after which place_again() is worth a try; else 0. */
+int	place_transport(int rc);
+/*
+ * Reports file server `srvid` unreachable (SUSPECT) and moves the
+ * version-0 file this client created at `path` to another server:
+ * [PUTLOCK, SUSPECT, walk parent, REMOVE, CREATE exclusive, GETFH,
+ * GETATTR, LOCATE], under `lock` (or the one lock_find() gives).
+ * Returns 0 with res ending in CREATE, GETFH, GETATTR, LOCATE (a new
+ * file), or a status.  Always xdr_free res.
+ */
+int	place_again(struct dfs *dfs, const dfs_lockid *lock, const char *path,
+	    uint64_t srvid, name_compound_res *res);
+/* Removes `path` if it still is the version-0 file `fh` this client
+ * created, under `lock` (as place_again()).  Best effort; the detail of
+ * the failure that got us here stays. */
+void	place_undo(struct dfs *dfs, const dfs_lockid *lock, const char *path,
+	    const dfs_fh *fh);
+
 /* --- config.c --- */
 
 /* Reads the first dfs.conf found into dfs (see dfs.conf(5)).  Returns 0

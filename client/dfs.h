@@ -153,12 +153,14 @@ int	dfs_truncate(struct dfs_file *f, uint64_t size);
 /*
  * Closes the file.  A file opened for writing is uploaded and committed
  * first (only if it changed, or was created or opened with "w"); when
- * that fails the previous version is left intact and the status is
- * returned.  The lock is released either way and `f` is freed.
+ * that fails the previous version is left intact (a file this open
+ * created is removed again) and the status is returned.  The lock is
+ * released either way and `f` is freed.
  */
 int	dfs_close(struct dfs_file *f);
-/* Closes without uploading or committing: the previous version stays,
- * the lock is released, `f` is freed.  Returns 0. */
+/* Closes without uploading or committing: the previous version stays
+ * (a file this open created is removed again), the lock is released,
+ * `f` is freed.  Returns 0. */
 int	dfs_abort(struct dfs_file *f);
 /* A stdio stream over dfs_open() (fopencookie(3)): fclose(3) closes and
  * commits.  Returns NULL with errno set (EIO for dfs failures without an

@@ -100,14 +100,17 @@ random_port()
 	echo $(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
 }
 
-# start_daemon NAME ARGS...: starts dfs-NAME on a random port, retrying
-# with another port when it dies before writing its pid file (port in
-# use).  Sets PORT.  Fails the test after 5 tries.
+# start_daemon NAME[.N] ARGS...: starts dfs-NAME on a random port,
+# retrying with another port when it dies before writing its pid file
+# (port in use).  Its pid file, state directory and log are
+# $TMP/NAME[.N].{pid,,log} (.N: a second instance).  Sets PORT.  Fails
+# the test after 5 tries.
 start_daemon()
 {
 	name=$1
+	prog=${name%%.*}
 	shift
-	[ -x "$BIN/dfs-$name" ] || fail "$BIN/dfs-$name not built"
+	[ -x "$BIN/dfs-$prog" ] || fail "$BIN/dfs-$prog not built"
 	tries=0
 	while [ $tries -lt 5 ]; do
 		tries=$((tries + 1))
@@ -115,7 +118,7 @@ start_daemon()
 		pidfile=$TMP/$name.pid
 		rm -f "$pidfile"
 		mkdir -p "$TMP/$name"
-		"$BIN/dfs-$name" -d -N -b 127.0.0.1 -p "$PORT" \
+		"$BIN/dfs-$prog" -d -N -b 127.0.0.1 -p "$PORT" \
 		    -D "$TMP/$name" -P "$pidfile" "$@" \
 		    >>"$TMP/$name.log" 2>&1 &
 		pid=$!

@@ -104,7 +104,8 @@ random_port()
 # retrying with another port when it dies before writing its pid file
 # (port in use).  Its pid file, state directory and log are
 # $TMP/NAME[.N].{pid,,log} (.N: a second instance).  Sets PORT.  Fails
-# the test after 5 tries.
+# the test after 5 tries, or when one has not started after 30 s (a
+# generous bound: other tests may load the machine).
 start_daemon()
 {
 	name=$1
@@ -122,11 +123,10 @@ start_daemon()
 		    -D "$TMP/$name" -P "$pidfile" "$@" \
 		    >>"$TMP/$name.log" 2>&1 &
 		pid=$!
-		i=0
-		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null &&
-		    [ $i -lt 200 ]; do
+		deadline=$(( $(date +%s%3N) + 30000 ))
+		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null; do
+			[ "$(date +%s%3N)" -lt "$deadline" ] || break
 			sleep 0.025
-			i=$((i + 1))
 		done
 		if [ -s "$pidfile" ] && kill -0 $pid 2>/dev/null; then
 			PIDS="$PIDS $pid"
@@ -134,26 +134,30 @@ start_daemon()
 		fi
 		kill $pid 2>/dev/null
 		wait $pid 2>/dev/null
+		# alive but not ready: not a port in use, do not try again
+		[ "$(date +%s%3N)" -lt "$deadline" ] || break
 	done
 	fail "dfs-$name did not start (see $TMP/$name.log)"
 }
 
 # Starts the cluster and waits until a file can be stored (the file
-# server has registered), at most 5 s.
+# server has registered), at most 30 s.  Heartbeats every second: a
+# server missing three is marked down, which a loaded machine must not
+# cause (200 ms did allow it).
 cluster_start()
 {
-	start_daemon named -H 200
+	start_daemon named -H 1000
 	NAMEDPORT=$PORT
 	DFS_SERVER=127.0.0.1:$NAMEDPORT
 	export DFS_SERVER
 	start_daemon lockd -s "$DFS_SERVER"
 	start_daemon filed -s "$DFS_SERVER"
-	i=0
+	deadline=$(( $(date +%s%3N) + 30000 ))
 	until echo ready | dfs-cp --no-cache - dfs:/.cli-ready \
 	    >"$TMP/ready.out" 2>&1
 	do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "cluster not ready after 5 s:" \
+		[ "$(date +%s%3N)" -lt "$deadline" ] ||
+		    fail "cluster not ready after 30 s:" \
 		    "$(cat "$TMP/ready.out")"
 		sleep 0.05
 	done

@@ -113,6 +113,21 @@ CLIENT	*conn_file_take(struct dfs *dfs, const dfs_server *srv);
 /* Gives a taken connection back, with nothing in flight on it (it is
  * closed when another was made meanwhile). */
 void	conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c);
+/*
+ * A new connection to the file server at host:port, as conn_file()
+ * makes them, for a caller that owns it (xfer's threads): made within
+ * DFS_PROBE_MS and answering a NULL call within it, then calls have
+ * timeout_ms.  Touches no struct dfs.  Returns it, or NULL with *rc
+ * (-DFS_ERR_RPC: no connection; -DFS_ERR_TIMEDOUT: connected, but no
+ * answer; -DFS_ERR_PROTO) and the cause in err.
+ */
+CLIENT	*conn_file_open(const char *host, unsigned int port,
+	    unsigned int timeout_ms, unsigned int bufsz, char *err,
+	    size_t errlen, int *rc);
+/* The text of a call to file server host:port that failed with st
+ * ("... no answer within N ms" for a timeout), into buf. */
+void	conn_fail_text(char *buf, size_t len, const char *host,
+	    unsigned int port, enum clnt_stat st, unsigned int timeout_ms);
 /* Picks the first live server of a list.  Returns it or NULL. */
 const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 /* printf into dfs->detail. */

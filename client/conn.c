@@ -18,7 +18,10 @@
  * the probe's failure as their detail.  Every failure to connect names
  * its cause in the detail (dfs_errdetail()).
  */
+#include <netinet/in.h>
+
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,32 +62,28 @@ ms_tv(unsigned int ms)
 /* The time a connect or a probe may take: DFS_PROBE_MS, or the call
  * timeout when that is shorter. */
 static unsigned int
-probe_ms(const struct dfs *dfs)
+probe_of(unsigned int timeout_ms)
 {
-	return dfs->timeout_ms < DFS_PROBE_MS ? dfs->timeout_ms :
-	    DFS_PROBE_MS;
+	return timeout_ms < DFS_PROBE_MS ? timeout_ms : DFS_PROBE_MS;
 }
 
 /*
- * Connects to prog on host:port, waiting probe_ms() at most for the
- * connection; calls on it then have the call timeout.  Returns the
- * handle, or NULL with the cause in the detail.
+ * Connects to prog on host:port, waiting probe_of(timeout_ms) at most
+ * for the connection; calls on it then have timeout_ms.  Returns the
+ * handle, or NULL with the cause in err.
  */
 static CLIENT *
-open_clnt(struct dfs *dfs, const char *host, unsigned int port,
-    rpcprog_t prog, unsigned int bufsz)
+open_timed(const char *host, unsigned int port, rpcprog_t prog,
+    unsigned int timeout_ms, unsigned int bufsz, char *err, size_t errlen)
 {
-	struct timeval	 tv = ms_tv(dfs->timeout_ms);
-	char		 err[256];
+	struct timeval	 tv = ms_tv(timeout_ms);
 	CLIENT		*c;
 	int		 fd;
 
-	c = rpcc_connect(host, port, prog, 1, probe_ms(dfs), bufsz, err,
-	    sizeof(err));
-	if (c == NULL) {
-		conn_detail(dfs, "%s", err);
+	c = rpcc_connect(host, port, prog, 1, probe_of(timeout_ms), bufsz,
+	    err, errlen);
+	if (c == NULL)
 		return NULL;
-	}
 	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
 	/* a program that runs commands (dfs-lock) must not hand them our
 	 * sockets */
@@ -93,14 +92,31 @@ open_clnt(struct dfs *dfs, const char *host, unsigned int port,
 	return c;
 }
 
+/* open_timed() with the call timeout of dfs, the cause in the detail. */
+static CLIENT *
+open_clnt(struct dfs *dfs, const char *host, unsigned int port,
+    rpcprog_t prog, unsigned int bufsz)
+{
+	char	 err[256];
+	CLIENT	*c;
+
+	c = open_timed(host, port, prog, dfs->timeout_ms, bufsz, err,
+	    sizeof(err));
+	if (c == NULL)
+		conn_detail(dfs, "%s", err);
+	return c;
+}
+
 /*
- * A NULL call on c that must be answered within `ms` (clnt_vc takes the
- * timeout from CLSET_TIMEOUT once set, hence the swap).  Returns 0, or
- * -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO, -DFS_ERR_RPC with the cause in the
- * detail, after "WHO: " unless who is NULL.
+ * A NULL call on c that must be answered within `ms`, then calls on c
+ * have `timeout_ms` again (clnt_vc takes the timeout from CLSET_TIMEOUT
+ * once set, hence the swap).  Returns 0, or -DFS_ERR_TIMEDOUT,
+ * -DFS_ERR_PROTO, -DFS_ERR_RPC with the cause in err, after "WHO: "
+ * unless who is NULL.
  */
 static int
-call_null(struct dfs *dfs, CLIENT *c, unsigned int ms, const char *who)
+null_call(CLIENT *c, unsigned int ms, unsigned int timeout_ms,
+    const char *who, char *err, size_t errlen)
 {
 	struct timeval	 tv = ms_tv(ms);
 	enum clnt_stat	 st;
@@ -110,17 +126,41 @@ call_null(struct dfs *dfs, CLIENT *c, unsigned int ms, const char *who)
 		who = "";
 	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
 	st = clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID, NULL, tv);
-	tv = ms_tv(dfs->timeout_ms);
+	tv = ms_tv(timeout_ms);
 	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
 	if (st == RPC_TIMEDOUT)
-		conn_detail(dfs, "%s%sconnected, but no answer within %u ms",
-		    who, sep, ms);
+		snprintf(err, errlen, "%s%sconnected, but no answer within "
+		    "%u ms", who, sep, ms);
 	else if (rpcc_error(st) == -DFS_ERR_PROTO)
-		conn_detail(dfs, "%s%s%s (%s)", who, sep,
+		snprintf(err, errlen, "%s%s%s (%s)", who, sep,
 		    dfs_strerror(-DFS_ERR_PROTO), clnt_sperrno(st));
 	else if (st != RPC_SUCCESS)
-		conn_detail(dfs, "%s%s%s", who, sep, clnt_sperrno(st));
+		snprintf(err, errlen, "%s%s%s", who, sep, clnt_sperrno(st));
 	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
+}
+
+CLIENT *
+conn_file_open(const char *host, unsigned int port, unsigned int timeout_ms,
+    unsigned int bufsz, char *err, size_t errlen, int *rc)
+{
+	char	 who[DFS_MAXHOSTLEN + 32], cause[256];
+	CLIENT	*c;
+
+	snprintf(who, sizeof(who), "file server %s port %u", host, port);
+	c = open_timed(host, port, DFS_FILE_PROG, timeout_ms, bufsz, cause,
+	    sizeof(cause));
+	if (c == NULL) {
+		/* rpcc's "HOST port PORT: CAUSE" */
+		snprintf(err, errlen, "file server %s", cause);
+		*rc = -DFS_ERR_RPC;
+		return NULL;
+	}
+	*rc = null_call(c, probe_of(timeout_ms), timeout_ms, who, err,
+	    errlen);
+	if (*rc == 0)
+		return c;
+	clnt_destroy(c);
+	return NULL;
 }
 
 static void
@@ -129,6 +169,62 @@ drop(CLIENT **c)
 	if (*c != NULL)
 		clnt_destroy(*c);
 	*c = NULL;
+}
+
+/* Names the server at the other end of c ("file server 127.0.0.1 port
+ * 7001") into buf; "server" when it cannot tell. */
+static void
+peer_name(CLIENT *c, char *buf, size_t len)
+{
+	struct netbuf	 nb;
+	rpcprog_t	 prog = 0;
+	char		 host[INET6_ADDRSTRLEN + 16], serv[NI_MAXSERV];
+	const char	*kind = "server";
+
+	if (clnt_control(c, CLGET_PROG, (char *)&prog))
+		kind = prog == DFS_NAME_PROG ? "name server" :
+		    prog == DFS_LOCK_PROG ? "lock server" :
+		    prog == DFS_FILE_PROG ? "file server" : "server";
+	memset(&nb, 0, sizeof(nb));
+	if (clnt_control(c, CLGET_SVC_ADDR, (char *)&nb) && nb.buf != NULL &&
+	    getnameinfo(nb.buf, nb.len, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(buf, len, "%s %s port %s", kind, host, serv);
+	else
+		snprintf(buf, len, "%s", kind);
+}
+
+/* "WHO: no answer within N ms", or WHO and the clnt_stat's text. */
+static void
+fail_text(char *buf, size_t len, const char *who, enum clnt_stat st,
+    unsigned int timeout_ms)
+{
+	if (st == RPC_TIMEDOUT)
+		snprintf(buf, len, "%s: no answer within %u ms", who,
+		    timeout_ms);
+	else
+		snprintf(buf, len, "%s: %s", who, clnt_sperrno(st));
+}
+
+void
+conn_fail_text(char *buf, size_t len, const char *host, unsigned int port,
+    enum clnt_stat st, unsigned int timeout_ms)
+{
+	char	who[192];
+
+	snprintf(who, sizeof(who), "file server %.150s port %u", host, port);
+	fail_text(buf, len, who, st, timeout_ms);
+}
+
+/* The detail of a call that failed in transport on c. */
+static void
+call_failed(struct dfs *dfs, CLIENT *c, enum clnt_stat st)
+{
+	char	who[192];	/* a numeric address fits */
+
+	peer_name(c, who, sizeof(who));
+	fail_text(dfs->detail, sizeof(dfs->detail), who, st,
+	    dfs->timeout_ms);
 }
 
 /*
@@ -153,7 +249,7 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 		if (st == RPC_SUCCESS)
 			return 0;
 		rc = rpcc_error(st);
-		conn_detail(dfs, "%s", clnt_sperrno(st));
+		call_failed(dfs, *cp, st);
 		drop(cp);
 		xdr_free(xres, res);
 		if (rc == -DFS_ERR_PROTO)
@@ -324,22 +420,14 @@ static int
 reconnect_filed(struct dfs *dfs, void *arg)
 {
 	struct fsconn	*fc = arg;
-	char		 who[sizeof(fc->host) + 32];
 	int		 rc;
 
 	if (fc->dead_until > mono_ms()) {
 		conn_detail(dfs, "%s", fc->why);
 		return -DFS_ERR_TIMEDOUT;
 	}
-	fc->clnt = open_clnt(dfs, fc->host, fc->port, DFS_FILE_PROG,
-	    DFS_CHUNK + 65536);
-	if (fc->clnt == NULL)
-		return -DFS_ERR_RPC;
-	snprintf(who, sizeof(who), "file server %s port %u", fc->host,
-	    fc->port);
-	if ((rc = call_null(dfs, fc->clnt, probe_ms(dfs), who)) == 0)
-		return 0;
-	drop(&fc->clnt);
+	fc->clnt = conn_file_open(fc->host, fc->port, dfs->timeout_ms,
+	    DFS_CHUNK + 65536, dfs->detail, sizeof(dfs->detail), &rc);
 	if (rc == -DFS_ERR_TIMEDOUT) {
 		fc->dead_until = mono_ms() + DFS_DEAD_MS;
 		snprintf(fc->why, sizeof(fc->why), "%s", dfs->detail);
@@ -407,7 +495,8 @@ conn_pick(const dfs_server *srvs, u_int n)
 static int
 ping(struct dfs *dfs)
 {
-	return call_null(dfs, dfs->named, dfs->timeout_ms, NULL);
+	return null_call(dfs->named, dfs->timeout_ms, dfs->timeout_ms, NULL,
+	    dfs->detail, sizeof(dfs->detail));
 }
 
 /* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else

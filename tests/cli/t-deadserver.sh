@@ -65,6 +65,52 @@ cleanup
 ok dfs-cat --no-cache /f
 same "$TMP/f" "$TMP/out"
 
+say "dfs-filed's workers stopped in the middle of a download"
+# The reader takes one byte, so dfs-cat has read ahead as far as the
+# pipe lets it, then waits for the workers to be stopped, then drains:
+# the next READ gets no answer.  A call timeout of 2 s (dfs.conf), and
+# the probe of the new connection after it, fail it well within 10 s.
+mkfile "$TMP/huge" $((64 * 1048576))
+ok dfs-cp --no-cache "$TMP/huge" dfs:/huge
+echo "timeout = 2" >"$TMP/dfs.conf"
+mkfifo "$TMP/pipe" || fail "mkfifo"
+{
+	dd bs=1 count=1 2>/dev/null
+	: >"$TMP/started"
+	i=0
+	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	cat
+} <"$TMP/pipe" >/dev/null &
+rpid=$!
+DFS_CONFIG=$TMP/dfs.conf dfs-cat --no-cache /huge >"$TMP/pipe" \
+    2>"$TMP/huge.err" &
+cpid=$!
+i=0
+while [ ! -e "$TMP/started" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "dfs-cat /huge wrote nothing in 30 s"
+	sleep 0.05
+done
+for w in $(pgrep -P "$filedpid"); do
+	kill -STOP "$w" && STOPPED="$STOPPED $w"
+done
+t0=$(now_ms)
+: >"$TMP/stopped"
+wait "$cpid"
+crc=$?
+ms=$(( $(now_ms) - t0 ))
+wait "$rpid"
+cleanup
+err=$(cat "$TMP/huge.err")
+[ $crc -eq 1 ] || fail "dfs-cat /huge exited $crc ($err)"
+echo "$err" | grep -Eq "^dfs-cat: /huge: .*(no answer within [0-9]+ ms)" ||
+    fail "dfs-cat /huge said '$err'"
+[ $ms -lt 10000 ] || fail "dfs-cat /huge took $ms ms ($err)"
+say "ok ($ms ms): $err"
+
 say "dfs-filed killed"
 kill -9 "$filedpid"
 wait "$filedpid" 2>/dev/null

@@ -30,8 +30,9 @@ mkdir -p "$XDG_CACHE_HOME" && mkdir -m 1777 "$XDG_CACHE_HOME/dfs" || exit 99
 PIDS=
 NAMEDPORT=
 
-# Stops every daemon this test started (SIGTERM, then SIGKILL after 5 s)
-# and removes $TMP.  Keeps the exit status.
+# Stops every daemon this test started (SIGTERM, then SIGKILL after 30 s,
+# a bound for a loaded machine: a daemon killed so fails the test) and
+# removes $TMP.  Keeps the exit status.
 teardown()
 {
 	rc=$?
@@ -45,11 +46,11 @@ teardown()
 			rc=99
 		fi
 	done
+	deadline=$(( $(date +%s%3N) + 30000 ))
 	for pid in $PIDS; do
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		while kill -0 "$pid" 2>/dev/null &&
+		    [ "$(date +%s%3N)" -lt "$deadline" ]; do
 			sleep 0.05
-			i=$((i + 1))
 		done
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid"

@@ -200,13 +200,14 @@ harness_start(struct dproc *d)
 	return -1;
 }
 
-/* Waits for the daemon, at most 10 s, then kills it. */
+/* Waits for the daemon, at most 30 s (a loaded machine), then kills
+ * it. */
 static int
 reap(struct dproc *d)
 {
 	int	i, st;
 
-	for (i = 0; i < 500; i++) {
+	for (i = 0; i < 1500; i++) {
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = -1;
 			if (WIFEXITED(st))

@@ -1191,7 +1191,7 @@ test_named__suspect(void)
 	add(OP_SUSPECT)->name_argop_u.suspect = 999;	/* unknown: ignored */
 	CU_ASSERT_FATAL(go() == DFS_OK);
 	for (i = 0; i < 4; i++) {
-		char	name[8];
+		char	name[16];
 
 		snprintf(name, sizeof(name), "s%d", i);
 		CU_ASSERT(placed("/", name) == other);

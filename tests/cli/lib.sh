@@ -141,13 +141,31 @@ start_daemon()
 	fail "dfs-$name did not start (see $TMP/$name.log)"
 }
 
-# Starts the cluster and waits until a file can be stored (the file
-# server has registered), at most 30 s.  Heartbeats every second: a
-# server missing three is marked down, which a loaded machine must not
-# cause (200 ms did allow it).
+# kill_daemon NAME[.N]: kill -9 of a daemon start_daemon started, and
+# waits (30 s at most) until no process of it is left: dfs-filed's
+# workers, forked with its command line, die of their supervisor's
+# death a moment later, and could still serve until then.
+kill_daemon()
+{
+	kpid=$(cat "$TMP/$1.pid")
+	kill -9 "$kpid" || fail "cannot kill $1 ($kpid)"
+	wait "$kpid" 2>/dev/null
+	PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$kpid\$" | tr '\n' ' ')
+	deadline=$(( $(date +%s%3N) + 30000 ))
+	while pgrep -f -- "-D $TMP/$1 -P " >/dev/null; do
+		[ "$(date +%s%3N)" -lt "$deadline" ] ||
+		    fail "processes of $1 left 30 s after kill -9"
+		sleep 0.02
+	done
+}
+
+# cluster_start [HEARTBEAT_MS]: starts the cluster and waits until a
+# file can be stored (the file server has registered), at most 30 s.
+# Heartbeats every second by default: a server missing three is marked
+# down, which a loaded machine must not cause (200 ms did allow it).
 cluster_start()
 {
-	start_daemon named -H 1000
+	start_daemon named -H "${1:-1000}"
 	NAMEDPORT=$PORT
 	DFS_SERVER=127.0.0.1:$NAMEDPORT
 	export DFS_SERVER

@@ -16,21 +16,6 @@ now_ms()
 	date +%s%3N
 }
 
-# drop_pid PID: teardown must no longer check PID.
-drop_pid()
-{
-	PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$1\$" | tr '\n' ' ')
-}
-
-# kill_filed NAME: kill -9 of the dfs-filed whose files are $TMP/NAME.*
-kill_filed()
-{
-	p=$(cat "$TMP/$1.pid")
-	kill -9 "$p" || fail "cannot kill $1 ($p)"
-	wait "$p" 2>/dev/null
-	drop_pid "$p"
-}
-
 start_daemon named -H 20000
 DFS_SERVER=127.0.0.1:$PORT
 export DFS_SERVER
@@ -49,7 +34,7 @@ mkfile "$TMP/big" $((3 * 1048576))	# dfs_open(), a chunk at a time
 ok dfs-cp --no-cache "$TMP/small" dfs:/old
 
 say "one file server killed: new files go to the other"
-kill_filed filed
+kill_daemon filed
 t0=$(now_ms)
 for i in 1 2 3 4; do
 	ok dfs-cp --no-cache "$TMP/small" dfs:/s$i
@@ -71,7 +56,7 @@ say "ok: eight new files in $ms ms"
 
 say "every file server killed: a failed new file leaves no name"
 ok dfs-cp --no-cache "$TMP/small" dfs:/s.keep	# on filed.2
-kill_filed filed.2
+kill_daemon filed.2
 for f in small big; do
 	t0=$(now_ms)
 	run dfs-cp --no-cache "$TMP/$f" dfs:/new.$f

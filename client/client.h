@@ -12,6 +12,8 @@
 #include "req.h"
 
 #define DFS_DEFAULT_TIMEOUT_MS	15000
+#define DFS_PROBE_MS		3000	/* a connect, a new file server's NULL */
+#define DFS_DEAD_MS		30000	/* a failed probe: not tried again */
 #define DFS_DEFAULT_MAX_SIZE	(1u << 20)
 #define DFS_CHUNK		(1u << 20)	/* bytes per READ/WRITE */
 #define DFS_MAXFSCONN		16
@@ -34,6 +36,8 @@ struct fsconn {
 	char		 host[DFS_MAXHOSTLEN + 1];
 	unsigned int	 port;
 	CLIENT		*clnt;
+	uint64_t	 dead_until;	/* failed a probe: CLOCK_MONOTONIC ms */
+	char		 why[256];	/* ... saying this */
 };
 
 /*
@@ -109,11 +113,47 @@ CLIENT	*conn_file_take(struct dfs *dfs, const dfs_server *srv);
 /* Gives a taken connection back, with nothing in flight on it (it is
  * closed when another was made meanwhile). */
 void	conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c);
+/*
+ * A new connection to the file server at host:port, as conn_file()
+ * makes them, for a caller that owns it (xfer's threads): made within
+ * DFS_PROBE_MS and answering a NULL call within it, then calls have
+ * timeout_ms.  Touches no struct dfs.  Returns it, or NULL with *rc
+ * (-DFS_ERR_RPC: no connection; -DFS_ERR_TIMEDOUT: connected, but no
+ * answer; -DFS_ERR_PROTO) and the cause in err.
+ */
+CLIENT	*conn_file_open(const char *host, unsigned int port,
+	    unsigned int timeout_ms, unsigned int bufsz, char *err,
+	    size_t errlen, int *rc);
+/* The text of a call to file server host:port that failed with st
+ * ("... no answer within N ms" for a timeout), into buf. */
+void	conn_fail_text(char *buf, size_t len, const char *host,
+	    unsigned int port, enum clnt_stat st, unsigned int timeout_ms);
 /* Picks the first live server of a list.  Returns it or NULL. */
 const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 /* printf into dfs->detail. */
 void	conn_detail(struct dfs *dfs, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* --- place.c: new files whose file server cannot be reached --- */
+
+/* Returns 1 for a transport failure (-DFS_ERR_RPC, -DFS_ERR_TIMEDOUT),
+ * the ones after which place_again() is worth a try; else 0. */
+int	place_transport(int rc);
+/*
+ * Reports file server `srvid` unreachable (SUSPECT) and moves the
+ * version-0 file this client created at `path` to another server:
+ * [PUTLOCK, SUSPECT, walk parent, REMOVE, CREATE exclusive, GETFH,
+ * GETATTR, LOCATE], under `lock` (or the one lock_find() gives).
+ * Returns 0 with res ending in CREATE, GETFH, GETATTR, LOCATE (a new
+ * file), or a status.  Always xdr_free res.
+ */
+int	place_again(struct dfs *dfs, const dfs_lockid *lock, const char *path,
+	    uint64_t srvid, name_compound_res *res);
+/* Removes `path` if it still is the version-0 file `fh` this client
+ * created, under `lock` (as place_again()).  Best effort; the detail of
+ * the failure that got us here stays. */
+void	place_undo(struct dfs *dfs, const dfs_lockid *lock, const char *path,
+	    const dfs_fh *fh);
 
 /* --- config.c --- */
 

@@ -7,8 +7,21 @@
  * the connection's timeout; a call that failed in transport drops its
  * connection, and an idempotent one is retried on a new connection up to
  * `retries` times, so a restarted server is simply found again.
+ *
+ * A dead server must cost a client seconds, not retries of the long call
+ * timeout: connecting waits at most DFS_PROBE_MS (a refused connection
+ * fails at once), and a new connection to a file server is first asked
+ * a NULL call, answered within DFS_PROBE_MS by any live dfs-filed, so a
+ * stopped or wedged one is known before a transfer waits on it.  A file
+ * server that failed that probe is dead to this client for DFS_DEAD_MS:
+ * retries and the clean-up after the failure (ABORT) fail at once, with
+ * the probe's failure as their detail.  Every failure to connect names
+ * its cause in the detail (dfs_errdetail()).
  */
+#include <netinet/in.h>
+
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,23 +41,126 @@ conn_detail(struct dfs *dfs, const char *fmt, ...)
 	va_end(ap);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct timeval
+ms_tv(unsigned int ms)
+{
+	struct timeval	tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
+			    1000 };
+
+	return tv;
+}
+
+/* The time a connect or a probe may take: DFS_PROBE_MS, or the call
+ * timeout when that is shorter. */
+static unsigned int
+probe_of(unsigned int timeout_ms)
+{
+	return timeout_ms < DFS_PROBE_MS ? timeout_ms : DFS_PROBE_MS;
+}
+
+/*
+ * Connects to prog on host:port, waiting probe_of(timeout_ms) at most
+ * for the connection; calls on it then have timeout_ms.  Returns the
+ * handle, or NULL with the cause in err.
+ */
+static CLIENT *
+open_timed(const char *host, unsigned int port, rpcprog_t prog,
+    unsigned int timeout_ms, unsigned int bufsz, char *err, size_t errlen)
+{
+	struct timeval	 tv = ms_tv(timeout_ms);
+	CLIENT		*c;
+	int		 fd;
+
+	c = rpcc_connect(host, port, prog, 1, probe_of(timeout_ms), bufsz,
+	    err, errlen);
+	if (c == NULL)
+		return NULL;
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	/* a program that runs commands (dfs-lock) must not hand them our
+	 * sockets */
+	if (clnt_control(c, CLGET_FD, (char *)&fd) && fd >= 0)
+		(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+	return c;
+}
+
+/* open_timed() with the call timeout of dfs, the cause in the detail. */
 static CLIENT *
 open_clnt(struct dfs *dfs, const char *host, unsigned int port,
     rpcprog_t prog, unsigned int bufsz)
 {
 	char	 err[256];
 	CLIENT	*c;
-	int	 fd;
 
-	c = rpcc_connect(host, port, prog, 1, dfs->timeout_ms, bufsz, err,
+	c = open_timed(host, port, prog, dfs->timeout_ms, bufsz, err,
 	    sizeof(err));
 	if (c == NULL)
 		conn_detail(dfs, "%s", err);
-	/* a program that runs commands (dfs-lock) must not hand them our
-	 * sockets */
-	else if (clnt_control(c, CLGET_FD, (char *)&fd) && fd >= 0)
-		(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	return c;
+}
+
+/*
+ * A NULL call on c that must be answered within `ms`, then calls on c
+ * have `timeout_ms` again (clnt_vc takes the timeout from CLSET_TIMEOUT
+ * once set, hence the swap).  Returns 0, or -DFS_ERR_TIMEDOUT,
+ * -DFS_ERR_PROTO, -DFS_ERR_RPC with the cause in err, after "WHO: "
+ * unless who is NULL.
+ */
+static int
+null_call(CLIENT *c, unsigned int ms, unsigned int timeout_ms,
+    const char *who, char *err, size_t errlen)
+{
+	struct timeval	 tv = ms_tv(ms);
+	enum clnt_stat	 st;
+	const char	*sep = who != NULL ? ": " : "";
+
+	if (who == NULL)
+		who = "";
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	st = clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID, NULL, tv);
+	tv = ms_tv(timeout_ms);
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	if (st == RPC_TIMEDOUT)
+		snprintf(err, errlen, "%s%sconnected, but no answer within "
+		    "%u ms", who, sep, ms);
+	else if (rpcc_error(st) == -DFS_ERR_PROTO)
+		snprintf(err, errlen, "%s%s%s (%s)", who, sep,
+		    dfs_strerror(-DFS_ERR_PROTO), clnt_sperrno(st));
+	else if (st != RPC_SUCCESS)
+		snprintf(err, errlen, "%s%s%s", who, sep, clnt_sperrno(st));
+	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
+}
+
+CLIENT *
+conn_file_open(const char *host, unsigned int port, unsigned int timeout_ms,
+    unsigned int bufsz, char *err, size_t errlen, int *rc)
+{
+	char	 who[DFS_MAXHOSTLEN + 32], cause[256];
+	CLIENT	*c;
+
+	snprintf(who, sizeof(who), "file server %s port %u", host, port);
+	c = open_timed(host, port, DFS_FILE_PROG, timeout_ms, bufsz, cause,
+	    sizeof(cause));
+	if (c == NULL) {
+		/* rpcc's "HOST port PORT: CAUSE" */
+		snprintf(err, errlen, "file server %s", cause);
+		*rc = -DFS_ERR_RPC;
+		return NULL;
+	}
+	*rc = null_call(c, probe_of(timeout_ms), timeout_ms, who, err,
+	    errlen);
+	if (*rc == 0)
+		return c;
+	clnt_destroy(c);
+	return NULL;
 }
 
 static void
@@ -53,6 +169,62 @@ drop(CLIENT **c)
 	if (*c != NULL)
 		clnt_destroy(*c);
 	*c = NULL;
+}
+
+/* Names the server at the other end of c ("file server 127.0.0.1 port
+ * 7001") into buf; "server" when it cannot tell. */
+static void
+peer_name(CLIENT *c, char *buf, size_t len)
+{
+	struct netbuf	 nb;
+	rpcprog_t	 prog = 0;
+	char		 host[INET6_ADDRSTRLEN + 16], serv[NI_MAXSERV];
+	const char	*kind = "server";
+
+	if (clnt_control(c, CLGET_PROG, (char *)&prog))
+		kind = prog == DFS_NAME_PROG ? "name server" :
+		    prog == DFS_LOCK_PROG ? "lock server" :
+		    prog == DFS_FILE_PROG ? "file server" : "server";
+	memset(&nb, 0, sizeof(nb));
+	if (clnt_control(c, CLGET_SVC_ADDR, (char *)&nb) && nb.buf != NULL &&
+	    getnameinfo(nb.buf, nb.len, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(buf, len, "%s %s port %s", kind, host, serv);
+	else
+		snprintf(buf, len, "%s", kind);
+}
+
+/* "WHO: no answer within N ms", or WHO and the clnt_stat's text. */
+static void
+fail_text(char *buf, size_t len, const char *who, enum clnt_stat st,
+    unsigned int timeout_ms)
+{
+	if (st == RPC_TIMEDOUT)
+		snprintf(buf, len, "%s: no answer within %u ms", who,
+		    timeout_ms);
+	else
+		snprintf(buf, len, "%s: %s", who, clnt_sperrno(st));
+}
+
+void
+conn_fail_text(char *buf, size_t len, const char *host, unsigned int port,
+    enum clnt_stat st, unsigned int timeout_ms)
+{
+	char	who[192];
+
+	snprintf(who, sizeof(who), "file server %.150s port %u", host, port);
+	fail_text(buf, len, who, st, timeout_ms);
+}
+
+/* The detail of a call that failed in transport on c. */
+static void
+call_failed(struct dfs *dfs, CLIENT *c, enum clnt_stat st)
+{
+	char	who[192];	/* a numeric address fits */
+
+	peer_name(c, who, sizeof(who));
+	fail_text(dfs->detail, sizeof(dfs->detail), who, st,
+	    dfs->timeout_ms);
 }
 
 /*
@@ -80,7 +252,7 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 		if (st == RPC_SUCCESS)
 			return 0;
 		rc = rpcc_error(st);
-		conn_detail(dfs, "%s", clnt_sperrno(st));
+		call_failed(dfs, *cp, st);
 		drop(cp);
 		xdr_free(xres, res);
 		if (rc == -DFS_ERR_PROTO)
@@ -89,12 +261,25 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 	return rc;
 }
 
+/* Connects to the name server.  Returns 0, or -DFS_ERR_RPC with the
+ * cause alone in the detail (a tool names the server itself). */
 static int
 reconnect_named(struct dfs *dfs, void *arg)
 {
+	char	at[sizeof(dfs->host) + 32];
+	size_t	n;
+
 	(void)arg;
 	dfs->named = open_clnt(dfs, dfs->host, dfs->port, DFS_NAME_PROG, 0);
-	return dfs->named != NULL ? 0 : -DFS_ERR_RPC;
+	if (dfs->named != NULL)
+		return 0;
+	/* rpcc's "HOST port PORT: CAUSE" */
+	n = (size_t)snprintf(at, sizeof(at), "%s port %u: ", dfs->host,
+	    dfs->port);
+	if (n < sizeof(at) && strncmp(dfs->detail, at, n) == 0)
+		memmove(dfs->detail, dfs->detail + n,
+		    strlen(dfs->detail + n) + 1);
+	return -DFS_ERR_RPC;
 }
 
 static enum clnt_stat
@@ -194,15 +379,6 @@ struct timed_lreq {
 	unsigned int	 restore_ms;	/* the connection's */
 };
 
-static struct timeval
-ms_tv(unsigned int ms)
-{
-	struct timeval	tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) *
-			    1000 };
-
-	return tv;
-}
-
 /* clnt_vc takes the timeout from CLSET_TIMEOUT, not from clnt_call's
  * argument, once it was set (rpcc.c sets it), hence the swap. */
 static enum clnt_stat
@@ -255,18 +431,33 @@ fs_slot(struct dfs *dfs, const dfs_server *srv)
 	}
 	fc->id = srv->id;
 	fc->port = srv->port;
+	fc->dead_until = 0;
 	snprintf(fc->host, sizeof(fc->host), "%s", srv->host);
 	return fc;
 }
 
+/*
+ * Connects to a file server and probes it (see the head), unless it
+ * failed a probe less than DFS_DEAD_MS ago.  Returns 0, or a negative
+ * status with the cause in the detail.
+ */
 static int
 reconnect_filed(struct dfs *dfs, void *arg)
 {
 	struct fsconn	*fc = arg;
+	int		 rc;
 
-	fc->clnt = open_clnt(dfs, fc->host, fc->port, DFS_FILE_PROG,
-	    DFS_CHUNK + 65536);
-	return fc->clnt != NULL ? 0 : -DFS_ERR_RPC;
+	if (fc->dead_until > mono_ms()) {
+		conn_detail(dfs, "%s", fc->why);
+		return -DFS_ERR_TIMEDOUT;
+	}
+	fc->clnt = conn_file_open(fc->host, fc->port, dfs->timeout_ms,
+	    DFS_CHUNK + 65536, dfs->detail, sizeof(dfs->detail), &rc);
+	if (rc == -DFS_ERR_TIMEDOUT) {
+		fc->dead_until = mono_ms() + DFS_DEAD_MS;
+		snprintf(fc->why, sizeof(fc->why), "%s", dfs->detail);
+	}
+	return rc;
 }
 
 static enum clnt_stat
@@ -323,17 +514,14 @@ conn_pick(const dfs_server *srvs, u_int n)
 	return NULL;
 }
 
+/* Checks that a dfs name server answers, within the call timeout (its
+ * single loop may be busy with a large commit).  Returns as
+ * call_null(), the cause alone in the detail. */
 static int
 ping(struct dfs *dfs)
 {
-	struct timeval	tv = { 25, 0 };
-	enum clnt_stat	st;
-
-	st = clnt_call(dfs->named, NAME_NULL, XDR_VOID, NULL, XDR_VOID, NULL,
-	    tv);
-	if (st != RPC_SUCCESS)
-		conn_detail(dfs, "%s", clnt_sperrno(st));
-	return st == RPC_SUCCESS ? 0 : rpcc_error(st);
+	return null_call(dfs->named, dfs->timeout_ms, dfs->timeout_ms, NULL,
+	    dfs->detail, sizeof(dfs->detail));
 }
 
 /* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else
@@ -417,11 +605,20 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 int
 dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
 {
+	return dfs_connect_err(dfsp, opts, NULL, 0);
+}
+
+int
+dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts, char *err,
+    size_t errlen)
+{
 	static const struct dfs_opts	 defaults = DFS_OPTS_INIT;
 	struct dfs			*dfs;
 	const char			*locks;
 	int				 rc;
 
+	if (errlen > 0)
+		err[0] = '\0';
 	dfs = calloc(1, sizeof(*dfs));
 	if (dfs == NULL)
 		return -DFS_ERR_NOMEM;
@@ -434,6 +631,8 @@ dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
 	if (rc == 0)
 		rc = ping(dfs);
 	if (rc != 0) {
+		if (errlen > 0)
+			snprintf(err, errlen, "%s", dfs->detail);
 		dfs_disconnect(dfs);
 		return rc;
 	}

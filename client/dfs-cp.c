@@ -283,13 +283,35 @@ src_read(struct stream *s, char *p, size_t n)
 	return got == -1 ? -errno : got;
 }
 
-/* Creates the temporary file next to a local target.  Returns 0 or
- * -errno. */
+/*
+ * Cuts a base name to at most `max` bytes, not inside a UTF-8 sequence
+ * (a file system may refuse names that are not valid UTF-8).
+ */
+static void
+base_cut(char *base, size_t max)
+{
+	size_t	n = strlen(base);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)base[n] & 0xc0) == 0x80)
+		n--;
+	base[n] = '\0';
+}
+
+/*
+ * Creates the temporary file next to a local target: ".NAME.XXXXXX",
+ * NAME cut so that the whole fits the directory's NAME_MAX (any name
+ * the file system takes must be a target, and ".", "." and six random
+ * characters add 8 bytes).  Returns 0 or -errno.
+ */
 static int
 tmp_create(struct stream *s, const char *path)
 {
 	char	 dir[PATH_MAX], base[PATH_MAX];
 	char	*slash;
+	long	 name_max;
 	int	 n;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -301,6 +323,10 @@ tmp_create(struct stream *s, const char *path)
 	else
 		*slash = '\0';
 	tool_basename(path, base);
+	name_max = pathconf(dir, _PC_NAME_MAX);
+	if (name_max <= 8)	/* unknown (-1), or too short to cut */
+		name_max = NAME_MAX;
+	base_cut(base, (size_t)name_max - 8);
 	n = snprintf(s->tmp, sizeof(s->tmp), "%s/.%s.XXXXXX", dir, base);
 	if (n < 0 || (size_t)n >= sizeof(s->tmp))
 		return -ENAMETOOLONG;

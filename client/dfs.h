@@ -82,6 +82,11 @@ struct dfs_opts {
  * else answers there), -DFS_ERR_NOMEM.  opts may be NULL (defaults).
  */
 int	dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts);
+/* dfs_connect() that also says why it failed: the cause (e.g.
+ * "Connection refused", "connected, but no answer within 15000 ms") in
+ * err, errlen bytes at most ("" on success or when unknown). */
+int	dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts,
+	    char *err, size_t errlen);
 /* Closes every connection; open files must be closed first.  Locks
  * still held stay held until their lease lapses; dfs_unlock() of them
  * afterwards only frees them.  dfs_disconnect(NULL) does nothing. */
@@ -148,12 +153,14 @@ int	dfs_truncate(struct dfs_file *f, uint64_t size);
 /*
  * Closes the file.  A file opened for writing is uploaded and committed
  * first (only if it changed, or was created or opened with "w"); when
- * that fails the previous version is left intact and the status is
- * returned.  The lock is released either way and `f` is freed.
+ * that fails the previous version is left intact (a file this open
+ * created is removed again) and the status is returned.  The lock is
+ * released either way and `f` is freed.
  */
 int	dfs_close(struct dfs_file *f);
-/* Closes without uploading or committing: the previous version stays,
- * the lock is released, `f` is freed.  Returns 0. */
+/* Closes without uploading or committing: the previous version stays
+ * (a file this open created is removed again), the lock is released,
+ * `f` is freed.  Returns 0. */
 int	dfs_abort(struct dfs_file *f);
 /* A stdio stream over dfs_open() (fopencookie(3)): fclose(3) closes and
  * commits.  Returns NULL with errno set (EIO for dfs failures without an

@@ -72,6 +72,10 @@ struct dfs_file {
 	int		 dirty;
 	dfs_lockid	 lock;
 	int		 borrowed;	/* lock is not ours to release */
+	/* this open's CREATE made the file: until a commit (vers > 0) a
+	 * failure takes the name back (place.c) */
+	int		 created;
+	int		 moved;		/* placed again once already */
 	unsigned int	 lease_ms;	/* 0: not renewed here */
 	uint64_t	 renew_at;
 };
@@ -163,7 +167,12 @@ open_take(struct dfs_file *f, const name_compound_res *res)
 				    attr_res_u.attr;
 	const servers_res	*loc = &ops[n - 1].name_resop_u.locate;
 	const dfs_server	*s;
+	u_int			 i;
 
+	for (i = 0; i < n; i++)
+		if (ops[i].op == OP_CREATE)
+			f->created = ops[i].name_resop_u.create.create_res_u.
+			    ok.created;
 	fh_copy(&f->fh, &ops[n - 3].name_resop_u.getfh.getfh_res_u.fh);
 	f->vers = a->vers;
 	f->size = a->size;
@@ -210,6 +219,7 @@ fetch(struct dfs_file *f, char *buf, size_t n, uint64_t off)
 }
 
 static void	renew(struct dfs_file *);
+static void	unplace(struct dfs_file *);
 
 /*
  * The bytes of the opened version from off on, within one chunk: from
@@ -495,6 +505,7 @@ dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
 	else if (rc == 0 && !cache_lookup(f) && f->srv.host == NULL)
 		rc = no_server(f);
 	if (rc != 0) {
+		unplace(f);	/* ORDER: under our lock */
 		unlock_file(f);
 		file_free(f);
 		return rc;
@@ -829,7 +840,7 @@ add_commit(struct dfs_file *f, struct freq *r, uint64_t stage)
 /* Sends one request; on success keeps the stage id or the committed
  * version.  Returns 0 or a status. */
 static int
-upload_call(struct dfs_file *f, struct freq *r, uint64_t *stage)
+send_upload(struct dfs_file *f, struct freq *r, uint64_t *stage)
 {
 	file_compound_res	res;
 	file_resop		*last;
@@ -850,6 +861,82 @@ upload_call(struct dfs_file *f, struct freq *r, uint64_t *stage)
 	}
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	return rc;
+}
+
+/* Points the ops of r at handle fh. */
+static void
+retarget(struct freq *r, const dfs_fh *fh)
+{
+	u_int	i;
+
+	for (i = 0; i < r->n; i++)
+		switch (r->ops[i].op) {
+		case FOP_STAGE:
+			r->ops[i].file_argop_u.stage.fh = *fh;
+			break;
+		case FOP_WRITE:
+			r->ops[i].file_argop_u.write.fh = *fh;
+			break;
+		case FOP_COMMIT:
+			r->ops[i].file_argop_u.commit.fh = *fh;
+			break;
+		default:
+			break;
+		}
+}
+
+/* Moves the file this open created to another file server (place.c).
+ * Returns 0 or a status (then the detail is the caller's). */
+static int
+place_elsewhere(struct dfs_file *f)
+{
+	name_compound_res	res;
+	char			detail[sizeof(f->dfs->detail)];
+	int			rc;
+
+	memcpy(detail, f->dfs->detail, sizeof(detail));
+	rc = place_again(f->dfs, &f->lock, f->path, f->srv.id, &res);
+	if (rc == 0) {
+		free(f->fh.dfs_fh_val);
+		free(f->srv.host);
+		memset(&f->fh, 0, sizeof(f->fh));
+		memset(&f->srv, 0, sizeof(f->srv));
+		rc = open_take(f, &res);
+	}
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+	if (rc != 0)
+		memcpy(f->dfs->detail, detail, sizeof(detail));
+	return rc;
+}
+
+/*
+ * send_upload(), and for the request that makes the stage (STAGE first)
+ * of a file this open created: when its file server cannot be reached,
+ * the file moves to another (place.c) and the request goes there, once.
+ * Returns 0 or a status.
+ */
+static int
+upload_call(struct dfs_file *f, struct freq *r, uint64_t *stage)
+{
+	int	rc = send_upload(f, r, stage);
+
+	if (rc == 0 || !place_transport(rc) || r->ops[0].op != FOP_STAGE ||
+	    !f->created || f->vers != 0 || f->moved)
+		return rc;
+	f->moved = 1;
+	if (place_elsewhere(f) != 0)
+		return rc;
+	retarget(r, &f->fh);
+	return send_upload(f, r, stage);
+}
+
+/* After a failed or abandoned upload: a file this open created and
+ * nothing committed to leaves no name (place.c). */
+static void
+unplace(struct dfs_file *f)
+{
+	if (f->created && f->vers == 0 && f->fh.dfs_fh_val != NULL)
+		place_undo(f->dfs, &f->lock, f->path, &f->fh);
 }
 
 /* Drops the stage (best effort; the file server's GC would too).  The
@@ -1169,6 +1256,9 @@ dfs_abort(struct dfs_file *f)
 		f->wx = NULL;
 		abort_stage(f, f->stage);
 	}
+	/* ORDER: under our lock */
+	if (f->flags & F_WRITE)
+		unplace(f);
 	unlock_file(f);
 	file_free(f);
 	return 0;
@@ -1185,6 +1275,8 @@ dfs_close(struct dfs_file *f)
 		rc = f->direct ? direct_commit(f) : upload(f);
 	if (rc == 0 && (f->flags & F_WRITE) && f->dirty)
 		keep_written(f);
+	else if (rc != 0)
+		unplace(f);	/* ORDER: under our lock */
 	unlock_file(f);
 	file_free(f);
 	return rc;

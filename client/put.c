@@ -48,6 +48,7 @@ struct putent {
 	dfs_fh		 fh;		/* malloc'd */
 	dfs_server	 srv;		/* host malloc'd */
 	uint64_t	 vers;
+	int		 created;	/* by our CREATE: undone on failure */
 };
 
 /* Checks the arguments.  Returns 0 or -DFS_ERR_INVAL. */
@@ -108,14 +109,17 @@ take_created(struct putent *e, const name_resop *ops, u_int k)
 	    ops[k].name_resop_u.getfh.status != DFS_OK)
 		return -DFS_ERR_SERVERFAULT;
 	e->vers = ok->attr.vers;
+	e->created = ok->created;
+	/* ORDER: the handle first, a failure takes back what was created */
+	fh_copy(&e->fh, &ops[k].name_resop_u.getfh.getfh_res_u.fh);
+	if (e->fh.dfs_fh_val == NULL)
+		return -DFS_ERR_NOMEM;
 	s = conn_pick(ok->servers.servers_val, ok->servers.servers_len);
 	if (s == NULL)
 		return -DFS_ERR_NOSERVER;
-	fh_copy(&e->fh, &ops[k].name_resop_u.getfh.getfh_res_u.fh);
 	e->srv = *s;
 	e->srv.host = strdup(s->host);
-	return e->fh.dfs_fh_val != NULL && e->srv.host != NULL ? 0 :
-	    -DFS_ERR_NOMEM;
+	return e->srv.host != NULL ? 0 : -DFS_ERR_NOMEM;
 }
 
 /* Creates (or opens) files[from..n) in one COMPOUND, as far as it goes
@@ -222,6 +226,55 @@ put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
 	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 }
 
+/*
+ * Moves each file we created whose server could not be reached to
+ * another server (place.c), once.  Returns how many were moved (their
+ * status is 0 again, to be sent).
+ */
+static size_t
+place_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
+    size_t n, const dfs_lockid *ids)
+{
+	name_compound_res	 res;
+	size_t			 i, moved = 0;
+	int			 rc;
+
+	for (i = 0; i < n; i++) {
+		if (!place_transport(files[i].status) || !ents[i].created ||
+		    ents[i].fh.dfs_fh_val == NULL)
+			continue;
+		rc = place_again(dfs, &ids[i], files[i].path, ents[i].srv.id,
+		    &res);
+		if (rc == 0) {
+			free(ents[i].fh.dfs_fh_val);
+			free(ents[i].srv.host);
+			memset(&ents[i].fh, 0, sizeof(ents[i].fh));
+			memset(&ents[i].srv, 0, sizeof(ents[i].srv));
+			rc = take_created(&ents[i], res.res.res_val,
+			    res.res.res_len - 3);
+		}
+		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
+		if (rc == 0) {
+			files[i].status = 0;
+			moved++;
+		}
+	}
+	return moved;
+}
+
+/* Sends one PUT per file server, in the order of its first file, of the
+ * files created and not yet sent. */
+static void
+put_all(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
+    size_t n, const dfs_lockid *ids, int cache)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (files[i].status == 0 && ents[i].srv.port != 0)
+			put_to(dfs, files, ents, n, ents[i].srv, ids, cache);
+}
+
 int
 dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
     const struct dfs_lock *lk)
@@ -272,12 +325,14 @@ dfs_put(struct dfs *dfs, struct dfs_put *files, size_t n, const char *mode,
 			i++;
 		else
 			i = create_some(dfs, files, ents, i, n, ids);
-	/* one PUT per file server, in the order of its first file */
-	for (i = 0; i < n; i++)
-		if (files[i].status == 0 && ents[i].srv.port != 0)
-			put_to(dfs, files, ents, n, ents[i].srv, ids,
-			    strcmp(mode, "wc") == 0);
+	put_all(dfs, files, ents, n, ids, strcmp(mode, "wc") == 0);
+	if (place_some(dfs, files, ents, n, ids) > 0)
+		put_all(dfs, files, ents, n, ids, strcmp(mode, "wc") == 0);
 	for (i = 0; i < n; i++) {
+		/* a failed create leaves no name (place.c) */
+		if (files[i].status != 0 && ents[i].created &&
+		    ents[i].fh.dfs_fh_val != NULL)
+			place_undo(dfs, &ids[i], files[i].path, &ents[i].fh);
 		if (rc == 0)
 			rc = files[i].status;
 		free(ents[i].fh.dfs_fh_val);

@@ -212,8 +212,9 @@ take_next(struct rpipe *rp)
 		if (st == RPC_SUCCESS)
 			break;
 		if (rp->c != NULL)
-			snprintf(rp->detail, sizeof(rp->detail), "%s",
-			    clnt_sperrno(st));
+			conn_fail_text(rp->detail, sizeof(rp->detail),
+			    rp->srv.host, rp->srv.port, st,
+			    rp->dfs->timeout_ms);
 		drop(rp);
 		if (rpcc_error(st) == -DFS_ERR_PROTO)
 			return rp->err = -DFS_ERR_PROTO;

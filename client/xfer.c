@@ -143,8 +143,12 @@ move_retry(struct xfer *x, CLIENT **c, struct slot *s, char *detail,
 
 	for (try = 0; try <= x->retries; try++) {
 		if (*c == NULL)
-			*c = rpcc_connect(x->host, x->port, DFS_FILE_PROG, 1,
-			    x->timeout_ms, XFER_BUFSZ, detail, dlen);
+			*c = conn_file_open(x->host, x->port, x->timeout_ms,
+			    XFER_BUFSZ, detail, dlen, &rc);
+		/* connected, but no answer to the probe: a stopped
+		 * server, not worth more of the call timeout */
+		if (*c == NULL && rc == -DFS_ERR_TIMEDOUT)
+			break;
 		if (*c == NULL)
 			continue;
 		st = move(x, *c, s, &rc);
@@ -154,7 +158,8 @@ move_retry(struct xfer *x, CLIENT **c, struct slot *s, char *detail,
 				    "while being read");
 			return rc;
 		}
-		snprintf(detail, dlen, "%s", clnt_sperrno(st));
+		conn_fail_text(detail, dlen, x->host, x->port, st,
+		    x->timeout_ms);
 		rc = rpcc_error(st);
 		clnt_destroy(*c);
 		*c = NULL;

@@ -151,6 +151,21 @@ cutest_write_full(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* Answers a NULL call of xid on fd, as any server does.  Returns 0/-1. */
+static int
+answer_null(int fd, uint32_t xid)
+{
+	unsigned char	rep[28];
+	uint32_t	w[6] = { xid, REPLY, MSG_ACCEPTED, AUTH_NONE, 0,
+			    SUCCESS };
+	int		i;
+
+	be32_put(rep, 0x80000000u | 24);
+	for (i = 0; i < 6; i++)
+		be32_put(rep + 4 + 4 * i, w[i]);
+	return cutest_write_full(fd, rep, sizeof(rep));
+}
+
 int
 cutest_take_file_call(int fd, void *rec, size_t cap, uint32_t *xid,
     file_compound_args *args)
@@ -162,6 +177,7 @@ cutest_take_file_call(int fd, void *rec, size_t cap, uint32_t *xid,
 	int		ok;
 
 	memset(args, 0, sizeof(*args));
+again:
 	if (cutest_read_full(fd, mark, 4) == -1)
 		return -1;
 	len = be32_get(mark) & 0x7fffffffu;
@@ -170,8 +186,15 @@ cutest_take_file_call(int fd, void *rec, size_t cap, uint32_t *xid,
 	memset(&call, 0, sizeof(call));
 	xdrmem_create(&x, rec, len, XDR_DECODE);
 	ok = xdr_callmsg(&x, &call) && call.rm_direction == CALL &&
-	    call.rm_call.cb_prog == DFS_FILE_PROG &&
-	    call.rm_call.cb_proc == FILE_COMPOUND &&
+	    call.rm_call.cb_prog == DFS_FILE_PROG;
+	/* the client's probe of a new connection (client/conn.c) */
+	if (ok && call.rm_call.cb_proc == NULLPROC && xdr_getpos(&x) == len) {
+		xdr_destroy(&x);
+		if (answer_null(fd, call.rm_xid) == -1)
+			return -1;
+		goto again;
+	}
+	ok = ok && call.rm_call.cb_proc == FILE_COMPOUND &&
 	    xdr_file_compound_args(&x, args) && args->ops.ops_len == 1 &&
 	    xdr_getpos(&x) == len;
 	xdr_destroy(&x);

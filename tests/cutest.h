@@ -36,6 +36,7 @@ struct file_compound_args;
  * fd (one fragment, at most cap bytes, into rec) and decodes it as a
  * COMPOUND of the file program with exactly one op into *args, which the
  * caller frees (xdr_free(xdr_file_compound_args)) whatever the outcome.
+ * NULL calls before it are answered (a client probes a new connection).
  * Returns 0 with *xid, or -1: no whole record, another call, or bytes
  * after the arguments.
  */

@@ -129,6 +129,7 @@ tool_connect(struct tool *t)
 {
 	struct dfs_opts	 opts = DFS_OPTS_INIT;
 	const char	*server = t->server;
+	char		 why[256];
 	int		 rc;
 
 	if (server == NULL)
@@ -140,7 +141,7 @@ tool_connect(struct tool *t)
 	}
 	opts.server = server;
 	opts.no_cache = t->no_cache;
-	rc = dfs_connect(&t->dfs, &opts);
+	rc = dfs_connect_err(&t->dfs, &opts, why, sizeof(why));
 	if (rc == -DFS_ERR_INVAL) {
 		fprintf(stderr, "%s: %s: bad name server address (expected "
 		    "HOST[:PORT])\n", t->prog, server);
@@ -148,7 +149,7 @@ tool_connect(struct tool *t)
 	}
 	if (rc != 0) {
 		fprintf(stderr, "%s: cannot reach name server %s: %s\n",
-		    t->prog, server, dfs_strerror(rc));
+		    t->prog, server, why[0] != '\0' ? why : dfs_strerror(rc));
 		exit(1);
 	}
 	tool_cache_warn(t);

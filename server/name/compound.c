@@ -59,6 +59,7 @@ static const struct op_desc optab[] = {
 	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
 	[OP_PUTLOCK]	= { "PUTLOCK",	  op_putlock,	0 },
 	[OP_STATS]	= { "STATS",	  op_stats,	0 },
+	[OP_SUSPECT]	= { "SUSPECT",	  op_suspect,	0 },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))

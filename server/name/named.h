@@ -41,6 +41,7 @@ struct srv {
 	unsigned int		 hold_ms;	/* lock server: REGISTER's */
 	unsigned long long	 seen_ms;	/* last REGISTER, now_ms() */
 	int			 was_live;	/* as last logged */
+	unsigned long long	 suspect_ms;	/* last SUSPECT of it; 0 */
 };
 
 /* A reply held until the log sync that covers it (group.c). */
@@ -224,6 +225,8 @@ int	srv_register(struct named_ctx *nc, const register_args *ra,
 	    uint64_t *id);
 int	srv_place(struct named_ctx *nc, const char *path, size_t len,
 	    uint64_t *id);
+#define SRV_SUSPECT_MS	10000	/* placement avoids a reported server */
+void	srv_mark_suspect(struct named_ctx *nc, uint64_t id);
 int	srv_fill(const struct named_ctx *nc, const struct srv *s,
 	    dfs_server *out);
 int	srv_fill_ids(const struct named_ctx *nc, const uint64_t *ids,
@@ -280,6 +283,7 @@ dfs_stat op_commit(struct op_ctx *, const name_argop *, name_resop *);
 /* --- op_create.c --- */
 dfs_stat op_create(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_mkdir(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_suspect(struct op_ctx *, const name_argop *, name_resop *);
 
 /* --- op_remove.c --- */
 int	entry_unlink(struct named_ctx *nc, struct inode *dir,

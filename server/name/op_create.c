@@ -1,7 +1,9 @@
 /*
  * op_create.c -- making objects: CREATE (regular file, placed on a file
  * server) and MKDIR.  Both validate everything, then ask the lock server
- * (locks.c), before the first write.
+ * (locks.c), before the first write.  SUSPECT, a client's report that
+ * steers CREATE's placement away from a file server it cannot reach,
+ * lives here too.
  */
 #include <stdlib.h>
 
@@ -171,5 +173,21 @@ op_mkdir(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		return (dfs_stat)-rc;
 	attr_fill(&ino, &res->name_resop_u.mkdir.attr_res_u.attr);
 	oc->cur = ino.id;
+	return DFS_OK;
+}
+
+/*
+ * Opcode: SUSPECT {server id}
+ * A client could not reach this file server (the first upload of a file
+ * CREATE placed there failed in transport).  Until its heartbeats would
+ * have told (SRV_SUSPECT_MS at least), CREATE places new files on other
+ * live servers when there are any.  Changes no stored state; an unknown
+ * id or a lock server is ignored.  Errors: none.
+ */
+dfs_stat
+op_suspect(struct op_ctx *oc, const name_argop *arg, name_resop *res)
+{
+	(void)res;
+	srv_mark_suspect(oc->nc, arg->name_argop_u.suspect);
 	return DFS_OK;
 }

@@ -392,21 +392,59 @@ srv_match(const struct srv *s, const char *path, size_t len)
 }
 
 /*
+ * Returns 1 while `s` is suspect: a client reported it unreachable
+ * (SUSPECT) less than SRV_SUSPECT_MS, or than the three heartbeats that
+ * tell a dead server, ago.  Else 0.
+ */
+static int
+srv_suspect(const struct named_ctx *nc, const struct srv *s)
+{
+	unsigned long long	win = 3ULL * nc->heartbeat_ms;
+
+	if (win < SRV_SUSPECT_MS)
+		win = SRV_SUSPECT_MS;
+	return s->suspect_ms != 0 && now_ms() - s->suspect_ms < win;
+}
+
+/*
+ * Marks file server `id` suspect (placement avoids it while another
+ * serves; see srv_place()).  An unknown id is ignored: the report may be
+ * older than an unregistration.  Anyone may report, so a report only
+ * steers placement, never hides a server.
+ */
+void
+srv_mark_suspect(struct named_ctx *nc, uint64_t id)
+{
+	struct srv	*s = srv_find(nc, id);
+
+	if (s == NULL || s->kind != DFS_SRV_FILE)
+		return;
+	if (!srv_suspect(nc, s))
+		log_info("file server %llu at %s port %u is suspect: a client "
+		    "could not reach it", (unsigned long long)s->id, s->host,
+		    s->port);
+	s->suspect_ms = now_ms();
+}
+
+/*
  * Picks the file server for a new file at absolute `path`: among live
  * file servers, those whose longest declared prefix matching the path is
- * longest; round robin among them.  Returns 0 and *id, or
+ * longest; round robin among them.  Suspect servers are picked only
+ * when no other one serves the path.  Returns 0 and *id, or
  * -DFS_ERR_NOSERVER.
  */
 int
 srv_place(struct named_ctx *nc, const char *path, size_t len, uint64_t *id)
 {
 	struct srv	*win[DFS_MAXSERVERS];
-	unsigned int	 i, nwin = 0;
+	unsigned int	 i, nwin = 0, pass;
 	long		 best = -1, m;
 
+	for (pass = 0; pass < 2 && nwin == 0; pass++)
 	for (i = 0; i < nc->nsrvs; i++) {
 		if (nc->srvs[i]->kind != DFS_SRV_FILE ||
-		    !srv_live(nc, nc->srvs[i]))
+		    !srv_live(nc, nc->srvs[i]) ||
+		    (pass == 0 && srv_suspect(nc, nc->srvs[i])))
 			continue;
 		m = srv_match(nc->srvs[i], path, len);
 		if (m < 0 || m < best)

@@ -30,8 +30,9 @@ mkdir -p "$XDG_CACHE_HOME" && mkdir -m 1777 "$XDG_CACHE_HOME/dfs" || exit 99
 PIDS=
 NAMEDPORT=
 
-# Stops every daemon this test started (SIGTERM, then SIGKILL after 5 s)
-# and removes $TMP.  Keeps the exit status.
+# Stops every daemon this test started (SIGTERM, then SIGKILL after 30 s,
+# a bound for a loaded machine: a daemon killed so fails the test) and
+# removes $TMP.  Keeps the exit status.
 teardown()
 {
 	rc=$?
@@ -45,11 +46,11 @@ teardown()
 			rc=99
 		fi
 	done
+	deadline=$(( $(date +%s%3N) + 30000 ))
 	for pid in $PIDS; do
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		while kill -0 "$pid" 2>/dev/null &&
+		    [ "$(date +%s%3N)" -lt "$deadline" ]; do
 			sleep 0.05
-			i=$((i + 1))
 		done
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid"
@@ -100,14 +101,18 @@ random_port()
 	echo $(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
 }
 
-# start_daemon NAME ARGS...: starts dfs-NAME on a random port, retrying
-# with another port when it dies before writing its pid file (port in
-# use).  Sets PORT.  Fails the test after 5 tries.
+# start_daemon NAME[.N] ARGS...: starts dfs-NAME on a random port,
+# retrying with another port when it dies before writing its pid file
+# (port in use).  Its pid file, state directory and log are
+# $TMP/NAME[.N].{pid,,log} (.N: a second instance).  Sets PORT.  Fails
+# the test after 5 tries, or when one has not started after 30 s (a
+# generous bound: other tests may load the machine).
 start_daemon()
 {
 	name=$1
+	prog=${name%%.*}
 	shift
-	[ -x "$BIN/dfs-$name" ] || fail "$BIN/dfs-$name not built"
+	[ -x "$BIN/dfs-$prog" ] || fail "$BIN/dfs-$prog not built"
 	tries=0
 	while [ $tries -lt 5 ]; do
 		tries=$((tries + 1))
@@ -115,15 +120,14 @@ start_daemon()
 		pidfile=$TMP/$name.pid
 		rm -f "$pidfile"
 		mkdir -p "$TMP/$name"
-		"$BIN/dfs-$name" -d -N -b 127.0.0.1 -p "$PORT" \
+		"$BIN/dfs-$prog" -d -N -b 127.0.0.1 -p "$PORT" \
 		    -D "$TMP/$name" -P "$pidfile" "$@" \
 		    >>"$TMP/$name.log" 2>&1 &
 		pid=$!
-		i=0
-		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null &&
-		    [ $i -lt 200 ]; do
+		deadline=$(( $(date +%s%3N) + 30000 ))
+		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null; do
+			[ "$(date +%s%3N)" -lt "$deadline" ] || break
 			sleep 0.025
-			i=$((i + 1))
 		done
 		if [ -s "$pidfile" ] && kill -0 $pid 2>/dev/null; then
 			PIDS="$PIDS $pid"
@@ -131,26 +135,48 @@ start_daemon()
 		fi
 		kill $pid 2>/dev/null
 		wait $pid 2>/dev/null
+		# alive but not ready: not a port in use, do not try again
+		[ "$(date +%s%3N)" -lt "$deadline" ] || break
 	done
 	fail "dfs-$name did not start (see $TMP/$name.log)"
 }
 
-# Starts the cluster and waits until a file can be stored (the file
-# server has registered), at most 5 s.
+# kill_daemon NAME[.N]: kill -9 of a daemon start_daemon started, and
+# waits (30 s at most) until no process of it is left: dfs-filed's
+# workers, forked with its command line, die of their supervisor's
+# death a moment later, and could still serve until then.
+kill_daemon()
+{
+	kpid=$(cat "$TMP/$1.pid")
+	kill -9 "$kpid" || fail "cannot kill $1 ($kpid)"
+	wait "$kpid" 2>/dev/null
+	PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$kpid\$" | tr '\n' ' ')
+	deadline=$(( $(date +%s%3N) + 30000 ))
+	while pgrep -f -- "-D $TMP/$1 -P " >/dev/null; do
+		[ "$(date +%s%3N)" -lt "$deadline" ] ||
+		    fail "processes of $1 left 30 s after kill -9"
+		sleep 0.02
+	done
+}
+
+# cluster_start [HEARTBEAT_MS]: starts the cluster and waits until a
+# file can be stored (the file server has registered), at most 30 s.
+# Heartbeats every second by default: a server missing three is marked
+# down, which a loaded machine must not cause (200 ms did allow it).
 cluster_start()
 {
-	start_daemon named -H 200
+	start_daemon named -H "${1:-1000}"
 	NAMEDPORT=$PORT
 	DFS_SERVER=127.0.0.1:$NAMEDPORT
 	export DFS_SERVER
 	start_daemon lockd -s "$DFS_SERVER"
 	start_daemon filed -s "$DFS_SERVER"
-	i=0
+	deadline=$(( $(date +%s%3N) + 30000 ))
 	until echo ready | dfs-cp --no-cache - dfs:/.cli-ready \
 	    >"$TMP/ready.out" 2>&1
 	do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "cluster not ready after 5 s:" \
+		[ "$(date +%s%3N)" -lt "$deadline" ] ||
+		    fail "cluster not ready after 30 s:" \
 		    "$(cat "$TMP/ready.out")"
 		sleep 0.05
 	done

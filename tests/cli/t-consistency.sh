@@ -125,11 +125,17 @@ mkfile "$TMP/new" $((64 * 1048576))
 ok dfs-cp "$TMP/old" dfs:/big
 mkfifo "$TMP/pipe" || fail "mkfifo"
 # The reader takes one byte (so dfs-cat has opened /big and read its
-# first chunk), then stalls for 2 s while the pipe fills, then drains.
+# first chunk), then stalls while the pipe fills until /big was
+# replaced (at most 60 s: a fixed pause raced the replacement), then
+# drains.
 {
 	dd bs=1 count=1 2>/dev/null
 	: >"$TMP/started"
-	sleep 2
+	i=0
+	while [ ! -e "$TMP/replaced" ] && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	cat
 } <"$TMP/pipe" >"$TMP/big.out" &
 rpid=$!
@@ -145,7 +151,8 @@ while [ ! -e "$TMP/started" ]; do
 	sleep 0.05
 done
 ok dfs-cp "$TMP/new" dfs:/big
-# both end by themselves once the reader drains (at most ~2 s from now)
+: >"$TMP/replaced"
+# both end by themselves once the reader drains
 wait "$cpid"
 crc=$?
 wait "$rpid"

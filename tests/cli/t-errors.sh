@@ -116,11 +116,11 @@ run dfs-stat /secret
 [ $RC -eq 1 ] || fail "a failed upload created /secret"
 
 say "the name server is down"
-expect_err "dfs-ls: cannot reach name server 127.0.0.1:1: Cannot reach server" \
+expect_err "dfs-ls: cannot reach name server 127.0.0.1:1: Connection refused" \
     env DFS_SERVER=127.0.0.1:1 dfs-ls /
-expect_err "dfs-cat: cannot reach name server 127.0.0.1:1: Cannot reach server" \
+expect_err "dfs-cat: cannot reach name server 127.0.0.1:1: Connection refused" \
     dfs-cat -s 127.0.0.1:1 /f
-expect_err "dfs-cp: cannot reach name server 127.0.0.1:1: Cannot reach server" \
+expect_err "dfs-cp: cannot reach name server 127.0.0.1:1: Connection refused" \
     env DFS_SERVER=127.0.0.1:1 dfs-cp "$TMP/f" dfs:/f
 expect_err "dfs-ls: no name server: use -s HOST[:PORT] or set DFS_SERVER" \
     env -u DFS_SERVER dfs-ls /

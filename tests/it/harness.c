@@ -23,7 +23,9 @@
 #include "rpcc.h"
 
 #define READY_POLL_MS	20
-#define READY_TRIES	(getenv("DFS_VALGRIND") ? 1500 : 250)
+/* 20 s (30 s under valgrind): only a failure waits that long, and a
+ * loaded machine must not be one */
+#define READY_TRIES	(getenv("DFS_VALGRIND") ? 1500 : 1000)
 
 static void
 sleep_ms(unsigned int ms)
@@ -198,13 +200,14 @@ harness_start(struct dproc *d)
 	return -1;
 }
 
-/* Waits for the daemon, at most 10 s, then kills it. */
+/* Waits for the daemon, at most 30 s (a loaded machine), then kills
+ * it. */
 static int
 reap(struct dproc *d)
 {
 	int	i, st;
 
-	for (i = 0; i < 500; i++) {
+	for (i = 0; i < 1500; i++) {
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = -1;
 			if (WIFEXITED(st))

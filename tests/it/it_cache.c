@@ -519,17 +519,22 @@ test_cache__eviction(void)
 	dfs_disconnect(e);
 }
 
-/* In a child: connects with cache dir `dir`, waits until the parent
- * closes `go`, reads path with "rc".  Exits 0 if the bytes were right. */
+/* In a child: connects with cache dir `dir`, says so with a byte on
+ * `ready`, waits until the parent closes `go`, reads path with "rc".
+ * Exits 0 if the bytes were right. */
 static void __attribute__((noreturn))
-reader(const char *dir, int go, const char *path, size_t n, uint64_t seed)
+reader(const char *dir, int ready, int go, const char *path, size_t n,
+    uint64_t seed)
 {
 	struct dfs	*d = client(dir, 0);
-	char		 c;
+	char		 c = 'r';
 	int		 ok;
 
 	if (d == NULL)
 		_exit(2);
+	if (write(ready, &c, 1) != 1)
+		_exit(3);
+	close(ready);
 	while (read(go, &c, 1) > 0)
 		continue;
 	ok = get_ok(d, path, "rc", n, seed);
@@ -547,20 +552,27 @@ test_cache__two_processes(void)
 	struct walk	 wk;
 	pid_t		 pid[2];
 	uint64_t	 r0;
-	int		 go[2], i, st;
+	int		 go[2], ready[2], i, st;
+	char		 c;
 
 	CU_ASSERT_EQUAL_FATAL(put_pattern("/shared", 16 * MIB, 40), 0);
 	CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
 	for (i = 0; i < 2; i++) {
 		pid[i] = fork();
 		if (pid[i] == 0) {
 			close(go[1]);
-			reader(dir, go[0], "/shared", 16 * MIB, 40);
+			close(ready[0]);
+			reader(dir, ready[1], go[0], "/shared", 16 * MIB, 40);
 		}
 		CU_ASSERT_FATAL(pid[i] > 0);
 	}
 	close(go[0]);
-	usleep(200000);			/* both connected */
+	close(ready[1]);
+	/* both connected (a child that failed closes its end: EOF) */
+	for (i = 0; i < 2 && read(ready[0], &c, 1) == 1; i++)
+		continue;
+	close(ready[0]);
 	close(go[1]);			/* go */
 	for (i = 0; i < 2; i++) {
 		CU_ASSERT_EQUAL(waitpid(pid[i], &st, 0), pid[i]);

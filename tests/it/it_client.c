@@ -184,7 +184,8 @@ test_client__no_lost_update(void)
 	CU_ASSERT_STRING_EQUAL(buf, "first+");
 }
 
-/* dfs_abort: nothing committed, lock released at once. */
+/* dfs_abort: nothing committed, lock released at once, a created file
+ * taken back. */
 static void
 test_client__abort(void)
 {
@@ -199,6 +200,21 @@ test_client__abort(void)
 	CU_ASSERT_STRING_EQUAL(buf, "keep");
 	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/abort", "w", &f), 0);
 	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	/* a file the aborted open created leaves no name, whether its
+	 * stage was made (a chunk sent) or not */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/abort.new", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_write(f, "lose", 4), 4);
+	CU_ASSERT_EQUAL(dfs_abort(f), 0);
+	CU_ASSERT_EQUAL(dfs_open(b, "/abort.new", "r", &f), -DFS_ERR_NOENT);
+	CU_ASSERT_EQUAL_FATAL(dfs_open(a, "/abort.big", "w", &f), 0);
+	CU_ASSERT_EQUAL(dfs_truncate(f, 3 << 20), 0);	/* makes the stage */
+	CU_ASSERT_EQUAL(dfs_abort(f), 0);
+	CU_ASSERT_EQUAL(dfs_open(b, "/abort.big", "r", &f), -DFS_ERR_NOENT);
+	/* and the name is free for anyone at once (the lock went too) */
+	CU_ASSERT_EQUAL_FATAL(dfs_open(b, "/abort.new", "wx", &f), 0);
+	CU_ASSERT_EQUAL(dfs_close(f), 0);
+	CU_ASSERT_EQUAL(harness_get(a, "/abort.new", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
 }
 
 static void

@@ -396,7 +396,7 @@ test_named__stats(void)
 	static const char *const names[] = { "PUTROOTFH", "PUTFH", "GETFH",
 	    "SAVEFH", "RESTOREFH", "LOOKUP", "GETATTR", "SETATTR", "CREATE",
 	    "MKDIR", "REMOVE", "RENAME", "READDIR", "LOCATE", "SERVERS",
-	    "REGISTER", "COMMIT", "GETPATH", "PUTLOCK", "STATS",
+	    "REGISTER", "COMMIT", "GETPATH", "PUTLOCK", "STATS", "SUSPECT",
 	    "LOG_COMMITS", "LOG_SYNCS" };
 	static const struct {
 		const char	*name;
@@ -1178,6 +1178,34 @@ test_named__placement(void)
 	CU_ASSERT(go() == DFS_ERR_ISDIR);
 }
 
+/* SUSPECT steers placement to the other server while one is left;
+ * with none left, or for an unknown id, placement goes on as before. */
+static void
+test_named__suspect(void)
+{
+	uint64_t	other, again;
+	int		i;
+
+	other = reg_file(0, 7020, NULL, 0);
+	B();
+	add(OP_SUSPECT)->name_argop_u.suspect = fx.srvid;
+	add(OP_SUSPECT)->name_argop_u.suspect = 999;	/* unknown: ignored */
+	CU_ASSERT_FATAL(go() == DFS_OK);
+	for (i = 0; i < 4; i++) {
+		char	name[16];
+
+		snprintf(name, sizeof(name), "s%d", i);
+		CU_ASSERT(placed("/", name) == other);
+	}
+	B();
+	add(OP_SUSPECT)->name_argop_u.suspect = other;
+	CU_ASSERT_FATAL(go() == DFS_OK);
+	/* both suspect: round robin among them, nothing refused */
+	again = placed("/", "t0");
+	CU_ASSERT(again == fx.srvid || again == other);
+	CU_ASSERT(placed("/", "t1") != again && placed("/", "t2") == again);
+}
+
 static void
 test_named__noserver(void)
 {
@@ -1401,6 +1429,7 @@ static CU_TestInfo readdir_tests[] = {
 static CU_TestInfo server_tests[] = {
 	{ "register", test_named__register },
 	{ "placement", test_named__placement },
+	{ "suspect", test_named__suspect },
 	{ "noserver", test_named__noserver },
 	{ "lock_server", test_named__lock_server },
 	CU_TEST_INFO_NULL,

@@ -1,0 +1,132 @@
+#!/bin/sh
+# t-deadserver.sh -- a dead server costs a tool seconds and is named with
+# its cause: dfs-filed stopped (SIGSTOP: connections are accepted by the
+# kernel, nothing answers), before a transfer and in the middle of one,
+# dfs-filed killed (connections refused), and the name server killed.
+# The name server hears heartbeats every 20 s here, so it believes the
+# file server live throughout (a minute) and the client is what must
+# notice.  The limits are generous (10 s; the client gives a new file
+# server 3 s to answer) so that load cannot fail them; before, a stopped
+# file server cost a download 45 s and an upload 60 s.
+. "$(dirname "$0")/lib.sh"
+TMPDIR=$TMP
+export TMPDIR
+STOPPED=
+cleanup()
+{
+	for p in $STOPPED; do
+		kill -CONT "$p" 2>/dev/null
+	done
+	STOPPED=
+}
+trap 'st=$?; cleanup; (exit $st); teardown' EXIT
+cluster_start 20000
+
+# stop_filed: SIGSTOP dfs-filed, the supervisor first (then it forks no
+# worker), then every worker.
+stop_filed()
+{
+	kill -STOP "$filedpid" || fail "cannot stop dfs-filed $filedpid"
+	STOPPED=$filedpid
+	for w in $(pgrep -P "$filedpid"); do
+		kill -STOP "$w" && STOPPED="$STOPPED $w"
+	done
+}
+
+now_ms()
+{
+	date +%s%3N
+}
+
+# timed_fail WHAT REGEX CMD...: CMD must exit 1 within 10 s with a
+# message matching the extended REGEX.
+timed_fail()
+{
+	what=$1 pat=$2
+	shift 2
+	t0=$(now_ms)
+	run timeout 60 "$@"
+	ms=$(( $(now_ms) - t0 ))
+	err=$(cat "$TMP/err")
+	[ $RC -eq 1 ] || fail "$what: '$*' exited $RC ($err)"
+	echo "$err" | grep -Eq "$pat" || fail "$what: '$*' said '$err'"
+	[ $ms -lt 10000 ] || fail "$what: '$*' took $ms ms ($err)"
+	say "ok ($ms ms): $err"
+}
+
+mkfile "$TMP/f" 100000
+mkfile "$TMP/big" $((3 * 1048576))
+ok dfs-cp --no-cache "$TMP/f" dfs:/f
+ok dfs-cp --no-cache "$TMP/big" dfs:/big
+
+say "dfs-filed stopped"
+filedpid=$(cat "$TMP/filed.pid")
+stop_filed
+cause="no answer within 3000 ms"
+timed_fail "download, small" "^dfs-cat: /f: .*$cause" dfs-cat --no-cache /f
+timed_fail "download, large" "^dfs-cp: dfs:/big: .*$cause" \
+    dfs-cp --no-cache dfs:/big "$TMP/big.back"
+[ ! -e "$TMP/big.back" ] || fail "a partial download was left"
+timed_fail "upload" "^dfs-cp: dfs:/f: .*$cause" \
+    dfs-cp --no-cache "$TMP/big" dfs:/f
+cleanup
+ok dfs-cat --no-cache /f
+same "$TMP/f" "$TMP/out"
+
+say "dfs-filed stopped in the middle of a download"
+# The reader takes one byte, so dfs-cat has read ahead as far as the
+# pipe lets it, then waits for the workers to be stopped, then drains:
+# the next READ gets no answer.  A call timeout of 2 s (dfs.conf), and
+# the probe of the new connection after it, fail it well within 10 s.
+mkfile "$TMP/huge" $((64 * 1048576))
+ok dfs-cp --no-cache "$TMP/huge" dfs:/huge
+echo "timeout = 2" >"$TMP/dfs.conf"
+mkfifo "$TMP/pipe" || fail "mkfifo"
+{
+	dd bs=1 count=1 2>/dev/null
+	: >"$TMP/started"
+	i=0
+	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	cat
+} <"$TMP/pipe" >/dev/null &
+rpid=$!
+DFS_CONFIG=$TMP/dfs.conf dfs-cat --no-cache /huge >"$TMP/pipe" \
+    2>"$TMP/huge.err" &
+cpid=$!
+i=0
+while [ ! -e "$TMP/started" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "dfs-cat /huge wrote nothing in 30 s"
+	sleep 0.05
+done
+stop_filed
+t0=$(now_ms)
+: >"$TMP/stopped"
+wait "$cpid"
+crc=$?
+ms=$(( $(now_ms) - t0 ))
+wait "$rpid"
+cleanup
+err=$(cat "$TMP/huge.err")
+[ $crc -eq 1 ] || fail "dfs-cat /huge exited $crc ($err)"
+echo "$err" | grep -Eq "^dfs-cat: /huge: .*(no answer within [0-9]+ ms)" ||
+    fail "dfs-cat /huge said '$err'"
+[ $ms -lt 10000 ] || fail "dfs-cat /huge took $ms ms ($err)"
+say "ok ($ms ms): $err"
+
+say "dfs-filed killed"
+kill_daemon filed
+cause="Connection refused"
+timed_fail "download" "^dfs-cat: /f: .*$cause" dfs-cat --no-cache /f
+timed_fail "upload" "^dfs-cp: dfs:/f: .*$cause" \
+    dfs-cp --no-cache "$TMP/big" dfs:/f
+
+say "the name server killed"
+kill_daemon named
+timed_fail "name server" \
+    "^dfs-cat: cannot reach name server $DFS_SERVER: Connection refused\$" \
+    dfs-cat /f
+exit 0

@@ -216,6 +216,40 @@ sanitize:
 	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined' check
 
+# --- fuzzing (tests/fuzz/, docs/FUZZING.md) ---------------------------
+
+# libFuzzer targets, one per program, built with clang into
+# $(BUILD)/fuzz/ (ASan+UBSan, every object instrumented).  `make fuzz`
+# runs each target FUZZ_SECONDS (an hour each by hand); `make fuzz-smoke`
+# FUZZ_SMOKE_SECONDS each, after replaying tests/fuzz/regress/, and
+# `make check` runs the smoke when $(FUZZ_CC) is installed.
+FUZZ_CC		?= clang-14
+FUZZ_SECONDS	?= 3600
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS	 = named lockd filed
+FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CHECK	:= $(if $(shell command -v $(FUZZ_CC) 2>/dev/null),fuzz-smoke)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
+check: $(FUZZ_CHECK)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/lib%.a $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+fuzz-bins: $(FUZZ_BINS)
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) \
+	    STATIC_TIRPC=0 LDFLAGS='$(FUZZ_SAN)' \
+	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
+	    fuzz-bins
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SMOKE_SECONDS) \
+	    $(FUZZ_TARGETS)
+
 # The unit and integration tests under valgrind's memcheck, the daemons
 # they start included.
 valgrind: $(UNIT_BINS) all $(IT_BINS)
@@ -250,7 +284,8 @@ DEB_PKGS = build-essential pkg-config libtirpc-dev rpcsvc-proto rpcbind \
 	   libgdbm-dev libcunit1-dev libxxhash-dev libinih-dev libkrb5-dev \
 	   groff-base \
 	   iproute2 \
-	   procps valgrind time
+	   procps valgrind time \
+	   clang-14 libclang-rt-14-dev llvm-14
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -226,7 +226,7 @@ sanitize:
 FUZZ_CC		?= clang-14
 FUZZ_SECONDS	?= 3600
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS	 = named lockd filed
+FUZZ_TARGETS	 = named lockd filed svcx
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CHECK	:= $(if $(shell command -v $(FUZZ_CC) 2>/dev/null),fuzz-smoke)
@@ -236,6 +236,11 @@ check: $(FUZZ_CHECK)
 
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
     $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/lib%.a $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+# lib/svcx.c's record reader, fed whole client streams
+$(BUILD)/fuzz/fuzz_svcx: $(BUILD)/tests/fuzz/fuzz_svcx.o \
+    $(BUILD)/tests/fuzz/fuzz.o $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 fuzz-bins: $(FUZZ_BINS)

@@ -218,13 +218,16 @@ sanitize:
 
 # --- fuzzing (tests/fuzz/, docs/FUZZING.md) ---------------------------
 
-# libFuzzer targets, one per program, built with clang into
-# $(BUILD)/fuzz/ (ASan+UBSan, every object instrumented).  `make fuzz`
-# runs each target FUZZ_SECONDS (an hour each by hand); `make fuzz-smoke`
-# FUZZ_SMOKE_SECONDS each, after replaying tests/fuzz/regress/, and
-# `make check` runs the smoke when $(FUZZ_CC) is installed.
+# libFuzzer targets, one per program and one for svcx's record reader,
+# built with clang into $(BUILD)/fuzz/ (ASan+UBSan, every object
+# instrumented).  `make fuzz` runs each target FUZZ_SECONDS, FUZZ_JOBS
+# at once (by default all four for an hour: an hour of wall time);
+# `make fuzz-smoke` FUZZ_SMOKE_SECONDS each, one after the other.  Both
+# replay tests/fuzz/regress/ first; `make check` runs the smoke when
+# $(FUZZ_CC) is installed.
 FUZZ_CC		?= clang-14
 FUZZ_SECONDS	?= 3600
+FUZZ_JOBS	?= 4
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS	 = named lockd filed svcx
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
@@ -250,9 +253,10 @@ fuzz-build:
 	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
 	    fuzz-bins
 fuzz: fuzz-build
-	tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(BUILD)/fuzz/fuzz \
+	    $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
-	@tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SMOKE_SECONDS) \
+	@FUZZ_JOBS=1 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SMOKE_SECONDS) \
 	    $(FUZZ_TARGETS)
 
 # The unit and integration tests under valgrind's memcheck, the daemons

@@ -53,7 +53,7 @@ run() {
 	replay "$t" || return 1
 	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$secs" -print_final_stats=1 \
-	    -close_fd_mask=2 -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	    -close_fd_mask=3 -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 	    -artifact_prefix="$top/artifacts/$t-" ${FUZZ_ARGS:-} \
 	    "$top/corpus/$t" "$top/seeds/$t" >"$log" 2>&1
 	rc=$?

@@ -4,8 +4,10 @@
  *
  * Every input runs on a fresh state directory whose lock table holds
  * two locks (EXCL on /a/b, SHARED on /c), granted the same way each
- * time: with getrandom(2) repeatable, their ids and the id the input's
- * first LOCK gets are known, so seeds UNLOCK, RENEW and TEST real ids.
+ * time, under limits of paths and lease small enough for inputs to
+ * reach.  With getrandom(2) repeatable, their ids and the id the
+ * input's first LOCK gets are known, so seeds UNLOCK, RENEW and TEST
+ * real ids.
  * A LOCK that asks to wait is answered at once, as for a caller that
  * cannot be answered later (no connection), so waiters are not fuzzed
  * here: t_lockd_wait covers them with its stub connections.
@@ -19,6 +21,15 @@
 #include "../../server/lock/lockd.h"
 
 #define LEASE_MS	60000
+
+/* Small, so that inputs of a few paths reach every limit (limits.c). */
+static const struct lock_limits limits = {
+	.max_lease_ms = 2 * LEASE_MS,
+	.max_paths = 24,
+	.client_paths = 16,
+	.max_waiters = 4,
+	.client_waiters = 2,
+};
 
 static struct {
 	char		base[FUZZ_PATHLEN];
@@ -84,6 +95,7 @@ state_open(void)
 	fuzz_reset_random();
 	memset(&st.ctx, 0, sizeof(st.ctx));
 	st.ctx.default_lease_ms = LEASE_MS;
+	st.ctx.lim = limits;
 	if (kv_open(&st.ctx.kv, st.dir, "lockd", err, sizeof(err)) != 0 ||
 	    table_load(&st.ctx, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_lockd: %s\n", err);

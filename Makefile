@@ -232,6 +232,7 @@ FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS	 = named lockd filed svcx
 FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
 FUZZ_CHECK	:= $(if $(shell command -v $(FUZZ_CC) 2>/dev/null),fuzz-smoke)
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
@@ -250,14 +251,13 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) \
 	    STATIC_TIRPC=0 LDFLAGS='$(FUZZ_SAN)' \
-	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' \
-	    fuzz-bins
+	    CFLAGS='$(FUZZ_CFLAGS) $(FUZZ_SAN)' fuzz-bins
 fuzz: fuzz-build
 	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(BUILD)/fuzz/fuzz \
 	    $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-build
-	@FUZZ_JOBS=1 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz $(FUZZ_SMOKE_SECONDS) \
-	    $(FUZZ_TARGETS)
+	@FUZZ_JOBS=1 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz \
+	    $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # The unit and integration tests under valgrind's memcheck, the daemons
 # they start included.

@@ -15,9 +15,10 @@ out=build/fuzzcov
 cc=${FUZZ_CC:-clang-14}
 v=${cc#clang}
 
+prof='-fprofile-instr-generate'
 make --no-print-directory BUILD=$out CC="$cc" STATIC_TIRPC=0 \
-    LDFLAGS='-fprofile-instr-generate' \
-    CFLAGS='-O1 -g -fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping' \
+    LDFLAGS="$prof" \
+    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $prof -fcoverage-mapping" \
     fuzz-bins >/dev/null
 rm -f "$out"/*.profraw
 objs=

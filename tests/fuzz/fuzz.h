@@ -60,8 +60,8 @@ int	fuzz_decode(xdrproc_t proc, void *obj, const uint8_t *data,
  * Decodes the input as `proc`'s type and frees it: the decoder of a
  * reply, as a client or a peer server runs it on what it received.
  */
-void	fuzz_decode_only(xdrproc_t proc, size_t objsize, const uint8_t *data,
-	    size_t size);
+void	fuzz_decode_only(xdrproc_t proc, size_t objsize,
+	    const uint8_t *data, size_t size);
 /* Aborts (a finding) when `obj` does not encode with `proc`: the daemon
  * could not send that reply. */
 void	fuzz_must_encode(xdrproc_t proc, void *obj, const char *what);

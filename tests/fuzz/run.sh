@@ -46,7 +46,8 @@ run() {
 	log=$top/log/$t.log
 	rm -rf "$top/seeds/$t"
 	mkdir -p "$top/seeds/$t" "$top/corpus/$t"
-	DFS_FUZZ_SEEDS="$top/seeds/$t" "$bin" -runs=0 >"$top/log/$t.seeds.log" 2>&1 || {
+	DFS_FUZZ_SEEDS="$top/seeds/$t" "$bin" -runs=0 \
+	    >"$top/log/$t.seeds.log" 2>&1 || {
 		echo "fuzz $t: cannot write seeds" >&2
 		return 1
 	}

@@ -216,6 +216,49 @@ sanitize:
 	    CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined' check
 
+# --- fuzzing (tests/fuzz/, docs/FUZZING.md) ---------------------------
+
+# libFuzzer targets, one per program and one for svcx's record reader,
+# built with clang into $(BUILD)/fuzz/ (ASan+UBSan, every object
+# instrumented).  `make fuzz` runs each target FUZZ_SECONDS, FUZZ_JOBS
+# at once (by default all four for an hour: an hour of wall time);
+# `make fuzz-smoke` FUZZ_SMOKE_SECONDS each, one after the other.  Both
+# replay tests/fuzz/regress/ first; `make check` runs the smoke when
+# $(FUZZ_CC) is installed.
+FUZZ_CC		?= clang-14
+FUZZ_SECONDS	?= 3600
+FUZZ_JOBS	?= 4
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS	 = named lockd filed svcx
+FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link
+FUZZ_CHECK	:= $(if $(shell command -v $(FUZZ_CC) 2>/dev/null),fuzz-smoke)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-bins
+check: $(FUZZ_CHECK)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/lib%.a $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+# lib/svcx.c's record reader, fed whole client streams
+$(BUILD)/fuzz/fuzz_svcx: $(BUILD)/tests/fuzz/fuzz_svcx.o \
+    $(BUILD)/tests/fuzz/fuzz.o $(COMMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+fuzz-bins: $(FUZZ_BINS)
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) \
+	    STATIC_TIRPC=0 LDFLAGS='$(FUZZ_SAN)' \
+	    CFLAGS='$(FUZZ_CFLAGS) $(FUZZ_SAN)' fuzz-bins
+fuzz: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(BUILD)/fuzz/fuzz \
+	    $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	@FUZZ_JOBS=1 tests/fuzz/run.sh $(BUILD)/fuzz/fuzz \
+	    $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
 # The unit and integration tests under valgrind's memcheck, the daemons
 # they start included.
 valgrind: $(UNIT_BINS) all $(IT_BINS)
@@ -250,7 +293,8 @@ DEB_PKGS = build-essential pkg-config libtirpc-dev rpcsvc-proto rpcbind \
 	   libgdbm-dev libcunit1-dev libxxhash-dev libinih-dev libkrb5-dev \
 	   groff-base \
 	   iproute2 \
-	   procps valgrind time
+	   procps valgrind time \
+	   clang-14 libclang-rt-14-dev llvm-14
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

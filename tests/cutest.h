@@ -22,6 +22,11 @@ int	cutest_copy_file(const char *src, const char *dst);
 /* A TCP socket bound (not listening) to 127.0.0.1 on a port the kernel
  * chose, stored in *port.  Returns the socket or -1. */
 int	cutest_bind_loopback(unsigned int *port);
+/* A TCP socket connected to 127.0.0.1:port (a raw client of a daemon).
+ * Returns the socket or -1. */
+int	cutest_connect_loopback(unsigned int port);
+/* Milliseconds on the monotonic clock, for deadlines. */
+unsigned long long	cutest_ms(void);
 /* Removes a directory tree.  Returns 0 or -1. */
 int	cutest_rmtree(const char *dir);
 /* Reads exactly n bytes from fd (a scripted peer's socket).  Returns 0,

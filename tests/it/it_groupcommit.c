@@ -320,25 +320,6 @@ test_groupcommit__kill9(void)
 
 /* --- raw connections: pipelining and hanging up --- */
 
-/* A TCP connection to the daemon, or -1. */
-static int
-raw_connect(void)
-{
-	struct sockaddr_in	sa;
-	int			fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)named.port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd != -1 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ==
-	    -1) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
 
 /* Encodes a COMPOUND [PUTROOTFH, MKDIR name] call with `xid` as one
  * record (marker included) at buf.  Returns its length, or 0. */
@@ -444,7 +425,7 @@ test_groupcommit__pipelined(void)
 	CLIENT		*c;
 	int		fd;
 
-	fd = raw_connect();
+	fd = cutest_connect_loopback(named.port);
 	CU_ASSERT_FATAL(fd != -1);
 	n1 = encode_mkdir(buf, sizeof(buf), 0x1001, "pipe1");
 	n2 = encode_mkdir(buf + n1, sizeof(buf) - n1, 0x1002, "pipe2");
@@ -478,7 +459,7 @@ test_groupcommit__hangup(void)
 	int	fd, i, found = 0;
 
 	for (i = 0; i < 20; i++) {
-		fd = raw_connect();
+		fd = cutest_connect_loopback(named.port);
 		CU_ASSERT_FATAL(fd != -1);
 		snprintf(name, sizeof(name), "hup%d", i);
 		n = encode_mkdir(buf, sizeof(buf), 0x2000 + (uint32_t)i,

@@ -38,41 +38,11 @@
 static char		root[256];
 static struct dproc	named, lockd;
 
-static unsigned long long
-ms_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- raw RPC ------------------------------------------------------------ */
 
-/* A connected TCP socket to 127.0.0.1:port, or -1. */
-static int
-raw_connect(unsigned int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
- * Encodes a call (AUTH_NONE) of prog/vers/proc
- * with arguments xargs(args) into buf.  Returns its length, or 0.
+ * Encodes a call (AUTH_NONE) of prog/vers/proc with arguments
+ * xargs(args) into buf.  Returns its length, or 0.
  */
 static size_t
 encode_call(char *buf, size_t cap, uint32_t xid, rpcprog_t prog,
@@ -171,17 +141,18 @@ read_reply(int fd, int ms, enum reply_stat *rstat, enum accept_stat *astat)
 static int
 closed_within(int fd, int ms)
 {
-	unsigned long long	end = ms_now() + (unsigned long long)ms;
+	unsigned long long	end = cutest_ms() + (unsigned long long)ms;
 	char			buf[65536];
 	ssize_t			n;
 
 	do {
-		if (!readable(fd, ms_now() < end ? (int)(end - ms_now()) : 0))
+		if (!readable(fd, cutest_ms() < end ?
+		    (int)(end - cutest_ms()) : 0))
 			return 0;
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0 || (n == -1 && errno == ECONNRESET))
 			return 1;
-	} while (ms_now() < end);
+	} while (cutest_ms() < end);
 	return 0;
 }
 
@@ -195,7 +166,7 @@ served(const struct dproc *d)
 	size_t			n;
 	int			fd, ok;
 
-	if ((fd = raw_connect(d->port)) == -1)
+	if ((fd = cutest_connect_loopback(d->port)) == -1)
 		return 0;
 	n = encode_call(buf, sizeof(buf), 4242, d->rpcprog, 1, 0, NULL,
 	    NULL);
@@ -284,7 +255,7 @@ test_hostile__huge_mark_then_nothing(void)
 	int				i, fd;
 
 	for (i = 0; i < NDAEMONS; i++) {
-		fd = raw_connect(daemons[i]->port);
+		fd = cutest_connect_loopback(daemons[i]->port);
 		CU_ASSERT_FATAL(fd != -1);
 		CU_ASSERT(cutest_write_full(fd, mark, 4) == 0);
 		CU_ASSERT(served(daemons[i]));
@@ -304,7 +275,7 @@ test_hostile__mark_over_limit(void)
 	int				i, fd;
 
 	for (i = 0; i < NDAEMONS; i++) {
-		fd = raw_connect(daemons[i]->port);
+		fd = cutest_connect_loopback(daemons[i]->port);
 		CU_ASSERT_FATAL(fd != -1);
 		CU_ASSERT(cutest_write_full(fd, mark, 4) == 0);
 		CU_ASSERT(closed_within(fd, SERVED_MS));
@@ -327,7 +298,7 @@ test_hostile__fragments(void)
 	int			i, fd;
 
 	for (i = 0; i < NDAEMONS; i++) {
-		fd = raw_connect(daemons[i]->port);
+		fd = cutest_connect_loopback(daemons[i]->port);
 		CU_ASSERT_FATAL(fd != -1);
 		for (k = 0; k < 3; k++) {
 			n = encode_call(buf, sizeof(buf), 100 + (uint32_t)k,
@@ -399,7 +370,7 @@ test_hostile__malformed(void)
 	uint32_t		rpcvers;
 	int			fd;
 
-	fd = raw_connect(named.port);
+	fd = cutest_connect_loopback(named.port);
 	CU_ASSERT_FATAL(fd != -1);
 	n = encode_call(buf, sizeof(buf), 7, DFS_NAME_PROG, 1, 0, NULL,
 	    NULL);
@@ -459,7 +430,7 @@ test_hostile__pipeline_unread(void)
 	ops[1].name_argop_u.readdir.count = DFS_MAXDIRENT;
 	args.ops.ops_len = 2;
 	args.ops.ops_val = ops;
-	fd = raw_connect(named.port);
+	fd = cutest_connect_loopback(named.port);
 	CU_ASSERT_FATAL(fd != -1);
 	/* a small receive buffer, so the replies back up soon */
 	fl = 4096;
@@ -493,7 +464,7 @@ test_hostile__idle_flood(void)
 
 	for (i = 0; i < NDAEMONS; i++) {
 		for (j = 0; j < 40; j++)
-			fds[j] = raw_connect(daemons[i]->port);
+			fds[j] = cutest_connect_loopback(daemons[i]->port);
 		CU_ASSERT(served(daemons[i]));
 		for (j = 0; j < 40; j++) {
 			if (fds[j] == -1 || closed_within(fds[j], CLOSED_MS))
@@ -524,7 +495,7 @@ first_open(const int *fds, int n)
 static void
 test_hostile__slowloris(void)
 {
-	unsigned long long	end = ms_now() + 3 * CLOSED_MS;
+	unsigned long long	end = cutest_ms() + 3 * CLOSED_MS;
 	char			buf[256];
 	size_t			n, k = 0;
 	uint32_t		mark;
@@ -535,11 +506,11 @@ test_hostile__slowloris(void)
 	CU_ASSERT_FATAL(n > 20);
 	mark = htonl(LAST_FRAG | (uint32_t)n);
 	for (j = 0; j < 20; j++) {
-		fds[j] = raw_connect(named.port);
+		fds[j] = cutest_connect_loopback(named.port);
 		CU_ASSERT_FATAL(fds[j] != -1);
 		CU_ASSERT(cutest_write_full(fds[j], &mark, 4) == 0);
 	}
-	while (nclosed < 20 && ms_now() < end && k < n - 1) {
+	while (nclosed < 20 && cutest_ms() < end && k < n - 1) {
 		CU_ASSERT(served(&named));
 		for (j = 0; j < 20; j++) {
 			if (fds[j] == -1)
@@ -583,7 +554,7 @@ test_hostile__few_descriptors(void)
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &old) == 0);
 	CU_ASSERT_FATAL(rc == 0);
 	for (j = 0; j < 60; j++)
-		fds[j] = raw_connect(small.port);
+		fds[j] = cutest_connect_loopback(small.port);
 	for (j = 0; j < 5; j++)
 		CU_ASSERT(served(&small));
 	for (j = 0; j < 60; j++)
@@ -615,10 +586,10 @@ log_count(const struct dproc *d, const char *what)
 static int
 logged_within(const struct dproc *d, const char *what, int n, int ms)
 {
-	unsigned long long	end = ms_now() + (unsigned long long)ms;
+	unsigned long long	end = cutest_ms() + (unsigned long long)ms;
 
 	while (log_count(d, what) <= n) {
-		if (ms_now() >= end)
+		if (cutest_ms() >= end)
 			return 0;
 		(void)poll(NULL, 0, 50);
 	}

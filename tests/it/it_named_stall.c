@@ -167,15 +167,6 @@ static struct {
 	unsigned int	 calls, delays, others, slow;
 } mut;
 
-static unsigned long long
-ms_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 +
-	    (unsigned long long)ts.tv_nsec / 1000000;
-}
 
 static int
 suite_init(void)
@@ -266,9 +257,9 @@ mut_run(void *arg)
 	(void)arg;
 	while (!mut.stop) {
 		snprintf(name, sizeof(name), "m%u", mut.calls);
-		t0 = ms_now();
+		t0 = cutest_ms();
 		st = n_mkdir(mut.c, "s", name);
-		if (ms_now() - t0 >= SLOW_MS)
+		if (cutest_ms() - t0 >= SLOW_MS)
 			mut.slow++;
 		mut.calls++;
 		if (st == DFS_ERR_DELAY)
@@ -298,12 +289,12 @@ test_named_stall__mute_lockd(void)
 	CU_ASSERT_EQUAL_FATAL(n_mkdir(c, "", "s"), DFS_OK);
 	CU_ASSERT_EQUAL_FATAL(register_mute(c), DFS_OK);
 	CU_ASSERT_FATAL(pthread_create(&mut.thr, NULL, mut_run, NULL) == 0);
-	start = ms_now();
-	while (ms_now() - start < RUN_MS) {
-		t0 = ms_now();
+	start = cutest_ms();
+	while (cutest_ms() - start < RUN_MS) {
+		t0 = cutest_ms();
 		if (n_getattr(c, "s") != DFS_OK)
 			bad++;
-		dt = ms_now() - t0;
+		dt = cutest_ms() - t0;
 		if (dt > worst)
 			worst = dt;
 		n++;
@@ -349,9 +340,9 @@ static int
 await(volatile int *flag, unsigned int ms)
 {
 	struct timespec		ts = { 0, 5 * 1000000L };
-	unsigned long long	end = ms_now() + ms;
+	unsigned long long	end = cutest_ms() + ms;
 
-	while (ms_now() < end) {
+	while (cutest_ms() < end) {
 		if (flag != NULL ? *flag != 0 : fake_heard() > 0)
 			return 1;
 		nanosleep(&ts, NULL);

@@ -357,16 +357,32 @@ readable(int fd, int ms)
 }
 
 /*
+ * Is the next request on connection fd ready to serve (conns_ready())
+ * within FILED_LINGER_MS, with no signal meanwhile?  One that has begun
+ * but is not ready goes back to the supervisor, which waits for the
+ * rest without a worker.  Returns 1 (serve it), 0 (give the connection
+ * back) or -1 (the client hung up).
+ */
+static int
+next_ready(int fd)
+{
+	if (!readable(fd, FILED_LINGER_MS))
+		return 0;
+	return conns_ready(fd, NULL);
+}
+
+/*
  * Serves the requests waiting on connection fd, blocking, under the
- * request deadline, and lets go of it once none is left.  Returns 1
- * when the connection lives on (the supervisor holds it), 0 when it is
- * gone (the client hung up, or a read or write failed).
+ * request deadline, and lets go of it once none is ready.  The first
+ * is: the supervisor lends a connection only then.  Returns 1 when the
+ * connection lives on (the supervisor holds it), 0 when it is gone (the
+ * client hung up, or a read or write failed).
  */
 static int
 worker_serve(struct super *s, int fd)
 {
 	SVCXPRT	*xprt;
-	int	 first;
+	int	 rc;
 
 	xprt = svc_fd_create(fd, DFS_MAXDATA, DFS_MAXDATA);
 	if (xprt == NULL) {
@@ -375,11 +391,11 @@ worker_serve(struct super *s, int fd)
 		return 0;
 	}
 	sendread_attach(xprt);
-	for (first = 1;; first = 0) {
-		if (!readable(fd, first ? 0 : FILED_LINGER_MS)) {
+	for (rc = 1;; rc = next_ready(fd)) {
+		if (rc != 1) {
 			/* closes our duplicate only */
 			SVC_DESTROY(xprt);
-			return 1;
+			return rc == 0;
 		}
 		filed_deadline(&s->fc, 1);
 		svc_getreq_common(fd);
@@ -726,7 +742,7 @@ handle(struct super *s, const struct epoll_event *ev)
 		/* not if it was closed and reused since the wait began */
 		if (s->cs.c[i].fd != -1 && s->cs.c[i].worker == -1 &&
 		    !s->cs.c[i].queued)
-			conns_ready(&s->cs, i);
+			conns_event(&s->cs, i, ev->events, now_ms());
 		break;
 	}
 	return 0;
@@ -829,7 +845,7 @@ init_events(struct super *s)
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, svcloop_sigfd(), &ev) == -1)
 		fatal("cannot wait for signals");
 	if (conns_init(&s->cs, max_conns(s), (int)s->d.peraddr, s->d.idle_s,
-	    s->epfd, &s->fc) == -1)
+	    s->d.request_s, s->epfd, &s->fc) == -1)
 		fatal("cannot make the connection table");
 }
 

@@ -12,26 +12,33 @@
  * No client may lock others out, so a worker is tied to a connection
  * only while a request is in flight.  The supervisor accepts every
  * connection and holds it (conns.c) in an epoll set while it is idle.
- * When one becomes readable, the supervisor lends a duplicate of it to
- * an idle worker over that worker's socket pair (SCM_RIGHTS), forking
- * one within -w if none is idle; connections wait in a queue for a
- * worker otherwise.  The worker serves requests on it for as long as the
- * next one is already there (or arrives within FILED_LINGER_MS), then
- * drops its duplicate and tells the supervisor, which watches the
- * connection again.  libtirpc's record buffer is empty at that point:
- * svc_getreq_common() serves every request it holds before it returns.
- * Idle connections thus cost a descriptor and an entry, not a process,
- * and are closed after -t seconds without a request.  An address holds
- * at most -a connections, and a full table closes its longest idle one
- * to admit a new client.
+ * When what a connection has buffered is whole requests (or at least
+ * CONNS_READY_BYTES of a large one, which streams), the supervisor
+ * lends a duplicate of it to an idle worker over that worker's socket
+ * pair (SCM_RIGHTS), forking one within -w if none is idle; connections
+ * wait in a queue for a worker otherwise.  A request that has begun to
+ * arrive and is not ready stays with the supervisor, which closes its
+ * connection if it is not ready within -r seconds (slowloris): a slow
+ * sender costs an entry, never a worker.  The worker serves requests on
+ * its connection for as long as the next one is ready (or becomes so
+ * within FILED_LINGER_MS), then drops its duplicate and tells the
+ * supervisor, which watches the connection again.  libtirpc's record
+ * buffer is empty at that point: svc_getreq_common() serves every
+ * request it holds before it returns, and the worker only read whole
+ * requests.  Idle connections thus cost a descriptor and an entry, not a
+ * process, and are closed after -t seconds without a request.  An
+ * address holds at most -a connections, and a full table closes its
+ * longest idle one to admit a new client.
  *
- * A slow or hostile client can still stall the worker it was lent to
- * while it sends a request or reads a reply (slowloris): the worker
- * publishes a deadline (now + -r seconds) in a MAP_SHARED table while
- * it does I/O with the client, pausing it only while an op runs (disk
- * and name server, bounded by their own timeouts).  The supervisor
- * shuts down a connection whose worker passed its deadline; the
- * worker's blocking read or write then fails and it gives the
+ * What can still hold a worker is a client that stops in the middle of
+ * a large request it was lent for, or of one whose start arrived after
+ * the readiness test and before the worker's read took it along (a
+ * window of the lend's latency), or that does not read its reply: the
+ * worker publishes a deadline (now + -r seconds) in a MAP_SHARED table
+ * while it does I/O with the client, pausing it only while an op runs
+ * (disk and name server, bounded by their own timeouts).  The
+ * supervisor shuts down a connection whose worker passed its deadline;
+ * the worker's blocking read or write then fails and it gives the
  * connection back to be closed.  Since the supervisor owns a descriptor
  * of every connection, a worker that dies also closes nothing behind
  * its back: the supervisor sees its socket pair end and closes the
@@ -750,9 +757,9 @@ handle(struct super *s, const struct epoll_event *ev)
 
 /*
  * The supervisor's loop, until SIGTERM or SIGINT: accepts connections,
- * lends the readable ones to workers and takes them back, and every
- * tick reaps children, closes idle and slow connections and keeps the
- * pool's spares.
+ * lends those whose request is ready to workers and takes them back,
+ * and every tick reaps children, closes idle and slow connections and
+ * keeps the pool's spares.
  */
 static void
 supervise(struct super *s)

@@ -38,7 +38,7 @@ struct op_desc {
 static dfs_stat	op_stats(struct lock_ctx *, const lock_argop *, lock_resop *);
 
 static const struct op_desc optab[] = {
-	[LOP_ILLEGAL]	= { "ILLEGAL",	op_illegal },
+	[LOP_ILLEGAL]	= { "ILLEGAL",	op_illegal,	0 },
 	[LOP_LOCK]	= { "LOCK",	op_lock,	OPF_WRITES },
 	[LOP_UNLOCK]	= { "UNLOCK",	op_unlock,	OPF_WRITES |
 	    OPF_LASTROOM },

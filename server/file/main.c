@@ -31,9 +31,9 @@
  * longest idle one to admit a new client.
  *
  * What can still hold a worker is a client that stops in the middle of
- * a large request it was lent for, or of one whose start arrived after
- * the readiness test and before the worker's read took it along (a
- * window of the lend's latency), or that does not read its reply: the
+ * a large request it was lent for, or of one whose start arrived in the
+ * microseconds between the worker's own readiness test and its read
+ * (which takes it along), or that does not read its reply: the
  * worker publishes a deadline (now + -r seconds) in a MAP_SHARED table
  * while it does I/O with the client, pausing it only while an op runs
  * (disk and name server, bounded by their own timeouts).  The
@@ -381,9 +381,11 @@ next_ready(int fd)
 /*
  * Serves the requests waiting on connection fd, blocking, under the
  * request deadline, and lets go of it once none is ready.  The first
- * is: the supervisor lends a connection only then.  Returns 1 when the
- * connection lives on (the supervisor holds it), 0 when it is gone (the
- * client hung up, or a read or write failed).
+ * was when the supervisor lent it; tested again right before the read,
+ * since the start of a further request may have come meanwhile, and the
+ * read would take it along.  Returns 1 when the connection lives on
+ * (the supervisor holds it), 0 when it is gone (the client hung up, or
+ * a read or write failed).
  */
 static int
 worker_serve(struct super *s, int fd)
@@ -398,7 +400,7 @@ worker_serve(struct super *s, int fd)
 		return 0;
 	}
 	sendread_attach(xprt);
-	for (rc = 1;; rc = next_ready(fd)) {
+	for (rc = conns_ready(fd, NULL);; rc = next_ready(fd)) {
 		if (rc != 1) {
 			/* closes our duplicate only */
 			SVC_DESTROY(xprt);

@@ -4,13 +4,24 @@
  * locking others out: a per-address limit, an idle timeout, and a
  * bounded table whose longest idle connection makes room for a new one.
  *
+ * A connection goes to a worker only when its request is ready
+ * (conns_ready()): a worker then reads it without waiting for the
+ * client, and a client that trickles or stalls in a request holds no
+ * worker.  The supervisor peeks at the record marks of what is buffered
+ * whenever more arrives: connections are watched edge-triggered, so a
+ * partial request wakes the supervisor once per arrival instead of at
+ * every epoll_wait(), and one not ready within the request timeout is
+ * closed by conns_expire().
+ *
  * Tables are scanned linearly (per accept: the address count; per
  * tick: the idle timeout): a few thousand entries cost microseconds,
  * far less than the requests they carry.
  */
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -26,7 +37,7 @@
 
 int
 conns_init(struct conns *cs, int max, int per_addr, unsigned int idle_s,
-    int epfd, struct filed_ctx *fc)
+    unsigned int request_s, int epfd, struct filed_ctx *fc)
 {
 	int	i;
 
@@ -40,6 +51,7 @@ conns_init(struct conns *cs, int max, int per_addr, unsigned int idle_s,
 	cs->max = max;
 	cs->per_addr = per_addr;
 	cs->idle_ms = idle_s * 1000ULL;
+	cs->request_ms = request_s * 1000ULL;
 	cs->next_serial = 1;
 	cs->epfd = epfd;
 	cs->fc = fc;
@@ -88,14 +100,16 @@ count_addr(const struct conns *cs, const unsigned char *key)
 	return n;
 }
 
-/* Puts entry i in the epoll set.  Returns 0 or -1. */
+/* Puts entry i in the epoll set, edge-triggered: what is buffered
+ * already is reported once, then every arrival.  Returns 0 or -1. */
 static int
 watch(struct conns *cs, int i)
 {
 	struct epoll_event	ev;
 
+	cs->c[i].begun = 0;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 	ev.data.u64 = EV_DATA(EV_CONN, i);
 	return epoll_ctl(cs->epfd, EPOLL_CTL_ADD, cs->c[i].fd, &ev);
 }
@@ -114,6 +128,7 @@ conns_close(struct conns *cs, int i)
 	c->fd = -1;
 	c->worker = -1;
 	c->queued = 0;
+	c->begun = 0;
 	cs->n--;
 }
 
@@ -193,13 +208,75 @@ conns_accept(struct conns *cs, int lfd)
 	}
 }
 
-void
-conns_ready(struct conns *cs, int i)
+/* Entry i's request is ready: out of the epoll set, to the queue. */
+static void
+enqueue(struct conns *cs, int i)
 {
 	(void)epoll_ctl(cs->epfd, EPOLL_CTL_DEL, cs->c[i].fd, NULL);
 	cs->c[i].queued = 1;
+	cs->c[i].begun = 0;
 	cs->queue[(cs->qhead + cs->qlen) % cs->max] = i;
 	cs->qlen++;
+}
+
+int
+conns_ready(int fd, int *buffered)
+{
+	/* the supervisor and each worker are single-threaded processes */
+	static unsigned char	buf[CONNS_READY_BYTES];
+	uint32_t		mark;
+	size_t			off;
+	ssize_t			n;
+	int			avail;
+
+	if (ioctl(fd, FIONREAD, &avail) == -1)
+		return -1;
+	if (buffered != NULL)
+		*buffered = avail;
+	if (avail >= CONNS_READY_BYTES)
+		return 1;
+	/* one byte when none is buffered: tells an end from nothing yet */
+	n = recv(fd, buf, avail > 0 ? (size_t)avail : 1,
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return -1;
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	/*
+	 * RFC 5531 record marking; the high bit marks a record's last
+	 * fragment.  Ready only when what is buffered is whole records: a
+	 * worker's read takes all of it, and must not take the start of a
+	 * further request whose rest the client holds back.
+	 */
+	for (off = 0; off + 4 <= (size_t)n;) {
+		memcpy(&mark, buf + off, 4);
+		mark = ntohl(mark);
+		off += 4 + (mark & 0x7fffffffU);
+		if ((mark & 0x80000000U) != 0 && off == (size_t)n)
+			return 1;
+	}
+	return 0;
+}
+
+void
+conns_event(struct conns *cs, int i, uint32_t events,
+    unsigned long long now)
+{
+	struct conn	*c = &cs->c[i];
+	int		 rc, avail = 0;
+
+	rc = conns_ready(c->fd, &avail);
+	if (rc == 1) {
+		enqueue(cs, i);
+		return;
+	}
+	/* a request cut short by the client's end can never be ready */
+	if (rc == -1 || (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+		conns_close(cs, i);
+		return;
+	}
+	if (avail > 0 && c->begun == 0)
+		c->begun = now;
 }
 
 int
@@ -229,6 +306,22 @@ conns_back(struct conns *cs, int i, int keep)
 		conns_close(cs, i);
 }
 
+/* Is entry c past its timeout at `now`?  Sets *left to the
+ * milliseconds until it will be otherwise.  Returns 1 or 0. */
+static int
+expired(const struct conns *cs, const struct conn *c,
+    unsigned long long now, unsigned long long *left)
+{
+	unsigned long long	from = c->begun != 0 ? c->begun : c->since;
+	unsigned long long	limit = c->begun != 0 ? cs->request_ms :
+				    cs->idle_ms;
+
+	if (now - from >= limit)
+		return 1;
+	*left = limit - (now - from);
+	return 0;
+}
+
 unsigned long long
 conns_expire(struct conns *cs, unsigned long long now)
 {
@@ -240,15 +333,18 @@ conns_expire(struct conns *cs, unsigned long long now)
 		c = &cs->c[i];
 		if (c->fd == -1 || c->worker != -1 || c->queued)
 			continue;
-		if (now - c->since >= cs->idle_ms) {
-			log_debug("closing a connection idle for %llu ms",
-			    now - c->since);
-			conns_close(cs, i);
+		if (!expired(cs, c, now, &left)) {
+			if (left < next)
+				next = left;
 			continue;
 		}
-		left = cs->idle_ms - (now - c->since);
-		if (left < next)
-			next = left;
+		if (c->begun != 0)
+			log_info("closing a connection: no whole request in "
+			    "%llu ms", now - c->begun);
+		else
+			log_debug("closing a connection idle for %llu ms",
+			    now - c->since);
+		conns_close(cs, i);
 	}
 	return next;
 }

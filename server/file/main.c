@@ -12,26 +12,33 @@
  * No client may lock others out, so a worker is tied to a connection
  * only while a request is in flight.  The supervisor accepts every
  * connection and holds it (conns.c) in an epoll set while it is idle.
- * When one becomes readable, the supervisor lends a duplicate of it to
- * an idle worker over that worker's socket pair (SCM_RIGHTS), forking
- * one within -w if none is idle; connections wait in a queue for a
- * worker otherwise.  The worker serves requests on it for as long as the
- * next one is already there (or arrives within FILED_LINGER_MS), then
- * drops its duplicate and tells the supervisor, which watches the
- * connection again.  libtirpc's record buffer is empty at that point:
- * svc_getreq_common() serves every request it holds before it returns.
- * Idle connections thus cost a descriptor and an entry, not a process,
- * and are closed after -t seconds without a request.  An address holds
- * at most -a connections, and a full table closes its longest idle one
- * to admit a new client.
+ * When what a connection has buffered is whole requests (or at least
+ * CONNS_READY_BYTES of a large one, which streams), the supervisor
+ * lends a duplicate of it to an idle worker over that worker's socket
+ * pair (SCM_RIGHTS), forking one within -w if none is idle; connections
+ * wait in a queue for a worker otherwise.  A request that has begun to
+ * arrive and is not ready stays with the supervisor, which closes its
+ * connection if it is not ready within -r seconds (slowloris): a slow
+ * sender costs an entry, never a worker.  The worker serves requests on
+ * its connection for as long as the next one is ready (or becomes so
+ * within FILED_LINGER_MS), then drops its duplicate and tells the
+ * supervisor, which watches the connection again.  libtirpc's record
+ * buffer is empty at that point: svc_getreq_common() serves every
+ * request it holds before it returns, and the worker only read whole
+ * requests.  Idle connections thus cost a descriptor and an entry, not a
+ * process, and are closed after -t seconds without a request.  An
+ * address holds at most -a connections, and a full table closes its
+ * longest idle one to admit a new client.
  *
- * A slow or hostile client can still stall the worker it was lent to
- * while it sends a request or reads a reply (slowloris): the worker
- * publishes a deadline (now + -r seconds) in a MAP_SHARED table while
- * it does I/O with the client, pausing it only while an op runs (disk
- * and name server, bounded by their own timeouts).  The supervisor
- * shuts down a connection whose worker passed its deadline; the
- * worker's blocking read or write then fails and it gives the
+ * What can still hold a worker is a client that stops in the middle of
+ * a large request it was lent for, or of one whose start arrived in the
+ * microseconds between the worker's own readiness test and its read
+ * (which takes it along), or that does not read its reply: the
+ * worker publishes a deadline (now + -r seconds) in a MAP_SHARED table
+ * while it does I/O with the client, pausing it only while an op runs
+ * (disk and name server, bounded by their own timeouts).  The
+ * supervisor shuts down a connection whose worker passed its deadline;
+ * the worker's blocking read or write then fails and it gives the
  * connection back to be closed.  Since the supervisor owns a descriptor
  * of every connection, a worker that dies also closes nothing behind
  * its back: the supervisor sees its socket pair end and closes the
@@ -357,16 +364,34 @@ readable(int fd, int ms)
 }
 
 /*
+ * Is the next request on connection fd ready to serve (conns_ready())
+ * within FILED_LINGER_MS, with no signal meanwhile?  One that has begun
+ * but is not ready goes back to the supervisor, which waits for the
+ * rest without a worker.  Returns 1 (serve it), 0 (give the connection
+ * back) or -1 (the client hung up).
+ */
+static int
+next_ready(int fd)
+{
+	if (!readable(fd, FILED_LINGER_MS))
+		return 0;
+	return conns_ready(fd, NULL);
+}
+
+/*
  * Serves the requests waiting on connection fd, blocking, under the
- * request deadline, and lets go of it once none is left.  Returns 1
- * when the connection lives on (the supervisor holds it), 0 when it is
- * gone (the client hung up, or a read or write failed).
+ * request deadline, and lets go of it once none is ready.  The first
+ * was when the supervisor lent it; tested again right before the read,
+ * since the start of a further request may have come meanwhile, and the
+ * read would take it along.  Returns 1 when the connection lives on
+ * (the supervisor holds it), 0 when it is gone (the client hung up, or
+ * a read or write failed).
  */
 static int
 worker_serve(struct super *s, int fd)
 {
 	SVCXPRT	*xprt;
-	int	 first;
+	int	 rc;
 
 	xprt = svc_fd_create(fd, DFS_MAXDATA, DFS_MAXDATA);
 	if (xprt == NULL) {
@@ -375,11 +400,11 @@ worker_serve(struct super *s, int fd)
 		return 0;
 	}
 	sendread_attach(xprt);
-	for (first = 1;; first = 0) {
-		if (!readable(fd, first ? 0 : FILED_LINGER_MS)) {
+	for (rc = conns_ready(fd, NULL);; rc = next_ready(fd)) {
+		if (rc != 1) {
 			/* closes our duplicate only */
 			SVC_DESTROY(xprt);
-			return 1;
+			return rc == 0;
 		}
 		filed_deadline(&s->fc, 1);
 		svc_getreq_common(fd);
@@ -726,7 +751,7 @@ handle(struct super *s, const struct epoll_event *ev)
 		/* not if it was closed and reused since the wait began */
 		if (s->cs.c[i].fd != -1 && s->cs.c[i].worker == -1 &&
 		    !s->cs.c[i].queued)
-			conns_ready(&s->cs, i);
+			conns_event(&s->cs, i, ev->events, now_ms());
 		break;
 	}
 	return 0;
@@ -734,9 +759,9 @@ handle(struct super *s, const struct epoll_event *ev)
 
 /*
  * The supervisor's loop, until SIGTERM or SIGINT: accepts connections,
- * lends the readable ones to workers and takes them back, and every
- * tick reaps children, closes idle and slow connections and keeps the
- * pool's spares.
+ * lends those whose request is ready to workers and takes them back,
+ * and every tick reaps children, closes idle and slow connections and
+ * keeps the pool's spares.
  */
 static void
 supervise(struct super *s)
@@ -829,7 +854,7 @@ init_events(struct super *s)
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, svcloop_sigfd(), &ev) == -1)
 		fatal("cannot wait for signals");
 	if (conns_init(&s->cs, max_conns(s), (int)s->d.peraddr, s->d.idle_s,
-	    s->epfd, &s->fc) == -1)
+	    s->d.request_s, s->epfd, &s->fc) == -1)
 		fatal("cannot make the connection table");
 }
 

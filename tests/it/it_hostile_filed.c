@@ -5,6 +5,10 @@
  * short by a killed worker, stages of handles the name server never
  * issued.
  *
+ * A slowloris must hold no worker: the file server lends a connection
+ * to a worker only once its request is ready to serve, so more
+ * trickling clients than workers leave honest clients served at once.
+ *
  * One cluster for the suite, its file server started with few workers
  * and short timeouts (FILED_* below).  Hostile connections come from
  * loopback addresses of their own (127.0.0.2 ...), so that the
@@ -117,6 +121,49 @@ slowloris(int fd)
 {
 	static const unsigned char	part[14] = { 0x80, 0, 0, 100 };
 
+	return cutest_write_full(fd, part, sizeof(part));
+}
+
+/* Encodes a record mark announcing `len` bytes (one fragment) and a
+ * call header of procedure `proc` of the file program into buf (cap
+ * bytes).  Returns the bytes encoded, or 0. */
+static size_t
+call_start(unsigned char *buf, size_t cap, uint32_t len, uint32_t proc)
+{
+	struct rpc_msg	msg;
+	XDR		xdrs;
+	uint32_t	mark = htonl(0x80000000U | len);
+	size_t		n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.rm_xid = 1;
+	msg.rm_direction = CALL;
+	msg.rm_call.cb_rpcvers = RPC_MSG_VERSION;
+	msg.rm_call.cb_prog = DFS_FILE_PROG;
+	msg.rm_call.cb_vers = DFS_FILE_VERS;
+	msg.rm_call.cb_proc = proc;
+	msg.rm_call.cb_cred = _null_auth;
+	msg.rm_call.cb_verf = _null_auth;
+	memcpy(buf, &mark, 4);
+	xdrmem_create(&xdrs, (char *)buf + 4, (u_int)cap - 4, XDR_ENCODE);
+	n = xdr_callmsg(&xdrs, &msg) ? 4 + xdr_getpos(&xdrs) : 0;
+	xdr_destroy(&xdrs);
+	return n;
+}
+
+/*
+ * Sends the start of a large call and stalls: a record mark announcing
+ * 1 MiB, a COMPOUND call header, then zeros up to 64 KiB, enough for the
+ * server to take the request as streaming and lend it to a worker (which
+ * answers and then waits for the rest of the record).  Returns 0 or -1.
+ */
+static int
+stall_large(int fd)
+{
+	static unsigned char	part[64 * 1024];
+
+	if (call_start(part, sizeof(part), 1U << 20, FILE_COMPOUND) == 0)
+		return -1;
 	return cutest_write_full(fd, part, sizeof(part));
 }
 
@@ -594,9 +641,9 @@ test_hostile_filed__killed_worker_stage_swept(void)
 	CU_ASSERT_FATAL(fc != NULL);
 	CU_ASSERT(stage_and_write(fc, &fh) == DFS_OK);
 	CU_ASSERT(count_stages() == 1);
-	/* a worker blocks reading the rest of a request on it */
+	/* a worker blocks reading the rest of a large request on it */
 	CU_ASSERT_FATAL(clnt_control(fc, CLGET_FD, (char *)&fd));
-	CU_ASSERT(slowloris(fd) == 0);
+	CU_ASSERT(stall_large(fd) == 0);
 	CU_ASSERT_FATAL((pid = await_lent(fd)) > 0);
 	CU_ASSERT(kill(pid, SIGKILL) == 0);
 	CU_ASSERT(stages_gone_within(FILED_REQUEST_S * 1000 / 2));
@@ -605,10 +652,136 @@ test_hostile_filed__killed_worker_stage_swept(void)
 	xdr_free((xdrproc_t)xdr_dfs_fh, (char *)&fh);
 }
 
+#define NSLOW		(2 * NWORKERS)
+#define PROMPT_MS	1500	/* an honest call, on a loaded machine */
+
+/* A new connection's STAGE + WRITE of fh (an upload, left to be swept
+ * when the connection closes).  Returns the milliseconds it took, or -1
+ * when it failed. */
+static long
+timed_upload(const dfs_fh *fh)
+{
+	unsigned long long	 t0 = ms_now();
+	CLIENT			*fc;
+	dfs_stat		 st;
+
+	if ((fc = harness_clnt(filed)) == NULL)
+		return -1;
+	st = stage_and_write(fc, fh);
+	clnt_destroy(fc);
+	return st == DFS_OK ? (long)(ms_now() - t0) : -1;
+}
+
+/* One round of the trickle: a byte more to every slowloris still open;
+ * notes when the server closed one (closed[i], ms after t0).  Waits up
+ * to `ms` for a close.  Returns how many are still open. */
+static int
+trickle(int *fds, long *closed, unsigned long long t0, int ms)
+{
+	struct pollfd	pfd[NSLOW];
+	char		buf[64];
+	ssize_t		n;
+	int		i, open = 0;
+
+	for (i = 0; i < NSLOW; i++) {
+		pfd[i].fd = closed[i] < 0 ? fds[i] : -1;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		if (closed[i] < 0)
+			(void)send(fds[i], "x", 1, MSG_NOSIGNAL);
+	}
+	(void)poll(pfd, NSLOW, ms);
+	for (i = 0; i < NSLOW; i++) {
+		if (pfd[i].fd != -1 && pfd[i].revents != 0) {
+			n = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (n == 0 || (n == -1 && errno != EAGAIN))
+				closed[i] = (long)(ms_now() - t0);
+		}
+		open += closed[i] < 0;
+	}
+	return open;
+}
+
+/* Is every honest call in the flood prompt?  ms[] from timed_*(). */
+static void
+assert_prompt(const char *what, long ms)
+{
+	CU_ASSERT(ms >= 0 && ms < PROMPT_MS);
+	if (ms < 0 || ms >= PROMPT_MS)
+		fprintf(stderr, "%s behind the slowloris flood: %ld ms\n",
+		    what, ms);
+}
+
+/* Starts slowloris `i`: a record mark announcing 200 bytes and one of
+ * them; every other one first sends a whole NULL call in the same
+ * write, which a server that lends a connection as soon as one request
+ * is whole would read along with the start of the next.  Returns 0 or
+ * -1. */
+static int
+slowloris_start(int fd, int i)
+{
+	static const unsigned char	part[5] = { 0x80, 0, 0, 200, 0 };
+	unsigned char			buf[128];
+	size_t				n = 0;
+
+	if (i % 2 == 1)
+		n = call_start(buf, sizeof(buf), 40, FILE_NULL);
+	if (i % 2 == 1 && n != 44)
+		return -1;
+	memcpy(buf + n, part, sizeof(part));
+	return cutest_write_full(fd, buf, n + sizeof(part));
+}
+
+/*
+ * Twice as many slowloris connections as workers, each announcing a
+ * 200-byte record and sending it a byte at a time: honest STATS and
+ * uploads are served at once all along, and each slowloris is closed
+ * about FILED_REQUEST_S after its request began, not before.
+ */
+static void
+test_hostile_filed__slowloris_holds_no_worker(void)
+{
+	unsigned long long	t0, end;
+	long			closed[NSLOW];
+	int			fds[NSLOW], i, open = NSLOW;
+	dfs_fh			fh;
+
+	create_file("honest", &fh);
+	CU_ASSERT_FATAL(stages_gone_within(5000));
+	for (i = 0; i < NSLOW; i++) {
+		fds[i] = connect_from("127.0.0.5");
+		CU_ASSERT_FATAL(fds[i] != -1);
+		CU_ASSERT(slowloris_start(fds[i], i) == 0);
+		closed[i] = -1;
+	}
+	t0 = ms_now();
+	end = t0 + (FILED_REQUEST_S + 5) * 1000;
+	while (open > 0 && ms_now() < end) {
+		if (ms_now() - t0 < (FILED_REQUEST_S - 1) * 1000) {
+			assert_prompt("STATS", timed_stats());
+			assert_prompt("upload", timed_upload(&fh));
+		}
+		open = trickle(fds, closed, t0, 200);
+	}
+	for (i = 0; i < NSLOW; i++) {
+		CU_ASSERT(closed[i] >= (FILED_REQUEST_S - 1) * 1000 &&
+		    closed[i] <= (FILED_REQUEST_S + 3) * 1000);
+		if (closed[i] < (FILED_REQUEST_S - 1) * 1000 ||
+		    closed[i] > (FILED_REQUEST_S + 3) * 1000)
+			fprintf(stderr, "slowloris %d closed at %ld ms\n", i,
+			    closed[i]);
+	}
+	close_all(fds, NSLOW);
+	CU_ASSERT(stages_gone_within(5000));
+	xdr_free((xdrproc_t)xdr_dfs_fh, (char *)&fh);
+}
+
 static CU_TestInfo hostile_tests[] = {
 	{ "idle_and_slowloris_flood",
 	    test_hostile_filed__idle_and_slowloris_flood },
 	{ "timeouts", test_hostile_filed__timeouts },
+	{ "slowloris_holds_no_worker",
+	    test_hostile_filed__slowloris_holds_no_worker },
 	{ "per_address_limit", test_hostile_filed__per_address_limit },
 	{ "oversized_compound", test_hostile_filed__oversized_compound },
 	{ "abandoned_stage_swept", test_hostile_filed__abandoned_stage_swept },

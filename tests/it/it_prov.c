@@ -52,16 +52,6 @@ suite_clean(void)
 	return cluster_stop(&cl) == 0 ? 0 : -1;
 }
 
-static unsigned long long
-ms_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 +
-	    (unsigned long long)ts.tv_nsec / 1000000;
-}
-
 static void
 pause_ms(unsigned int ms)
 {
@@ -128,10 +118,10 @@ create_raw(const char *name, dfs_fh *fh)
 static int
 await_gone(const char *path)
 {
-	unsigned long long	deadline = ms_now() + AWAIT_MS;
+	unsigned long long	deadline = cutest_ms() + AWAIT_MS;
 
 	while (lookup_status(path, NULL) != DFS_ERR_NOENT) {
-		if (ms_now() > deadline)
+		if (cutest_ms() > deadline)
 			return -1;
 		pause_ms(20);
 	}

@@ -10,9 +10,10 @@
  *
  * A dead server must cost a client seconds, not retries of the long call
  * timeout: connecting waits at most DFS_PROBE_MS (a refused connection
- * fails at once), and a new connection to a file server is first asked
- * a NULL call, answered within DFS_PROBE_MS by any live dfs-filed, so a
- * stopped or wedged one is known before a transfer waits on it.  A file
+ * fails at once), and every new connection is first asked a NULL call,
+ * answered within DFS_PROBE_MS by any live server, so a stopped or
+ * wedged one is known before a call waits on it; a connection whose
+ * probe got no answer is not tried again within the call.  A file
  * server that failed that probe is dead to this client for DFS_DEAD_MS:
  * retries and the clean-up after the failure (ABORT) fail at once, with
  * the probe's failure as their detail.  Every failure to connect names
@@ -246,8 +247,13 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 		/* a connection the server closed (idle) is not called on */
 		if (*cp != NULL && rpcc_closed(*cp))
 			drop(cp);
-		if (*cp == NULL && (rc = reconnect(dfs, rarg)) != 0)
+		/* a server that accepted but did not answer the probe will
+		 * not answer the next one either */
+		if (*cp == NULL && (rc = reconnect(dfs, rarg)) != 0) {
+			if (rc == -DFS_ERR_TIMEDOUT)
+				break;
 			continue;
+		}
 		st = send(*cp, req, res);
 		if (st == RPC_SUCCESS)
 			return 0;
@@ -261,18 +267,29 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
 	return rc;
 }
 
-/* Connects to the name server.  Returns 0, or -DFS_ERR_RPC with the
- * cause alone in the detail (a tool names the server itself). */
+/*
+ * Connects to the name server and probes the connection with a NULL
+ * call answered within DFS_PROBE_MS, so a stopped name server costs
+ * seconds, not the call timeout and its retries.  Returns 0, or
+ * -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO with the cause alone
+ * in the detail (a tool names the server itself).
+ */
 static int
 reconnect_named(struct dfs *dfs, void *arg)
 {
 	char	at[sizeof(dfs->host) + 32];
 	size_t	n;
+	int	rc;
 
 	(void)arg;
 	dfs->named = open_clnt(dfs, dfs->host, dfs->port, DFS_NAME_PROG, 0);
-	if (dfs->named != NULL)
-		return 0;
+	if (dfs->named != NULL) {
+		rc = null_call(dfs->named, probe_of(dfs->timeout_ms),
+		    dfs->timeout_ms, NULL, dfs->detail, sizeof(dfs->detail));
+		if (rc != 0)
+			drop(&dfs->named);
+		return rc;
+	}
 	/* rpcc's "HOST port PORT: CAUSE" */
 	n = (size_t)snprintf(at, sizeof(at), "%s port %u: ", dfs->host,
 	    dfs->port);
@@ -321,7 +338,35 @@ conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
 	}
 }
 
-/* Asks the name server for the live lock server and connects to it. */
+/*
+ * Connects to the lock server s and probes the connection as
+ * conn_file_open() does.  Returns 0, or -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT,
+ * -DFS_ERR_PROTO with "lock server HOST port PORT: CAUSE" in the detail.
+ */
+static int
+open_lockd(struct dfs *dfs, const dfs_server *s)
+{
+	char	who[DFS_MAXHOSTLEN + 32], cause[256];
+	int	rc;
+
+	snprintf(who, sizeof(who), "lock server %s port %u", s->host,
+	    s->port);
+	dfs->lockd = open_timed(s->host, s->port, DFS_LOCK_PROG,
+	    dfs->timeout_ms, 0, cause, sizeof(cause));
+	if (dfs->lockd == NULL) {
+		/* rpcc's "HOST port PORT: CAUSE" */
+		conn_detail(dfs, "lock server %s", cause);
+		return -DFS_ERR_RPC;
+	}
+	rc = null_call(dfs->lockd, probe_of(dfs->timeout_ms), dfs->timeout_ms,
+	    who, dfs->detail, sizeof(dfs->detail));
+	if (rc != 0)
+		drop(&dfs->lockd);
+	return rc;
+}
+
+/* Asks the name server for the live lock server and connects to it.
+ * Returns 0, -DFS_ERR_NOSERVER, or as open_lockd() and conn_name(). */
 static int
 reconnect_lockd(struct dfs *dfs, void *arg)
 {
@@ -343,12 +388,7 @@ reconnect_lockd(struct dfs *dfs, void *arg)
 			if (s->kind != DFS_SRV_LOCK || !s->live)
 				s = NULL;
 		}
-		rc = -DFS_ERR_NOSERVER;
-		if (s != NULL) {
-			dfs->lockd = open_clnt(dfs, s->host, s->port,
-			    DFS_LOCK_PROG, 0);
-			rc = dfs->lockd != NULL ? 0 : -DFS_ERR_RPC;
-		}
+		rc = s != NULL ? open_lockd(dfs, s) : -DFS_ERR_NOSERVER;
 	}
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	return rc;
@@ -514,16 +554,6 @@ conn_pick(const dfs_server *srvs, u_int n)
 	return NULL;
 }
 
-/* Checks that a dfs name server answers, within the call timeout (its
- * single loop may be busy with a large commit).  Returns as
- * call_null(), the cause alone in the detail. */
-static int
-ping(struct dfs *dfs)
-{
-	return null_call(dfs->named, dfs->timeout_ms, dfs->timeout_ms, NULL,
-	    dfs->detail, sizeof(dfs->detail));
-}
-
 /* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else
  * $XDG_CACHE_HOME/dfs (~/.cache/dfs) and 1 GiB. */
 static void
@@ -628,8 +658,6 @@ dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts, char *err,
 		(void)lock_parse(locks, &dfs->envlock);
 	if (rc == 0)
 		rc = reconnect_named(dfs, NULL);
-	if (rc == 0)
-		rc = ping(dfs);
 	if (rc != 0) {
 		if (errlen > 0)
 			snprintf(err, errlen, "%s", dfs->detail);

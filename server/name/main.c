@@ -28,7 +28,7 @@ usage(FILE *fp)
 	    "[-C connections]\n"
 	    "                 [-H ms] [-p port] [-P pidfile] [-r seconds] "
 	    "[-t seconds]\n"
-	    "                 -D statedir\n");
+	    "                 [-U seconds] -D statedir\n");
 }
 
 /* Parses -H.  Returns the interval, or 0 for a bad one. */
@@ -46,9 +46,26 @@ parse_heartbeat(const char *arg)
 	return (unsigned int)v;
 }
 
-/* Parses the command line into d and *hb; exits on -h or bad usage. */
+/* Parses -U.  Returns the age in seconds, or 0 for a bad one. */
+static unsigned int
+parse_age(const char *arg)
+{
+	char		*ep;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(arg, &ep, 10);
+	if (*arg < '0' || *arg > '9' || *ep != '\0' || errno != 0 ||
+	    v < 1 || v > NAMED_PROV_AGE_MAX)
+		return 0;
+	return (unsigned int)v;
+}
+
+/* Parses the command line into d, *hb and *age; exits on -h or bad
+ * usage. */
 static void
-parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb)
+parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb,
+    unsigned int *age)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -56,7 +73,7 @@ parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb)
 	};
 	int	ch, rc;
 
-	while ((ch = getopt_long(argc, argv, DAEMON_OPTSTRING "H:",
+	while ((ch = getopt_long(argc, argv, DAEMON_OPTSTRING "H:U:",
 	    longopts, NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -69,6 +86,15 @@ parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb)
 			fprintf(stderr, "%s: bad heartbeat interval '%s' "
 			    "(%d..%d ms)\n", d->progname, optarg,
 			    NAMED_HB_MIN, NAMED_HB_MAX);
+			exit(1);
+		}
+		if (ch == 'U') {
+			*age = parse_age(optarg);
+			if (*age != 0)
+				continue;
+			fprintf(stderr, "%s: bad sweep age '%s' (1..%d "
+			    "seconds)\n", d->progname, optarg,
+			    NAMED_PROV_AGE_MAX);
 			exit(1);
 		}
 		rc = daemon_getopt(d, ch, optarg);
@@ -86,10 +112,13 @@ parse_args(int argc, char **argv, struct daemon *d, unsigned int *hb)
 		exit(1);
 }
 
+/* Every heartbeat interval: server liveness, then the sweep of new
+ * files whose upload never committed. */
 static void
 tick(void *arg)
 {
 	srv_tick(arg);
+	prov_sweep(arg);
 }
 
 /* The end of each round of the loop: one log sync for every change the
@@ -107,17 +136,19 @@ main(int argc, char **argv)
 	struct named_ctx	nc;
 	struct kv		*kv;
 	unsigned int		hb = NAMED_HB_DEFAULT;
+	unsigned int		age = NAMED_PROV_AGE_DEFAULT;
 	char			err[512];
 
 	memset(&d, 0, sizeof(d));
 	d.progname = "dfs-named";
-	parse_args(argc, argv, &d, &hb);
+	parse_args(argc, argv, &d, &hb, &age);
 	log_init(d.progname, d.foreground);
 	log_setverbose(d.verbose);
 	if (kv_open(&kv, d.statedir, "named", err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (named_init(&nc, kv, hb, err, sizeof(err)) != 0)
 		fatalx("cannot load state in '%s': %s", d.statedir, err);
+	nc.prov_age_s = age;
 	named_set_ctx(&nc);
 	daemon_serve(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
 	    1 << 20);

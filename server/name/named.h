@@ -25,6 +25,9 @@
 #define NAMED_LOCKD_BREAK_MS	1000	/* no TEST after a timeout (locks.c) */
 #define NAMED_OP_ROOM		(256u << 10)	/* log bytes one op appends, at
 					   most: a REGISTER of 32 paths */
+#define NAMED_PROV_AGE_DEFAULT	300	/* -U default, seconds: dfs-lockd's
+					   longest lease */
+#define NAMED_PROV_AGE_MAX	86400
 #define NAMED_ICACHE		4096	/* inodes kept decoded (power of 2) */
 #define NAMED_DCACHE		4096	/* entries kept decoded (power of 2) */
 
@@ -71,6 +74,13 @@ struct group {
 	size_t			 nheld;
 };
 
+/* A provisional file (prov.c): created, never committed. */
+struct prov {
+	uint64_t	id;
+	int64_t		created_ns;	/* ns since the epoch */
+	int64_t		recheck_ns;	/* was in use: look again then; 0 */
+};
+
 struct inode;
 struct dcache_ent;
 
@@ -91,6 +101,10 @@ struct named_ctx {
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter counters[DFS_MAXCOUNTERS];
 	struct group	 group;		/* group.c: replies held for a sync */
+	/* prov.c: files created and never committed, in no order */
+	struct prov	*prov;
+	size_t		 nprov, provcap;
+	unsigned int	 prov_age_s;	/* -U */
 	/*
 	 * Write-through caches of what the store holds, so a lookup costs
 	 * no GDBM fetch, malloc or decoding: direct-mapped, a slot per id
@@ -231,6 +245,13 @@ int	srv_fill(const struct named_ctx *nc, const struct srv *s,
 	    dfs_server *out);
 int	srv_fill_ids(const struct named_ctx *nc, const uint64_t *ids,
 	    uint32_t n, dfs_server **out, u_int *outlen);
+
+/* --- prov.c: new files whose upload never committed --- */
+int	prov_load(struct named_ctx *nc);
+void	prov_release(struct named_ctx *nc);
+int	prov_add(struct named_ctx *nc, uint64_t id, int64_t created_ns);
+int	prov_commit(struct named_ctx *nc, uint64_t id);
+void	prov_sweep(struct named_ctx *nc);
 
 /* --- main.c (and rpcgen's name_svc.c, which has no header) --- */
 void	dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt);

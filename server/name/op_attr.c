@@ -108,6 +108,9 @@ op_commit(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		return DFS_ERR_CHANGED;
 	if ((rc = locks_check_inode(oc, &ino)) != 0)
 		return (dfs_stat)-rc;
+	/* the first commit: the file is no longer provisional */
+	if (ino.vers == 0 && (rc = prov_commit(oc->nc, ino.id)) != 0)
+		return (dfs_stat)-rc;
 	ino.vers++;
 	ino.size = ca->size;
 	ino.mtime = ino.ctime = now_ns();

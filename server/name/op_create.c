@@ -77,7 +77,7 @@ create_open(struct op_ctx *oc, const create_args *ca, const struct dentry *de,
  * Reads the current directory.  When the name is free: places the file
  * on a live file server (longest declared prefix wins), creates it with
  * version 0 and size 0, adds the entry, updates the directory's times and
- * version.  When the name is a file and not exclusive: opens it
+ * version; the file is provisional until its first COMMIT (prov.c).  When the name is a file and not exclusive: opens it
  * (created = false).  Either way the current object becomes the file.
  * Errors: INVAL, NAMETOOLONG (bad name, or the path gets too long),
  * NOTDIR, EXIST (exclusive and taken), ISDIR (the name is a directory),
@@ -122,6 +122,8 @@ op_create(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 		return (dfs_stat)-rc;
 	ino.repl[ino.nrepl++] = srvid;
 	rc = link_new(oc->nc, &dir, &ino, name, len);
+	if (rc == 0)
+		rc = prov_add(oc->nc, ino.id, ino.ctime);
 	if (rc == 0)
 		rc = create_fill(oc, &ino, 1, res);
 	if (rc == 0)

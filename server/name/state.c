@@ -13,6 +13,8 @@
  *	'e' dirid name		entry: child fileid, cookie, type
  *	'c' dirid cookie	list node: child, type, prev, next, name
  *	's' srvid		server registration (servers.c)
+ *	'p' fileid		a file CREATE made and no COMMIT yet: its
+ *				creation time (prov.c)
  *
  * Entries form a doubly linked list in cookie order per directory, so
  * READDIR pages from any cookie in O(count), and adding or removing an
@@ -236,6 +238,7 @@ named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 	memset(nc, 0, sizeof(*nc));
 	nc->kv = kv;
 	nc->heartbeat_ms = hb_ms;
+	nc->prov_age_s = NAMED_PROV_AGE_DEFAULT;
 	nc->icache = calloc(NAMED_ICACHE, sizeof(*nc->icache));
 	if (nc->icache == NULL || dirent_cache_init(nc) != 0) {
 		named_release(nc);
@@ -251,6 +254,10 @@ named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 		snprintf(err, errlen, "corrupt server records");
 		rc = -DFS_ERR_IO;
 	}
+	if (rc == 0 && prov_load(nc) != 0) {
+		snprintf(err, errlen, "corrupt provisional file records");
+		rc = -DFS_ERR_IO;
+	}
 	return rc;
 }
 
@@ -261,6 +268,7 @@ named_release(struct named_ctx *nc)
 {
 	group_release(nc);
 	srv_release(nc);
+	prov_release(nc);
 	peer_close(&nc->lockd);
 	dirent_cache_release(nc);
 	free(nc->icache);

@@ -2,12 +2,14 @@
 # t-deadserver.sh -- a dead server costs a tool seconds and is named with
 # its cause: dfs-filed stopped (SIGSTOP: connections are accepted by the
 # kernel, nothing answers), before a transfer and in the middle of one,
-# dfs-filed killed (connections refused), and the name server killed.
+# dfs-lockd and dfs-named stopped, dfs-filed killed (connections
+# refused), and the name server killed.
 # The name server hears heartbeats every 20 s here, so it believes the
 # file server live throughout (a minute) and the client is what must
 # notice.  The limits are generous (10 s; the client gives a new file
 # server 3 s to answer) so that load cannot fail them; before, a stopped
-# file server cost a download 45 s and an upload 60 s.
+# file server cost a download 45 s and an upload 60 s, a stopped name or
+# lock server 15 s or more.
 . "$(dirname "$0")/lib.sh"
 TMPDIR=$TMP
 export TMPDIR
@@ -116,6 +118,33 @@ echo "$err" | grep -Eq "^dfs-cat: /huge: .*(no answer within [0-9]+ ms)" ||
     fail "dfs-cat /huge said '$err'"
 [ $ms -lt 10000 ] || fail "dfs-cat /huge took $ms ms ($err)"
 say "ok ($ms ms): $err"
+
+say "dfs-lockd stopped"
+# the lock server registers on its own schedule: wait, at most 30 s,
+# until a lock can be taken
+deadline=$(( $(now_ms) + 30000 ))
+until dfs-lock /l -- true >"$TMP/ready.out" 2>&1; do
+	[ "$(now_ms)" -lt "$deadline" ] ||
+	    fail "no lock server after 30 s: $(cat "$TMP/ready.out")"
+	sleep 0.05
+done
+lockdpid=$(cat "$TMP/lockd.pid")
+kill -STOP "$lockdpid" || fail "cannot stop dfs-lockd $lockdpid"
+STOPPED=$lockdpid
+timed_fail "lock server" "^dfs-lock: /l: .*\(lock server 127\.0\.0\.1 \
+port [0-9]+: connected, but no answer within 3000 ms\)\$" dfs-lock /l -- true
+cleanup
+ok dfs-lock /l -- true
+
+say "dfs-named stopped"
+namedpid=$(cat "$TMP/named.pid")
+kill -STOP "$namedpid" || fail "cannot stop dfs-named $namedpid"
+STOPPED=$namedpid
+timed_fail "name server stopped" "^dfs-cat: cannot reach name server \
+$DFS_SERVER: connected, but no answer within 3000 ms\$" dfs-cat --no-cache /f
+cleanup
+ok dfs-cat --no-cache /f
+same "$TMP/f" "$TMP/out"
 
 say "dfs-filed killed"
 kill_daemon filed

@@ -1355,7 +1355,7 @@ test_named__crash(void)
 	unsigned char	fh[FH_LEN];
 	char		crashdir[64];
 	struct kv	*kv = fx.kv;
-	struct named_ctx nc = fx.nc;
+	struct named_ctx nc;
 	dfs_attr	a;
 
 	CU_ASSERT(do_mkdir("/", "d") == DFS_OK);
@@ -1372,6 +1372,9 @@ test_named__crash(void)
 	strcpy(crashdir, "/tmp/t_named_crash.XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(crashdir) != NULL);
 	crash_copy(crashdir);
+	/* ORDER: the original's state as it is now (the CREATE grew its
+	 * index of new files), kept for teardown while fx opens the copy */
+	nc = fx.nc;
 	/* open the copy as a restarted daemon would */
 	fx_open(crashdir);
 	CU_ASSERT(fx.nc.instance == nc.instance);

@@ -271,36 +271,43 @@ harness_clnt(const struct dproc *d)
 	    d->rpcprog, 1, 5000, 0, err, sizeof(err));
 }
 
-int
-cluster_live(struct cluster *c)
+const servers_res *
+harness_servers(const struct dproc *named, name_compound_res *res)
 {
 	name_compound_args	 args;
-	name_compound_res	 res;
 	name_argop		 op;
 	CLIENT			*clnt;
-	int			 n = -1;
-	u_int			 i;
-	struct timeval		 tv = { 2, 0 };
-	servers_res		*sr;
+	struct timeval		 tv = { 5, 0 };
+	int			 ok;
 
-	clnt = harness_clnt(&c->named);
-	if (clnt == NULL)
-		return -1;
+	memset(res, 0, sizeof(*res));
+	if ((clnt = harness_clnt(named)) == NULL)
+		return NULL;
 	memset(&op, 0, sizeof(op));
 	op.op = OP_SERVERS;
 	args.ops.ops_len = 1;
 	args.ops.ops_val = &op;
-	memset(&res, 0, sizeof(res));
-	if (clnt_call(clnt, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_name_compound_res, (char *)&res,
-	    tv) == RPC_SUCCESS && res.status == DFS_OK) {
-		sr = &res.res.res_val[0].name_resop_u.servers;
+	ok = clnt_call(clnt, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
+	    (char *)&args, (xdrproc_t)xdr_name_compound_res, (char *)res,
+	    tv) == RPC_SUCCESS && res->status == DFS_OK &&
+	    res->res.res_len == 1;
+	clnt_destroy(clnt);
+	return ok ? &res->res.res_val[0].name_resop_u.servers : NULL;
+}
+
+int
+cluster_live(struct cluster *c)
+{
+	name_compound_res	 res;
+	const servers_res	*sr;
+	int			 n = -1;
+	u_int			 i;
+
+	if ((sr = harness_servers(&c->named, &res)) != NULL)
 		for (n = 0, i = 0; i < sr->servers_res_u.servers.servers_len;
 		    i++)
 			n += sr->servers_res_u.servers.servers_val[i].live;
-		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-	}
-	clnt_destroy(clnt);
+	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	return n;
 }
 

@@ -82,6 +82,10 @@ int		cluster_start(struct cluster *c, int nfiled);
  * cleanly with status 0.  Removes the root unless DFS_KEEP is set. */
 int		cluster_stop(struct cluster *c);
 void		cluster_dump_logs(const struct cluster *c);
+/* SERVERS at the name server: the list in *res (free it with
+ * xdr_free(xdr_name_compound_res) whatever the outcome), or NULL. */
+const servers_res	*harness_servers(const struct dproc *named,
+			    name_compound_res *res);
 /* The number of servers the name server lists as live, or -1. */
 int		cluster_live(struct cluster *c);
 /* Waits until the name server lists `n` live servers.  Returns 0/-1. */

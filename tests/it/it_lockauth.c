@@ -108,37 +108,22 @@ log_says(const struct dproc *d, const char *text)
 static int
 lock_servers(struct pair *p, unsigned int *port)
 {
-	name_compound_args	 args;
 	name_compound_res	 res;
-	name_argop		 op;
-	struct timeval		 tv = { 5, 0 };
-	CLIENT			*c;
-	servers_res		*sr;
+	const servers_res	*sr;
+	const dfs_server	*sv;
 	u_int			 i;
 	int			 n = -1;
 
-	if ((c = harness_clnt(&p->named)) == NULL)
-		return -1;
-	memset(&op, 0, sizeof(op));
-	op.op = OP_SERVERS;
-	args.ops.ops_len = 1;
-	args.ops.ops_val = &op;
-	memset(&res, 0, sizeof(res));
-	if (clnt_call(c, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_name_compound_res, (char *)&res,
-	    tv) == RPC_SUCCESS && res.status == DFS_OK) {
-		sr = &res.res.res_val[0].name_resop_u.servers;
+	if ((sr = harness_servers(&p->named, &res)) != NULL)
 		for (i = 0, n = 0; i < sr->servers_res_u.servers.servers_len;
 		    i++) {
-			if (sr->servers_res_u.servers.servers_val[i].kind !=
-			    DFS_SRV_LOCK)
+			sv = &sr->servers_res_u.servers.servers_val[i];
+			if (sv->kind != DFS_SRV_LOCK)
 				continue;
 			n++;
-			*port = sr->servers_res_u.servers.servers_val[i].port;
+			*port = sv->port;
 		}
-	}
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-	clnt_destroy(c);
 	return n;
 }
 

@@ -38,6 +38,7 @@ static int	sigpipe_fds[2] = { -1, -1 };
 static void	(*round_fn)(void *);		/* svcloop_set_round() */
 static int	 breaking;			/* svcloop_break() */
 static void	*round_arg;
+static struct svcloop_src src;			/* svcloop_set_source() */
 
 unsigned long long
 now_ms(void)
@@ -449,12 +450,22 @@ svcloop_set_round(void (*fn)(void *), void *arg)
 }
 
 void
+svcloop_set_source(const struct svcloop_src *s)
+{
+	if (s != NULL)
+		src = *s;
+	else
+		memset(&src, 0, sizeof(src));
+}
+
+void
 svcloop_break(void)
 {
 	breaking = 1;
 }
 
-/* The poll(2) timeout: the tick's and svcx's, whichever is first. */
+/* The poll(2) timeout: the tick's, svcx's and the source's, whichever
+ * is first. */
 static int
 loop_timeout(int tick, unsigned long long next)
 {
@@ -463,6 +474,9 @@ loop_timeout(int tick, unsigned long long next)
 
 	if (tick)
 		t = next > now ? (int)(next - now) : 0;
+	if (x >= 0 && (t < 0 || x < t))
+		t = x;
+	x = src.timeout != NULL ? src.timeout(src.arg) : -1;
 	if (x >= 0 && (t < 0 || x < t))
 		t = x;
 	return t;
@@ -490,22 +504,28 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 
 	for (;;) {
 		/* libtirpc's transports (dfs-filed's), the signal pipe,
-		 * then svcx's connections (dfs-named's, dfs-lockd's) */
+		 * the source (-1 when none), then svcx's connections
+		 * (dfs-named's, dfs-lockd's) */
 		n = svc_max_pollfd;
-		if ((size_t)n + 1 > cap) {
-			pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 1));
+		if ((size_t)n + 2 > cap) {
+			pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 2));
 			if (pfd == NULL)
 				fatal("realloc");
-			cap = (size_t)n + 1;
+			cap = (size_t)n + 2;
 		}
 		if (n > 0)	/* svc_pollfd is NULL while it has none */
 			memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
 		pfd[n].fd = sigpipe_fds[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
-		if ((nx = svcx_pollset(&pfd, &cap, (size_t)n + 1)) < 0)
+		pfd[n + 1].fd = -1;
+		pfd[n + 1].events = 0;
+		pfd[n + 1].revents = 0;
+		if (src.pollfd != NULL)
+			src.pollfd(src.arg, &pfd[n + 1]);
+		if ((nx = svcx_pollset(&pfd, &cap, (size_t)n + 2)) < 0)
 			fatal("realloc");
-		nready = poll(pfd, (nfds_t)(n + 1 + nx),
+		nready = poll(pfd, (nfds_t)(n + 2 + nx),
 		    loop_timeout(tick != NULL, next));
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
@@ -520,7 +540,9 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 		 * entries with events: count only libtirpc's */
 		if (nready > 0 && (nready = count_ready(pfd, n)) > 0)
 			svc_getreq_poll(pfd, nready);
-		svcx_run(pfd + n + 1, nx);
+		if (src.run != NULL)
+			src.run(src.arg, pfd[n + 1].revents);
+		svcx_run(pfd + n + 2, nx);
 		if (round_fn != NULL)
 			round_fn(round_arg);
 		if (breaking) {

@@ -18,6 +18,8 @@
 #ifndef DFS_SVCLOOP_H
 #define DFS_SVCLOOP_H
 
+#include <poll.h>
+
 #include <rpc/rpc.h>
 
 /* getopt(3) letters every daemon takes; -s only where a name server is
@@ -101,6 +103,21 @@ void	svcloop_break(void);
  * held for its group commit there.  fn NULL: nothing (the default).
  */
 void	svcloop_set_round(void (*fn)(void *), void *arg);
+/*
+ * One more thing svcloop_run() waits for: a daemon's own client
+ * connection (dfs-named's to the lock server, lib/acall.h).  Each round
+ * pollfd() fills in the descriptor to poll and its events (fd -1: none),
+ * run() gets what poll(2) reported (0 too: time may be up), before svcx
+ * serves its connections, and poll waits at most timeout() ms (-1: no
+ * limit).  NULL: none (the default).
+ */
+struct svcloop_src {
+	void	 (*pollfd)(void *arg, struct pollfd *p);
+	void	 (*run)(void *arg, short revents);
+	int	 (*timeout)(void *arg);
+	void	  *arg;
+};
+void	svcloop_set_source(const struct svcloop_src *s);
 /* The fd that becomes readable when a signal arrives, for loops of
  * their own (dfs-filed's supervisor); svcloop_signal() reads it and
  * returns the last signal, or 0. */

@@ -152,6 +152,7 @@ main(int argc, char **argv)
 	named_set_ctx(&nc);
 	daemon_serve(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
 	    1 << 20);
+	locks_init(&nc);
 	daemon_ready(&d);
 	log_info("serving, instance %016llx, heartbeat %u ms",
 	    (unsigned long long)nc.instance, hb);
@@ -160,6 +161,7 @@ main(int argc, char **argv)
 	log_info("shutting down");
 	group_flush(&nc);
 	daemon_shutdown(&d);
+	locks_fini(&nc);
 	named_release(&nc);
 	kv_close(kv);
 	free(d.statedir);

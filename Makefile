@@ -29,11 +29,13 @@ GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -I$(GEN) $(TIRPC_CFLAGS) -MMD -MP -fPIC \
 	     -Wall -Wextra $(WERROR) -Wno-unused-variable \
 	     -Wno-cast-function-type -Wno-unused-parameter
 LDLIBS	 = $(TIRPC_LIBS) -lgdbm -lxxhash -linih
-# The command-line tools link libtirpc statically when its archive is
-# there, with a GSS-API that has no mechanism in place of MIT Kerberos
-# (client/gssnull/gss_null.c says why: ~1.8 ms off every tool's start).
-# STATIC_TIRPC=0 links them with libtirpc.so like everything else.
-STATIC_TIRPC ?= 1
+# The command-line tools link libtirpc.so like everything else, so that
+# RPCSEC_GSS (Kerberos) stays possible in them.  STATIC_TIRPC=1 (opt-in)
+# links them with libtirpc.a, when its archive is there, and a GSS-API
+# that has no mechanism (client/gssnull/gss_null.c): no Kerberos
+# libraries to load, so each tool starts a little sooner
+# (docs/BENCHMARKS.md, "Static libtirpc in the tools").
+STATIC_TIRPC ?= 0
 TIRPC_A	 := $(wildcard $(shell $(CC) -print-file-name=libtirpc.a))
 ifeq ($(STATIC_TIRPC)$(if $(TIRPC_A),y),1y)
 GSSNULL_OBJ = $(BUILD)/client/gssnull/gss_null.o
@@ -208,8 +210,9 @@ check: all $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS) man-lint
 	    $(UNIT_BINS) $(IT_BINS) $(wildcard tests/cli/t-*.sh)
 
 # ASan+UBSan build of everything, running the same tests.  The tools
-# take libtirpc.so there: ASan intercepts the xdr functions and calls the
-# originals through the dynamic linker, which finds no static copy.
+# take libtirpc.so there even when config.mak sets STATIC_TIRPC=1: ASan
+# intercepts the xdr functions and calls the originals through the
+# dynamic linker, which finds no static copy.
 sanitize: export LSAN_OPTIONS = suppressions=$(abspath tests/lsan.supp):fast_unwind_on_malloc=0
 sanitize:
 	$(MAKE) BUILD=build-san STATIC_TIRPC=0 \

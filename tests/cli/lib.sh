@@ -10,7 +10,9 @@
 # DFS_BIN names the directory holding the binaries (default build/bin).
 # The tools run with DFS_SERVER pointing at the test's name server.
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+# DFS_TOP: the source tree, for scripts elsewhere than tests/cli/
+# (bench/cache.sh, bench/mem.sh)
+top=${DFS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${DFS_BIN:-$top/build/bin}
 case $BIN in
 /*)	;;

@@ -30,10 +30,10 @@ ids_of()
 	want_g="Gid:	$gid	$gid	$gid	$gid"
 	got_u=$(grep '^Uid:' "$st") && got_g=$(grep '^Gid:' "$st") &&
 	    got_s=$(grep '^Groups:' "$st") || fail "no $st"
-	[ "$got_u" = "$want_u" ] || fail "pid $1 ($(cat /proc/$1/comm)): '$got_u'"
-	[ "$got_g" = "$want_g" ] || fail "pid $1 ($(cat /proc/$1/comm)): '$got_g'"
-	[ "$(echo $got_s)" = "Groups: $gid" ] ||
-	    fail "pid $1 ($(cat /proc/$1/comm)): '$got_s'"
+	who="pid $1 ($(cat "/proc/$1/comm"))"
+	[ "$got_u" = "$want_u" ] || fail "$who: '$got_u'"
+	[ "$got_g" = "$want_g" ] || fail "$who: '$got_g'"
+	[ "$(echo $got_s)" = "Groups: $gid" ] || fail "$who: '$got_s'"
 }
 
 say "the three daemons with -u $USER_"
@@ -85,17 +85,21 @@ for d in named lockd filed; do
 done
 [ ! -e "$TMP/nouser" ] || fail "an unknown user left a state directory"
 mkdir "$TMP/rootdir"
-refused "dfs-lockd: state directory '$TMP/rootdir' is owned by uid 0, not by user '$USER_' (uid $uid): chown -R it or give another -D" \
+msg="state directory '$TMP/rootdir' is owned by uid 0, not by user"
+msg="$msg '$USER_' (uid $uid): chown -R it or give another -D"
+refused "dfs-lockd: $msg" \
     "$BIN/dfs-lockd" -d -N -u "$USER_" -D "$TMP/rootdir"
-refused "dfs-named: user '$USER_' cannot write in the directory of pid file '$TMP/named2.pid' (-P)" \
+msg="user '$USER_' cannot write in the directory of pid file"
+refused "dfs-named: $msg '$TMP/named2.pid' (-P)" \
     "$BIN/dfs-named" -d -N -u "$USER_" -D "$TMP/nopid" -P "$TMP/named2.pid"
 
 say "without -u, root is kept and said so"
-grep -q "running as root, and keeping root (-u user drops it)" \
-    "$TMP/named.log" && fail "dfs-named with -u says it keeps root"
+keep="running as root, and keeping root (-u user drops it)"
+grep -q "$keep" "$TMP/named.log" &&
+    fail "dfs-named with -u says it keeps root"
 start_daemon named.3
-grep -q "^dfs-named: running as root, and keeping root (-u user drops it)\$" \
-    "$TMP/named.3.log" || fail "dfs-named as root says: $(cat "$TMP/named.3.log")"
+grep -q "^dfs-named: $keep\$" "$TMP/named.3.log" ||
+    fail "dfs-named as root says: $(cat "$TMP/named.3.log")"
 say "ok: $(head -n 1 "$TMP/named.3.log")"
 
 say "the rpcbind entry is the user's, and goes at exit"

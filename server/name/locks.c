@@ -295,7 +295,8 @@ walk_down(struct walk *w, const char *s, size_t len)
 	if (cl + 1 + len > DFS_MAXPATHLEN)
 		return -1;
 	w->cur[cl] = '/';
-	memcpy(w->cur + cl + 1, s, len);
+	if (len > 0)	/* an empty name (INVAL when its op runs) has no bytes */
+		memcpy(w->cur + cl + 1, s, len);
 	w->cur[cl + 1 + len] = '\0';
 	return 0;
 }

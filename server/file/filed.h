@@ -282,7 +282,7 @@ void		owner_forget(struct filed_ctx *fc, const char *hex,
  * forgets them.  Returns how many it unlinked. */
 int		owner_sweep(struct filed_ctx *fc, uint64_t conn);
 
-/* --- upcall.c: calls to the name server ----------------------------- */
+/* --- namecall.c: calls to the name server ----------------------------- */
 
 /*
  * Each returns 0 or a negative dfs_stat; a failed call (no answer) is

@@ -1,5 +1,5 @@
 /*
- * upcall.c -- dfs-filed's calls to the name server.
+ * namecall.c -- dfs-filed's calls to the name server.
  *
  * A worker blocks in these calls (bounded by FILED_NAMED_TIMEOUT_MS)
  * while its siblings keep serving.  A call that got no answer is

@@ -251,14 +251,6 @@ int		store_gc_stages(const struct filed_ctx *fc,
 /* Start-up GC of what PUTs that never finished left: every temporary
  * version.  Returns how many it removed. */
 int		store_gc_temps(const struct filed_ctx *fc);
-/*
- * Start-up, before serving: unless <statedir>/layout says 2, moves every
- * version and temporary version to its bucket by file id (layout 1
- * bucketed by the handle's tag), makes the moves durable and writes the
- * layout file.  Stages are left to their GC.  Returns how many files it
- * moved, or -1 (logged): then do not serve.
- */
-int		store_migrate(const struct filed_ctx *fc);
 int		store_gc_versions(struct filed_ctx *fc);
 
 /* --- owner.c: stages by the connection that made them --------------- */

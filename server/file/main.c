@@ -882,9 +882,6 @@ init(struct super *s)
 	s->fc.check_handles = 1;
 	if (store_init(&s->fc) == -1)
 		fatal("cannot create the store in '%s'", s->d.statedir);
-	if (store_migrate(&s->fc) < 0)
-		fatalx("cannot move the store in '%s' to layout 2",
-		    s->d.statedir);
 	daemon_listen(&s->d, DFS_FILE_PROG, DFS_FILE_VERS, dfs_file_prog_1,
 	    DFS_MAXDATA + (1 << 20));
 	/* conns_accept() takes what waits, then must not block */

@@ -12,7 +12,6 @@
  *						as above
  *	commit.lock				per-handle OFD locks
  *	server.id				the registrar's id
- *	layout					"2": buckets by file id
  *
  * Files are named by handle, never by a client's path, so no request can
  * reach outside the state directory.  A version file is never modified
@@ -178,8 +177,7 @@ store_init(const struct filed_ctx *fc)
  * server gives out file ids in order, so the 16 files of a CREATE batch
  * share one directory, and a PUT of them writes back one directory and
  * a few inode table blocks, not sixteen of each; over many files every
- * bucket is used in turn.  (Layout 1 took the last two digits of the
- * tag, which scattered a batch: store_migrate() moves such a store.)
+ * bucket is used in turn.
  */
 static const char *
 bucket(const char *hex)
@@ -798,91 +796,6 @@ store_gc_temps(const struct filed_ctx *fc)
 	struct sweep	sw = { 0, is_temp };
 
 	return each_bucket(fc, "data", gc_dir_files, &sw);
-}
-
-/* Moves the versions and temporaries of one layout-1 bucket to their
- * buckets.  Returns how many it moved, or -1. */
-static int
-migrate_dir(const char *dir, void *arg)
-{
-	const struct filed_ctx	*fc = arg;
-	char			 from[STORE_PATHLEN], to[STORE_PATHLEN];
-	char			 tdir[STORE_PATHLEN], hex[FH_HEXLEN + 1];
-	struct dirent		*de;
-	uint64_t		 vers;
-	DIR			*dp;
-	int			 n = 0;
-
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(dp)) != NULL) {
-		if (!parse_version(de->d_name, hex, &vers) &&
-		    !is_temp(de->d_name))
-			continue;
-		memcpy(hex, de->d_name, FH_HEXLEN);
-		hex[FH_HEXLEN] = '\0';
-		if (strncmp(dir + strlen(dir) - 2, bucket(hex), 2) == 0)
-			continue;		/* already where it belongs */
-		if (fmt_path(from, sizeof(from), snprintf(from, sizeof(from),
-		    "%s/%s", dir, de->d_name)) != 0 ||
-		    store_mkdata(fc, hex) != 0 ||
-		    store_data_dir(fc, hex, tdir, sizeof(tdir)) != 0 ||
-		    fmt_path(to, sizeof(to), snprintf(to, sizeof(to),
-		    "%s/%s", tdir, de->d_name)) != 0 ||
-		    rename(from, to) == -1) {
-			log_warn("layout: cannot move '%s'", de->d_name);
-			n = -1;
-			break;
-		}
-		n++;
-	}
-	closedir(dp);
-	return n;
-}
-
-/* fsync(2)s one bucket directory.  Returns 0 or -1. */
-static int
-sync_dir(const char *dir, void *arg)
-{
-	(void)arg;
-	return store_fsync_dir(dir) == 0 ? 0 : -1;
-}
-
-int
-store_migrate(const struct filed_ctx *fc)
-{
-	char	path[STORE_PATHLEN], tmp[STORE_PATHLEN], buf[8] = "";
-	FILE	*fp;
-	int	n;
-
-	snprintf(path, sizeof(path), "%s/layout", fc->statedir);
-	if ((fp = fopen(path, "re")) != NULL) {
-		n = fgets(buf, sizeof(buf), fp) != NULL;
-		fclose(fp);
-		if (n && strcmp(buf, "2\n") == 0)
-			return 0;
-		log_warnx("layout: '%s' says '%s', not 2", path, buf);
-		return -1;
-	}
-	if ((n = each_bucket(fc, "data", migrate_dir, (void *)fc)) < 0)
-		return -1;
-	/* ORDER: every move durable before the layout says it is done */
-	if (each_bucket(fc, "data", sync_dir, NULL) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/layout.tmp", fc->statedir);
-	if ((fp = fopen(tmp, "we")) == NULL)
-		return -1;
-	if (fputs("2\n", fp) == EOF || fflush(fp) != 0 ||
-	    fsync(fileno(fp)) == -1) {
-		fclose(fp);
-		return -1;
-	}
-	if (fclose(fp) != 0 || rename(tmp, path) == -1 ||
-	    store_fsync_dir(fc->statedir) != 0)
-		return -1;
-	if (n > 0)
-		log_info("layout: moved %d files to buckets by file id", n);
-	return n;
 }
 
 static int

@@ -86,9 +86,10 @@ int		filed_ctx_init(struct filed_ctx *fc, const char *statedir,
  * counters. */
 void		filed_ctx_release(struct filed_ctx *fc);
 
-/* --- main.c (and file_svc.c, generated) ----------------------------- */
+/* --- compound.c: the program's dispatcher --------------------------- */
 
-/* rpcgen's dispatcher, which has no prototype in file.h. */
+/* Decodes and answers a call through lib/dispatch.c; main.c hands it to
+ * daemon_listen(). */
 void		dfs_file_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c ------------------------------------------------------ */

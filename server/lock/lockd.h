@@ -336,9 +336,10 @@ int		 wait_admit(struct lock_ctx *ctx, const struct lclient *c);
 /* Frees every waiter, unanswered (shutdown, tests). */
 void		 wait_release(struct lock_ctx *ctx);
 
-/* --- main.c (and rpcgen's lock_svc.c) --- */
+/* --- compound.c: the program's dispatcher --- */
 
-/* rpcgen's dispatcher, which lock.h does not declare. */
+/* Decodes and answers a call through lib/dispatch.c; main.c hands it to
+ * daemon_listen(). */
 void		 dfs_lock_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c: the op table and the RPC entry point --- */

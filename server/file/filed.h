@@ -140,7 +140,7 @@ dfs_stat	op_getattr(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_remove(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_abort(struct op_ctx *, const file_argop *, file_resop *);
 
-/* --- store.c: on-disk layout ----------------------------------------- */
+/* --- store.c: the on-disk layout: paths, versions, stages ---------- */
 
 #define STORE_PATHLEN	4096
 
@@ -207,6 +207,27 @@ int		store_remove_all(const struct filed_ctx *fc,
 int		store_mkdata(const struct filed_ctx *fc, const char *hex);
 /* fsync(2)s a directory.  Returns 0 or -DFS_ERR_IO. */
 int		store_fsync_dir(const char *dir);
+/* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
+ * -DFS_ERR_DELAY when this server has no id yet. */
+int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
+/* Maps an errno from a data operation to a negative dfs_stat. */
+int		store_errno(int err);
+/* pwrite(2)s all `len` bytes of buf at `off`.  Returns 0 or a negative
+ * dfs_stat. */
+int		store_write(int fd, const char *buf, size_t len, uint64_t off);
+/* Is `name` a temporary version's, "<hex>.t<16 hex digits>"?  Returns
+ * 1 or 0. */
+int		store_is_temp(const char *name);
+/*
+ * Parses a version's name, "<hex>.<decimal>" where hex is FH_HEXLEN
+ * digits.  Stores the handle's hex (if `hex` is not NULL) and the
+ * version.  Returns 1 for a version file name, 0 for anything else.
+ */
+int		store_parse_version(const char *name, char *hex,
+		    uint64_t *vers);
+
+/* --- store_commit.c: commit locks, syncs, copies ------------------- */
+
 /*
  * Takes (store_lock) or drops (store_unlock) the per-handle commit lock:
  * an OFD lock on byte XXH64(hex) % 65536 of <statedir>/commit.lock,
@@ -229,23 +250,19 @@ unsigned int	store_lock_slot(const char *hex);
  */
 int		store_sync(struct filed_ctx *fc);
 void		store_unlock(struct filed_ctx *fc, const char *hex);
-/* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
- * -DFS_ERR_DELAY when this server has no id yet. */
-int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
-/* Maps an errno from a data operation to a negative dfs_stat. */
-int		store_errno(int err);
-/* pwrite(2)s all `len` bytes of buf at `off`.  Returns 0 or a negative
- * dfs_stat. */
-int		store_write(int fd, const char *buf, size_t len, uint64_t off);
 /* Copies `len` bytes from fd `in` to fd `out` (both at offset 0).
  * Returns 0 or a negative dfs_stat. */
 int		store_copy(int in, int out, uint64_t len);
+
+/* --- store_gc.c: garbage collection --------------------------------- */
+
 /*
- * Start-up and periodic GC.  store_gc_stages unlinks stages not modified
- * for `age` seconds (0: every stage) and returns how many; store_gc_versions asks the name
- * server about every handle with more than one version and keeps only the
- * current one, returning 0 or -DFS_ERR_DELAY when the name server could
- * not be reached (nothing more is removed then).
+ * Start-up and periodic GC.  store_gc_stages unlinks stages not
+ * modified for `age` seconds (0: every stage) and returns how many;
+ * store_gc_versions asks the name server about every handle with more
+ * than one version and keeps only the current one, returning 0 or
+ * -DFS_ERR_DELAY when the name server could not be reached (nothing
+ * more is removed then).
  */
 int		store_gc_stages(const struct filed_ctx *fc,
 		    unsigned int age);

@@ -116,12 +116,11 @@ bool_t		xdr_file_compound_args_bounded(XDR *x,
 
 /* --- sendread.c: READ replies straight from the file ----------------- */
 
-/* Makes `xprt` (a connection process's one connection) answer lone
- * READs with sendread(). */
-void		sendread_attach(SVCXPRT *xprt);
-/* Is `xprt` the attached connection? */
-int		sendread_ok(const SVCXPRT *xprt);
-/* Sends the reply `res` to the request last read on `xprt`, its one
+/* Can a lone READ on `xprt` be answered with sendread()?  Yes on a
+ * worker's connection, which worker.c attached to svcx.  Returns 1 or
+ * 0. */
+int		sendread_ok(SVCXPRT *xprt);
+/* Sends the reply `res` to the request being served on `xprt`, its one
  * READ result's data_len bytes taken from `fd` at `off` with
  * sendfile(2).  A failure leaves the stream unusable: it is shut down
  * (logged), and libtirpc then drops the connection. */

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "super.h"
+#include "svcx.h"
 
 /* libtirpc's record buffers, each way, made at every lend: it callocs
  * them, so their size is memset per request served; a WRITE streams
@@ -189,7 +190,9 @@ worker_serve(struct super *s, int fd)
 		close(fd);
 		return 0;
 	}
-	sendread_attach(xprt);
+	/* lone READs are answered from the file (sendread.c) */
+	if (svcx_vc_attach(xprt) != 0)
+		log_warnx("connection served without sendfile(2)");
 	for (rc = conns_ready(fd, NULL);; rc = next_ready(fd)) {
 		if (rc != 1) {
 			/* closes our duplicate only */

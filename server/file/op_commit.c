@@ -339,7 +339,7 @@ struct putf {
  * Room for the files of a PUT, kept from one PUT to the next: ~12 KiB a
  * file (the paths of struct commit) would otherwise be a fresh mapping
  * each time, and its unmapping, with the TLB shootdowns that go with it,
- * was 4% of the machine's time under a tree copy.  A connection process
+ * showed in profiles of a tree copy (docs/BENCHMARKS.md).  A worker
  * serves one request at a time.  Returns NULL when out of memory.
  */
 static struct putf *

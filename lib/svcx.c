@@ -989,6 +989,18 @@ svcx_own_alive(SVCXPRT *xprt)
 	return c == NULL ? -1 : c->fd != -1;
 }
 
+int
+svcx_own_open(uint64_t id)
+{
+	unsigned int	i;
+
+	/* a closed connection leaves the table, even while held */
+	for (i = 0; i < sx.nconns; i++)
+		if ((uint64_t)(uintptr_t)sx.conns[i]->xprt.xp_p2 == id)
+			return 1;
+	return 0;
+}
+
 /* Appends `len` bytes of file fd at `off`, and `pad` zeros, to c's
  * queue.  Returns 0, or -1 (the file ended or failed; memory). */
 static int

@@ -143,6 +143,13 @@ uint64_t	svcx_conn_id(SVCXPRT *xprt);
 /* Is xprt's connection open?  Returns 1 or 0 (also for a transport
  * that is neither svcx's nor attached). */
 int	svcx_alive(SVCXPRT *xprt);
+/*
+ * Is the connection of id `id` (svcx_conn_id()) open?  Unlike
+ * svcx_alive(), this may be asked once its transport may be gone:
+ * libtirpc destroys a stream transport whose client hung up or whose
+ * read or write failed.  Returns 1 or 0.
+ */
+int	svcx_conn_open(uint64_t id);
 
 /* The reply of svcx_reply_fd() but for the file's bytes, at most. */
 #define SVCX_FD_HDRMAX	512

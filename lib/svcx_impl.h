@@ -34,6 +34,8 @@ void		svcx_fd_msg(struct rpc_msg *msg, SVCXPRT *xprt, uint32_t xid,
  * returns -1 when xprt is not one. */
 int		svcx_own_id(SVCXPRT *xprt, uint64_t *id);
 int		svcx_own_alive(SVCXPRT *xprt);
+/* Is `id` one of svcx's open connections?  Returns 1 or 0. */
+int		svcx_own_open(uint64_t id);
 int		svcx_own_reply_fd(SVCXPRT *xprt, xdrproc_t xres, void *res,
 		    int fd, off_t off, u_int len);
 

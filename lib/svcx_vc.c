@@ -34,9 +34,11 @@ struct vcx {
 	const struct xp_ops	*orig;
 	uint64_t		 id;
 	uint32_t		 xid;		/* of the request last read */
+	struct vcx		*next;		/* attached, of this process */
 };
 
-static uint64_t	last_id;
+static uint64_t		 last_id;
+static struct vcx	*attached;
 
 static bool_t	vc_recv(SVCXPRT *, struct rpc_msg *);
 
@@ -72,8 +74,11 @@ vc_recv(SVCXPRT *xprt, struct rpc_msg *msg)
 static void
 vc_destroy(SVCXPRT *xprt)
 {
-	struct vcx	*v = vcx_of(xprt);
+	struct vcx	*v = vcx_of(xprt), **pp;
 
+	for (pp = &attached; *pp != v; pp = &(*pp)->next)
+		;
+	*pp = v->next;
 	/* ORDER: libtirpc's destroy sees its own ops; ours go after it */
 	xprt->xp_ops = v->orig;
 	v->orig->xp_destroy(xprt);
@@ -94,6 +99,8 @@ svcx_vc_attach(SVCXPRT *xprt)
 	v->ops.xp_recv = vc_recv;
 	v->ops.xp_destroy = vc_destroy;
 	v->id = svcx_next_id();
+	v->next = attached;
+	attached = v;
 	xprt->xp_ops = &v->ops;
 	return 0;
 }
@@ -120,6 +127,19 @@ svcx_alive(SVCXPRT *xprt)
 	if ((rc = svcx_own_alive(xprt)) != -1)
 		return rc;
 	return vcx_of(xprt) != NULL && SVC_STAT(xprt) != XPRT_DIED;
+}
+
+int
+svcx_conn_open(uint64_t id)
+{
+	struct vcx	*v;
+
+	if (id == 0)
+		return 0;
+	for (v = attached; v != NULL; v = v->next)
+		if (v->id == id)
+			return 1;
+	return svcx_own_open(id);
 }
 
 int

@@ -58,8 +58,7 @@ child_init(struct super *s, int keep)
 	super_mask_signals(SIG_UNBLOCK);
 	if (getppid() != s->self)
 		exit(0);
-	/* ORDER: destroying the listening transport closes its socket, and
-	 * takes it out of svc_pollfd, which conn_gone() reads */
+	/* the listening socket is the supervisor's */
 	SVC_DESTROY(s->d.xprt);
 	close(s->epfd);
 	for (i = 0; i < s->cs.max; i++)
@@ -72,20 +71,6 @@ child_init(struct super *s, int keep)
 }
 
 /* --- a worker ---------------------------------------------------------- */
-
-/* Is the worker's connection gone?  libtirpc destroys a connection's
- * transport, and takes it out of svc_pollfd, when the client hangs up
- * or a read or write on it fails. */
-static int
-conn_gone(void)
-{
-	int	i;
-
-	for (i = 0; i < svc_max_pollfd; i++)
-		if (svc_pollfd[i].fd >= 0)
-			return 0;
-	return 1;
-}
 
 /* Ends a worker. */
 static void __attribute__((noreturn))
@@ -181,18 +166,23 @@ next_ready(int fd)
 static int
 worker_serve(struct super *s, int fd)
 {
-	SVCXPRT	*xprt;
-	int	 rc;
+	SVCXPRT		*xprt;
+	uint64_t	 id;
+	int		 rc;
 
+	/* ORDER: attached to svcx before the first request, so that its
+	 * reply may come from a file (sendread.c) and svcx can tell when
+	 * libtirpc destroyed the transport */
 	xprt = svc_fd_create(fd, FILED_RECBUF, FILED_RECBUF);
-	if (xprt == NULL) {
+	if (xprt == NULL || svcx_vc_attach(xprt) != 0) {
 		log_warnx("cannot serve connection");
-		close(fd);
+		if (xprt != NULL)
+			SVC_DESTROY(xprt);	/* closes fd */
+		else
+			close(fd);
 		return 0;
 	}
-	/* lone READs are answered from the file (sendread.c) */
-	if (svcx_vc_attach(xprt) != 0)
-		log_warnx("connection served without sendfile(2)");
+	id = svcx_conn_id(xprt);
 	for (rc = conns_ready(fd, NULL);; rc = next_ready(fd)) {
 		if (rc != 1) {
 			/* closes our duplicate only */
@@ -202,8 +192,8 @@ worker_serve(struct super *s, int fd)
 		filed_deadline(&s->fc, 1);
 		svc_getreq_common(fd);
 		filed_deadline(&s->fc, 0);
-		if (conn_gone())
-			return 0;
+		if (!svcx_conn_open(id))
+			return 0;	/* libtirpc destroyed the transport */
 	}
 }
 

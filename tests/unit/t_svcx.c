@@ -329,7 +329,7 @@ static void
 test_svcx__conn_ids(void)
 {
 	uint64_t	a, b;
-	int		fa, fb;
+	int		fa, fb, i;
 
 	fa = client();
 	fb = client();
@@ -352,7 +352,13 @@ test_svcx__conn_ids(void)
 	call(fa, 703, 0, NULL);
 	CU_ASSERT(reply_xid(fa) == 703);
 	CU_ASSERT(seen.id != a && seen.id != b && seen.id != 0);
+	CU_ASSERT(svcx_conn_open(seen.id));
+	b = seen.id;
 	close(fa);
+	for (i = 0; i < 50 && svcx_conn_open(b); i++)
+		round_once(20);
+	CU_ASSERT_FALSE(svcx_conn_open(a));
+	CU_ASSERT_FALSE(svcx_conn_open(b));
 }
 
 /* A reply from the file is one record with the request's xid, the tag

@@ -250,8 +250,8 @@ test_svcx_vc__reply_fd(void)
 	}
 }
 
-/* Two attached transports have different ids, and an id outlives no
- * transport: a new one never gets an old one's. */
+/* Two attached transports have different ids, open while the
+ * transport lives, and a new one never gets an old one's. */
 static void
 test_svcx_vc__ids(void)
 {
@@ -268,9 +268,33 @@ test_svcx_vc__ids(void)
 		CU_ASSERT(seen[i] != 0 && seen[i] != svcx_conn_id(xprt));
 		for (j = 0; j < i; j++)
 			CU_ASSERT(seen[j] != seen[i]);
+		CU_ASSERT(svcx_conn_open(seen[i]));
 		SVC_DESTROY(x);		/* frees the attachment, closes sv[0] */
+		CU_ASSERT_FALSE(svcx_conn_open(seen[i]));
 		close(sv[1]);
 	}
+	CU_ASSERT(svcx_conn_open(svcx_conn_id(xprt)));
+	CU_ASSERT_FALSE(svcx_conn_open(0));
+}
+
+/* A client that hangs up: libtirpc destroys the transport as it serves
+ * it, and svcx, asked by id, says the connection is gone. */
+static void
+test_svcx_vc__hangup(void)
+{
+	SVCXPRT		*x;
+	uint64_t	 id;
+	int		 sv[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	x = svc_fd_create(sv[0], 0, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL_FATAL(svcx_vc_attach(x), 0);
+	id = svcx_conn_id(x);
+	CU_ASSERT(svcx_conn_open(id));
+	close(sv[1]);
+	svc_getreq_common(sv[0]);	/* reads the end: destroys x */
+	CU_ASSERT_FALSE(svcx_conn_open(id));
 }
 
 /* A file shorter than the reply says: the reply fails, and the
@@ -297,6 +321,7 @@ static CU_TestInfo svcx_vc_tests[] = {
 	{ "layout", test_svcx_vc__layout },
 	{ "reply_fd", test_svcx_vc__reply_fd },
 	{ "ids", test_svcx_vc__ids },
+	{ "hangup", test_svcx_vc__hangup },
 	{ "file_ends_first", test_svcx_vc__file_ends_first },
 	CU_TEST_INFO_NULL,
 };

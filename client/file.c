@@ -810,6 +810,7 @@ add_stage(struct dfs_file *f, struct freq *r)
 	sa->fh = f->fh;
 	sa->vers = f->vers;
 	sa->keep = f->base;
+	sa->lock = f->lock;
 }
 
 static void

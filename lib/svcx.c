@@ -90,6 +90,8 @@ struct conn {
 	size_t			 frag_left;
 	int			 in_frag, last_frag;
 	int			 ready;		/* a whole record is buffered */
+	int			 parked;	/* ... and waits for svcx_resume() */
+	void			*resume_data;	/* for svcx_resumed() */
 	unsigned long long	 rec_start;	/* first byte of a request */
 	/* the request being served */
 	XDR			 xdrs;
@@ -103,6 +105,7 @@ struct conn {
 struct svcx_held {
 	struct conn	*c;
 	uint32_t	 xid;
+	int		 park;		/* svcx_park()'s, not svcx_hold()'s */
 };
 
 static struct {
@@ -691,11 +694,13 @@ serve(struct conn *c)
 {
 	int	n;
 
-	for (n = 0; n < SVCX_BATCH && c->ready &&
+	for (n = 0; n < SVCX_BATCH && c->ready && !c->parked &&
 	    c->outlen - c->outoff <= SVCX_OUT_LOWAT; n++) {
 		serve_record(c);
 		if (c->fd == -1)
 			return -1;
+		if (c->parked)
+			break;	/* served again by svcx_resume() */
 		consume(c);
 		if (parse(c) != 0)
 			return -1;
@@ -841,7 +846,7 @@ svcx_timeout(void)
 	if (sx.pause_until > now)
 		best = (long long)(sx.pause_until - now);
 	for (i = 0; i < sx.nconns; i++) {
-		if (sx.conns[i]->ready &&
+		if (sx.conns[i]->ready && !sx.conns[i]->parked &&
 		    sx.conns[i]->outlen - sx.conns[i]->outoff <=
 		    SVCX_OUT_LOWAT)
 			return 0;
@@ -888,7 +893,7 @@ svcx_run(const struct pollfd *pfd, int n)
 	}
 	for (i = 0; i < m; i++) {
 		if (snap[i]->fd != -1 && (pfd[1 + i].revents != 0 ||
-		    snap[i]->ready))
+		    (snap[i]->ready && !snap[i]->parked)))
 			conn_events(snap[i], pfd[1 + i].revents);
 	}
 	now = now_ms();
@@ -918,9 +923,64 @@ svcx_hold(struct svc_req *rq)
 		return NULL;
 	h->c = c;
 	h->xid = c->xid;
+	h->park = 0;
 	c->refs++;
 	c->nheld++;
 	return h;
+}
+
+/* --- parked requests -------------------------------------------------- */
+
+struct svcx_held *
+svcx_park(struct svc_req *rq)
+{
+	struct svcx_held	*h;
+
+	if ((h = svcx_hold(rq)) == NULL)
+		return NULL;
+	h->park = 1;
+	h->c->parked = 1;
+	return h;
+}
+
+void *
+svcx_resumed(struct svc_req *rq)
+{
+	struct conn	*c;
+	void		*data;
+
+	if (rq == NULL || rq->rq_xprt == NULL ||
+	    (c = conn_of(rq->rq_xprt)) == NULL)
+		return NULL;
+	data = c->resume_data;
+	c->resume_data = NULL;
+	return data;
+}
+
+int
+svcx_resume(struct svcx_held *h, void *data)
+{
+	struct conn	*c = h->c;
+	int		 served = 0;
+
+	c->refs++;
+	if (c->fd != -1 && c->parked) {
+		c->parked = 0;
+		c->resume_data = data;
+		serve_record(c);
+		served = c->resume_data == NULL;
+		c->resume_data = NULL;
+		/* served for good unless parked again; what follows it is
+		 * served by the loop's next round */
+		if (c->fd != -1 && !c->parked) {
+			consume(c);
+			(void)parse(c);
+		}
+	}
+	h->park = 0;
+	svcx_drop_held(h);
+	conn_unref(c);
+	return served;
 }
 
 int
@@ -940,6 +1000,8 @@ svcx_drop_held(struct svcx_held *h)
 {
 	if (h == NULL)
 		return;
+	if (h->park)
+		h->c->parked = 0;	/* served again next round */
 	h->c->nheld--;
 	h->c->last = now_ms();
 	conn_unref(h->c);

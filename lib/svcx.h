@@ -16,7 +16,8 @@
  *   request or does not read its replies is closed; when the connection
  *   table is full, a new client takes the place of the longest-idle
  *   one.  No peer can stall the loop.  A reply may be held and sent
- *   later with the xid of the request it answers.
+ *   later with the xid of the request it answers, and a request parked
+ *   and served again later.
  * - libtirpc's own stream transports (svc_vc: svc_fd_create(),
  *   svc_vc_create()), served in blocking mode by one process each, as
  *   dfs-filed's workers do, once attached with svcx_vc_attach()
@@ -119,9 +120,34 @@ const SVCXPRT	*svcx_held_xprt(const struct svcx_held *h);
  * closed connection is dropped.  Returns 1 when it was queued, else 0.
  */
 int	svcx_reply_held(struct svcx_held *h, xdrproc_t xres, void *res);
-/* Frees h without replying. */
+/* Frees h without replying; a parked record is served again in the
+ * loop's next round, as if it had just arrived. */
 void	svcx_drop_held(struct svcx_held *h);
 
+/* --- Parked requests --- */
+
+/*
+ * Parks request rq while its dispatcher waits for something outside
+ * (dfs-named: the lock server's answer to the TESTs a COMPOUND needs):
+ * the dispatcher returns without replying, the record stays buffered,
+ * and nothing more is read or served from its connection until
+ * svcx_resume(), so the connection's requests keep their order.  The
+ * connection counts as busy meanwhile, like a held reply.  Returns the
+ * park, or NULL when rq did not come through svcx or memory ran out
+ * (then serve it now).
+ */
+struct svcx_held	*svcx_park(struct svc_req *rq);
+/*
+ * Serves the parked record again, now, through the dispatcher, which
+ * takes `data` with svcx_resumed(); then frees h.  Call it from the
+ * loop, never from within a dispatcher.  Returns 1 when the dispatcher
+ * took data; 0 when the connection has closed meanwhile or the
+ * dispatcher did not take it (data is then still the caller's).
+ */
+int	svcx_resume(struct svcx_held *h, void *data);
+/* In a dispatcher: the data svcx_resume() passed for this request, once
+ * (then NULL); NULL for a request served the first time. */
+void	*svcx_resumed(struct svc_req *rq);
 
 /* --- Any transport: svcx's, or libtirpc's once attached --- */
 

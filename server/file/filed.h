@@ -330,5 +330,10 @@ int		upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc,
 		    u_int n, uint64_t srvid);
 /* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
 int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
+/* [PUTLOCK lock, PUTFH, TESTLOCK]: 0 if the name server knows the handle
+ * and `lock` may change the file; -STALE, -LOCKED, -EXPIRED, -BADLOCK,
+ * -DELAY (no answer, from it or from the lock server) if not. */
+int		upcall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
+		    const dfs_lockid *lock);
 
 #endif

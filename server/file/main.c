@@ -31,8 +31,8 @@ usage(FILE *fp)
 	    "[-C connections]\n"
 	    "                 -D statedir [-g seconds] [-P pidfile] "
 	    "[-p port] [-r seconds]\n"
-	    "                 -s host[:port] [-t seconds] [-w workers] "
-	    "[-x prefix] ...\n");
+	    "                 -s host[:port] [-t seconds] [-u user] "
+	    "[-w workers] [-x prefix] ...\n");
 }
 
 /* Parses a number in [min, max].  Returns 0 or -1. */
@@ -185,6 +185,9 @@ init(struct super *s)
 
 	log_init(s->d.progname, s->d.foreground);
 	log_setverbose(s->d.verbose);
+	/* ORDER: the state is opened, and every process forked, as the
+	 * user of -u */
+	daemon_privdrop(&s->d, DFS_FILE_PROG, DFS_FILE_VERS);
 	/* ORDER: the shared counters and stage owners before any fork */
 	rc = filed_ctx_init(&s->fc, s->d.statedir, s->named_spec);
 	if (rc == -DFS_ERR_NOMEM)

@@ -4,8 +4,9 @@
  * A worker blocks in these calls (bounded by FILED_NAMED_TIMEOUT_MS)
  * while its siblings keep serving.  A call that got no answer is
  * reported as -DFS_ERR_DELAY ("retry shortly"): client-local codes are
- * never sent.  The writer's lock is checked by the name server's COMMIT
- * (it asks the lock server), so dfs-filed never calls the lock server.
+ * never sent.  The writer's lock is checked by the name server (it asks
+ * the lock server) at STAGE (TESTLOCK) and at COMMIT, so dfs-filed never
+ * calls the lock server.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,26 @@ upcall_exists(struct filed_ctx *fc, const dfs_fh *fh)
 	if (named_call(fc, &op, 1, &res, 1) != 0)
 		return -DFS_ERR_DELAY;
 	rc = reply_status(&res, 1);
+	xdr_free((xdrproc_t)xdr_name_compound_res, &res);
+	return rc;
+}
+
+int
+upcall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
+    const dfs_lockid *lock)
+{
+	name_argop		ops[3];
+	name_compound_res	res;
+	int			rc;
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = OP_PUTLOCK;
+	ops[0].name_argop_u.putlock = *lock;
+	put_fh(&ops[1], fh);
+	ops[2].op = OP_TESTLOCK;
+	if (named_call(fc, ops, 3, &res, 1) != 0)
+		return -DFS_ERR_DELAY;
+	rc = reply_status(&res, 3);
 	xdr_free((xdrproc_t)xdr_name_compound_res, &res);
 	return rc;
 }

@@ -298,19 +298,19 @@ int		owner_sweep(struct filed_ctx *fc, uint64_t conn);
  * -DFS_ERR_DELAY, never a client-local code.
  */
 /* Connects to the name server if not connected (no call). */
-int		upcall_connect(struct filed_ctx *fc);
+int		namecall_connect(struct filed_ctx *fc);
 /* [PUTFH, GETATTR] */
-int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
+int		namecall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
 		    dfs_attr *attr);
 /* [PUTFH, PUTLOCK(lock), COMMIT(oldvers, size, srvid)] -> the new
  * attributes.  A call that got no answer is -DFS_ERR_TIMEDOUT (the name
  * server may still be working on it) or -DFS_ERR_RPC (the connection
  * failed: it was done or it never will be). */
-int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
+int		namecall_commit(struct filed_ctx *fc, const dfs_fh *fh,
 		    const dfs_lockid *lock, uint64_t oldvers, uint64_t size,
 		    uint64_t srvid, dfs_attr *attr);
-/* One file of upcall_commit_many(). */
-struct upcommit {
+/* One file of namecall_commit_many(). */
+struct namecommit {
 	const dfs_fh		*fh;
 	const dfs_lockid	*lock;
 	uint64_t		 oldvers;
@@ -319,21 +319,21 @@ struct upcommit {
 	dfs_attr		 attr;		/* out: when status is 0 */
 };
 /*
- * The COMMITs of upcall_commit() for the first `n` files of `uc` in one
+ * The COMMITs of namecall_commit() for the first `n` files of `uc` in one
  * COMPOUND (PUTLOCK only where the lock changes), as many as fit in
  * DFS_MAXOPS.  The name server stops at the first file it refuses, so
  * this returns how many files got a result (their status and attr set:
  * all committed but maybe the last), or, for a call that got no answer,
- * -DFS_ERR_TIMEDOUT or -DFS_ERR_RPC as upcall_commit() (no result then).
+ * -DFS_ERR_TIMEDOUT or -DFS_ERR_RPC as namecall_commit() (no result then).
  */
-int		upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc,
-		    u_int n, uint64_t srvid);
+int		namecall_commit_many(struct filed_ctx *fc,
+		    struct namecommit *uc, u_int n, uint64_t srvid);
 /* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
-int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
+int		namecall_exists(struct filed_ctx *fc, const dfs_fh *fh);
 /* [PUTLOCK lock, PUTFH, TESTLOCK]: 0 if the name server knows the handle
  * and `lock` may change the file; -STALE, -LOCKED, -EXPIRED, -BADLOCK,
  * -DELAY (no answer, from it or from the lock server) if not. */
-int		upcall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
+int		namecall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
 		    const dfs_lockid *lock);
 
 #endif

@@ -154,7 +154,7 @@ gc_handle(struct filed_ctx *fc, const char *hex)
 	unhex(hex, raw);
 	fh.dfs_fh_len = FH_LEN;
 	fh.dfs_fh_val = (char *)raw;
-	rc = upcall_getattr(fc, &fh, &attr);
+	rc = namecall_getattr(fc, &fh, &attr);
 	if (rc == -DFS_ERR_DELAY)
 		return rc;
 	if (rc != 0) {

@@ -226,7 +226,7 @@ worker_main(struct super *s, int slot, int chan)
 	s->chan = chan;
 	s->fc.deadline = &s->deadlines[slot];
 	s->fc.request_ms = s->d.request_s * 1000U;
-	(void)upcall_connect(&s->fc);	/* no answer now: a COMMIT retries */
+	(void)namecall_connect(&s->fc);	/* no answer now: a COMMIT retries */
 	for (;;) {
 		fd = worker_take(s, &serial);
 		s->fc.conn = serial;

@@ -2,7 +2,7 @@
  * t_filed_store.c -- unit tests of dfs-filed's on-disk helpers (store.c).
  *
  * Every test works in its own mkdtemp(3) state directory.  The name
- * server is 127.0.0.1:1, where nothing listens, so the GC's upcalls fail
+ * server is 127.0.0.1:1, where nothing listens, so the GC's calls to it fail
  * at once and the "name server unreachable" paths are exercised.
  */
 #include <sys/stat.h>

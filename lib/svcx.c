@@ -62,6 +62,7 @@
 #include "rpcc.h"
 #include "svcloop.h"
 #include "svcx.h"
+#include "svcx_impl.h"
 
 #define SVCX_BATCH		32		/* records per connection per round */
 #define SVCX_INBUF_MIN		4096
@@ -1022,4 +1023,99 @@ svcx_reply_held(struct svcx_held *h, xdrproc_t xres, void *res)
 	}
 	svcx_drop_held(h);
 	return ok;
+}
+
+/* --- svcx.h's calls on any transport: this half (svcx_impl.h) --------- */
+
+/* xp_p2 keeps a connection's id: svcx's connections leave it unused */
+_Static_assert(sizeof(void *) >= sizeof(uint64_t),
+    "a connection id does not fit xp_p2");
+
+int
+svcx_own_id(SVCXPRT *xprt, uint64_t *id)
+{
+	if (conn_of(xprt) == NULL)
+		return -1;
+	/* given at the first ask, so conn_new() need not know of it */
+	if (xprt->xp_p2 == NULL)
+		xprt->xp_p2 = (void *)(uintptr_t)svcx_next_id();
+	*id = (uint64_t)(uintptr_t)xprt->xp_p2;
+	return 0;
+}
+
+int
+svcx_own_alive(SVCXPRT *xprt)
+{
+	struct conn	*c = conn_of(xprt);
+
+	return c == NULL ? -1 : c->fd != -1;
+}
+
+int
+svcx_own_open(uint64_t id)
+{
+	unsigned int	i;
+
+	/* a closed connection leaves the table, even while held */
+	for (i = 0; i < sx.nconns; i++)
+		if ((uint64_t)(uintptr_t)sx.conns[i]->xprt.xp_p2 == id)
+			return 1;
+	return 0;
+}
+
+/* Appends `len` bytes of file fd at `off`, and `pad` zeros, to c's
+ * queue.  Returns 0, or -1 (the file ended or failed; memory). */
+static int
+out_append_fd(struct conn *c, int fd, off_t off, u_int len, int pad)
+{
+	static const char	zeros[4];
+	char			buf[65536];
+	ssize_t			n;
+
+	while (len > 0) {
+		n = pread(fd, buf, len < sizeof(buf) ? len : sizeof(buf), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || out_append(c, buf, (size_t)n) != 0)
+			return -1;
+		off += n;
+		len -= (u_int)n;
+	}
+	return pad > 0 ? out_append(c, zeros, (size_t)pad) : 0;
+}
+
+/*
+ * svcx_reply_fd() on a connection of svcx's: the head is encoded as any
+ * reply (x_reply()), then the file's bytes are read into the queue,
+ * which is written without blocking as usual.
+ */
+int
+svcx_own_reply_fd(SVCXPRT *xprt, xdrproc_t xres, void *res, int fd,
+    off_t off, u_int len)
+{
+	struct conn	*c = conn_of(xprt);
+	struct rpc_msg	 msg;
+	size_t		 n;
+	int		 pad;
+
+	if (c == NULL)
+		return -1;
+	if (c->fd == -1)
+		return 0;
+	/* ORDER: encode_reply() adds the results after the header */
+	svcx_fd_msg(&msg, xprt, c->xid, XDR_VOID, NULL);
+	n = encode_reply(c, &msg, xres, res);
+	pad = n > 0 && n - 4 <= SVCX_FD_HDRMAX ?
+	    svcx_fd_patch(sx.scratch, n, len) : -1;
+	if (pad == -1) {
+		log_warnx("cannot encode a reply");
+		return 0;
+	}
+	if (out_append(c, sx.scratch, n) != 0 ||
+	    out_append_fd(c, fd, off, len, pad) != 0) {
+		conn_close(c, "cannot queue a reply from a file");
+		return 0;
+	}
+	(void)conn_flush(c);
+	return 1;
 }

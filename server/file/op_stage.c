@@ -89,7 +89,7 @@ op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	if ((rc = store_fh(&sa->fh, hex)) != 0)
 		return (dfs_stat)-rc;
 	if (oc->fc->check_handles &&
-	    (rc = upcall_may_write(oc->fc, &sa->fh, &sa->lock)) != 0)
+	    (rc = namecall_may_write(oc->fc, &sa->fh, &sa->lock)) != 0)
 		return (dfs_stat)-rc;
 	if (sa->keep > 0 &&
 	    (src = open_source(oc->fc, hex, sa->vers, sa->keep)) < 0)

@@ -259,7 +259,7 @@ int	prov_add(struct named_ctx *nc, uint64_t id, int64_t created_ns);
 int	prov_commit(struct named_ctx *nc, uint64_t id);
 void	prov_sweep(struct named_ctx *nc);
 
-/* --- main.c (and rpcgen's name_svc.c, which has no header) --- */
+/* --- compound.c: the program's dispatcher (lib/dispatch.c), for main.c --- */
 void	dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt);
 
 /* --- compound.c: the op table and the RPC entry point --- */

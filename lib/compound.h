@@ -8,9 +8,9 @@
  * ops is answered DFS_ERR_RESOURCE with no results.
  *
  * Each daemon supplies only its op table (struct op_desc, indexed by op
- * code), a struct compound naming it, and a per-COMPOUND context, its
- * own `struct op_ctx`, which holds a struct compound_state and is what
- * every handler gets.  For each op, compound_run():
+ * code: COMPOUND_TABLE), a struct compound naming it, and a per-COMPOUND
+ * context, its own `struct op_ctx`, which holds a struct compound_state
+ * and is what every handler gets.  For each op, compound_run():
  *
  *   1. finds its table slot: its code, or 0 (ILLEGAL) for a code the
  *      table does not name; an ILLEGAL op is answered OP_ILLEGAL (slot
@@ -24,12 +24,17 @@
  *   5. calls the handler, and stores its status in the result, so a
  *      handler only fills its success (or denial) body.
  *
- * Adding a COMPOUND op is one case in the program's .x file (its
- * argument and result arms), one line in the table in the daemon's
- * compound.c, `[OP_FOO] = OP("FOO", op_foo, flags),`, and one handler
- * file, server/<daemon>/op_foo.c, with its prototype in the daemon's
- * header.  Nothing else names op codes: the counters, STATS, the logs
- * and the generic checks all come from the table.
+ * Adding a COMPOUND op is one case in the program's .x file (its code
+ * and its argument and result arms), one line in the table in the
+ * daemon's compound.c, `[OP_FOO] = OP("FOO", op_foo, flags),`, and one
+ * handler file, server/<daemon>/op_foo.c, with its prototype in the
+ * daemon's header.  The counters, STATS, the logs and the generic checks
+ * all come from the table.  Only code that must know an arm's type names
+ * op codes besides: dfs-filed's decoder (fargs.c, which bounds file data
+ * before allocating it, lists the arms without file data; t_filed_args
+ * fails until a new one is there) and its opbytes() for an OPF_DATA op;
+ * dfs-named's locks_ahead() (locks.c) for the ops whose locks it asks
+ * ahead, an optimization that stops at an op it does not know.
  *
  * Counters (the STATS op, like nfsstat): a context whose state has
  * `counters` gets one struct op_counter per slot of its op table, in
@@ -88,35 +93,59 @@ struct op_info {
 };
 
 /*
- * Declares `struct op_desc`, one entry of a program's op table: its name
- * and flags, then its handler, typed for the program's ops (rpcgen's
- * name_argop and name_resop, ...).  A handler returns the op's status
- * and fills the result's body; the result is zeroed on entry.  Tables
- * are written with OP(): `[OP_LOOKUP] = OP("LOOKUP", op_lookup, 0),`;
- * slot 0 is `OP("ILLEGAL", NULL, 0)`.
+ * COMPOUND_TABLE(pfx) declares, in a daemon's compound.c, what its op
+ * table needs, for the program whose rpcgen types are pfx_argop,
+ * pfx_resop, pfx_compound_args and pfx_compound_res (pfx: name, lock,
+ * file):
+ *
+ *  - `struct op_desc`, one entry of the table: the op's name and flags,
+ *    then its handler, typed for the program's ops.  A handler returns
+ *    the op's status and fills the result's body (zeroed on entry).
+ *    Tables are written with OP(): `[OP_LOOKUP] = OP("LOOKUP",
+ *    op_lookup, OPF_NEED_FH),`; slot 0 is `OP("ILLEGAL", NULL, 0)`.
+ *  - op_call(), for struct compound's `call`: the one line that knows
+ *    the handler's type, which lib/compound.c cannot (a call through a
+ *    pointer of another function type would be undefined).
+ *  - compile-time checks of what compound_run() assumes of the types:
+ *    an argop and a resop start with their op code, an unsigned int's
+ *    worth; a COMPOUND's arguments and result fit lib/dispatch.c's
+ *    buffers (DISPATCH_MAXSZ).
+ *
+ * COMPOUND_PROG(pfx, tab) then fills the struct compound fields that
+ * follow from the types and the table.
  */
-#define COMPOUND_OP_DESC(argop_t, resop_t)				\
+#define COMPOUND_TABLE(pfx)						\
 struct op_desc {							\
 	struct op_info	 info;		/* ORDER: first (op_info()) */	\
-	dfs_stat	(*fn)(struct op_ctx *, const argop_t *, resop_t *); \
-}
+	dfs_stat	(*fn)(struct op_ctx *, const pfx##_argop *,	\
+			    pfx##_resop *);				\
+};									\
+static dfs_stat								\
+op_call(const void *desc, struct op_ctx *oc, const void *argop,		\
+    void *resop)							\
+{									\
+	return ((const struct op_desc *)desc)->fn(oc, argop, resop);	\
+}									\
+_Static_assert(offsetof(pfx##_argop, op) == 0 &&			\
+    offsetof(pfx##_resop, op) == 0 &&					\
+    sizeof(((pfx##_argop *)0)->op) == sizeof(u_int) &&			\
+    sizeof(((pfx##_resop *)0)->op) == sizeof(u_int),			\
+    "an op and its result start with the op code");			\
+_Static_assert(sizeof(pfx##_compound_args) <= DISPATCH_MAXSZ &&		\
+    sizeof(pfx##_compound_res) <= DISPATCH_MAXSZ,			\
+    "a COMPOUND's args or result outgrew the dispatcher's buffer")
+
 #define OP(name, fn, flags)	{ { (name), (flags) }, (fn) }
 
-/*
- * Checks, at compile time, what compound_run() assumes of a program's
- * rpcgen types (prog: name, lock, file): that an argop and a resop
- * start with their op code, an unsigned int's worth, and that its
- * COMPOUND's arguments and result fit lib/dispatch.c's buffers.
- */
-#define COMPOUND_CHECK_TYPES(prog)					\
-_Static_assert(offsetof(prog##_argop, op) == 0 &&			\
-    offsetof(prog##_resop, op) == 0 &&					\
-    sizeof(((prog##_argop *)0)->op) == sizeof(u_int) &&		\
-    sizeof(((prog##_resop *)0)->op) == sizeof(u_int),			\
-    "an op and its result start with the op code");			\
-_Static_assert(sizeof(prog##_compound_args) <= DISPATCH_MAXSZ &&	\
-    sizeof(prog##_compound_res) <= DISPATCH_MAXSZ,			\
-    "a COMPOUND's args or result outgrew the dispatcher's buffer")
+#define COMPOUND_PROG(pfx, tab)						\
+	.prog = #pfx,							\
+	.argsz = sizeof(pfx##_argop),					\
+	.ressz = sizeof(pfx##_resop),					\
+	.resu_off = offsetof(pfx##_resop, pfx##_resop_u),		\
+	.optab = (tab),							\
+	.descsz = sizeof((tab)[0]),					\
+	.nops = sizeof(tab) / sizeof((tab)[0]),				\
+	.call = op_call
 
 /* A program: its table and what differs between programs. */
 struct compound {
@@ -127,8 +156,7 @@ struct compound {
 	const void	*optab;		/* struct op_desc [nops] */
 	size_t		 descsz;	/* sizeof(struct op_desc) */
 	u_int		 nops;		/* <= DFS_MAXCOUNTERS */
-	/* Calls desc's handler: the one line that knows its types.
-	 * Returns the handler's status. */
+	/* Calls desc's handler (op_call).  Returns its status. */
 	dfs_stat	(*call)(const void *desc, struct op_ctx *oc,
 			    const void *argop, void *resop);
 	/* The program's own checks of an op's flags before it runs (NULL:

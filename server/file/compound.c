@@ -20,7 +20,7 @@
 #include "filed.h"
 #include "svcloop.h"
 
-COMPOUND_OP_DESC(file_argop, file_resop);
+COMPOUND_TABLE(file);
 
 static dfs_stat	op_stats(struct op_ctx *, const file_argop *, file_resop *);
 
@@ -41,17 +41,9 @@ static const struct op_desc optab[] = {
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
 _Static_assert(NOPS * sizeof(struct op_counter) <= FILED_COUNTERS_SIZE,
     "the shared counters and one STATS reply hold every op");
-COMPOUND_CHECK_TYPES(file);
 
 /* The daemon's context, set once in main(). */
 static struct filed_ctx	*the_ctx;
-
-/* Returns the handler's status (lib/compound.c cannot type the call). */
-static dfs_stat
-call(const void *desc, struct op_ctx *oc, const void *argop, void *resop)
-{
-	return ((const struct op_desc *)desc)->fn(oc, argop, resop);
-}
 
 /* Returns the file data a successful OPF_DATA op moved: READ's, WRITE's,
  * PUT's (of its files committed). */
@@ -81,14 +73,7 @@ opbytes(const void *argop, const void *resop)
 }
 
 static const struct compound file_compound = {
-	.prog = "file",
-	.argsz = sizeof(file_argop),
-	.ressz = sizeof(file_resop),
-	.resu_off = offsetof(file_resop, file_resop_u),
-	.optab = optab,
-	.descsz = sizeof(optab[0]),
-	.nops = NOPS,
-	.call = call,
+	COMPOUND_PROG(file, optab),
 	.opbytes = opbytes,
 };
 

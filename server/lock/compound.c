@@ -20,7 +20,7 @@
 #include "log.h"
 #include "svcloop.h"
 
-COMPOUND_OP_DESC(lock_argop, lock_resop);
+COMPOUND_TABLE(lock);
 
 /* Log bytes one op may append, at most: a LOCK of every path it may
  * name, each as long as a path may be, plus the record's framing. */
@@ -48,7 +48,6 @@ static const struct op_desc optab[] = {
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
 _Static_assert(NOPS <= DFS_MAXCOUNTERS, "one STATS reply holds every op");
-COMPOUND_CHECK_TYPES(lock);
 
 /* The daemon's state: set by main() (or a test) before any RPC. */
 static struct lock_ctx	*lockd;
@@ -59,22 +58,8 @@ compound_setctx(struct lock_ctx *ctx)
 	lockd = ctx;
 }
 
-/* Returns the handler's status (lib/compound.c cannot type the call). */
-static dfs_stat
-call(const void *desc, struct op_ctx *oc, const void *argop, void *resop)
-{
-	return ((const struct op_desc *)desc)->fn(oc, argop, resop);
-}
-
 static const struct compound lock_compound = {
-	.prog = "lock",
-	.argsz = sizeof(lock_argop),
-	.ressz = sizeof(lock_resop),
-	.resu_off = offsetof(lock_resop, lock_resop_u),
-	.optab = optab,
-	.descsz = sizeof(optab[0]),
-	.nops = NOPS,
-	.call = call,
+	COMPOUND_PROG(lock, optab),
 	.room = LOCKD_OP_ROOM,
 	.logroom = LOCKD_SMALL_ROOM,
 };

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "named.h"
 
-COMPOUND_OP_DESC(name_argop, name_resop);
+COMPOUND_TABLE(name);
 
 static dfs_stat	op_stats(struct op_ctx *, const name_argop *, name_resop *);
 
@@ -56,16 +56,8 @@ static const struct op_desc optab[] = {
 #define NLOGCOUNTERS	2	/* LOG_COMMITS, LOG_SYNCS (op_stats) */
 _Static_assert(NOPS + NLOGCOUNTERS <= DFS_MAXCOUNTERS,
     "one STATS reply holds every op and the log's counters");
-COMPOUND_CHECK_TYPES(name);
 
 static struct named_ctx	*named;
-
-/* Returns the handler's status (lib/compound.c cannot type the call). */
-static dfs_stat
-call(const void *desc, struct op_ctx *oc, const void *argop, void *resop)
-{
-	return ((const struct op_desc *)desc)->fn(oc, argop, resop);
-}
 
 /* The name program's own check of the flags: OPF_NEED_FH.  Returns
  * DFS_OK or DFS_ERR_NOFILEHANDLE. */
@@ -82,14 +74,7 @@ check(struct op_ctx *oc, unsigned int flags)
  * changes only with the cluster (a heartbeat writes nothing), so servers
  * stay registered on a full disk. */
 static const struct compound name_compound = {
-	.prog = "name",
-	.argsz = sizeof(name_argop),
-	.ressz = sizeof(name_resop),
-	.resu_off = offsetof(name_resop, name_resop_u),
-	.optab = optab,
-	.descsz = sizeof(optab[0]),
-	.nops = NOPS,
-	.call = call,
+	COMPOUND_PROG(name, optab),
 	.check = check,
 	.room = NAMED_OP_ROOM,
 };

@@ -50,6 +50,17 @@ struct fake_resop {
 	} fake_resop_u;
 };
 
+/* rpcgen's names, which COMPOUND_TABLE() and COMPOUND_PROG() expect */
+typedef struct fake_argop fake_argop;
+typedef struct fake_resop fake_resop;
+typedef struct {
+	struct { u_int ops_len; fake_argop *ops_val; } ops;
+} fake_compound_args;
+typedef struct {
+	dfs_stat	status;
+	struct { u_int res_len; fake_resop *res_val; } res;
+} fake_compound_res;
+
 struct op_ctx {
 	struct compound_state cs;
 	unsigned int	calls;		/* handler calls */
@@ -110,7 +121,7 @@ op_wait(struct op_ctx *ctx, const struct fake_argop *arg,
 	return DFS_OK;
 }
 
-COMPOUND_OP_DESC(struct fake_argop, struct fake_resop);
+COMPOUND_TABLE(fake);
 
 static const struct op_desc fake_optab[] = {
 	[FAKE_ILLEGAL]	= OP("ILLEGAL",	NULL,		0),
@@ -119,13 +130,6 @@ static const struct op_desc fake_optab[] = {
 	[FAKE_NEEDFH]	= OP("NEEDFH",	op_double,	OPF_NEED_FH),
 	[FAKE_WAIT]	= OP("WAIT",	op_wait,	OPF_MAY_WAIT),
 };
-
-static dfs_stat
-fake_call(const void *desc, struct op_ctx *oc, const void *argop,
-    void *resop)
-{
-	return ((const struct op_desc *)desc)->fn(oc, argop, resop);
-}
 
 /* There is never a current object. */
 static dfs_stat
@@ -144,14 +148,7 @@ fake_opbytes(const void *argop, const void *resop)
 }
 
 static const struct compound fake_prog = {
-	.prog = "fake",
-	.argsz = sizeof(struct fake_argop),
-	.ressz = sizeof(struct fake_resop),
-	.resu_off = offsetof(struct fake_resop, fake_resop_u),
-	.optab = fake_optab,
-	.descsz = sizeof(fake_optab[0]),
-	.nops = sizeof(fake_optab) / sizeof(fake_optab[0]),
-	.call = fake_call,
+	COMPOUND_PROG(fake, fake_optab),
 	.check = fake_check,
 	.opbytes = fake_opbytes,
 };

@@ -30,9 +30,9 @@
  * handler file, server/<daemon>/op_foo.c, with its prototype in the
  * daemon's header.  The counters, STATS, the logs and the generic checks
  * all come from the table.  Only code that must know an arm's type names
- * op codes besides: dfs-filed's decoder (fargs.c, which bounds file data
- * before allocating it, lists the arms without file data; t_filed_args
- * fails until a new one is there) and its opbytes() for an OPF_DATA op;
+ * op codes besides: dfs-filed's decoder (fargs.c bounds file data before
+ * allocating it, so it lists every arm: a FILE op with arguments needs
+ * its line there too) and its opbytes() for an OPF_DATA op;
  * dfs-named's locks_ahead() (locks.c) for the ops whose locks it asks
  * ahead, an optimization that stops at an op it does not know.
  *

@@ -1,11 +1,12 @@
 /*
  * compound.c -- dfs-named's op table and COMPOUND entry point.
  *
- * The loop itself is lib/compound.c's; this file maps op codes to
- * handlers and does the generic checks the table flags ask for.  What a
- * COMPOUND wrote is appended to the log at its end, and group.c holds
- * the reply until the sync that makes it durable.  The loop counts every
- * op in named_ctx's counters, which STATS returns with the log's own.
+ * The evaluator is lib/compound.c's; this file holds the op table, the
+ * name program's own check of the flags (a current object for
+ * OPF_NEED_FH) and the entry point.  What a COMPOUND wrote is appended
+ * to the log at its end, and group.c holds the reply until the sync that
+ * makes it durable.  The evaluator counts every op in named_ctx's
+ * counters, which STATS returns with the log's own.
  */
 #include <stddef.h>
 #include <string.h>

@@ -137,6 +137,19 @@ check_paths(const lock_args *a)
 	return DFS_OK;
 }
 
+/* Checks TEST's or TESTTREE's path and mode.  Returns DFS_OK,
+ * DFS_ERR_INVAL or DFS_ERR_NAMETOOLONG. */
+static dfs_stat
+check_test(const test_args *a)
+{
+	int	rc;
+
+	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
+	if (rc != 0)
+		return (dfs_stat)-rc;
+	return valid_mode(a->mode) ? DFS_OK : DFS_ERR_INVAL;
+}
+
 /* Returns DFS_OK if `owner` may lock n more paths, after revoking the
  * lapsed locks that stand in the way of a limit; else DFS_ERR_LIMIT, or
  * the failure's status. */
@@ -365,13 +378,9 @@ op_test(struct op_ctx *oc, const lock_argop *argop, lock_resop *resop)
 	struct pent	*pe;
 	struct lk	*self = NULL, *h;
 	dfs_stat	 idst = DFS_OK, st;
-	int		 rc;
 
-	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
-	if (rc != 0)
-		return (dfs_stat)-rc;
-	if (!valid_mode(a->mode))
-		return DFS_ERR_INVAL;
+	if ((st = check_test(a)) != DFS_OK)
+		return st;
 	if (!heartbeat_authority(ctx, now))
 		return DFS_ERR_STANDBY;
 	if (a->id.instance != 0 || a->id.nonce != 0)
@@ -456,14 +465,11 @@ op_testtree(struct op_ctx *oc, const lock_argop *argop,
 	lock_denied	*d = &resop->lock_resop_u.testtree.test_res_u.denied;
 	struct treetest	 t;
 	struct lk	*self = NULL;
-	dfs_stat	 idst = DFS_OK;
+	dfs_stat	 idst;
 	int		 rc;
 
-	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
-	if (rc != 0)
-		return (dfs_stat)-rc;
-	if (!valid_mode(a->mode))
-		return DFS_ERR_INVAL;
+	if ((idst = check_test(a)) != DFS_OK)
+		return idst;
 	if (a->id.instance != 0 || a->id.nonce != 0)
 		idst = find_id(ctx, &a->id, &self);
 	if (idst == DFS_ERR_EXPIRED)

@@ -82,7 +82,7 @@ run_checked(const struct compound *c, struct op_ctx *oc,
 	dfs_stat	st;
 	int		was_dirty;
 
-	if (c->check != NULL && (st = c->check(oc, flags)) != DFS_OK)
+	if (c->check != NULL && (st = c->check(oc, argop, flags)) != DFS_OK)
 		return st;
 	if ((st = reserve(c, cs->kv, flags)) != DFS_OK)
 		return st;

@@ -16,7 +16,7 @@
  *      table does not name; an ILLEGAL op is answered OP_ILLEGAL (slot
  *      0's handler is never called) and sets the result's op to 0;
  *   2. counts the call (below), so a STATS reply includes itself;
- *   3. runs the program's check() with the op's flags (dfs-named: a
+ *   3. runs the program's check() of the op and its flags (dfs-named: a
  *      current object for OPF_NEED_FH);
  *   4. for OPF_MUTATES, reserves disk room in the context's store for
  *      what the op may append (kv_reserve), so a full disk refuses the
@@ -159,9 +159,11 @@ struct compound {
 	/* Calls desc's handler (op_call).  Returns its status. */
 	dfs_stat	(*call)(const void *desc, struct op_ctx *oc,
 			    const void *argop, void *resop);
-	/* The program's own checks of an op's flags before it runs (NULL:
-	 * none).  Returns DFS_OK, or the status that refuses the op. */
-	dfs_stat	(*check)(struct op_ctx *oc, unsigned int flags);
+	/* The program's own checks of op `argop` by its flags, before it
+	 * runs (NULL: none).  Returns DFS_OK, or the status that refuses
+	 * the op. */
+	dfs_stat	(*check)(struct op_ctx *oc, const void *argop,
+			    unsigned int flags);
 	/* Returns the file data bytes a successful OPF_DATA op moved. */
 	uint64_t	(*opbytes)(const void *argop, const void *resop);
 	size_t		 room;		/* OPF_MUTATES: log bytes an op may

@@ -60,11 +60,12 @@ _Static_assert(NOPS + NLOGCOUNTERS <= DFS_MAXCOUNTERS,
 
 static struct named_ctx	*named;
 
-/* The name program's own check of the flags: OPF_NEED_FH.  Returns
+/* The name program's own check of an op's flags: OPF_NEED_FH.  Returns
  * DFS_OK or DFS_ERR_NOFILEHANDLE. */
 static dfs_stat
-check(struct op_ctx *oc, unsigned int flags)
+check(struct op_ctx *oc, const void *argop, unsigned int flags)
 {
+	(void)argop;
 	if ((flags & OPF_NEED_FH) && oc->cur == 0)
 		return DFS_ERR_NOFILEHANDLE;
 	return DFS_OK;

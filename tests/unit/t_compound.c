@@ -133,8 +133,9 @@ static const struct op_desc fake_optab[] = {
 
 /* There is never a current object. */
 static dfs_stat
-fake_check(struct op_ctx *oc, unsigned int flags)
+fake_check(struct op_ctx *oc, const void *argop, unsigned int flags)
 {
+	CU_ASSERT_PTR_NOT_NULL(argop);
 	oc->checks++;
 	return (flags & OPF_NEED_FH) ? DFS_ERR_NOFILEHANDLE : DFS_OK;
 }

@@ -28,6 +28,7 @@ op_desc(const struct compound *c, u_int slot)
 	return (const char *)c->optab + slot * c->descsz;
 }
 
+/* Returns the name and flags of the op in `slot`. */
 static const struct op_info *
 op_info(const struct compound *c, u_int slot)
 {
@@ -41,7 +42,7 @@ op_slot(const struct compound *c, const void *argop)
 {
 	u_int	code;
 
-	/* every argop starts with its op code (COMPOUND_CHECK_TYPES) */
+	/* every argop starts with its op code (COMPOUND_TABLE checks) */
 	memcpy(&code, argop, sizeof(code));
 	if (code >= c->nops || op_info(c, code)->name == NULL)
 		return 0;

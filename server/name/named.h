@@ -120,6 +120,7 @@ struct named_ctx {
 
 /* Per COMPOUND. */
 struct op_ctx {
+	struct compound_state	 cs;		/* lib/compound.c's */
 	struct named_ctx	*nc;
 	uint64_t		 cur;		/* current object, 0: none */
 	uint64_t		 saved;		/* saved object, 0: none */
@@ -291,7 +292,6 @@ int	fh_make(const struct named_ctx *nc, uint64_t id, dfs_fh *out);
 void	attr_fill(const struct inode *ino, dfs_attr *a);
 int	loc_fill(const struct named_ctx *nc, const struct inode *ino,
 	    dfs_loc *loc);
-dfs_stat op_illegal(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_putrootfh(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_putfh(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_getfh(struct op_ctx *, const name_argop *, name_resop *);

@@ -244,7 +244,7 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
     $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/lib%.a $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
-# lib/svcx.c's record reader, fed whole client streams
+# svcx's record reader (lib/svcx_io.c), fed whole client streams
 $(BUILD)/fuzz/fuzz_svcx: $(BUILD)/tests/fuzz/fuzz_svcx.o \
     $(BUILD)/tests/fuzz/fuzz.o $(COMMON_A)
 	@mkdir -p $(dir $@)

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-cp [-pr] [-j jobs] [--no-cache] [-s server] source ... " \
 		"target"

@@ -12,7 +12,7 @@
 
 #include "req.h"
 #include "rpcc.h"
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE		"dfs-stat [-S] [-s server] [path ...]"
 #define STAT_TIMEOUT_MS	5000

@@ -1,5 +1,5 @@
 /*
- * common.c -- options, messages, the connection and dfs operands shared
+ * tool.c -- options, messages, the connection and dfs operands shared
  * by the dfs command-line tools.
  */
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "tool.h"
 #include "path.h"
 
 enum {

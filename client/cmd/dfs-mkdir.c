@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-mkdir [-p] [-m mode] [-s server] path ..."
 

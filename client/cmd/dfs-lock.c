@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-lock [-s] [-w seconds] [--server server] path ... --\n" \
 		"                command [arg ...]"

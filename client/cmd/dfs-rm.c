@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-rm [-fr] [-s server] path ..."
 

@@ -1,5 +1,5 @@
 /*
- * common.h -- what every dfs command-line tool shares: options, messages,
+ * tool.h -- what every dfs command-line tool shares: options, messages,
  * the connection and dfs operands.  Linked into each tool, not into
  * libdfs.
  *
@@ -8,8 +8,8 @@
  * these functions sets the tool's exit status to 1; tool_exit() returns
  * it.
  */
-#ifndef DFS_TOOL_COMMON_H
-#define DFS_TOOL_COMMON_H
+#ifndef DFS_TOOL_H
+#define DFS_TOOL_H
 
 #include <getopt.h>
 #include <limits.h>

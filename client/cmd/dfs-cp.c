@@ -69,37 +69,7 @@ ep_child(struct cp *cp, const struct ep *parent, const char *name,
 
 /* --- trees ----------------------------------------------------------- */
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-free_names(char **names, size_t n)
-{
-	while (n > 0)
-		free(names[--n]);
-	free(names);
-}
-
-/* Adds a copy of name to *names.  Returns 0 or -ENOMEM. */
-static int
-add_name(char ***names, size_t *n, const char *name)
-{
-	char	**nn;
-
-	nn = realloc(*names, (*n + 1) * sizeof(*nn));
-	if (nn == NULL)
-		return -ENOMEM;
-	*names = nn;
-	if ((nn[*n] = strdup(name)) == NULL)
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-/* Lists a local directory.  Returns 0 or -errno. */
+/* Lists a local directory, sorted.  Returns 0 or -errno. */
 static int
 list_local(const char *path, char ***names, size_t *n)
 {
@@ -113,36 +83,18 @@ list_local(const char *path, char ***names, size_t *n)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") != 0 &&
 		    strcmp(de->d_name, "..") != 0)
-			rc = add_name(names, n, de->d_name);
+			rc = tool_names_add(names, n, de->d_name);
 		errno = 0;
 	}
 	if (rc == 0 && errno != 0)
 		rc = -errno;
 	closedir(d);
-	return rc;
-}
-
-/* Lists a dfs directory.  Returns 0 or a dfs status. */
-static int
-list_dfs(struct dfs *dfs, const char *path, char ***names, size_t *n)
-{
-	struct dfs_entry	 ent;
-	struct dfs_dir		*d;
-	int			 rc;
-
-	if ((rc = dfs_opendir(dfs, path, &d)) != 0)
-		return rc;
-	while ((rc = dfs_readdir(d, &ent)) == 1)
-		if ((rc = add_name(names, n, ent.name)) != 0) {
-			rc = -DFS_ERR_NOMEM;
-			break;
-		}
-	dfs_closedir(d);
+	tool_names_sort(*names, *n);
 	return rc;
 }
 
 /* The sorted entries of a directory end.  Returns 0, or -1 after
- * reporting; on success free with free_names(). */
+ * reporting; on success free with tool_names_free(). */
 static int
 list_dir(struct cp *cp, const struct ep *e, char ***names, size_t *n)
 {
@@ -151,16 +103,14 @@ list_dir(struct cp *cp, const struct ep *e, char ***names, size_t *n)
 	*names = NULL;
 	*n = 0;
 	if (e->kind == EP_DFS)
-		rc = list_dfs(cp->t.dfs, e->path, names, n);
+		rc = tool_list(cp->t.dfs, e->path, names, n);
 	else
 		rc = list_local(e->path, names, n);
 	if (rc != 0) {
 		ep_report(cp, e, rc);
-		free_names(*names, *n);
+		tool_names_free(*names, *n);
 		return -1;
 	}
-	if (*n > 1)
-		qsort(*names, *n, sizeof(**names), cmp_names);
 	return 0;
 }
 
@@ -294,7 +244,7 @@ copy_tree(struct cp *cp, const struct ep *src, const struct ep *dst,
 		    copy_child(cp, &cs, &cd) != 0)
 			rc = -1;
 	}
-	free_names(names, n);
+	tool_names_free(names, n);
 	/* ORDER: the files first, their creation changes the mtime */
 	if (cp->preserve && cp->pool != NULL)
 		pool_wait(cp->pool);
@@ -403,17 +353,14 @@ parse_options(struct cp *cp, int argc, char *argv[])
 		{ "no-cache",	no_argument,	NULL,	'C' },
 		{ NULL,		0,		NULL,	0 },
 	};
-	char				*end;
-	long				 v;
+	unsigned long			 v;
 	int				 ch;
 
 	while ((ch = tool_getopt(&cp->t, argc, argv, "j:pr", lopts)) != -1) {
 		switch (ch) {
 		case 'j':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			cp->jobs = errno == 0 && *end == '\0' && v >= 1 &&
-			    v <= MAXJOBS ? (int)v : 0;
+			cp->jobs = tool_number(optarg, 10, MAXJOBS, &v) == 0 ?
+			    (int)v : 0;
 			if (cp->jobs == 0) {
 				fprintf(stderr, "dfs-cp: -j %s: expected a "
 				    "number of jobs from 1 to %d\n", optarg,

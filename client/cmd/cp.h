@@ -3,12 +3,13 @@
  * copy's state per thread, and a file for a worker.
  *
  *	dfs-cp.c	options, operands, the copy plan (files, trees)
- *	cp_file.c	one file: open both ends, stream, commit or undo
- *	cp_batch.c	small files and shared locks, a batch at a time
  *	cp_pool.c	the workers a tree's files go to
+ *	cp_batch.c	small files and shared locks, a batch at a time
+ *	cp_file.c	one file: open both ends, stream, commit or undo
  *
- * Each part calls only those below it in this list; cp_pool.c hands
- * batches to cp_batch.c, which copies the rest with cp_file.c.
+ * Each part calls only those below it in this list: the plan queues a
+ * tree's files for the pool, whose workers hand their batches to
+ * cp_batch.c, which copies what dfs_put() did not with cp_file.c.
  */
 #ifndef DFS_CP_H
 #define DFS_CP_H

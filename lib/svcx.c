@@ -118,28 +118,72 @@ conn_new(int fd, const struct sockaddr_storage *ss, socklen_t len)
 }
 
 /*
- * Picks the connection a newcomer from `ss` replaces: the longest-idle
- * one of its address when that address is at its limit, else the
- * longest-idle of all when the table is full.  Returns it, NULL when
- * there is room, or (struct conn *)-1 when there is none and nothing
- * idle to give up.
+ * How readily connection c gives its place to a newcomer: 2 when idle
+ * (since c->last), 1 when its client is in the middle of sending a
+ * request or is not reading its replies (since it began, or since the
+ * last progress: a slowloris client or a stalled reader, whom the stall
+ * timeout would close anyway), 0 never (a request it sent is being
+ * served, or a reply is owed).  *since is when that state began.
+ */
+static int
+yields(const struct conn *c, unsigned long long *since)
+{
+	if (c->nheld > 0 || c->ready)
+		return 0;
+	if (conn_idle(c)) {
+		*since = c->last;
+		return 2;
+	}
+	*since = c->outlen > c->outoff ? c->last : c->rec_start;
+	return 1;
+}
+
+/* Does a connection that yields ya since sa make a better victim than
+ * b, which yields yb since sb (b NULL: none yet)? */
+static int
+worse(int ya, unsigned long long sa, const struct conn *b, int yb,
+    unsigned long long sb)
+{
+	if (ya == 0)
+		return 0;
+	if (b == NULL)
+		return 1;
+	return ya > yb || (ya == yb && sa < sb);
+}
+
+/*
+ * Picks the connection a newcomer from `ss` replaces when its address is
+ * at its limit (one of that address) or the table is full (any): the
+ * longest-idle, else the one whose request has been incomplete longest
+ * or whose replies have waited longest to be read, so that connections
+ * that send nothing or send slowly never lock a client out.  Returns
+ * it, NULL when there is room, or (struct conn *)-1 when there is none
+ * and every connection is being served.
  */
 static struct conn *
 victim(const struct sockaddr_storage *ss)
 {
-	struct conn	*c, *best = NULL, *best_addr = NULL;
-	unsigned int	 i, naddr = 0;
+	struct conn		*c, *best = NULL, *best_addr = NULL;
+	unsigned long long	 t, tb = 0, tba = 0;
+	unsigned int		 i, naddr = 0;
+	int			 y, yb = 0, yba = 0;
 
 	for (i = 0; i < sx.nconns; i++) {
 		c = sx.conns[i];
+		y = yields(c, &t);
 		if (same_addr(&c->addr, ss)) {
 			naddr++;
-			if (conn_idle(c) && (best_addr == NULL ||
-			    c->last < best_addr->last))
+			if (worse(y, t, best_addr, yba, tba)) {
 				best_addr = c;
+				yba = y;
+				tba = t;
+			}
 		}
-		if (conn_idle(c) && (best == NULL || c->last < best->last))
+		if (worse(y, t, best, yb, tb)) {
 			best = c;
+			yb = y;
+			tb = t;
+		}
 	}
 	if (naddr >= sx.lim.maxperaddr)
 		return best_addr != NULL ? best_addr : (struct conn *)-1;

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rpc/rpc.h>
@@ -405,12 +406,52 @@ test_svcx__reply_fd(void)
 	close(fd);
 }
 
+/*
+ * Connections in the middle of a request (slowloris clients) fill the
+ * table: a newcomer takes the place of the one whose request has been
+ * incomplete longest, and is served; the others stay.  (Before, it was
+ * refused until the stall timeout closed one.)
+ */
+static void
+test_svcx__slow_senders_yield(void)
+{
+	struct timespec	 nap = { 0, 3 * 1000000L };
+	uint32_t	 mark = htonl(LAST_FRAG | 40);
+	char		 c;
+	int		 fds[8], fd, i;
+
+	for (i = 0; i < 50 && svcx_nconns() > 0; i++)
+		round_once(20);
+	CU_ASSERT_FATAL(svcx_nconns() == 0);
+	for (i = 0; i < 8; i++) {
+		fds[i] = client();
+		CU_ASSERT_FATAL(fds[i] != -1);
+		CU_ASSERT(cutest_write_full(fds[i], &mark, 4) == 0);
+		CU_ASSERT(cutest_write_full(fds[i], "x", 1) == 0);
+		round_once(20);		/* read: its request has begun */
+		nanosleep(&nap, NULL);	/* each begun at a time of its own */
+	}
+	CU_ASSERT_FATAL(svcx_nconns() == 8);
+	fd = client();
+	CU_ASSERT_FATAL(fd != -1);
+	call(fd, 900, 0, NULL);
+	CU_ASSERT(reply_xid(fd) == 900);
+	CU_ASSERT(recv(fds[0], &c, 1, MSG_DONTWAIT) == 0);	/* closed */
+	for (i = 1; i < 8; i++)
+		CU_ASSERT(recv(fds[i], &c, 1, MSG_DONTWAIT) == -1 &&
+		    errno == EAGAIN);
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	close(fd);
+}
+
 static CU_TestInfo svcx_tests[] = {
 	{ "auth_sys", test_svcx__auth_sys },
 	{ "held_keeps_xid", test_svcx__held_keeps_xid },
 	{ "held_after_close", test_svcx__held_after_close },
 	{ "conn_ids", test_svcx__conn_ids },
 	{ "reply_fd", test_svcx__reply_fd },
+	{ "slow_senders_yield", test_svcx__slow_senders_yield },
 	CU_TEST_INFO_NULL,
 };
 

@@ -15,7 +15,7 @@
  *   bounded, and a connection that is idle, stalls in the middle of a
  *   request or does not read its replies is closed; when the connection
  *   table is full, a new client takes the place of the longest-idle
- *   one.  No peer can stall the loop.  A reply may be held and sent
+ *   one, or of the slowest sender when none is idle.  No peer can stall the loop.  A reply may be held and sent
  *   later with the xid of the request it answers, and a request parked
  *   and served again later.  svcx.c holds the connection table and the
  *   loop's calls, svcx_io.c a connection's reads, requests and replies,

@@ -87,7 +87,7 @@ struct dfs {
 	struct cache	 cache;
 };
 
-/* --- conn.c: calls with timeouts, retries and reconnection --- */
+/* --- conn.c: calls with timeouts, retries (lib/retry.c) and reconnection --- */
 
 /*
  * Each sends a COMPOUND and returns 0 when every op succeeded, the
@@ -128,6 +128,16 @@ CLIENT	*conn_file_open(const char *host, unsigned int port,
  * ("... no answer within N ms" for a timeout), into buf. */
 void	conn_fail_text(char *buf, size_t len, const char *host,
 	    unsigned int port, enum clnt_stat st, unsigned int timeout_ms);
+/*
+ * Connects to the name server and probes the connection with a NULL
+ * call answered within DFS_PROBE_MS, so a stopped name server costs
+ * seconds, not the call timeout and its retries.  Returns 0, or
+ * -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO with the cause alone
+ * in the detail (a tool names the server itself).
+ */
+int	conn_open_named(struct dfs *dfs);
+/* Closes every connection of dfs (dfs_disconnect()). */
+void	conn_close_all(struct dfs *dfs);
 /* Picks the first live server of a list.  Returns it or NULL. */
 const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 /* printf into dfs->detail. */

@@ -20,10 +20,10 @@
 #define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
 #define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
-#define XFER_MAXSTREAMS		16
+#define PARALLEL_MAXSTREAMS		16
 /* A download gets a connection per `stream_span` bytes, up to `streams`;
  * one no larger goes on one connection with the next READ sent ahead
- * (rpipe.c), one of a single chunk is one READ on the file server's
+ * (readahead.c), one of a single chunk is one READ on the file server's
  * connection.  On two cores one connection moved 1 GiB in 0.21-0.23 s
  * with 0.28-0.32 s of CPU, two in 0.23-0.31 s with 0.42-0.51 s: threads
  * and the file server's processes only compete for the cores
@@ -87,7 +87,7 @@ struct dfs {
 	struct cache	 cache;
 };
 
-/* --- conn.c: calls with timeouts, retries (lib/retry.c) and reconnection --- */
+/* --- conn.c: calls with timeouts, retries (lib/retry.c), reconnection --- */
 
 /*
  * Each sends a COMPOUND and returns 0 when every op succeeded, the
@@ -115,7 +115,7 @@ CLIENT	*conn_file_take(struct dfs *dfs, const dfs_server *srv);
 void	conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c);
 /*
  * A new connection to the file server at host:port, as conn_file()
- * makes them, for a caller that owns it (xfer's threads): made within
+ * makes them, for a caller that owns it (parallel.c's threads): made within
  * DFS_PROBE_MS and answering a NULL call within it, then calls have
  * timeout_ms.  Touches no struct dfs.  Returns it, or NULL with *rc
  * (-DFS_ERR_RPC: no connection; -DFS_ERR_TIMEDOUT: connected, but no
@@ -282,19 +282,19 @@ int	cache_reserve(struct cache *c, uint64_t need);
  */
 int	cache_evict(struct cache *c, uint64_t need);
 
-/* --- rread.c: READ and WRITE without libtirpc's buffers --- */
+/* --- rawrpc.c: READ and WRITE without libtirpc's buffers --- */
 
-#define RREAD_AHEAD	512	/* read at once for a reply's small items */
+#define RAW_AHEAD	512	/* read at once for a reply's small items */
 
 /* The reply side of a connection: its socket, the record being read, the
  * time limit, and what was read ahead of it (the next reply's start,
  * when several READs are in flight). */
-struct rread_in {
+struct raw_in {
 	int		 fd;
 	uint32_t	 left;		/* bytes left in this fragment */
 	int		 last;		/* this fragment ends the record */
 	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
-	char		 ahead[RREAD_AHEAD];
+	char		 ahead[RAW_AHEAD];
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
 
@@ -305,16 +305,16 @@ struct rread_in {
  * Returns the call's clnt_stat; on RPC_SUCCESS, *status is the READ's
  * and *len its byte count.  After a failure the connection is unusable.
  */
-enum clnt_stat	rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+enum clnt_stat	raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
 		    unsigned int timeout_ms, char *buf, u_int *len,
 		    dfs_stat *status);
 /* Starts reading replies from the connection on fd, nothing read. */
-void		rread_in_init(struct rread_in *r, int fd);
-/* The call half of rread_call(): writes a READ's call record. */
-enum clnt_stat	rread_send(CLIENT *c, uint32_t xid, const read_args *ra);
+void		raw_in_init(struct raw_in *r, int fd);
+/* The call half of raw_read_call(): writes a READ's call record. */
+enum clnt_stat	raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra);
 /* The reply half: reads the next reply, which must be to `xid`, its data
- * (at most cap bytes) into buf.  Returns as rread_call(). */
-enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
+ * (at most cap bytes) into buf.  Returns as raw_read_call(). */
+enum clnt_stat	raw_read_recv(struct raw_in *r, uint32_t xid,
 		    unsigned int timeout_ms, char *buf, u_int cap, u_int *len,
 		    dfs_stat *status);
 /*
@@ -323,7 +323,7 @@ enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
  * on RPC_SUCCESS, *status is the WRITE's and *count the bytes written.
  * After a failure the connection is unusable.
  */
-enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
+enum clnt_stat	raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
 		    unsigned int timeout_ms, u_int *count, dfs_stat *status);
 /* n buffers of len bytes each (n * len > 0), one after the other, their
  * pages mapped already (NULL when out of memory); chunks_free() takes
@@ -331,58 +331,121 @@ enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 char		*chunks_alloc(size_t n, size_t len);
 void		 chunks_free(char *p, size_t n, size_t len);
 
-/* --- xfer.c: a file's chunks on several connections at once --- */
+/* --- parallel.c: a file's chunks on several connections at once --- */
 
-struct xfer;
+struct parallel;
 
 /* The connections a download of `size` bytes gets: one per stream_span
  * bytes, at most `streams`; 0 when it is read a chunk at a time on the
  * file server's connection instead (no larger than stream_span). */
-int	xfer_read_streams(const struct dfs *dfs, uint64_t size);
+int	parallel_read_streams(const struct dfs *dfs, uint64_t size);
 /*
  * Starts threads, each with its own connection to srv, moving
  * DFS_CHUNK-sized chunks of fh: op FOP_WRITE into stage `id`
  * (dfs->streams threads), or FOP_READ of version `id`, `size` bytes
- * long, read ahead from offset 0 (xfer_read_streams() threads).
+ * long, read ahead from offset 0 (parallel_read_streams() threads).
  * Returns 0 and *xp, or -DFS_ERR_NOMEM.
  */
-int	xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-	    int op, uint64_t id, uint64_t size, struct xfer **xp);
+int	parallel_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+	    int op, uint64_t id, uint64_t size, struct parallel **xp);
 /* Stops the threads (a chunk in flight finishes) and frees x. */
-void	xfer_end(struct xfer *x);
+void	parallel_end(struct parallel *x);
 /* Write: waits for the next free chunk buffer (DFS_CHUNK bytes).
  * Returns 0 and *buf, or the transfer's failure (detail set). */
-int	xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf);
-/* Write: queues the buffer xfer_wbuf() gave, len bytes for offset off. */
-void	xfer_wqueue(struct xfer *x, size_t len, uint64_t off);
+int	parallel_wbuf(struct parallel *x, struct dfs *dfs, char **buf);
+/* Write: queues the buffer parallel_wbuf() gave, len bytes for offset off. */
+void	parallel_wqueue(struct parallel *x, size_t len, uint64_t off);
 /* Write: waits until every queued chunk is written.  Returns 0 or the
  * transfer's failure (detail set). */
-int	xfer_drain(struct xfer *x, struct dfs *dfs);
+int	parallel_drain(struct parallel *x, struct dfs *dfs);
 /*
  * Read: the bytes from off on of the chunk holding off, read ahead.
  * Sets *p and *len (0: the version ends before off); they stay valid
  * until the next call.  Returns 0 or the transfer's failure.
  */
-int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
+int	parallel_rget(struct parallel *x, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
-/* --- rpipe.c: a download on one connection, the next READ ahead --- */
+/* --- reader.c: how a reader gets a version's bytes from its server --- */
 
-struct rpipe;
+/* What a reader reads: one committed version of a file.  The pointers
+ * must outlive the reader (they are the struct dfs_file's). */
+struct reader_src {
+	struct dfs		*dfs;
+	const dfs_server	*srv;
+	const dfs_fh		*fh;
+	uint64_t		 vers;
+	uint64_t		 size;
+};
+
+/*
+ * One way of reading a version in file order, a chunk at a time.  There
+ * are three, and reader_choose() picks one by the version's size:
+ *
+ *   reader_single    reader.c     one chunk: one READ on the struct
+ *                                 dfs's connection to the file server
+ *   reader_ahead     readahead.c  up to stream_span: that connection,
+ *                                 the next READ sent ahead, no threads
+ *   reader_parallel  parallel.c   larger: threads, a connection each
+ *
+ * A reader restarts itself when asked for an offset it did not expect,
+ * and keeps its first lasting failure: every later get() returns it.
+ */
+struct reader_ops {
+	const char	*name;
+	/* Sets up the reading of src (nothing need be sent yet).  Returns
+	 * 0 and *state, or -DFS_ERR_NOMEM. */
+	int		(*start)(const struct reader_src *src, void **state);
+	/* The bytes from off on of the chunk holding off: *p and *len (0:
+	 * the version ends before off), valid until the next call.
+	 * Returns 0 or a status, its detail copied into dfs. */
+	int		(*get)(void *state, struct dfs *dfs, uint64_t off,
+			    const char **p, size_t *len);
+	/* Stops (a READ in flight is finished or dropped with its
+	 * connection) and frees state; NULL: nothing. */
+	void		(*end)(void *state);
+};
+
+extern const struct reader_ops	reader_single;
+extern const struct reader_ops	reader_ahead;
+extern const struct reader_ops	reader_parallel;
+
+/* A reader in use: its strategy, chosen at the first reader_get(). */
+struct reader {
+	const struct reader_ops	*ops;		/* NULL: not started */
+	void			*state;
+};
+
+/* The strategy for a version of `size` bytes (see struct reader_ops). */
+const struct reader_ops *reader_choose(const struct dfs *dfs,
+		    uint64_t size);
+/* The bytes of src from off on, within one chunk (*p "" and *len 0 at
+ * the end), starting rd with reader_choose() first if need be.  Returns
+ * 0 or a status. */
+int	reader_get(struct reader *rd, const struct reader_src *src,
+	    uint64_t off, const char **p, size_t *len);
+/* Ends rd (the rest is read from elsewhere, or the file is closed); rd
+ * can start again. */
+void	reader_end(struct reader *rd);
+
+/* --- readahead.c: a download on one connection, the next READ ahead --- */
+
+struct readahead;
 
 /* Sets up the reading of version `vers` of fh (`size` bytes) from srv,
  * on dfs's connection to it (conn_file_take()); nothing is sent before
- * the first rpipe_get().  Returns 0 and *rpp, or -DFS_ERR_NOMEM. */
-int	rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-	    uint64_t vers, uint64_t size, struct rpipe **rpp);
+ * the first readahead_get().  Returns 0 and *rahp, or -DFS_ERR_NOMEM. */
+int	readahead_start(struct dfs *dfs, const dfs_server *srv,
+	    const dfs_fh *fh, uint64_t vers, uint64_t size,
+	    struct readahead **rahp);
 /* Gives the connection back to dfs (closes it if a READ is still in
- * flight) and frees rp (NULL: nothing). */
-void	rpipe_end(struct rpipe *rp);
-/* As xfer_rget(): the bytes from off on of the chunk holding off. */
-int	rpipe_get(struct rpipe *rp, struct dfs *dfs, uint64_t off,
+ * flight) and frees rah (NULL: nothing). */
+void	readahead_end(struct readahead *rah);
+/* As parallel_rget(): the bytes from off on of the chunk holding off. */
+int	readahead_get(struct readahead *rah, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
-/* --- file.c --- */
+/* --- file_core.c (the rest: file_core.h) --- */
 
 #define F_READ		1
 #define F_WRITE		2

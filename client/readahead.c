@@ -1,17 +1,17 @@
 /*
- * rpipe.c -- a download on one connection, the next READ always sent
+ * readahead.c -- a download on one connection, the next READ always sent
  * ahead, no threads.
  *
  * A file of several chunks read one READ at a time leaves the file
  * server idle while the client writes a chunk out, and the client idle
  * while the server sends the next.  Threads on several connections
- * (xfer.c) overlap the two, but on a machine of few cores they cost more
+ * (parallel.c) overlap the two, but on a machine of few cores they cost more
  * than they bring: context switches, and each chunk received on one core
  * and written out from another.  Here the caller's thread reads on one
  * connection, and as soon as chunk N is in, before handing it over,
  * sends the READ of N+1: the server sends N+1 (and the network carries
  * it) while the caller writes N out.  Replies are read straight into
- * two chunk buffers (rread.c).  The connection is the struct dfs's own
+ * two chunk buffers (rawrpc.c).  The connection is the struct dfs's own
  * to that file server, taken for the download and given back after (a
  * connection per file made a tree of 100 files of 2 MiB take 0.6 s
  * instead of 0.22 s).
@@ -40,17 +40,17 @@
 #include "fh.h"
 #include "rpcc.h"
 
-#define RPIPE_DEPTH	2		/* chunk buffers: taken, and ahead */
-#define RPIPE_AHEAD	1		/* READs in flight */
+#define READAHEAD_DEPTH	2		/* chunk buffers: taken, and ahead */
+#define READAHEAD_INFLIGHT	1		/* READs in flight */
 
-struct rpslot {
+struct ra_slot {
 	char		*buf;
 	uint64_t	 off;
 	size_t		 len;		/* asked; once received, got */
 	uint32_t	 xid;
 };
 
-struct rpipe {
+struct readahead {
 	struct dfs	*dfs;		/* whose connection it takes */
 	dfs_server	 srv;		/* srv.host is host */
 	char		 host[DFS_MAXHOSTLEN + 1];
@@ -58,8 +58,8 @@ struct rpipe {
 	uint64_t	 vers;
 	uint64_t	 end;		/* the size, or where a short READ ended */
 	CLIENT		*c;
-	struct rread_in	 in;
-	struct rpslot	 slot[RPIPE_DEPTH];
+	struct raw_in	 in;
+	struct ra_slot	 slot[READAHEAD_DEPTH];
 	char		*bufs;		/* the slots' buffers, in one */
 	int		 head;		/* the oldest slot: held, or next in */
 	int		 held;		/* the caller has slot[head] */
@@ -71,119 +71,120 @@ struct rpipe {
 };
 
 int
-rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-    uint64_t vers, uint64_t size, struct rpipe **rpp)
+readahead_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+    uint64_t vers, uint64_t size, struct readahead **rahp)
 {
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	int		 i;
 
-	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+	if ((rah = calloc(1, sizeof(*rah))) == NULL)
 		return -DFS_ERR_NOMEM;
-	rp->dfs = dfs;
-	snprintf(rp->host, sizeof(rp->host), "%s", srv->host);
-	rp->srv = *srv;
-	rp->srv.host = rp->host;
-	rp->vers = vers;
-	rp->end = size;
+	rah->dfs = dfs;
+	snprintf(rah->host, sizeof(rah->host), "%s", srv->host);
+	rah->srv = *srv;
+	rah->srv.host = rah->host;
+	rah->vers = vers;
+	rah->end = size;
 	/* any start will do: an xid only needs to be new on its connection */
-	rp->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)rp;
-	fh_copy(&rp->fh, fh);
-	rp->bufs = chunks_alloc(RPIPE_DEPTH, DFS_CHUNK);
-	for (i = 0; rp->bufs != NULL && i < RPIPE_DEPTH; i++)
-		rp->slot[i].buf = rp->bufs + (size_t)i * DFS_CHUNK;
-	if (rp->fh.dfs_fh_val == NULL || i < RPIPE_DEPTH) {
-		rpipe_end(rp);
+	rah->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)rah;
+	fh_copy(&rah->fh, fh);
+	rah->bufs = chunks_alloc(READAHEAD_DEPTH, DFS_CHUNK);
+	for (i = 0; rah->bufs != NULL && i < READAHEAD_DEPTH; i++)
+		rah->slot[i].buf = rah->bufs + (size_t)i * DFS_CHUNK;
+	if (rah->fh.dfs_fh_val == NULL || i < READAHEAD_DEPTH) {
+		readahead_end(rah);
 		return -DFS_ERR_NOMEM;
 	}
-	*rpp = rp;
+	*rahp = rah;
 	return 0;
 }
 
 void
-rpipe_end(struct rpipe *rp)
+readahead_end(struct readahead *rah)
 {
-	if (rp == NULL)
+	if (rah == NULL)
 		return;
-	if (rp->c != NULL && rp->nflight == 0 && rp->err == 0)
-		conn_file_give(rp->dfs, &rp->srv, rp->c);
-	else if (rp->c != NULL)
-		clnt_destroy(rp->c);	/* a reply may be on its way */
-	chunks_free(rp->bufs, RPIPE_DEPTH, DFS_CHUNK);
-	free(rp->fh.dfs_fh_val);
-	free(rp);
+	if (rah->c != NULL && rah->nflight == 0 && rah->err == 0)
+		conn_file_give(rah->dfs, &rah->srv, rah->c);
+	else if (rah->c != NULL)
+		clnt_destroy(rah->c);	/* a reply may be on its way */
+	chunks_free(rah->bufs, READAHEAD_DEPTH, DFS_CHUNK);
+	free(rah->fh.dfs_fh_val);
+	free(rah);
 }
 
 /* Drops the connection and what is in flight on it. */
 static void
-drop(struct rpipe *rp)
+drop(struct readahead *rah)
 {
-	if (rp->c != NULL)
-		clnt_destroy(rp->c);
-	rp->c = NULL;
+	if (rah->c != NULL)
+		clnt_destroy(rah->c);
+	rah->c = NULL;
 }
 
 /* The i-th READ in flight (0: the oldest). */
-static struct rpslot *
-flying(struct rpipe *rp, int i)
+static struct ra_slot *
+flying(struct readahead *rah, int i)
 {
-	return &rp->slot[(rp->head + rp->held + i) % RPIPE_DEPTH];
+	return &rah->slot[(rah->head + rah->held + i) % READAHEAD_DEPTH];
 }
 
 /* Sends the READ of slot s on the connection. */
 static enum clnt_stat
-send_read(struct rpipe *rp, struct rpslot *s)
+send_read(struct readahead *rah, struct ra_slot *s)
 {
 	read_args	ra;
 
-	ra.fh = rp->fh;
-	ra.vers = rp->vers;
+	ra.fh = rah->fh;
+	ra.vers = rah->vers;
 	ra.offset = s->off;
 	ra.count = (u_int)s->len;
-	s->xid = ++rp->xid;
-	return rread_send(rp->c, s->xid, &ra);
+	s->xid = ++rah->xid;
+	return raw_read_send(rah->c, s->xid, &ra);
 }
 
 /* A connection with every READ in flight sent on it (again, after a
- * failure).  Returns RPC_SUCCESS or why not (the detail in rp->dfs). */
+ * failure).  Returns RPC_SUCCESS or why not (the detail in rah->dfs). */
 static enum clnt_stat
-connect_and_resend(struct rpipe *rp)
+connect_and_resend(struct readahead *rah)
 {
 	enum clnt_stat	st = RPC_SUCCESS;
 	int		fd, i;
 
-	if (rp->c != NULL)
+	if (rah->c != NULL)
 		return RPC_SUCCESS;
-	if ((rp->c = conn_file_take(rp->dfs, &rp->srv)) == NULL)
+	if ((rah->c = conn_file_take(rah->dfs, &rah->srv)) == NULL)
 		return RPC_CANTSEND;
-	if (!clnt_control(rp->c, CLGET_FD, (char *)&fd))
+	if (!clnt_control(rah->c, CLGET_FD, (char *)&fd))
 		st = RPC_FAILED;
 	else
-		rread_in_init(&rp->in, fd);
-	for (i = 0; st == RPC_SUCCESS && i < rp->nflight; i++)
-		st = send_read(rp, flying(rp, i));
+		raw_in_init(&rah->in, fd);
+	for (i = 0; st == RPC_SUCCESS && i < rah->nflight; i++)
+		st = send_read(rah, flying(rah, i));
 	return st;
 }
 
-/* Sends READs until RPIPE_AHEAD are in flight (and a buffer waits for
+/* Sends READs until READAHEAD_INFLIGHT are in flight (and a buffer waits for
  * each) or the version is all asked for.  Returns RPC_SUCCESS or the
  * failure. */
 static enum clnt_stat
-top_up(struct rpipe *rp)
+top_up(struct readahead *rah)
 {
-	struct rpslot	*s;
+	struct ra_slot	*s;
 	enum clnt_stat	 st;
 
-	if ((st = connect_and_resend(rp)) != RPC_SUCCESS)
+	if ((st = connect_and_resend(rah)) != RPC_SUCCESS)
 		return st;
-	while (rp->nflight < RPIPE_AHEAD &&
-	    rp->held + rp->nflight < RPIPE_DEPTH && rp->ahead < rp->end) {
-		s = flying(rp, rp->nflight);
-		s->off = rp->ahead;
-		s->len = rp->end - rp->ahead < DFS_CHUNK ?
-		    (size_t)(rp->end - rp->ahead) : DFS_CHUNK;
-		rp->ahead += s->len;
-		rp->nflight++;
-		if ((st = send_read(rp, s)) != RPC_SUCCESS)
+	while (rah->nflight < READAHEAD_INFLIGHT &&
+	    rah->held + rah->nflight < READAHEAD_DEPTH &&
+	    rah->ahead < rah->end) {
+		s = flying(rah, rah->nflight);
+		s->off = rah->ahead;
+		s->len = rah->end - rah->ahead < DFS_CHUNK ?
+		    (size_t)(rah->end - rah->ahead) : DFS_CHUNK;
+		rah->ahead += s->len;
+		rah->nflight++;
+		if ((st = send_read(rah, s)) != RPC_SUCCESS)
 			return st;
 	}
 	return RPC_SUCCESS;
@@ -193,97 +194,129 @@ top_up(struct rpipe *rp)
  * full, again on a new connection after a transport failure.  Returns
  * 0 or a status (kept). */
 static int
-take_next(struct rpipe *rp)
+take_next(struct readahead *rah)
 {
-	struct rpslot	*s;
+	struct ra_slot	*s;
 	enum clnt_stat	 st = RPC_FAILED;
 	dfs_stat	 status = DFS_OK;
 	u_int		 len = 0;
 	int		 try;
 
-	rp->detail[0] = '\0';	/* a failure tried around is not this one's */
-	for (try = 0; try <= rp->dfs->retries; try++) {
-		st = top_up(rp);
-		s = flying(rp, 0);
+	rah->detail[0] = '\0';	/* a failure tried around is not this one's */
+	for (try = 0; try <= rah->dfs->retries; try++) {
+		st = top_up(rah);
+		s = flying(rah, 0);
 		if (st == RPC_SUCCESS)
-			st = rread_recv(&rp->in, s->xid,
-			    rp->dfs->timeout_ms, s->buf, (u_int)s->len, &len,
+			st = raw_read_recv(&rah->in, s->xid,
+			    rah->dfs->timeout_ms, s->buf, (u_int)s->len, &len,
 			    &status);
 		if (st == RPC_SUCCESS)
 			break;
-		if (rp->c != NULL)
-			conn_fail_text(rp->detail, sizeof(rp->detail),
-			    rp->srv.host, rp->srv.port, st,
-			    rp->dfs->timeout_ms);
-		drop(rp);
+		if (rah->c != NULL)
+			conn_fail_text(rah->detail, sizeof(rah->detail),
+			    rah->srv.host, rah->srv.port, st,
+			    rah->dfs->timeout_ms);
+		drop(rah);
 		if (rpcc_error(st) == -DFS_ERR_PROTO)
-			return rp->err = -DFS_ERR_PROTO;
+			return rah->err = -DFS_ERR_PROTO;
 	}
 	if (st != RPC_SUCCESS)
-		return rp->err = rpcc_error(st);
+		return rah->err = rpcc_error(st);
 	if (status != DFS_OK) {
 		if (status == DFS_ERR_STALE)
-			snprintf(rp->detail, sizeof(rp->detail), "the file "
+			snprintf(rah->detail, sizeof(rah->detail), "the file "
 			    "was replaced while being read");
-		return rp->err = -(int)status;
+		return rah->err = -(int)status;
 	}
 	if (len < s->len) {	/* the version is shorter than it said */
-		rp->end = s->off + len;
-		if (rp->nflight > 1)
-			drop(rp);	/* READs past the end: not wanted */
-		rp->nflight = 1;
-		rp->ahead = rp->end;
+		rah->end = s->off + len;
+		if (rah->nflight > 1)
+			drop(rah);	/* READs past the end: not wanted */
+		rah->nflight = 1;
+		rah->ahead = rah->end;
 	}
 	s->len = len;
-	rp->nflight--;
-	rp->held = 1;
+	rah->nflight--;
+	rah->held = 1;
 	/* ORDER: the next READ goes out before the caller takes this one */
-	if (top_up(rp) != RPC_SUCCESS)
-		drop(rp);	/* take_next() sends them again */
+	if (top_up(rah) != RPC_SUCCESS)
+		drop(rah);	/* take_next() sends them again */
 	return 0;
 }
 
-/* Returns rp's failure with its detail copied to dfs. */
+/* Returns rah's failure with its detail copied to dfs. */
 static int
-failed(struct rpipe *rp, struct dfs *dfs)
+failed(struct readahead *rah, struct dfs *dfs)
 {
-	if (rp->detail[0] != '\0')
-		conn_detail(dfs, "%s", rp->detail);
-	return rp->err;
+	if (rah->detail[0] != '\0')
+		conn_detail(dfs, "%s", rah->detail);
+	return rah->err;
 }
 
 int
-rpipe_get(struct rpipe *rp, struct dfs *dfs, uint64_t off, const char **p,
-    size_t *len)
+readahead_get(struct readahead *rah, struct dfs *dfs, uint64_t off,
+    const char **p, size_t *len)
 {
-	struct rpslot	*s = &rp->slot[rp->head];
+	struct ra_slot	*s = &rah->slot[rah->head];
 	uint64_t	 next;
 
 	*len = 0;
-	if (rp->err != 0)
-		return failed(rp, dfs);
-	if (rp->held && off >= s->off && off < s->off + s->len) {
+	if (rah->err != 0)
+		return failed(rah, dfs);
+	if (rah->held && off >= s->off && off < s->off + s->len) {
 		*p = s->buf + (off - s->off);
 		*len = s->len - (size_t)(off - s->off);
 		return 0;
 	}
-	if (off >= rp->end)
+	if (off >= rah->end)
 		return 0;		/* the end, or the version ended early */
-	if (rp->held) {			/* done with this chunk */
-		rp->held = 0;
-		rp->head = (rp->head + 1) % RPIPE_DEPTH;
+	if (rah->held) {			/* done with this chunk */
+		rah->held = 0;
+		rah->head = (rah->head + 1) % READAHEAD_DEPTH;
 	}
-	next = rp->nflight > 0 ? flying(rp, 0)->off : rp->ahead;
+	next = rah->nflight > 0 ? flying(rah, 0)->off : rah->ahead;
 	if (off != next) {		/* restart at off */
-		if (rp->nflight > 0)
-			drop(rp);
-		rp->nflight = 0;
-		rp->ahead = off;
+		if (rah->nflight > 0)
+			drop(rah);
+		rah->nflight = 0;
+		rah->ahead = off;
 	}
-	if (take_next(rp) != 0)
-		return failed(rp, dfs);
-	s = &rp->slot[rp->head];
+	if (take_next(rah) != 0)
+		return failed(rah, dfs);
+	s = &rah->slot[rah->head];
 	*p = s->buf;
 	*len = s->len;
 	return 0;
 }
+
+/* --- reader_ahead (reader.c) ------------------------------------------- */
+
+static int
+ahead_start(const struct reader_src *src, void **state)
+{
+	struct readahead	*rah;
+	int			 rc;
+
+	rc = readahead_start(src->dfs, src->srv, src->fh, src->vers,
+	    src->size, &rah);
+	if (rc == 0)
+		*state = rah;
+	return rc;
+}
+
+static int
+ahead_get(void *state, struct dfs *dfs, uint64_t off, const char **p,
+    size_t *len)
+{
+	return readahead_get(state, dfs, off, p, len);
+}
+
+static void
+ahead_end(void *state)
+{
+	readahead_end(state);
+}
+
+const struct reader_ops reader_ahead = {
+	"ahead", ahead_start, ahead_get, ahead_end
+};

@@ -82,8 +82,8 @@ apply_opts(struct dfs *dfs, const struct dfs_opts *o)
 	if (o->max_size)
 		dfs->max_size = o->max_size;
 	if (o->streams > 0)
-		dfs->streams = o->streams < XFER_MAXSTREAMS ? o->streams :
-		    XFER_MAXSTREAMS;
+		dfs->streams = o->streams < PARALLEL_MAXSTREAMS ? o->streams :
+		    PARALLEL_MAXSTREAMS;
 	dfs->lease_ms = o->lease_ms;
 	if (tmp == NULL)
 		tmp = getenv("TMPDIR");

@@ -31,7 +31,7 @@ struct retry {
 	void		(*failed)(void *arg, CLIENT *c, enum clnt_stat st);
 	void		 *arg;
 	void		 *res;		/* zeroed by the caller */
-	xdrproc_t	  xres;		/* frees res between tries; NULL: none */
+	xdrproc_t	  xres;		/* frees res between tries, or NULL */
 };
 
 /*

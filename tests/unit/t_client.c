@@ -321,11 +321,11 @@ test_config__read_streams(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		dfs.streams = t[i].streams;
 		dfs.stream_span = t[i].span;
-		CU_ASSERT_EQUAL(xfer_read_streams(&dfs, t[i].size), t[i].want);
+		CU_ASSERT_EQUAL(parallel_read_streams(&dfs, t[i].size), t[i].want);
 	}
 }
 
-/* The stream_span key sets what xfer_read_streams() divides by. */
+/* The stream_span key sets what parallel_read_streams() divides by. */
 static void
 test_config__stream_span(void)
 {

@@ -282,7 +282,8 @@ int	cache_reserve(struct cache *c, uint64_t need);
  */
 int	cache_evict(struct cache *c, uint64_t need);
 
-/* --- rawrpc.c: READ and WRITE without libtirpc's buffers --- */
+/* --- rawrpc.c: raw record framing, READ and WRITE without libtirpc's
+ * buffers (its top comment states the contract with libtirpc) --- */
 
 #define RAW_AHEAD	512	/* read at once for a reply's small items */
 
@@ -298,6 +299,11 @@ struct raw_in {
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
 
+/*
+ * The xid for the next raw call on c, taken from libtirpc's own
+ * sequence on c (which skips it): never one clnt_call() uses on c.
+ */
+uint32_t	raw_xid(CLIENT *c);
 /*
  * One READ (ra, its count at most the buffer's size) on c's
  * connection, the data read from the socket into buf, call and reply

@@ -81,7 +81,6 @@ struct parallel {
 	int		 stop;
 	int		 err;		/* first failure, negative status */
 	char		 detail[256];
-	uint32_t	 xid;		/* read: the last READ's (rawrpc.c) */
 };
 
 /* Records the first failure.  Called with mu held. */
@@ -111,9 +110,8 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 		ra.vers = x->id;
 		ra.offset = s->off;
 		ra.count = (u_int)s->len;
-		st = raw_read_call(c, __atomic_add_fetch(&x->xid, 1,
-		    __ATOMIC_RELAXED), &ra, x->timeout_ms, s->buf, &len,
-		    &status);
+		st = raw_read_call(c, raw_xid(c), &ra, x->timeout_ms, s->buf,
+		    &len, &status);
 		*rc = -(int)status;
 		if (st == RPC_SUCCESS && status == DFS_OK)
 			s->len = len;
@@ -124,8 +122,8 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 	wa.offset = s->off;
 	wa.data.data_val = s->buf;
 	wa.data.data_len = (u_int)s->len;
-	st = raw_write_call(c, __atomic_add_fetch(&x->xid, 1, __ATOMIC_RELAXED),
-	    &wa, x->timeout_ms, &len, &status);
+	st = raw_write_call(c, raw_xid(c), &wa, x->timeout_ms, &len,
+	    &status);
 	*rc = -(int)status;
 	if (st == RPC_SUCCESS && status == DFS_OK && len != wa.data.data_len)
 		*rc = -DFS_ERR_IO;	/* a short write: never from dfs-filed */
@@ -265,8 +263,6 @@ parallel_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	x->timeout_ms = dfs->timeout_ms;
 	x->retries = dfs->retries;
 	x->nslot = 2 * n;
-	/* any start will do: an xid only needs to be new on its connection */
-	x->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)x;
 	fh_copy(&x->fh, fh);
 	x->bufs = chunks_alloc((size_t)x->nslot, DFS_CHUNK);
 	for (i = 0; x->bufs != NULL && i < x->nslot; i++)

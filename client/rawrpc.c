@@ -1,46 +1,65 @@
 /*
- * rawrpc.c -- a READ whose data goes from the socket straight into the
- * caller's buffer, and a WRITE whose data goes from the caller's buffer
- * straight to the socket.
+ * rawrpc.c -- raw record framing: READ and WRITE calls written to and
+ * read from a CLIENT's socket by hand, and the chunk buffers they fill.
  *
  * Through clnt_call(), a READ reply is read into libtirpc's record
  * buffer and copied from there into the chunk: one user-space copy of
- * every byte downloaded, the largest item of a download's profile.  The
- * threads of parallel.c own their connections and send one READ per
- * COMPOUND, so
- * raw_read_call() speaks ONC RPC on the CLIENT's socket itself (RFC 5531:
- * the call message, and record marking on TCP, section 11): it writes
- * the call as one record, reads the reply header and the READ result up
- * to its data length in small pieces, then reads the data with read(2)
- * into the buffer.  The CLIENT's own record buffers are never used, so
- * it stays fit for clnt_call() and clnt_destroy().
+ * every byte downloaded, the largest item of a download's profile.  So
+ * raw_read_call() speaks ONC RPC on the CLIENT's socket itself (RFC
+ * 5531: the call message, and record marking on TCP, section 11): it
+ * writes the call as one record, reads the reply header and the READ
+ * result up to its data length in small pieces, then reads the data
+ * with recv(2) straight into the buffer.  raw_write_call() is the same
+ * for a WRITE, whose data clnt_call() would copy into the record buffer
+ * before sending: the call's header is encoded with the data left empty,
+ * its length patched in (the opaque is the last item of a COMPOUND of
+ * one WRITE), and the data is sent from the caller's buffer with
+ * sendmsg(2).  raw_read_send() and raw_read_recv() are the two halves
+ * of a READ, for a caller that keeps several in flight on one
+ * connection (readahead.c): the server answers a connection's calls in
+ * order, and the bytes read past one reply (struct raw_in) are the
+ * start of the next.  Nothing else in the client builds or parses
+ * record marks.
  *
- * Anything but an accepted reply to our xid holding exactly one READ
- * result (or none, with the COMPOUND's error) is a decode failure, and
- * the caller drops the connection: a server can never write past the
- * buffer, and a stream we failed to follow is never read again.
+ * Anything but an accepted reply to our xid holding exactly one result
+ * of the op sent (or none, with the COMPOUND's error) is a decode
+ * failure, and the caller drops the connection: a server can never
+ * write past the buffer, and a stream we failed to follow is never read
+ * again.
  *
- * raw_read_send() and raw_read_recv() are the two halves, for a caller that
- * keeps several READs in flight on one connection (readahead.c): the server
- * answers a connection's calls in order, and the bytes read ahead past
- * one reply (struct raw_in) are the start of the next.
+ * The contract with libtirpc (checked against Debian 12's libtirpc
+ * 1.3.3; tests/unit/t_rawrpc.c fails if it stops holding):
  *
- * raw_write_call() is the same for an upload's WRITEs (parallel.c), which
- * clnt_call() copied into the record buffer before sending: the call's
- * header is encoded with the data left empty, its length patched in
- * (the opaque is the last item of a COMPOUND of one WRITE), and the data
- * is sent from the caller's buffer with sendmsg(2).
+ *  - The CLIENT is a connection-oriented one (clnt_vc, made by
+ *    rpcc_connect()).  CLGET_FD gives its socket; its auth is AUTH_NONE
+ *    or AUTH_SYS, whose credential and verifier (cl_auth->ah_cred,
+ *    ah_verf) are sent as they are, the same in every call.
+ *  - Between two clnt_call()s, clnt_vc holds no bytes of the stream:
+ *    it reads a reply's record to its end and sends a call whole.  So a
+ *    raw call may run between two clnt_call()s on the same CLIENT, as
+ *    long as it too leaves nothing in flight (a caller that cannot, after
+ *    a failure or with READs still queued, destroys the CLIENT instead).
+ *  - xids: clnt_vc keeps the last xid in its call header and steps it
+ *    down once per call (see raw_xid() for how, which is not what
+ *    CLSET_XID's comment in libtirpc says); CLGET_XID reads it and
+ *    CLSET_XID writes it.  raw_xid() takes the xid clnt_call() would have
+ *    used next and moves libtirpc's sequence past it, so raw calls and
+ *    libtirpc's own never share an xid on a connection, and a late reply
+ *    can never be taken for another call's.
+ *  - The record buffers of the CLIENT are never touched, so it stays fit
+ *    for clnt_call() and clnt_destroy().
  *
- * chunks_alloc() gives readahead.c and parallel.c their chunk buffers with
- * their pages in place: a malloc'd 1 MiB is mapped on first touch, one
- * page fault per 4 KiB as the first replies are read into it, and a
- * page fault costs 10-20 us on a VM (two buffers: 512 faults, 5-10 ms of
- * a 100 MiB download that takes 40-60 ms).  MAP_POPULATE maps them in
- * the one call.
+ * chunks_alloc() gives readahead.c and parallel.c their chunk buffers
+ * with their pages in place: a malloc'd 1 MiB is mapped on first touch,
+ * one page fault per 4 KiB as the first replies are read into it, which
+ * on a VM is a noticeable part of a download (docs/BENCHMARKS.md);
+ * MAP_POPULATE maps them in the one call.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -455,6 +474,26 @@ raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
 	if ((st = rin_end(&r)) != RPC_SUCCESS)
 		return st;
 	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+/*
+ * clnt_vc_call() decrements the xid word of its call header as it is
+ * stored, in network byte order, and sends that: on a little-endian
+ * host its xids step down by 2^24, with borrows.  CLGET_XID gives the
+ * word in host order; CLSET_XID(v) stores v + 1.  So the next xid is the
+ * stored word minus one, and storing it (CLSET_XID of it minus one) is
+ * what clnt_vc_call() itself would have left after sending it.
+ */
+uint32_t
+raw_xid(CLIENT *c)
+{
+	uint32_t	last = 0, xid, set;
+
+	(void)clnt_control(c, CLGET_XID, (char *)&last);
+	xid = ntohl(htonl(last) - 1);
+	set = xid - 1;
+	(void)clnt_control(c, CLSET_XID, (char *)&set);
+	return xid;
 }
 
 char *

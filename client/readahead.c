@@ -65,7 +65,6 @@ struct readahead {
 	int		 held;		/* the caller has slot[head] */
 	int		 nflight;	/* READs sent and not yet answered */
 	uint64_t	 ahead;		/* offset of the next READ to send */
-	uint32_t	 xid;
 	int		 err;		/* a failure that stays, negative */
 	char		 detail[256];
 };
@@ -85,8 +84,6 @@ readahead_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	rah->srv.host = rah->host;
 	rah->vers = vers;
 	rah->end = size;
-	/* any start will do: an xid only needs to be new on its connection */
-	rah->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)rah;
 	fh_copy(&rah->fh, fh);
 	rah->bufs = chunks_alloc(READAHEAD_DEPTH, DFS_CHUNK);
 	for (i = 0; rah->bufs != NULL && i < READAHEAD_DEPTH; i++)
@@ -139,7 +136,7 @@ send_read(struct readahead *rah, struct ra_slot *s)
 	ra.vers = rah->vers;
 	ra.offset = s->off;
 	ra.count = (u_int)s->len;
-	s->xid = ++rah->xid;
+	s->xid = raw_xid(rah->c);
 	return raw_read_send(rah->c, s->xid, &ra);
 }
 

@@ -1,6 +1,6 @@
 /*
- * t_rawrpc.c -- raw_read_call() and raw_write_call() (client/rawrpc.c) against
- * a scripted server.
+ * t_rawrpc.c -- raw_read_call() and raw_write_call() (client/rawrpc.c)
+ * against a scripted server, and raw_xid()'s contract with libtirpc.
  *
  * A thread on 127.0.0.1 accepts one connection per test, reads one call
  * record, checks it decodes as a FILE COMPOUND of one READ or one WRITE
@@ -399,6 +399,45 @@ test_rawrpc__silent_and_cut(void)
 	CU_ASSERT_EQUAL(go(buf, &len, &status), RPC_CANTRECV);
 }
 
+/*
+ * The xid contract with libtirpc (rawrpc.c's top comment): raw_xid()
+ * gives the xid clnt_vc's next call would have used, and clnt_call()
+ * then goes on with the one after it, in clnt_vc's own order.  Nobody answers here: the call
+ * times out, and CLGET_XID tells which xid it was sent with.  If this
+ * fails, libtirpc changed how it numbers calls, and raw calls could
+ * share an xid with libtirpc's own.
+ */
+static void
+test_rawrpc__xid_contract(void)
+{
+	struct timeval	 tv = { 0, 50 * 1000 };
+	uint32_t	 last = 0, x1, x2, now = 0;
+	char		 err[256];
+	CLIENT		*c;
+	int		 fd;
+
+	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
+	    TIMEOUT_MS, 0, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	fd = accept(lfd, NULL, NULL);	/* not left for the next test */
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(clnt_control(c, CLGET_XID, (char *)&last));
+	x1 = raw_xid(c);
+	x2 = raw_xid(c);
+	/* clnt_vc steps the xid word down as stored, in network order */
+	CU_ASSERT_EQUAL(x1, ntohl(htonl(last) - 1));
+	CU_ASSERT_EQUAL(x2, ntohl(htonl(x1) - 1));
+	CU_ASSERT(x1 != last && x2 != x1);
+	CU_ASSERT(clnt_control(c, CLGET_XID, (char *)&now) && now == x2);
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	CU_ASSERT_EQUAL(clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID, NULL,
+	    tv), RPC_TIMEDOUT);
+	CU_ASSERT(clnt_control(c, CLGET_XID, (char *)&now) &&
+	    now == ntohl(htonl(x2) - 1));
+	clnt_destroy(c);
+	close(fd);
+}
+
 static int
 suite_init(void)
 {
@@ -431,6 +470,7 @@ static CU_TestInfo rawrpc_tests[] = {
 	{ "refused",		test_rawrpc__refused },
 	{ "silent_and_cut",	test_rawrpc__silent_and_cut },
 	{ "write",		test_rawrpc__write },
+	{ "xid_contract",	test_rawrpc__xid_contract },
 	CU_TEST_INFO_NULL,
 };
 

@@ -20,14 +20,13 @@
 #define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
 #define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
-#define PARALLEL_MAXSTREAMS		16
+#define PARALLEL_MAXSTREAMS	16
 /* A download gets a connection per `stream_span` bytes, up to `streams`;
  * one no larger goes on one connection with the next READ sent ahead
  * (readahead.c), one of a single chunk is one READ on the file server's
- * connection.  On two cores one connection moved 1 GiB in 0.21-0.23 s
- * with 0.28-0.32 s of CPU, two in 0.23-0.31 s with 0.42-0.51 s: threads
- * and the file server's processes only compete for the cores
- * (docs/BENCHMARKS.md).  More connections pay on long round trips. */
+ * connection (reader.c).  The span is large because on few cores more
+ * connections only make threads and the file server's processes compete
+ * for them (docs/BENCHMARKS.md); they pay on long round trips. */
 #define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
 
 /* A connection to one file server, found through the name server. */

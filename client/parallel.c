@@ -38,8 +38,7 @@
 
 /* socket buffers: a whole chunk (READs and WRITEs go through rawrpc.c,
  * not the CLIENT's record buffers), or a READ's reply waits for the
- * window to open (256 KiB made a 1 GiB download take 0.40 s and 0.8 s
- * of CPU on two connections, against 0.25-0.31 s and 0.42-0.56 s) */
+ * window to open (docs/BENCHMARKS.md) */
 #define PARALLEL_BUFSZ	(DFS_CHUNK + 65536)
 
 enum slot_state {

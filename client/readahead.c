@@ -5,25 +5,22 @@
  * A file of several chunks read one READ at a time leaves the file
  * server idle while the client writes a chunk out, and the client idle
  * while the server sends the next.  Threads on several connections
- * (parallel.c) overlap the two, but on a machine of few cores they cost more
- * than they bring: context switches, and each chunk received on one core
- * and written out from another.  Here the caller's thread reads on one
+ * (parallel.c) overlap the two, but on a machine of few cores they cost
+ * more than they bring: context switches, and each chunk received on
+ * one core and written out from another.  Here the caller's thread reads on one
  * connection, and as soon as chunk N is in, before handing it over,
  * sends the READ of N+1: the server sends N+1 (and the network carries
  * it) while the caller writes N out.  Replies are read straight into
  * two chunk buffers (rawrpc.c).  The connection is the struct dfs's own
- * to that file server, taken for the download and given back after (a
- * connection per file made a tree of 100 files of 2 MiB take 0.6 s
- * instead of 0.22 s).
+ * to that file server, taken for the download and given back after,
+ * because a connection per file costs a tree of small files more than
+ * the download itself (docs/BENCHMARKS.md).
  *
- * One READ ahead, not two: with two queued, a 1 GiB download alone was
- * faster (0.23 s against 0.25-0.34 s here), but four at once took
- * 183-222 ms for 4 x 100 MiB against 127-143 ms.  The second reply
- * waits behind the first for the receiver's window and goes out in
- * pieces as it opens (network softirq 19% of all samples against 12%),
- * and under load that is all cost.  With one, the socket never holds
- * more than the reply being taken, which its buffers (a chunk and 64
- * KiB, conn.c) hold whole.
+ * One READ ahead, not two: a second queued reply waits behind the first
+ * for the receiver's window and goes out in pieces, which under load is
+ * all cost (docs/BENCHMARKS.md).  With one, the socket never holds more
+ * than the reply being taken, which its buffers (a chunk and 64 KiB,
+ * conn.c) hold whole.
  *
  * Reads must come in file order to use the pipeline; an offset it did
  * not expect restarts it there (the replies still in flight are dropped

@@ -59,7 +59,7 @@ struct dfs_lock {
 struct cache {
 	char		 dir[PATH_MAX];	/* <dir>/<instance>/<fh hex>/<entry> */
 	uint64_t	 limit;		/* bytes of entries at most */
-	int		 off;		/* never read nor filled */
+	int		 disabled;	/* never read nor filled */
 	char		 warning[256];	/* why it went off; "" */
 };
 
@@ -212,6 +212,11 @@ int	spool_truncate(struct spool *sp, uint64_t size);
 
 /* --- cache.c: the persistent whole-file cache (see its top comment) --- */
 
+/* A fill's temporary entry, and the age after which a scan removes
+ * one left behind by a killed process. */
+#define CACHE_TMP_PREFIX	".tmp."
+#define CACHE_TMP_MAXAGE	3600		/* seconds */
+
 /* What cache_fill() returns when it kept nothing and the caller should
  * stream the file instead (cache off, file too large, local failure). */
 #define CACHE_MISS	1
@@ -280,6 +285,12 @@ int	cache_reserve(struct cache *c, uint64_t need);
  * larger than the limit.
  */
 int	cache_evict(struct cache *c, uint64_t need);
+/* Returns 1 if s is exactly n lowercase hex digits (and ends there). */
+int	cache_is_hex(const char *s, size_t n);
+/* Parses an entry's name "<vers>-<size>-<hash>"; only the exact form
+ * cache.c writes is one.  Returns 0 or -1. */
+int	cache_entry_parse(const char *name, uint64_t *vers, uint64_t *size,
+	    uint64_t *hash);
 
 /* --- rawrpc.c: raw record framing, READ and WRITE without libtirpc's
  * buffers (its top comment states the contract with libtirpc) --- */

@@ -107,7 +107,7 @@ open_spool(struct dfs_file *f)
 		f->dw.on = 1;
 		f->dw.size = f->base;
 		f->dw.keep = (f->flags & F_CACHE) && f->base == 0 &&
-		    !f->dfs->cache.off;
+		    !f->dfs->cache.disabled;
 	}
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "retry.h"
 #include "rpcc.h"
 
 /* socket buffers: a whole chunk (READs and WRITEs go through rawrpc.c,
@@ -129,41 +130,69 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 	return st;
 }
 
-/* Moves slot s, reconnecting and retrying after transport failures.
- * Returns 0 or a negative status (detail filled). */
+/* One move_retry(): what the shared retry loop (lib/retry.c) calls. */
+struct move_call {
+	struct parallel	*x;
+	CLIENT		**c;
+	struct slot	*s;
+	int		 rc;		/* the op's status */
+	char		*detail;
+	size_t		 dlen;
+};
+
+/* A new connection of the thread's own, probed (conn_file_open()). */
+static int
+move_connect(void *arg)
+{
+	struct move_call	*m = arg;
+	int			 rc;
+
+	*m->c = conn_file_open(m->x->host, m->x->port, m->x->timeout_ms,
+	    PARALLEL_BUFSZ, m->detail, m->dlen, &rc);
+	return rc;
+}
+
+static enum clnt_stat
+move_send(void *arg, CLIENT *c, void *res)
+{
+	struct move_call	*m = arg;
+
+	(void)res;
+	return move(m->x, c, m->s, &m->rc);
+}
+
+static void
+move_failed(void *arg, CLIENT *c, enum clnt_stat st)
+{
+	struct move_call	*m = arg;
+
+	(void)c;
+	conn_fail_text(m->detail, m->dlen, m->x->host, m->x->port, st,
+	    m->x->timeout_ms);
+}
+
+/* Moves slot s, reconnecting and retrying after transport failures
+ * (`retries` times).  Returns 0 or a negative status (detail filled). */
 static int
 move_retry(struct parallel *x, CLIENT **c, struct slot *s, char *detail,
     size_t dlen)
 {
-	enum clnt_stat	st;
-	int		try, rc = -DFS_ERR_RPC;
+	struct move_call	m = { x, c, s, 0, detail, dlen };
+	struct retry		rt = {
+		.cp = c,
+		.tries = 1 + x->retries,
+		.connect = move_connect,
+		.send = move_send,
+		.failed = move_failed,
+		.arg = &m,
+	};
+	int			rc;
 
-	for (try = 0; try <= x->retries; try++) {
-		if (*c == NULL)
-			*c = conn_file_open(x->host, x->port, x->timeout_ms,
-			    PARALLEL_BUFSZ, detail, dlen, &rc);
-		/* connected, but no answer to the probe: a stopped
-		 * server, not worth more of the call timeout */
-		if (*c == NULL && rc == -DFS_ERR_TIMEDOUT)
-			break;
-		if (*c == NULL)
-			continue;
-		st = move(x, *c, s, &rc);
-		if (st == RPC_SUCCESS) {
-			if (rc == -DFS_ERR_STALE)
-				snprintf(detail, dlen, "the file was replaced "
-				    "while being read");
-			return rc;
-		}
-		conn_fail_text(detail, dlen, x->host, x->port, st,
-		    x->timeout_ms);
-		rc = rpcc_error(st);
-		clnt_destroy(*c);
-		*c = NULL;
-		if (rc == -DFS_ERR_PROTO)
-			break;
-	}
-	return rc;
+	if ((rc = retry_call(&rt)) != 0)
+		return rc;
+	if (m.rc == -DFS_ERR_STALE)
+		snprintf(detail, dlen, "the file was replaced while being read");
+	return m.rc;
 }
 
 /* The slot a thread should move next, marked busy, or NULL to wait.

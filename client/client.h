@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "dfs.h"
-#include "req.h"
+#include "request.h"
 
 #define DFS_DEFAULT_TIMEOUT_MS	15000
 #define DFS_PROBE_MS		3000	/* a connect, a new file server's NULL */
@@ -94,16 +94,16 @@ struct dfs {
  * or a negative transport error.  `idempotent` calls are retried on a
  * new connection after a transport failure.  Always xdr_free res.
  */
-int	conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
+int	conn_name(struct dfs *dfs, struct name_req *r, name_compound_res *res,
 	    int idempotent);
-int	conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+int	conn_lock(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
 	    int idempotent);
 /* conn_lock() of a request the lock server may hold back up to
  * `wait_ms` (a LOCK that waits): the call's timeout is that much
  * longer than the connection's.  Never retried. */
-int	conn_lock_wait(struct dfs *dfs, struct lreq *r,
+int	conn_lock_wait(struct dfs *dfs, struct lock_req *r,
 	    lock_compound_res *res, unsigned int wait_ms);
-int	conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
+int	conn_file(struct dfs *dfs, const dfs_server *srv, struct file_req *r,
 	    file_compound_res *res, int idempotent);
 /* Takes the connection to srv out of dfs's (made now if there is none,
  * the failure's detail in dfs): the caller owns it, and conn_file()
@@ -184,7 +184,7 @@ int	name_split(const char *path, char *buf, const char **parent,
 	    const char **base);
 /* Appends PUTROOTFH [+ LOOKUP rel] for an absolute path, whose storage
  * must outlive the call. */
-void	name_walk(struct nreq *r, const char *path);
+void	name_walk(struct name_req *r, const char *path);
 /* Tells the file servers holding a removed file to drop its data; best
  * effort, failures are left to their garbage collection. */
 void	name_drop_data(struct dfs *dfs, const dfs_loc *loc);
@@ -512,7 +512,7 @@ const struct dfs_lock *lock_find(const struct dfs *dfs, const char *path);
  * of path2.  Appends nothing when there is none.  Every mutating name
  * request goes through here, before its first op.
  */
-void	lock_putlock(struct dfs *dfs, struct nreq *r, const dfs_lockid *own,
+void	lock_putlock(struct dfs *dfs, struct name_req *r, const dfs_lockid *own,
 	    const char *path, const char *path2);
 /* Detaches dfs's held locks from it (dfs_disconnect()). */
 void	lock_detach_all(struct dfs *dfs);

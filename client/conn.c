@@ -342,7 +342,7 @@ send_name(CLIENT *c, void *req, void *res)
 #define CONN_DELAY_STEP_MAX	250
 
 int
-conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
+conn_name(struct dfs *dfs, struct name_req *r, name_compound_res *res,
     int idempotent)
 {
 	struct timespec	ts;
@@ -397,14 +397,14 @@ open_lockd(struct dfs *dfs, const dfs_server *s)
 static int
 reconnect_lockd(struct dfs *dfs, void *arg)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	const dfs_server	*s = NULL;
 	u_int			 i, n;
 	int			 rc;
 
 	(void)arg;
-	nreq_add(&r, OP_SERVERS);
+	name_req_add(&r, OP_SERVERS);
 	rc = conn_name(dfs, &r, &res, 1);
 	if (rc == 0) {
 		n = res.res.res_val[0].name_resop_u.servers.servers_res_u.
@@ -428,7 +428,7 @@ send_lock(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+conn_lock(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
     int idempotent)
 {
 	int	rc;
@@ -440,8 +440,8 @@ conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
 }
 
 /* A lock request with the timeout its call needs. */
-struct timed_lreq {
-	struct lreq	*r;
+struct timed_lock_req {
+	struct lock_req	*r;
 	unsigned int	 timeout_ms;	/* of this call */
 	unsigned int	 restore_ms;	/* the connection's */
 };
@@ -451,7 +451,7 @@ struct timed_lreq {
 static enum clnt_stat
 send_lock_timed(CLIENT *c, void *req, void *res)
 {
-	struct timed_lreq	*t = req;
+	struct timed_lock_req	*t = req;
 	struct timeval		 tv = ms_tv(t->timeout_ms);
 	enum clnt_stat		 st;
 
@@ -463,10 +463,10 @@ send_lock_timed(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_lock_wait(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+conn_lock_wait(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
     unsigned int wait_ms)
 {
-	struct timed_lreq	t = { r, dfs->timeout_ms + wait_ms,
+	struct timed_lock_req	t = { r, dfs->timeout_ms + wait_ms,
 				    dfs->timeout_ms };
 	int			rc;
 
@@ -534,7 +534,7 @@ send_file(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
+conn_file(struct dfs *dfs, const dfs_server *srv, struct file_req *r,
     file_compound_res *res, int idempotent)
 {
 	struct fsconn	*fc = fs_slot(dfs, srv);

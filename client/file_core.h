@@ -138,14 +138,15 @@ int	direct_commit(struct dfs_file *f);
 
 /* Append STAGE (server copy of the first f->base bytes), WRITE, COMMIT
  * for f to r. */
-void	file_add_stage(struct dfs_file *f, struct freq *r);
-void	file_add_write(struct dfs_file *f, struct freq *r, uint64_t stage,
+void	file_add_stage(struct dfs_file *f, struct file_req *r);
+void	file_add_write(struct dfs_file *f, struct file_req *r, uint64_t stage,
 	    char *data, size_t len, uint64_t off);
-void	file_add_commit(struct dfs_file *f, struct freq *r, uint64_t stage);
+void	file_add_commit(struct dfs_file *f, struct file_req *r, uint64_t stage);
 /* Sends r to f's file server, keeping the stage id a STAGE made and
  * the version a COMMIT made; a new file whose server is unreachable
  * moves once (place.c).  Returns 0 or a status. */
-int	file_stage_call(struct dfs_file *f, struct freq *r, uint64_t *stage);
+int	file_stage_call(struct dfs_file *f, struct file_req *r,
+	    uint64_t *stage);
 /* Drops stage (best effort); the detail stays the caller's. */
 void	file_abort_stage(struct dfs_file *f, uint64_t stage);
 /* A file this open created and nothing committed to leaves no name. */

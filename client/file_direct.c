@@ -24,7 +24,7 @@
 static int
 direct_flush(struct dfs_file *f)
 {
-	struct freq	 r = { .n = 0 };
+	struct file_req	 r = { .n = 0 };
 	char		*slot;
 	int		 rc;
 
@@ -175,7 +175,7 @@ direct_write(struct dfs_file *f, const char *buf, size_t n)
 static int
 direct_sync(struct dfs_file *f)
 {
-	struct freq	r = { .n = 0 };
+	struct file_req	r = { .n = 0 };
 	int		rc = f->dw.err;
 
 	if (rc == 0)
@@ -193,13 +193,13 @@ direct_sync(struct dfs_file *f)
 int
 direct_truncate(struct dfs_file *f, uint64_t size)
 {
-	struct freq	 r = { .n = 0 };
+	struct file_req	 r = { .n = 0 };
 	setsize_args	*sa;
 	int		 rc;
 
 	if ((rc = direct_sync(f)) != 0)
 		return rc;
-	sa = &freq_add(&r, FOP_SETSIZE)->file_argop_u.setsize;
+	sa = &file_req_add(&r, FOP_SETSIZE)->file_argop_u.setsize;
 	sa->fh = f->fh;
 	sa->stage = f->dw.stage;
 	sa->size = size;
@@ -218,7 +218,7 @@ direct_truncate(struct dfs_file *f, uint64_t size)
 int
 direct_commit(struct dfs_file *f)
 {
-	struct freq	r = { .n = 0 };
+	struct file_req	r = { .n = 0 };
 	int		rc = f->dw.err;
 
 	if (rc == 0 && f->dw.stage == 0) {

@@ -26,7 +26,7 @@
 
 /* Builds the open COMPOUND for `f`.  `buf` holds the split path. */
 static int
-open_req(struct dfs_file *f, struct nreq *r, char *buf)
+open_req(struct dfs_file *f, struct name_req *r, char *buf)
 {
 	const char	*parent, *base;
 	int		 rc;
@@ -36,12 +36,12 @@ open_req(struct dfs_file *f, struct nreq *r, char *buf)
 			return -DFS_ERR_ISDIR;
 		lock_putlock(f->dfs, r, &f->lk.id, f->path, NULL);
 		name_walk(r, parent);
-		nreq_create(r, base, (f->flags & F_EXCL) != 0);
+		name_req_create(r, base, (f->flags & F_EXCL) != 0);
 	} else
 		name_walk(r, f->path);
-	nreq_add(r, OP_GETFH);
-	nreq_add(r, OP_GETATTR);
-	nreq_add(r, OP_LOCATE);
+	name_req_add(r, OP_GETFH);
+	name_req_add(r, OP_GETATTR);
+	name_req_add(r, OP_LOCATE);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ file_open_take(struct dfs_file *f, const name_compound_res *res)
 static int
 open_name(struct dfs_file *f)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	char			buf[PATH_MAX];
 	int			rc;
@@ -227,14 +227,14 @@ dfs_close(struct dfs_file *f)
 static int
 current_version(struct dfs_file *f)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	const dfs_attr		*a;
 	int			 rc;
 
 	name_walk(&r, f->path);
-	nreq_add(&r, OP_GETFH);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETFH);
+	name_req_add(&r, OP_GETATTR);
 	rc = conn_name(f->dfs, &r, &res, 1);
 	if (rc == 0 && res.res.res_len == r.n) {
 		a = &res.res.res_val[r.n - 1].name_resop_u.getattr.
@@ -257,12 +257,12 @@ current_version(struct dfs_file *f)
 static int
 test_lock(struct dfs_file *f, const dfs_lockid *id)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	test_args		*ta;
 	int			 rc;
 
-	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
+	ta = &lock_req_add(&r, LOP_TEST)->lock_argop_u.test;
 	ta->path = mkpath(f->path);
 	ta->id = *id;
 	ta->mode = DFS_LOCK_SHARED;

@@ -16,9 +16,9 @@
 
 /* Appends STAGE for f (server copy of the first `base` bytes). */
 void
-file_add_stage(struct dfs_file *f, struct freq *r)
+file_add_stage(struct dfs_file *f, struct file_req *r)
 {
-	stage_args	*sa = &freq_add(r, FOP_STAGE)->file_argop_u.stage;
+	stage_args	*sa = &file_req_add(r, FOP_STAGE)->file_argop_u.stage;
 
 	sa->fh = f->fh;
 	sa->vers = f->vers;
@@ -26,10 +26,10 @@ file_add_stage(struct dfs_file *f, struct freq *r)
 }
 
 void
-file_add_write(struct dfs_file *f, struct freq *r, uint64_t stage, char *data,
-    size_t len, uint64_t off)
+file_add_write(struct dfs_file *f, struct file_req *r, uint64_t stage,
+    char *data, size_t len, uint64_t off)
 {
-	write_args	*wa = &freq_add(r, FOP_WRITE)->file_argop_u.write;
+	write_args	*wa = &file_req_add(r, FOP_WRITE)->file_argop_u.write;
 
 	wa->fh = f->fh;
 	wa->stage = stage;
@@ -39,9 +39,11 @@ file_add_write(struct dfs_file *f, struct freq *r, uint64_t stage, char *data,
 }
 
 void
-file_add_commit(struct dfs_file *f, struct freq *r, uint64_t stage)
+file_add_commit(struct dfs_file *f, struct file_req *r, uint64_t stage)
 {
-	commit_file_args *ca = &freq_add(r, FOP_COMMIT)->file_argop_u.commit;
+	commit_file_args *ca;
+
+	ca = &file_req_add(r, FOP_COMMIT)->file_argop_u.commit;
 
 	ca->fh = f->fh;
 	ca->stage = stage;
@@ -53,7 +55,7 @@ file_add_commit(struct dfs_file *f, struct freq *r, uint64_t stage)
 /* Sends one request; on success keeps the stage id or the committed
  * version.  Returns 0 or a status. */
 static int
-send_upload(struct dfs_file *f, struct freq *r, uint64_t *stage)
+send_upload(struct dfs_file *f, struct file_req *r, uint64_t *stage)
 {
 	file_compound_res	res;
 	file_resop		*last;
@@ -78,7 +80,7 @@ send_upload(struct dfs_file *f, struct freq *r, uint64_t *stage)
 
 /* Points the ops of r at handle fh. */
 static void
-retarget(struct freq *r, const dfs_fh *fh)
+retarget(struct file_req *r, const dfs_fh *fh)
 {
 	u_int	i;
 
@@ -129,7 +131,7 @@ place_elsewhere(struct dfs_file *f)
  * Returns 0 or a status.
  */
 int
-file_stage_call(struct dfs_file *f, struct freq *r, uint64_t *stage)
+file_stage_call(struct dfs_file *f, struct file_req *r, uint64_t *stage)
 {
 	int	rc = send_upload(f, r, stage);
 
@@ -157,7 +159,7 @@ file_unplace(struct dfs_file *f)
 void
 file_abort_stage(struct dfs_file *f, uint64_t stage)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	stageref		*sr;
 	char			 detail[sizeof(f->dfs->detail)];
@@ -165,7 +167,7 @@ file_abort_stage(struct dfs_file *f, uint64_t stage)
 	if (stage == 0)
 		return;
 	memcpy(detail, f->dfs->detail, sizeof(detail));
-	sr = &freq_add(&r, FOP_ABORT)->file_argop_u.abort;
+	sr = &file_req_add(&r, FOP_ABORT)->file_argop_u.abort;
 	sr->fh = f->fh;
 	sr->stage = stage;
 	(void)conn_file(f->dfs, &f->srv, &r, &res, 0);

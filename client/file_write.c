@@ -113,7 +113,7 @@ dfs_truncate(struct dfs_file *f, uint64_t size)
 int
 file_upload(struct dfs_file *f)
 {
-	struct freq	 r = { .n = 0 };
+	struct file_req	 r = { .n = 0 };
 	uint64_t	 stage = 0, off = 0;
 	char		*buf;
 	ssize_t		 n;

@@ -35,7 +35,6 @@
 
 #include "client.h"
 #include "retry.h"
-#include "rpcc.h"
 
 /* socket buffers: a whole chunk (READs and WRITEs go through rawrpc.c,
  * not the CLIENT's record buffers), or a READ's reply waits for the

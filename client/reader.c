@@ -83,7 +83,7 @@ static ssize_t
 single_fetch(struct single *s, struct dfs *dfs, char *buf, size_t n,
     uint64_t off)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	read_args		*ra;
 	read_ok			*ok;
@@ -91,7 +91,7 @@ single_fetch(struct single *s, struct dfs *dfs, char *buf, size_t n,
 
 	if (off >= s->src.size || s->src.vers == 0)
 		return 0;
-	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra = &file_req_add(&r, FOP_READ)->file_argop_u.read;
 	ra->fh = *s->src.fh;
 	ra->vers = s->src.vers;
 	ra->offset = off;

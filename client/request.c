@@ -1,13 +1,13 @@
 /*
- * req.c -- building and sending COMPOUNDs, op by op.
+ * request.c -- building and sending COMPOUNDs, op by op.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "req.h"
+#include "request.h"
 
 name_argop *
-nreq_add(struct nreq *r, name_opnum op)
+name_req_add(struct name_req *r, name_opnum op)
 {
 	name_argop	*a = &r->ops[r->n++];
 
@@ -17,7 +17,7 @@ nreq_add(struct nreq *r, name_opnum op)
 }
 
 file_argop *
-freq_add(struct freq *r, file_opnum op)
+file_req_add(struct file_req *r, file_opnum op)
 {
 	file_argop	*a = &r->ops[r->n++];
 
@@ -27,7 +27,7 @@ freq_add(struct freq *r, file_opnum op)
 }
 
 lock_argop *
-lreq_add(struct lreq *r, lock_opnum op)
+lock_req_add(struct lock_req *r, lock_opnum op)
 {
 	lock_argop	*a = &r->ops[r->n++];
 
@@ -57,15 +57,15 @@ mkname(const char *s)
 }
 
 void
-nreq_lookup(struct nreq *r, const char *path)
+name_req_lookup(struct name_req *r, const char *path)
 {
-	nreq_add(r, OP_LOOKUP)->name_argop_u.lookup = mkpath(path);
+	name_req_add(r, OP_LOOKUP)->name_argop_u.lookup = mkpath(path);
 }
 
 void
-nreq_create(struct nreq *r, const char *name, int excl)
+name_req_create(struct name_req *r, const char *name, int excl)
 {
-	create_args	*c = &nreq_add(r, OP_CREATE)->name_argop_u.create;
+	create_args	*c = &name_req_add(r, OP_CREATE)->name_argop_u.create;
 
 	c->name = mkname(name);
 	c->mode = 0644;
@@ -73,18 +73,18 @@ nreq_create(struct nreq *r, const char *name, int excl)
 }
 
 void
-nreq_mkdir(struct nreq *r, const char *name)
+name_req_mkdir(struct name_req *r, const char *name)
 {
-	mkdir_args	*m = &nreq_add(r, OP_MKDIR)->name_argop_u.mkdir;
+	mkdir_args	*m = &name_req_add(r, OP_MKDIR)->name_argop_u.mkdir;
 
 	m->name = mkname(name);
 	m->mode = 0755;
 }
 
 void
-nreq_putfh(struct nreq *r, const dfs_fh *fh)
+name_req_putfh(struct name_req *r, const dfs_fh *fh)
 {
-	nreq_add(r, OP_PUTFH)->name_argop_u.putfh = *fh;
+	name_req_add(r, OP_PUTFH)->name_argop_u.putfh = *fh;
 }
 
 void
@@ -99,7 +99,7 @@ fh_copy(dfs_fh *dst, const dfs_fh *src)
 static const struct timeval call_tv = { 25, 0 };
 
 enum clnt_stat
-name_call(CLIENT *c, struct nreq *r, name_compound_res *res)
+name_call(CLIENT *c, struct name_req *r, name_compound_res *res)
 {
 	name_compound_args	args;
 
@@ -112,7 +112,7 @@ name_call(CLIENT *c, struct nreq *r, name_compound_res *res)
 }
 
 enum clnt_stat
-file_call(CLIENT *c, struct freq *r, file_compound_res *res)
+file_call(CLIENT *c, struct file_req *r, file_compound_res *res)
 {
 	file_compound_args	args;
 
@@ -125,7 +125,7 @@ file_call(CLIENT *c, struct freq *r, file_compound_res *res)
 }
 
 enum clnt_stat
-lock_call(CLIENT *c, struct lreq *r, lock_compound_res *res)
+lock_call(CLIENT *c, struct lock_req *r, lock_compound_res *res)
 {
 	lock_compound_args	args;
 

@@ -29,6 +29,16 @@
  * for them (docs/BENCHMARKS.md); they pay on long round trips. */
 #define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
 
+/* CLOCK_MONOTONIC in milliseconds: leases, dead servers. */
+static inline uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* A connection to one file server, found through the name server. */
 struct fsconn {
 	uint64_t	 id;

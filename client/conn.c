@@ -48,15 +48,6 @@ conn_detail(struct dfs *dfs, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static struct timeval
 ms_tv(unsigned int ms)
 {

@@ -16,15 +16,6 @@
 
 #include "file_core.h"
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 unsigned int
 file_mode(const char *mode)
 {
@@ -64,19 +55,24 @@ file_mode(const char *mode)
 	return f;
 }
 
-struct dfs_file *
-file_new(struct dfs *dfs, const char *path)
+int
+file_new(struct dfs *dfs, const char *path, struct dfs_file **fp)
 {
 	struct dfs_file	*f;
+	int		 rc;
 
+	dfs->detail[0] = '\0';
+	if ((rc = name_check(path)) != 0)
+		return rc;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
+		return -DFS_ERR_NOMEM;
 	f->dfs = dfs;
 	f->rd.cfd = -1;
 	/* ORDER: before any failure path, file_free() releases the spool */
 	spool_init(&f->sp, dfs->max_size, dfs->tmpdir);
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	return f;
+	*fp = f;
+	return 0;
 }
 
 void

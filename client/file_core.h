@@ -82,9 +82,10 @@ struct dfs_file {
 
 /* --- file_core.c --- */
 
-/* A new dfs_file for path (flags and the rest zero, no cache entry, an
- * empty spool).  Returns it or NULL. */
-struct dfs_file	*file_new(struct dfs *dfs, const char *path);
+/* What every open does first: clears the detail, checks path and makes
+ * a dfs_file for it (flags and the rest zero, no cache entry, an empty
+ * spool).  Returns 0 and *fp, or a status. */
+int	file_new(struct dfs *dfs, const char *path, struct dfs_file **fp);
 /* Frees f and all it holds (a stream, a transfer, the spool). */
 void	file_free(struct dfs_file *f);
 /* Sets "no live file server holds the file" as the detail.  Returns

@@ -151,11 +151,8 @@ dfs_open_locked(struct dfs *dfs, const char *path, const char *mode,
 	struct dfs_file	*f;
 	int		 rc;
 
-	dfs->detail[0] = '\0';
-	if ((rc = name_check(path)) != 0)
+	if ((rc = file_new(dfs, path, &f)) != 0)
 		return rc;
-	if ((f = file_new(dfs, path)) == NULL)
-		return -DFS_ERR_NOMEM;
 	f->flags = file_mode(mode);
 	rc = f->flags != 0 ? open_lock(f, lk) : -DFS_ERR_INVAL;
 	file_lease_start(f);
@@ -298,11 +295,8 @@ dfs_from_cache(struct dfs *dfs, const char *path, struct dfs_file **fp)
 	struct dfs_file	*f;
 	int		 rc;
 
-	dfs->detail[0] = '\0';
-	if ((rc = name_check(path)) != 0)
+	if ((rc = file_new(dfs, path, &f)) != 0)
 		return rc;
-	if ((f = file_new(dfs, path)) == NULL)
-		return -DFS_ERR_NOMEM;
 	f->flags = F_READ;
 	rc = current_version(f);
 	if (rc == 0)

@@ -39,6 +39,23 @@ stream_at(struct dfs_file *f, uint64_t off, const char **p, size_t *len)
 	return reader_get(&f->rd.stream, &src, off, p, len);
 }
 
+/* Up to n bytes of the stream at off into buf.  Returns the count (0
+ * at the end) or a status. */
+static ssize_t
+stream_copy(struct dfs_file *f, char *buf, size_t n, uint64_t off)
+{
+	const char	*p;
+	size_t		 len;
+	int		 rc;
+
+	if ((rc = stream_at(f, off, &p, &len)) != 0)
+		return rc;
+	if (len > n)
+		len = n;
+	memcpy(buf, p, len);
+	return (ssize_t)len;
+}
+
 /* Ends the stream (the rest is read from a local copy). */
 static void
 stream_end(struct dfs_file *f)
@@ -46,22 +63,14 @@ stream_end(struct dfs_file *f)
 	reader_end(&f->rd.stream);
 }
 
-/* cache_reader over stream_at(), renewing a writer's lock on the way. */
+/* cache_reader over the stream, renewing a writer's lock on the way. */
 static ssize_t
 fetch_reader(void *arg, char *buf, size_t n, uint64_t off)
 {
 	struct dfs_file	*f = arg;
-	const char	*p;
-	size_t		 len;
-	int		 rc;
 
 	file_renew(f);
-	if ((rc = stream_at(f, off, &p, &len)) != 0)
-		return rc;
-	if (len > n)
-		len = n;
-	memcpy(buf, p, len);
-	return (ssize_t)len;
+	return stream_copy(f, buf, n, off);
 }
 
 static void
@@ -165,21 +174,14 @@ file_download(struct dfs_file *f)
 static ssize_t
 read_stream(struct dfs_file *f, void *buf, size_t n)
 {
-	uint64_t	 off = (uint64_t)f->off;
-	const char	*p;
-	size_t		 len;
-	int		 rc;
+	uint64_t	off = (uint64_t)f->off;
+	int		rc;
 
 	if ((rc = entry_fill(f)) != 0)
 		return rc;
 	if (f->rd.cfd != -1)
 		return read_entry(f, buf, n, off);
-	if ((rc = stream_at(f, off, &p, &len)) != 0)
-		return rc;
-	if (n > len)
-		n = len;
-	memcpy(buf, p, n);
-	return (ssize_t)n;
+	return stream_copy(f, buf, n, off);
 }
 
 ssize_t

@@ -98,41 +98,41 @@ fh_copy(dfs_fh *dst, const dfs_fh *src)
 /* Ignored: clnt_control(CLSET_TIMEOUT) set the real one (rpcc.c). */
 static const struct timeval call_tv = { 25, 0 };
 
+/* The COMPOUND of any program: res zeroed, then one call. */
+static enum clnt_stat
+compound_call(CLIENT *c, rpcproc_t proc, xdrproc_t xargs, void *args,
+    xdrproc_t xres, void *res, size_t ressize)
+{
+	memset(res, 0, ressize);
+	return clnt_call(c, proc, xargs, args, xres, res, call_tv);
+}
+
 enum clnt_stat
 name_call(CLIENT *c, struct name_req *r, name_compound_res *res)
 {
-	name_compound_args	args;
+	name_compound_args	args = { { r->n, r->ops } };
 
-	args.ops.ops_len = r->n;
-	args.ops.ops_val = r->ops;
-	memset(res, 0, sizeof(*res));
-	return clnt_call(c, NAME_COMPOUND, (xdrproc_t)xdr_name_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_name_compound_res, (char *)res,
-	    call_tv);
+	return compound_call(c, NAME_COMPOUND,
+	    (xdrproc_t)xdr_name_compound_args, &args,
+	    (xdrproc_t)xdr_name_compound_res, res, sizeof(*res));
 }
 
 enum clnt_stat
 file_call(CLIENT *c, struct file_req *r, file_compound_res *res)
 {
-	file_compound_args	args;
+	file_compound_args	args = { { r->n, r->ops } };
 
-	args.ops.ops_len = r->n;
-	args.ops.ops_val = r->ops;
-	memset(res, 0, sizeof(*res));
-	return clnt_call(c, FILE_COMPOUND, (xdrproc_t)xdr_file_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_file_compound_res, (char *)res,
-	    call_tv);
+	return compound_call(c, FILE_COMPOUND,
+	    (xdrproc_t)xdr_file_compound_args, &args,
+	    (xdrproc_t)xdr_file_compound_res, res, sizeof(*res));
 }
 
 enum clnt_stat
 lock_call(CLIENT *c, struct lock_req *r, lock_compound_res *res)
 {
-	lock_compound_args	args;
+	lock_compound_args	args = { { r->n, r->ops } };
 
-	args.ops.ops_len = r->n;
-	args.ops.ops_val = r->ops;
-	memset(res, 0, sizeof(*res));
-	return clnt_call(c, LOCK_COMPOUND, (xdrproc_t)xdr_lock_compound_args,
-	    (char *)&args, (xdrproc_t)xdr_lock_compound_res, (char *)res,
-	    call_tv);
+	return compound_call(c, LOCK_COMPOUND,
+	    (xdrproc_t)xdr_lock_compound_args, &args,
+	    (xdrproc_t)xdr_lock_compound_res, res, sizeof(*res));
 }

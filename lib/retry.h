@@ -1,7 +1,7 @@
 /*
  * retry.h -- the one retry loop of every ONC RPC call dfs makes.
  *
- * The client library (client/conn.c, client/xfer.c) and the daemons
+ * The client library (client/conn.c, client/parallel.c) and the daemons
  * calling each other (lib/peer.c) keep one CLIENT * per server and call
  * through it with this loop: a connection the server closed while idle
  * is dropped before a call, a missing one is made, a call that failed in

@@ -319,11 +319,20 @@ struct raw_in {
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
 
-/*
- * The xid for the next raw call on c, taken from libtirpc's own
- * sequence on c (which skips it): never one clnt_call() uses on c.
- */
-uint32_t	raw_xid(CLIENT *c);
+/* The xids of raw calls on one connection: libtirpc's own sequence on
+ * it, taken over while the connection is used raw (rawrpc.c's top
+ * comment). */
+struct raw_xids {
+	uint32_t	 word;		/* the last xid, as clnt_vc stores it */
+};
+
+/* Takes over c's xid sequence, before raw calls on c. */
+void		raw_xids_take(struct raw_xids *x, CLIENT *c);
+/* The next xid of the sequence: never one clnt_call() uses on c. */
+uint32_t	raw_xids_next(struct raw_xids *x);
+/* Gives the sequence back to c, before clnt_call() on c again (not
+ * needed before clnt_destroy()). */
+void		raw_xids_give(const struct raw_xids *x, CLIENT *c);
 /*
  * One READ (ra, its count at most the buffer's size) on c's
  * connection, the data read from the socket into buf, call and reply

@@ -93,10 +93,11 @@ fail(struct parallel *x, int rc, const char *detail)
 	pthread_cond_broadcast(&x->cv);
 }
 
-/* One READ or WRITE of slot s on c.  Returns the clnt_stat; *rc is the
- * op's status (0 or negative). */
+/* One READ or WRITE of slot s on c (xids: c's, taken over).  Returns
+ * the clnt_stat; *rc is the op's status (0 or negative). */
 static enum clnt_stat
-move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
+move(struct parallel *x, CLIENT *c, struct raw_xids *xids, struct slot *s,
+    int *rc)
 {
 	read_args		 ra;
 	write_args		 wa;
@@ -109,8 +110,8 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 		ra.vers = x->id;
 		ra.offset = s->off;
 		ra.count = (u_int)s->len;
-		st = raw_read_call(c, raw_xid(c), &ra, x->timeout_ms, s->buf,
-		    &len, &status);
+		st = raw_read_call(c, raw_xids_next(xids), &ra,
+		    x->timeout_ms, s->buf, &len, &status);
 		*rc = -(int)status;
 		if (st == RPC_SUCCESS && status == DFS_OK)
 			s->len = len;
@@ -121,7 +122,7 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 	wa.offset = s->off;
 	wa.data.data_val = s->buf;
 	wa.data.data_len = (u_int)s->len;
-	st = raw_write_call(c, raw_xid(c), &wa, x->timeout_ms, &len,
+	st = raw_write_call(c, raw_xids_next(xids), &wa, x->timeout_ms, &len,
 	    &status);
 	*rc = -(int)status;
 	if (st == RPC_SUCCESS && status == DFS_OK && len != wa.data.data_len)
@@ -133,6 +134,7 @@ move(struct parallel *x, CLIENT *c, struct slot *s, int *rc)
 struct move_call {
 	struct parallel	*x;
 	CLIENT		**c;
+	struct raw_xids	*xids;		/* *c's */
 	struct slot	*s;
 	int		 rc;		/* the op's status */
 	char		*detail;
@@ -148,6 +150,9 @@ move_connect(void *arg)
 
 	*m->c = conn_file_open(m->x->host, m->x->port, m->x->timeout_ms,
 	    PARALLEL_BUFSZ, m->detail, m->dlen, &rc);
+	/* ORDER: after the probe, its calls are all raw */
+	if (*m->c != NULL)
+		raw_xids_take(m->xids, *m->c);
 	return rc;
 }
 
@@ -157,7 +162,7 @@ move_send(void *arg, CLIENT *c, void *res)
 	struct move_call	*m = arg;
 
 	(void)res;
-	return move(m->x, c, m->s, &m->rc);
+	return move(m->x, c, m->xids, m->s, &m->rc);
 }
 
 static void
@@ -173,10 +178,10 @@ move_failed(void *arg, CLIENT *c, enum clnt_stat st)
 /* Moves slot s, reconnecting and retrying after transport failures
  * (`retries` times).  Returns 0 or a negative status (detail filled). */
 static int
-move_retry(struct parallel *x, CLIENT **c, struct slot *s, char *detail,
-    size_t dlen)
+move_retry(struct parallel *x, CLIENT **c, struct raw_xids *xids,
+    struct slot *s, char *detail, size_t dlen)
 {
-	struct move_call	m = { x, c, s, 0, detail, dlen };
+	struct move_call	m = { x, c, xids, s, 0, detail, dlen };
 	struct retry		rt = {
 		.cp = c,
 		.tries = 1 + x->retries,
@@ -184,13 +189,15 @@ move_retry(struct parallel *x, CLIENT **c, struct slot *s, char *detail,
 		.send = move_send,
 		.failed = move_failed,
 		.arg = &m,
+		.busy = 1,
 	};
 	int			rc;
 
 	if ((rc = retry_call(&rt)) != 0)
 		return rc;
 	if (m.rc == -DFS_ERR_STALE)
-		snprintf(detail, dlen, "the file was replaced while being read");
+		snprintf(detail, dlen,
+		    "the file was replaced while being read");
 	return m.rc;
 }
 
@@ -226,6 +233,7 @@ worker(void *arg)
 	struct parallel	*x = arg;
 	struct slot	*s;
 	CLIENT		*c = NULL;
+	struct raw_xids	 xids = { 0 };
 	char		 detail[256];
 	uint64_t	 gen;
 	int		 rc;
@@ -239,7 +247,7 @@ worker(void *arg)
 		gen = s->gen;
 		pthread_mutex_unlock(&x->mu);
 		detail[0] = '\0';
-		rc = move_retry(x, &c, s, detail, sizeof(detail));
+		rc = move_retry(x, &c, &xids, s, detail, sizeof(detail));
 		pthread_mutex_lock(&x->mu);
 		x->busy--;
 		if (rc != 0 && (x->op == FOP_WRITE || gen == x->gen))

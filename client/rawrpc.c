@@ -40,12 +40,15 @@
  *    long as it too leaves nothing in flight (a caller that cannot, after
  *    a failure or with READs still queued, destroys the CLIENT instead).
  *  - xids: clnt_vc keeps the last xid in its call header and steps it
- *    down once per call (see raw_xid() for how, which is not what
+ *    down once per call (see raw_xids_take() for how, which is not what
  *    CLSET_XID's comment in libtirpc says); CLGET_XID reads it and
- *    CLSET_XID writes it.  raw_xid() takes the xid clnt_call() would have
- *    used next and moves libtirpc's sequence past it, so raw calls and
- *    libtirpc's own never share an xid on a connection, and a late reply
- *    can never be taken for another call's.
+ *    CLSET_XID writes it.  Raw calls go on with that same sequence: a
+ *    caller takes it from the CLIENT when it starts using the connection
+ *    raw (raw_xids_take()), numbers its calls from it (raw_xids_next(),
+ *    no system call), and gives it back before libtirpc calls on the
+ *    connection again (raw_xids_give()).  So raw calls and libtirpc's own
+ *    never share an xid on a connection, and a late reply can never be
+ *    taken for another call's.
  *  - The record buffers of the CLIENT are never touched, so it stays fit
  *    for clnt_call() and clnt_destroy().
  *
@@ -481,19 +484,30 @@ raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
  * stored, in network byte order, and sends that: on a little-endian
  * host its xids step down by 2^24, with borrows.  CLGET_XID gives the
  * word in host order; CLSET_XID(v) stores v + 1.  So the next xid is the
- * stored word minus one, and storing it (CLSET_XID of it minus one) is
- * what clnt_vc_call() itself would have left after sending it.
+ * stored word minus one, and storing the last one sent (CLSET_XID of it
+ * minus one) is what clnt_vc_call() itself would have left.
  */
-uint32_t
-raw_xid(CLIENT *c)
+void
+raw_xids_take(struct raw_xids *x, CLIENT *c)
 {
-	uint32_t	last = 0, xid, set;
+	uint32_t	last = 0;
 
 	(void)clnt_control(c, CLGET_XID, (char *)&last);
-	xid = ntohl(htonl(last) - 1);
-	set = xid - 1;
+	x->word = htonl(last);
+}
+
+uint32_t
+raw_xids_next(struct raw_xids *x)
+{
+	return ntohl(--x->word);
+}
+
+void
+raw_xids_give(const struct raw_xids *x, CLIENT *c)
+{
+	uint32_t	set = ntohl(x->word) - 1;
+
 	(void)clnt_control(c, CLSET_XID, (char *)&set);
-	return xid;
 }
 
 char *

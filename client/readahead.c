@@ -56,6 +56,7 @@ struct readahead {
 	uint64_t	 end;		/* the size, or where a short READ ended */
 	CLIENT		*c;
 	struct raw_in	 in;
+	struct raw_xids	 xids;		/* c's, taken over */
 	struct ra_slot	 slot[READAHEAD_DEPTH];
 	char		*bufs;		/* the slots' buffers, in one */
 	int		 head;		/* the oldest slot: held, or next in */
@@ -98,8 +99,11 @@ readahead_end(struct readahead *rah)
 {
 	if (rah == NULL)
 		return;
-	if (rah->c != NULL && rah->nflight == 0 && rah->err == 0)
+	if (rah->c != NULL && rah->nflight == 0 && rah->err == 0) {
+		/* ORDER: libtirpc numbers its calls after ours */
+		raw_xids_give(&rah->xids, rah->c);
 		conn_file_give(rah->dfs, &rah->srv, rah->c);
+	}
 	else if (rah->c != NULL)
 		clnt_destroy(rah->c);	/* a reply may be on its way */
 	chunks_free(rah->bufs, READAHEAD_DEPTH, DFS_CHUNK);
@@ -133,7 +137,7 @@ send_read(struct readahead *rah, struct ra_slot *s)
 	ra.vers = rah->vers;
 	ra.offset = s->off;
 	ra.count = (u_int)s->len;
-	s->xid = raw_xid(rah->c);
+	s->xid = raw_xids_next(&rah->xids);
 	return raw_read_send(rah->c, s->xid, &ra);
 }
 
@@ -149,6 +153,7 @@ connect_and_resend(struct readahead *rah)
 		return RPC_SUCCESS;
 	if ((rah->c = conn_file_take(rah->dfs, &rah->srv)) == NULL)
 		return RPC_CANTSEND;
+	raw_xids_take(&rah->xids, rah->c);
 	if (!clnt_control(rah->c, CLGET_FD, (char *)&fd))
 		st = RPC_FAILED;
 	else

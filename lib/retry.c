@@ -24,7 +24,7 @@ retry_call(const struct retry *rt)
 
 	for (attempt = 0; attempt < rt->tries; attempt++) {
 		/* a connection the server closed (idle) is not called on */
-		if (*rt->cp != NULL && rpcc_closed(*rt->cp))
+		if (*rt->cp != NULL && !rt->busy && rpcc_closed(*rt->cp))
 			drop(rt->cp);
 		if (*rt->cp == NULL && (rc = rt->connect(rt->arg)) != 0) {
 			if (rc == -DFS_ERR_TIMEDOUT)

@@ -32,6 +32,9 @@ struct retry {
 	void		 *arg;
 	void		 *res;		/* zeroed by the caller */
 	xdrproc_t	  xres;		/* frees res between tries, or NULL */
+	/* The connection is never idle between calls (a transfer's own):
+	 * no check that the server closed it, which costs a poll(2). */
+	int		  busy;
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * t_rawrpc.c -- raw_read_call() and raw_write_call() (client/rawrpc.c)
- * against a scripted server, and raw_xid()'s contract with libtirpc.
+ * against a scripted server, and the raw xids' contract with libtirpc.
  *
  * A thread on 127.0.0.1 accepts one connection per test, reads one call
  * record, checks it decodes as a FILE COMPOUND of one READ or one WRITE
@@ -400,9 +400,10 @@ test_rawrpc__silent_and_cut(void)
 }
 
 /*
- * The xid contract with libtirpc (rawrpc.c's top comment): raw_xid()
- * gives the xid clnt_vc's next call would have used, and clnt_call()
- * then goes on with the one after it, in clnt_vc's own order.  Nobody answers here: the call
+ * The xid contract with libtirpc (rawrpc.c's top comment): the raw
+ * xids taken over from a CLIENT are the ones clnt_vc's next calls would
+ * have used, and once given back, clnt_call() goes on with the one
+ * after them, in clnt_vc's own order.  Nobody answers here: the call
  * times out, and CLGET_XID tells which xid it was sent with.  If this
  * fails, libtirpc changed how it numbers calls, and raw calls could
  * share an xid with libtirpc's own.
@@ -411,6 +412,7 @@ static void
 test_rawrpc__xid_contract(void)
 {
 	struct timeval	 tv = { 0, 50 * 1000 };
+	struct raw_xids	 xids;
 	uint32_t	 last = 0, x1, x2, now = 0;
 	char		 err[256];
 	CLIENT		*c;
@@ -422,8 +424,10 @@ test_rawrpc__xid_contract(void)
 	fd = accept(lfd, NULL, NULL);	/* not left for the next test */
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(clnt_control(c, CLGET_XID, (char *)&last));
-	x1 = raw_xid(c);
-	x2 = raw_xid(c);
+	raw_xids_take(&xids, c);
+	x1 = raw_xids_next(&xids);
+	x2 = raw_xids_next(&xids);
+	raw_xids_give(&xids, c);
 	/* clnt_vc steps the xid word down as stored, in network order */
 	CU_ASSERT_EQUAL(x1, ntohl(htonl(last) - 1));
 	CU_ASSERT_EQUAL(x2, ntohl(htonl(x1) - 1));

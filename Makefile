@@ -29,11 +29,13 @@ GEN_CFLAGS = -std=c11 -D_GNU_SOURCE -I$(GEN) $(TIRPC_CFLAGS) -MMD -MP -fPIC \
 	     -Wall -Wextra $(WERROR) -Wno-unused-variable \
 	     -Wno-cast-function-type -Wno-unused-parameter
 LDLIBS	 = $(TIRPC_LIBS) -lgdbm -lxxhash -linih
-# The command-line tools link libtirpc statically when its archive is
-# there, with a GSS-API that has no mechanism in place of MIT Kerberos
-# (client/gssnull/gss_null.c says why: ~1.8 ms off every tool's start).
-# STATIC_TIRPC=0 links them with libtirpc.so like everything else.
-STATIC_TIRPC ?= 1
+# The command-line tools link libtirpc.so like everything else, so that
+# RPCSEC_GSS (Kerberos) stays possible in them.  STATIC_TIRPC=1 (opt-in)
+# links them with libtirpc.a, when its archive is there, and a GSS-API
+# that has no mechanism (client/gssnull/gss_null.c): no Kerberos
+# libraries to load, so each tool starts a little sooner
+# (docs/BENCHMARKS.md, "Static libtirpc in the tools").
+STATIC_TIRPC ?= 0
 TIRPC_A	 := $(wildcard $(shell $(CC) -print-file-name=libtirpc.a))
 ifeq ($(STATIC_TIRPC)$(if $(TIRPC_A),y),1y)
 GSSNULL_OBJ = $(BUILD)/client/gssnull/gss_null.o
@@ -87,14 +89,14 @@ CUTEST	  = $(BUILD)/tests/cutest.o
 EXAMPLE_SRCS = $(wildcard examples/*.c)
 EXAMPLE_BINS = $(EXAMPLE_SRCS:examples/%.c=$(BIN)/%)
 # bench/*.c: benchmark drivers (libdfs programs), built by `make bench`
-# and by `make check` (whose smoke runs them on small sizes).
+# and by `make bench-smoke` (which runs them on small sizes).
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 MANS	 = $(wildcard man/*.[0-9])
 
 .PHONY: all deps check unit it cli sanitize valgrind man-lint install \
-	uninstall clean cluster-start cluster-stop bench bench-deps
+	uninstall clean cluster-start cluster-stop bench bench-deps bench-smoke
 
 all: $(DAEMONS) $(TOOLS) $(EXAMPLE_BINS) $(LIBDFS_SO) $(BUILD)/dfs.pc
 
@@ -198,19 +200,19 @@ it: all $(IT_BINS)
 	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh \
 	    tests/run.sh it $(IT_BINS)
 
-cli: all $(BENCH_BINS)
-	@DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
-	    tests/with-rpcbind.sh \
+cli: all
+	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh \
 	    tests/run.sh cli $(wildcard tests/cli/t-*.sh)
 
-check: all $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS) man-lint
-	@DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
-	    tests/with-rpcbind.sh tests/run.sh all \
+# The product only: the benchmark harness has its own smoke (bench-smoke).
+check: all $(UNIT_BINS) $(IT_BINS) man-lint
+	@DFS_BIN=$(abspath $(BIN)) tests/with-rpcbind.sh tests/run.sh all \
 	    $(UNIT_BINS) $(IT_BINS) $(wildcard tests/cli/t-*.sh)
 
 # ASan+UBSan build of everything, running the same tests.  The tools
-# take libtirpc.so there: ASan intercepts the xdr functions and calls the
-# originals through the dynamic linker, which finds no static copy.
+# take libtirpc.so there even when config.mak sets STATIC_TIRPC=1: ASan
+# intercepts the xdr functions and calls the originals through the
+# dynamic linker, which finds no static copy.
 sanitize: export LSAN_OPTIONS = suppressions=$(abspath tests/lsan.supp):fast_unwind_on_malloc=0
 sanitize:
 	$(MAKE) BUILD=build-san STATIC_TIRPC=0 \
@@ -287,6 +289,13 @@ bench: bench-deps all $(BENCH_BINS)
 	DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
 	    bench/run.sh $(BENCH_ARGS)
 
+# The harness does not rot: bench/run.sh --smoke (one round on small
+# sizes, the peers that are installed) must fill every dfs row of its
+# table and leave nothing behind (bench/smoke.sh).  Speed is not judged.
+bench-smoke: all $(BENCH_BINS)
+	@DFS_BIN=$(abspath $(BIN)) DFS_BENCH_BIN=$(abspath $(BUILD)/bench) \
+	    tests/with-rpcbind.sh tests/run.sh bench-smoke bench/smoke.sh
+
 # --- install and run --------------------------------------------------
 
 # Debian packages the build, the tests and the local cluster need.
@@ -336,7 +345,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/dfs
 
 # A local cluster under ./run: rpcbind, dfs-named, dfs-lockd, two
-# dfs-filed.  Left running; cluster-stop stops what cluster-start started.
+# dfs-filed, run as root as the system user dfs (made when missing; -u),
+# through tools/dfs-cluster.sh.  Left running; cluster-stop stops what
+# cluster-start started.
 cluster-start: deps all
 	@tools/cluster.sh start
 cluster-stop:

@@ -19,7 +19,8 @@
 # cached re-read at 0.9x of local cat's throughput or better
 # (ratio = cat time / cached time).  The file server's READ counter
 # (dfs-stat -S) shows what the cached runs moved.
-. "$(dirname "$0")/../tests/cli/lib.sh"
+DFS_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$DFS_TOP/tests/cli/lib.sh"
 
 mib=${1:-100}
 runs=${2:-5}

@@ -10,7 +10,8 @@
 # dfs-filed's connection processes every 50 ms while they run (those
 # processes end with their connection, so they are sampled, not asked at
 # the end).  Prints a Markdown table for docs/BENCHMARKS.md.
-. "$(dirname "$0")/../tests/cli/lib.sh"
+DFS_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$DFS_TOP/tests/cli/lib.sh"
 
 mib=${1:-2048}
 command -v /usr/bin/time >/dev/null || skip "/usr/bin/time not installed"

@@ -23,6 +23,7 @@ file_add_stage(struct dfs_file *f, struct file_req *r)
 	sa->fh = f->fh;
 	sa->vers = f->vers;
 	sa->keep = f->base;
+	sa->lock = f->lk.id;
 }
 
 void

@@ -47,7 +47,6 @@ struct kv {
 	size_t		 ckpt_bytes;
 	size_t		 ckpt_retry;	/* log size to retry a failed one */
 	char		 path_db[4096];
-	char		 path_work[4096];
 	char		 path_tmp[4096];
 	char		 path_log[4096];
 	char		 path_lock[4096];
@@ -399,7 +398,6 @@ kv_paths(struct kv *kv, const char *dir, const char *name)
 
 	if ((size_t)snprintf(kv->dir, n, "%s", dir) >= n ||
 	    (size_t)snprintf(kv->path_db, n, "%s/%s.db", dir, name) >= n ||
-	    (size_t)snprintf(kv->path_work, n, "%s/%s.work", dir, name) >= n ||
 	    (size_t)snprintf(kv->path_tmp, n, "%s/%s.db.tmp", dir, name) >= n ||
 	    (size_t)snprintf(kv->path_log, n, "%s/%s.log", dir, name) >= n ||
 	    (size_t)snprintf(kv->path_lock, n, "%s/%s.lock", dir, name) >= n)
@@ -436,8 +434,6 @@ kv_recover(struct kv *kv, char *err, size_t errlen)
 	    (create_empty_db(kv->path_db) == -1 || fsync_dir(kv->dir) == -1))
 		return set_err(err, errlen, -1, "cannot create database",
 		    kv->path_db, strerror(errno));
-	/* a working file on disk, of the versions before memfd, is junk */
-	(void)unlink(kv->path_work);
 	if ((fd = load_work(kv->path_db)) == -1)
 		return set_err(err, errlen, -1, "cannot copy database",
 		    kv->path_db, strerror(errno));

@@ -7,7 +7,6 @@
  * (memfd_create(2)): on disk, the kernel wrote it back for nothing, on
  * its own and at every syncfs(2) of a neighbour such as a file server
  * on the same file system, and faulted its mapped pages in again after.
- * A NAME.work there is an older version's working file, removed at open.
  *
  * Writes go through to the working file at once, so later reads see them,
  * and are also collected into a batch.  kv_commit() appends the batch to

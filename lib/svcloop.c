@@ -38,6 +38,7 @@ static int	sigpipe_fds[2] = { -1, -1 };
 static void	(*round_fn)(void *);		/* svcloop_set_round() */
 static int	 breaking;			/* svcloop_break() */
 static void	*round_arg;
+static struct svcloop_src src;			/* svcloop_set_source() */
 
 unsigned long long
 now_ms(void)
@@ -129,22 +130,55 @@ daemon_getopt(struct daemon *d, int ch, const char *arg)
 		return parse_limit(d, ch, arg, 1, 86400, &d->request_s);
 	case 't':
 		return parse_limit(d, ch, arg, 1, 86400, &d->idle_s);
+	case 'u':
+		d->user = arg;
+		return 1;
 	default:
 		return 0;
 	}
 }
 
+/* -u: looks the user up; only root may become another user.  Returns 0
+ * or -1 with a message on stderr. */
+static int
+check_user(struct daemon *d)
+{
+	char	err[256];
+
+	if (priv_lookup(&d->pw, d->user, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s (-u)\n", d->progname, err);
+		return -1;
+	}
+	if (geteuid() != 0 && geteuid() != d->pw.uid) {
+		fprintf(stderr, "%s: only root can run as user '%s' (-u)\n",
+		    d->progname, d->user);
+		return -1;
+	}
+	return 0;
+}
+
 int
 daemon_check(struct daemon *d)
 {
+	char	err[512];
+	int	created;
+
 	if (d->statedir == NULL) {
 		fprintf(stderr, "%s: a state directory is required (-D)\n",
 		    d->progname);
 		return -1;
 	}
-	if (mkdir(d->statedir, 0700) == -1 && errno != EEXIST) {
+	if (d->user != NULL && check_user(d) == -1)
+		return -1;
+	created = mkdir(d->statedir, 0700) == 0;
+	if (!created && errno != EEXIST) {
 		fprintf(stderr, "%s: cannot create state directory '%s': "
 		    "%s\n", d->progname, d->statedir, strerror(errno));
+		return -1;
+	}
+	if (d->user != NULL && priv_statedir(&d->pw, d->statedir, created,
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", d->progname, err);
 		return -1;
 	}
 	d->statedir = absolute(d->statedir);
@@ -289,9 +323,77 @@ registered_alive(rpcprog_t prog, rpcvers_t vers)
 }
 
 /*
- * The start-up both kinds of service share: binds, detaches unless -d,
- * installs the signal handlers, and finds out whether to register.
- * Returns the netconfig to register with (free it), or NULL for none.
+ * Deals with an rpcbind entry of prog/vers left by a daemon that died
+ * (unless -N): removes it [statd], or, when another instance answers
+ * there (a second dfs-filed on the host), serves without registering.
+ */
+static void
+unreg_stale(struct daemon *d, rpcprog_t prog, rpcvers_t vers)
+{
+	d->unreg_done = 1;
+	if (d->no_rpcbind)
+		return;
+	if (registered_alive(prog, vers)) {
+		log_warnx("another instance holds the rpcbind entry of program "
+		    "%lu; serving without registering", (unsigned long)prog);
+		d->no_rpcbind = 1;
+		return;
+	}
+	svc_unreg(prog, vers);
+}
+
+/* Returns 1 when this process may create and remove files beside the
+ * (absolute) path `pidfile`, else 0. */
+static int
+pidfile_dir_writable(const char *pidfile)
+{
+	char	dir[PATH_MAX], *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", pidfile) >= (int)sizeof(dir))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+void
+daemon_privdrop(struct daemon *d, rpcprog_t prog, rpcvers_t vers)
+{
+	char	err[256];
+
+	if (d->user == NULL) {
+		if (geteuid() == 0)
+			log_warnx("running as root, and keeping root (-u "
+			    "user drops it)");
+		return;
+	}
+	if (geteuid() != 0)
+		return;			/* already the user: daemon_check() */
+	/* ORDER: what needs root first: a port below 1024, and an rpcbind
+	 * entry of a daemon that ran as root */
+	d->listenfd = tcp_listen(d->bindaddr, d->port, &d->boundport);
+	unreg_stale(d, prog, vers);
+	if (priv_drop(&d->pw, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* the pid file is written (and removed) as the user: say so now,
+	 * on stderr, rather than once serving */
+	if (d->pidfile != NULL && !pidfile_dir_writable(d->pidfile))
+		fatalx("user '%s' cannot write in the directory of pid file "
+		    "'%s' (-P)", d->user, d->pidfile);
+	log_info("running as user '%s' (uid %lu, gid %lu)", d->user,
+	    (unsigned long)d->pw.uid, (unsigned long)d->pw.gid);
+}
+
+/*
+ * The start-up both kinds of service share: binds (unless
+ * daemon_privdrop() did), detaches unless -d, installs the signal
+ * handlers, and finds out whether to register.  Returns the netconfig
+ * to register with (free it), or NULL for none.
  */
 static struct netconfig *
 daemon_bind(struct daemon *d, rpcprog_t prog, rpcvers_t vers)
@@ -300,23 +402,19 @@ daemon_bind(struct daemon *d, rpcprog_t prog, rpcvers_t vers)
 
 	d->prog = prog;
 	d->vers = vers;
-	d->listenfd = tcp_listen(d->bindaddr, d->port, &d->boundport);
+	if (d->listenfd == -1)
+		d->listenfd = tcp_listen(d->bindaddr, d->port, &d->boundport);
 	if (!d->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	sig_init();
-	if (!d->no_rpcbind && registered_alive(prog, vers)) {
-		log_warnx("another instance holds the rpcbind entry of program "
-		    "%lu; serving without registering", (unsigned long)prog);
-		d->no_rpcbind = 1;
-	}
+	if (!d->unreg_done)
+		unreg_stale(d, prog, vers);
 	if (d->no_rpcbind)
 		return NULL;
 	nconf = getnetconfigent(strchr(d->bindaddr, ':') != NULL ? "tcp6" :
 	    "tcp");
 	if (nconf == NULL)
 		fatalx("no netconfig entry for tcp");
-	/* ORDER: drop a stale entry of a daemon that died [statd] */
-	svc_unreg(prog, vers);
 	return nconf;
 }
 
@@ -449,12 +547,22 @@ svcloop_set_round(void (*fn)(void *), void *arg)
 }
 
 void
+svcloop_set_source(const struct svcloop_src *s)
+{
+	if (s != NULL)
+		src = *s;
+	else
+		memset(&src, 0, sizeof(src));
+}
+
+void
 svcloop_break(void)
 {
 	breaking = 1;
 }
 
-/* The poll(2) timeout: the tick's and svcx's, whichever is first. */
+/* The poll(2) timeout: the tick's, svcx's and the source's, whichever
+ * is first. */
 static int
 loop_timeout(int tick, unsigned long long next)
 {
@@ -463,6 +571,9 @@ loop_timeout(int tick, unsigned long long next)
 
 	if (tick)
 		t = next > now ? (int)(next - now) : 0;
+	if (x >= 0 && (t < 0 || x < t))
+		t = x;
+	x = src.timeout != NULL ? src.timeout(src.arg) : -1;
 	if (x >= 0 && (t < 0 || x < t))
 		t = x;
 	return t;
@@ -490,22 +601,28 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 
 	for (;;) {
 		/* libtirpc's transports (dfs-filed's), the signal pipe,
-		 * then svcx's connections (dfs-named's, dfs-lockd's) */
+		 * the source (-1 when none), then svcx's connections
+		 * (dfs-named's, dfs-lockd's) */
 		n = svc_max_pollfd;
-		if ((size_t)n + 1 > cap) {
-			pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 1));
+		if ((size_t)n + 2 > cap) {
+			pfd = realloc(pfd, sizeof(*pfd) * (size_t)(n + 2));
 			if (pfd == NULL)
 				fatal("realloc");
-			cap = (size_t)n + 1;
+			cap = (size_t)n + 2;
 		}
 		if (n > 0)	/* svc_pollfd is NULL while it has none */
 			memcpy(pfd, svc_pollfd, sizeof(*pfd) * (size_t)n);
 		pfd[n].fd = sigpipe_fds[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
-		if ((nx = svcx_pollset(&pfd, &cap, (size_t)n + 1)) < 0)
+		pfd[n + 1].fd = -1;
+		pfd[n + 1].events = 0;
+		pfd[n + 1].revents = 0;
+		if (src.pollfd != NULL)
+			src.pollfd(src.arg, &pfd[n + 1]);
+		if ((nx = svcx_pollset(&pfd, &cap, (size_t)n + 2)) < 0)
 			fatal("realloc");
-		nready = poll(pfd, (nfds_t)(n + 1 + nx),
+		nready = poll(pfd, (nfds_t)(n + 2 + nx),
 		    loop_timeout(tick != NULL, next));
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
@@ -520,7 +637,9 @@ svcloop_run(int tick_ms, void (*tick)(void *), void *arg)
 		 * entries with events: count only libtirpc's */
 		if (nready > 0 && (nready = count_ready(pfd, n)) > 0)
 			svc_getreq_poll(pfd, nready);
-		svcx_run(pfd + n + 1, nx);
+		if (src.run != NULL)
+			src.run(src.arg, pfd[n + 1].revents);
+		svcx_run(pfd + n + 2, nx);
 		if (round_fn != NULL)
 			round_fn(round_arg);
 		if (breaking) {

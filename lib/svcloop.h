@@ -8,6 +8,7 @@
  * readiness.  Start-up order (main()):
  *
  *	daemon_getopt() per option; daemon_check()
+ *	daemon_privdrop()	with -u: bind, then become the user for good
  *	open state (kv_open) while still attached, so errors reach stderr
  *	daemon_listen() or daemon_serve()
  *				bind, detach unless -d, register
@@ -18,11 +19,15 @@
 #ifndef DFS_SVCLOOP_H
 #define DFS_SVCLOOP_H
 
+#include <poll.h>
+
 #include <rpc/rpc.h>
+
+#include "priv.h"
 
 /* getopt(3) letters every daemon takes; -s only where a name server is
  * needed. */
-#define DAEMON_OPTSTRING	"a:b:C:dD:hNp:P:r:t:v"
+#define DAEMON_OPTSTRING	"a:b:C:dD:hNp:P:r:t:u:v"
 
 /* Connection limits every daemon shares (-a, -r, -t; -C is cut to what
  * RLIMIT_NOFILE allows). */
@@ -44,6 +49,8 @@ struct daemon {
 	unsigned int	 peraddr;		/* -a */
 	unsigned int	 idle_s;		/* -t */
 	unsigned int	 request_s;		/* -r */
+	const char	*user;			/* -u */
+	struct priv_user pw;			/* -u, looked up */
 	/* set by daemon_listen() */
 	int		 listenfd;
 	unsigned int	 boundport;
@@ -51,6 +58,7 @@ struct daemon {
 	rpcprog_t	 prog;
 	rpcvers_t	 vers;
 	int		 registered;
+	int		 unreg_done;		/* stale entry dealt with */
 };
 
 /*
@@ -60,9 +68,22 @@ struct daemon {
  */
 int	daemon_getopt(struct daemon *d, int ch, const char *arg);
 /* Checks the options after parsing, sets the defaults of the connection
- * limits and makes paths absolute.  Returns 0 or -1 with a message on
- * stderr. */
+ * limits and makes paths absolute.  With -u, looks the user up and makes
+ * the state directory the user's (priv_statedir()).  Returns 0 or -1
+ * with a message on stderr. */
 int	daemon_check(struct daemon *d);
+
+/*
+ * Privilege separation [obsd].  With -u and run as root: binds the
+ * listening socket and drops a stale rpcbind entry of prog/vers (what
+ * needs root), then becomes the user for good (priv_drop()), so that the
+ * state opened next, the rpcbind registration and every process forked
+ * later are the user's; daemon_listen() and daemon_serve() then take the
+ * socket bound here.  Without -u, a daemon running as root logs that it
+ * keeps root.  Call it after log_init(), before opening the state.
+ * Exits through fatal() on failure.
+ */
+void	daemon_privdrop(struct daemon *d, rpcprog_t prog, rpcvers_t vers);
 
 /*
  * Binds d->bindaddr:d->port (127.0.0.1 by default: see dfs-named(8)),
@@ -101,6 +122,21 @@ void	svcloop_break(void);
  * held for its group commit there.  fn NULL: nothing (the default).
  */
 void	svcloop_set_round(void (*fn)(void *), void *arg);
+/*
+ * One more thing svcloop_run() waits for: a daemon's own client
+ * connection (dfs-named's to the lock server, lib/acall.h).  Each round
+ * pollfd() fills in the descriptor to poll and its events (fd -1: none),
+ * run() gets what poll(2) reported (0 too: time may be up), before svcx
+ * serves its connections, and poll waits at most timeout() ms (-1: no
+ * limit).  NULL: none (the default).
+ */
+struct svcloop_src {
+	void	 (*pollfd)(void *arg, struct pollfd *p);
+	void	 (*run)(void *arg, short revents);
+	int	 (*timeout)(void *arg);
+	void	  *arg;
+};
+void	svcloop_set_source(const struct svcloop_src *s);
 /* The fd that becomes readable when a signal arrives, for loops of
  * their own (dfs-filed's supervisor); svcloop_signal() reads it and
  * returns the last signal, or 0. */

@@ -62,6 +62,7 @@
 #include "rpcc.h"
 #include "svcloop.h"
 #include "svcx.h"
+#include "svcx_impl.h"
 
 #define SVCX_BATCH		32		/* records per connection per round */
 #define SVCX_INBUF_MIN		4096
@@ -89,6 +90,8 @@ struct conn {
 	size_t			 frag_left;
 	int			 in_frag, last_frag;
 	int			 ready;		/* a whole record is buffered */
+	int			 parked;	/* ... and waits for svcx_resume() */
+	void			*resume_data;	/* for svcx_resumed() */
 	unsigned long long	 rec_start;	/* first byte of a request */
 	/* the request being served */
 	XDR			 xdrs;
@@ -102,6 +105,7 @@ struct conn {
 struct svcx_held {
 	struct conn	*c;
 	uint32_t	 xid;
+	int		 park;		/* svcx_park()'s, not svcx_hold()'s */
 };
 
 static struct {
@@ -690,11 +694,13 @@ serve(struct conn *c)
 {
 	int	n;
 
-	for (n = 0; n < SVCX_BATCH && c->ready &&
+	for (n = 0; n < SVCX_BATCH && c->ready && !c->parked &&
 	    c->outlen - c->outoff <= SVCX_OUT_LOWAT; n++) {
 		serve_record(c);
 		if (c->fd == -1)
 			return -1;
+		if (c->parked)
+			break;	/* served again by svcx_resume() */
 		consume(c);
 		if (parse(c) != 0)
 			return -1;
@@ -840,7 +846,7 @@ svcx_timeout(void)
 	if (sx.pause_until > now)
 		best = (long long)(sx.pause_until - now);
 	for (i = 0; i < sx.nconns; i++) {
-		if (sx.conns[i]->ready &&
+		if (sx.conns[i]->ready && !sx.conns[i]->parked &&
 		    sx.conns[i]->outlen - sx.conns[i]->outoff <=
 		    SVCX_OUT_LOWAT)
 			return 0;
@@ -887,7 +893,7 @@ svcx_run(const struct pollfd *pfd, int n)
 	}
 	for (i = 0; i < m; i++) {
 		if (snap[i]->fd != -1 && (pfd[1 + i].revents != 0 ||
-		    snap[i]->ready))
+		    (snap[i]->ready && !snap[i]->parked)))
 			conn_events(snap[i], pfd[1 + i].revents);
 	}
 	now = now_ms();
@@ -917,9 +923,64 @@ svcx_hold(struct svc_req *rq)
 		return NULL;
 	h->c = c;
 	h->xid = c->xid;
+	h->park = 0;
 	c->refs++;
 	c->nheld++;
 	return h;
+}
+
+/* --- parked requests -------------------------------------------------- */
+
+struct svcx_held *
+svcx_park(struct svc_req *rq)
+{
+	struct svcx_held	*h;
+
+	if ((h = svcx_hold(rq)) == NULL)
+		return NULL;
+	h->park = 1;
+	h->c->parked = 1;
+	return h;
+}
+
+void *
+svcx_resumed(struct svc_req *rq)
+{
+	struct conn	*c;
+	void		*data;
+
+	if (rq == NULL || rq->rq_xprt == NULL ||
+	    (c = conn_of(rq->rq_xprt)) == NULL)
+		return NULL;
+	data = c->resume_data;
+	c->resume_data = NULL;
+	return data;
+}
+
+int
+svcx_resume(struct svcx_held *h, void *data)
+{
+	struct conn	*c = h->c;
+	int		 served = 0;
+
+	c->refs++;
+	if (c->fd != -1 && c->parked) {
+		c->parked = 0;
+		c->resume_data = data;
+		serve_record(c);
+		served = c->resume_data == NULL;
+		c->resume_data = NULL;
+		/* served for good unless parked again; what follows it is
+		 * served by the loop's next round */
+		if (c->fd != -1 && !c->parked) {
+			consume(c);
+			(void)parse(c);
+		}
+	}
+	h->park = 0;
+	svcx_drop_held(h);
+	conn_unref(c);
+	return served;
 }
 
 int
@@ -939,6 +1000,8 @@ svcx_drop_held(struct svcx_held *h)
 {
 	if (h == NULL)
 		return;
+	if (h->park)
+		h->c->parked = 0;	/* served again next round */
 	h->c->nheld--;
 	h->c->last = now_ms();
 	conn_unref(h->c);
@@ -960,4 +1023,99 @@ svcx_reply_held(struct svcx_held *h, xdrproc_t xres, void *res)
 	}
 	svcx_drop_held(h);
 	return ok;
+}
+
+/* --- svcx.h's calls on any transport: this half (svcx_impl.h) --------- */
+
+/* xp_p2 keeps a connection's id: svcx's connections leave it unused */
+_Static_assert(sizeof(void *) >= sizeof(uint64_t),
+    "a connection id does not fit xp_p2");
+
+int
+svcx_own_id(SVCXPRT *xprt, uint64_t *id)
+{
+	if (conn_of(xprt) == NULL)
+		return -1;
+	/* given at the first ask, so conn_new() need not know of it */
+	if (xprt->xp_p2 == NULL)
+		xprt->xp_p2 = (void *)(uintptr_t)svcx_next_id();
+	*id = (uint64_t)(uintptr_t)xprt->xp_p2;
+	return 0;
+}
+
+int
+svcx_own_alive(SVCXPRT *xprt)
+{
+	struct conn	*c = conn_of(xprt);
+
+	return c == NULL ? -1 : c->fd != -1;
+}
+
+int
+svcx_own_open(uint64_t id)
+{
+	unsigned int	i;
+
+	/* a closed connection leaves the table, even while held */
+	for (i = 0; i < sx.nconns; i++)
+		if ((uint64_t)(uintptr_t)sx.conns[i]->xprt.xp_p2 == id)
+			return 1;
+	return 0;
+}
+
+/* Appends `len` bytes of file fd at `off`, and `pad` zeros, to c's
+ * queue.  Returns 0, or -1 (the file ended or failed; memory). */
+static int
+out_append_fd(struct conn *c, int fd, off_t off, u_int len, int pad)
+{
+	static const char	zeros[4];
+	char			buf[65536];
+	ssize_t			n;
+
+	while (len > 0) {
+		n = pread(fd, buf, len < sizeof(buf) ? len : sizeof(buf), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || out_append(c, buf, (size_t)n) != 0)
+			return -1;
+		off += n;
+		len -= (u_int)n;
+	}
+	return pad > 0 ? out_append(c, zeros, (size_t)pad) : 0;
+}
+
+/*
+ * svcx_reply_fd() on a connection of svcx's: the head is encoded as any
+ * reply (x_reply()), then the file's bytes are read into the queue,
+ * which is written without blocking as usual.
+ */
+int
+svcx_own_reply_fd(SVCXPRT *xprt, xdrproc_t xres, void *res, int fd,
+    off_t off, u_int len)
+{
+	struct conn	*c = conn_of(xprt);
+	struct rpc_msg	 msg;
+	size_t		 n;
+	int		 pad;
+
+	if (c == NULL)
+		return -1;
+	if (c->fd == -1)
+		return 0;
+	/* ORDER: encode_reply() adds the results after the header */
+	svcx_fd_msg(&msg, xprt, c->xid, XDR_VOID, NULL);
+	n = encode_reply(c, &msg, xres, res);
+	pad = n > 0 && n - 4 <= SVCX_FD_HDRMAX ?
+	    svcx_fd_patch(sx.scratch, n, len) : -1;
+	if (pad == -1) {
+		log_warnx("cannot encode a reply");
+		return 0;
+	}
+	if (out_append(c, sx.scratch, n) != 0 ||
+	    out_append_fd(c, fd, off, len, pad) != 0) {
+		conn_close(c, "cannot queue a reply from a file");
+		return 0;
+	}
+	(void)conn_flush(c);
+	return 1;
 }

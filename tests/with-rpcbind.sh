@@ -2,28 +2,18 @@
 # with-rpcbind.sh -- runs a command with an rpcbind on this host.
 #
 # When no rpcbind answers, starts "rpcbind -w -f" (foreground, so we know
-# its PID), runs the command, and stops that rpcbind by PID afterwards.
-# An rpcbind that was already running is used and left alone.  Without
+# its PID) through the one launcher (tools/dfs-cluster.sh, dc_rpcbind),
+# runs the command, and stops that rpcbind by PID afterwards.  An
+# rpcbind that was already running is used and left alone.  Without
 # root, or without rpcbind installed, the command runs anyway and the
 # tests that need rpcbind skip themselves.
-started=
-if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
-	if command -v rpcbind >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-		rpcbind -w -f &
-		started=$!
-		i=0
-		while [ $i -lt 100 ] && ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1
-		do
-			sleep 0.05
-			i=$((i + 1))
-		done
-		echo "with-rpcbind: started rpcbind (pid $started)"
-	fi
+top=$(cd "$(dirname "$0")/.." && pwd)
+DC_BIN=${DFS_BIN:-$top/build/bin} DC_WAIT_MS=5000
+. "$top/tools/dfs-cluster.sh"
+if dc_rpcbind && [ -n "$DC_RPCBIND_PID" ]; then
+	echo "with-rpcbind: started rpcbind (pid $DC_RPCBIND_PID)"
 fi
 "$@"
 rc=$?
-if [ -n "$started" ]; then
-	kill "$started" 2>/dev/null
-	wait "$started" 2>/dev/null
-fi
+[ -z "$DC_RPCBIND_PID" ] || dc_stop "$DC_RPCBIND_PID"
 exit $rc

@@ -1,23 +1,22 @@
 /*
  * gss_null.c -- a GSS-API (RFC 2744) that offers no mechanism, for the
- * command-line tools, which link libtirpc statically.
+ * command-line tools when they link libtirpc statically (STATIC_TIRPC=1,
+ * an opt-in build flag; by default they link libtirpc.so).
  *
- * Why: libtirpc.so carries RPCSEC_GSS and so needs MIT Kerberos; every
- * process that loads it maps seven more libraries (libgssapi_krb5,
- * libkrb5, libk5crypto, ...) and takes ~70 more page faults, ~1.8 ms
- * on our 2-core VM: a fifth of a dfs-cp of a small file.  dfs speaks
- * AUTH_SYS only (DESIGN.md: RPCSEC_GSS "later"), so the tools take
- * libtirpc.a and, for the RPCSEC_GSS code that comes with it, these
- * functions in place of the Kerberos ones: every call that would start
- * a security context reports GSS_S_UNAVAILABLE, as a GSS-API with no
- * mechanism installed does, and nothing is ever allocated, so the
- * release calls only clear what they are given.  Nothing in dfs calls
- * them; they are here so that libtirpc.a links.
+ * Why: libtirpc.so carries RPCSEC_GSS and so loads MIT Kerberos, seven
+ * more libraries mapped at every tool's start (the cost is measured in
+ * docs/BENCHMARKS.md, "Static libtirpc in the tools").  A tool built
+ * with libtirpc.a takes these functions in place of the Kerberos ones:
+ * every call that would start a security context reports
+ * GSS_S_UNAVAILABLE, as a GSS-API with no mechanism installed does, and
+ * nothing is ever allocated, so the release calls only clear what they
+ * are given.  Such a tool cannot use RPCSEC_GSS; that is why it is not
+ * the default.  Nothing in dfs calls these; they are here so that
+ * libtirpc.a links.
  *
- * The daemons and libdfs.so link libtirpc.so as before.  The Makefile
- * uses this file only when libtirpc.a exists and STATIC_TIRPC is not 0;
- * the prototypes come from <gssapi/gssapi.h> (libkrb5-dev), so the
- * compiler checks each one against the real interface.
+ * The daemons and libdfs.so always link libtirpc.so.  The prototypes
+ * come from <gssapi/gssapi.h> (libkrb5-dev), so the compiler checks
+ * each one against the real interface.
  */
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>

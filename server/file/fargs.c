@@ -6,7 +6,7 @@
  * but the generated decoder checks each WRITE's and each PUT entry's
  * data alone: a COMPOUND of 62 WRITEs of DFS_MAXDATA decoded into
  * 248 MiB.  libtirpc cannot stop it either: a connection served in
- * blocking mode (main.c says why) reads a record's fragments as the
+ * blocking mode (worker.c says why) reads a record's fragments as the
  * decoder asks for them and has no record size limit at all (the limit
  * daemon_listen() sets applies to non-blocking connections only).
  *

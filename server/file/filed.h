@@ -86,9 +86,10 @@ int		filed_ctx_init(struct filed_ctx *fc, const char *statedir,
  * counters. */
 void		filed_ctx_release(struct filed_ctx *fc);
 
-/* --- main.c (and file_svc.c, generated) ----------------------------- */
+/* --- compound.c: the program's dispatcher --------------------------- */
 
-/* rpcgen's dispatcher, which has no prototype in file.h. */
+/* Decodes and answers a call through lib/dispatch.c; main.c hands it to
+ * daemon_listen(). */
 void		dfs_file_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c ------------------------------------------------------ */
@@ -115,12 +116,11 @@ bool_t		xdr_file_compound_args_bounded(XDR *x,
 
 /* --- sendread.c: READ replies straight from the file ----------------- */
 
-/* Makes `xprt` (a connection process's one connection) answer lone
- * READs with sendread(). */
-void		sendread_attach(SVCXPRT *xprt);
-/* Is `xprt` the attached connection? */
-int		sendread_ok(const SVCXPRT *xprt);
-/* Sends the reply `res` to the request last read on `xprt`, its one
+/* Can a lone READ on `xprt` be answered with sendread()?  Yes on a
+ * worker's connection, which worker.c attached to svcx.  Returns 1 or
+ * 0. */
+int		sendread_ok(SVCXPRT *xprt);
+/* Sends the reply `res` to the request being served on `xprt`, its one
  * READ result's data_len bytes taken from `fd` at `off` with
  * sendfile(2).  A failure leaves the stream unusable: it is shut down
  * (logged), and libtirpc then drops the connection. */
@@ -139,7 +139,7 @@ dfs_stat	op_getattr(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_remove(struct op_ctx *, const file_argop *, file_resop *);
 dfs_stat	op_abort(struct op_ctx *, const file_argop *, file_resop *);
 
-/* --- store.c: on-disk layout ----------------------------------------- */
+/* --- store.c: the on-disk layout: paths, versions, stages ---------- */
 
 #define STORE_PATHLEN	4096
 
@@ -206,6 +206,27 @@ int		store_remove_all(const struct filed_ctx *fc,
 int		store_mkdata(const struct filed_ctx *fc, const char *hex);
 /* fsync(2)s a directory.  Returns 0 or -DFS_ERR_IO. */
 int		store_fsync_dir(const char *dir);
+/* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
+ * -DFS_ERR_DELAY when this server has no id yet. */
+int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
+/* Maps an errno from a data operation to a negative dfs_stat. */
+int		store_errno(int err);
+/* pwrite(2)s all `len` bytes of buf at `off`.  Returns 0 or a negative
+ * dfs_stat. */
+int		store_write(int fd, const char *buf, size_t len, uint64_t off);
+/* Is `name` a temporary version's, "<hex>.t<16 hex digits>"?  Returns
+ * 1 or 0. */
+int		store_is_temp(const char *name);
+/*
+ * Parses a version's name, "<hex>.<decimal>" where hex is FH_HEXLEN
+ * digits.  Stores the handle's hex (if `hex` is not NULL) and the
+ * version.  Returns 1 for a version file name, 0 for anything else.
+ */
+int		store_parse_version(const char *name, char *hex,
+		    uint64_t *vers);
+
+/* --- store_commit.c: commit locks, syncs, copies ------------------- */
+
 /*
  * Takes (store_lock) or drops (store_unlock) the per-handle commit lock:
  * an OFD lock on byte XXH64(hex) % 65536 of <statedir>/commit.lock,
@@ -228,37 +249,25 @@ unsigned int	store_lock_slot(const char *hex);
  */
 int		store_sync(struct filed_ctx *fc);
 void		store_unlock(struct filed_ctx *fc, const char *hex);
-/* Reads <statedir>/server.id, written by the registrar.  Returns 0 or
- * -DFS_ERR_DELAY when this server has no id yet. */
-int		store_server_id(const struct filed_ctx *fc, uint64_t *id);
-/* Maps an errno from a data operation to a negative dfs_stat. */
-int		store_errno(int err);
-/* pwrite(2)s all `len` bytes of buf at `off`.  Returns 0 or a negative
- * dfs_stat. */
-int		store_write(int fd, const char *buf, size_t len, uint64_t off);
 /* Copies `len` bytes from fd `in` to fd `out` (both at offset 0).
  * Returns 0 or a negative dfs_stat. */
 int		store_copy(int in, int out, uint64_t len);
+
+/* --- store_gc.c: garbage collection --------------------------------- */
+
 /*
- * Start-up and periodic GC.  store_gc_stages unlinks stages not modified
- * for `age` seconds (0: every stage) and returns how many; store_gc_versions asks the name
- * server about every handle with more than one version and keeps only the
- * current one, returning 0 or -DFS_ERR_DELAY when the name server could
- * not be reached (nothing more is removed then).
+ * Start-up and periodic GC.  store_gc_stages unlinks stages not
+ * modified for `age` seconds (0: every stage) and returns how many;
+ * store_gc_versions asks the name server about every handle with more
+ * than one version and keeps only the current one, returning 0 or
+ * -DFS_ERR_DELAY when the name server could not be reached (nothing
+ * more is removed then).
  */
 int		store_gc_stages(const struct filed_ctx *fc,
 		    unsigned int age);
 /* Start-up GC of what PUTs that never finished left: every temporary
  * version.  Returns how many it removed. */
 int		store_gc_temps(const struct filed_ctx *fc);
-/*
- * Start-up, before serving: unless <statedir>/layout says 2, moves every
- * version and temporary version to its bucket by file id (layout 1
- * bucketed by the handle's tag), makes the moves durable and writes the
- * layout file.  Stages are left to their GC.  Returns how many files it
- * moved, or -1 (logged): then do not serve.
- */
-int		store_migrate(const struct filed_ctx *fc);
 int		store_gc_versions(struct filed_ctx *fc);
 
 /* --- owner.c: stages by the connection that made them --------------- */
@@ -282,26 +291,26 @@ void		owner_forget(struct filed_ctx *fc, const char *hex,
  * forgets them.  Returns how many it unlinked. */
 int		owner_sweep(struct filed_ctx *fc, uint64_t conn);
 
-/* --- upcall.c: calls to the name server ----------------------------- */
+/* --- namecall.c: calls to the name server ----------------------------- */
 
 /*
  * Each returns 0 or a negative dfs_stat; a failed call (no answer) is
  * -DFS_ERR_DELAY, never a client-local code.
  */
 /* Connects to the name server if not connected (no call). */
-int		upcall_connect(struct filed_ctx *fc);
+int		namecall_connect(struct filed_ctx *fc);
 /* [PUTFH, GETATTR] */
-int		upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
+int		namecall_getattr(struct filed_ctx *fc, const dfs_fh *fh,
 		    dfs_attr *attr);
 /* [PUTFH, PUTLOCK(lock), COMMIT(oldvers, size, srvid)] -> the new
  * attributes.  A call that got no answer is -DFS_ERR_TIMEDOUT (the name
  * server may still be working on it) or -DFS_ERR_RPC (the connection
  * failed: it was done or it never will be). */
-int		upcall_commit(struct filed_ctx *fc, const dfs_fh *fh,
+int		namecall_commit(struct filed_ctx *fc, const dfs_fh *fh,
 		    const dfs_lockid *lock, uint64_t oldvers, uint64_t size,
 		    uint64_t srvid, dfs_attr *attr);
-/* One file of upcall_commit_many(). */
-struct upcommit {
+/* One file of namecall_commit_many(). */
+struct namecommit {
 	const dfs_fh		*fh;
 	const dfs_lockid	*lock;
 	uint64_t		 oldvers;
@@ -310,16 +319,21 @@ struct upcommit {
 	dfs_attr		 attr;		/* out: when status is 0 */
 };
 /*
- * The COMMITs of upcall_commit() for the first `n` files of `uc` in one
+ * The COMMITs of namecall_commit() for the first `n` files of `uc` in one
  * COMPOUND (PUTLOCK only where the lock changes), as many as fit in
  * DFS_MAXOPS.  The name server stops at the first file it refuses, so
  * this returns how many files got a result (their status and attr set:
  * all committed but maybe the last), or, for a call that got no answer,
- * -DFS_ERR_TIMEDOUT or -DFS_ERR_RPC as upcall_commit() (no result then).
+ * -DFS_ERR_TIMEDOUT or -DFS_ERR_RPC as namecall_commit() (no result then).
  */
-int		upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc,
-		    u_int n, uint64_t srvid);
+int		namecall_commit_many(struct filed_ctx *fc,
+		    struct namecommit *uc, u_int n, uint64_t srvid);
 /* [PUTFH]: 0 if the name server still knows the handle, -STALE if not. */
-int		upcall_exists(struct filed_ctx *fc, const dfs_fh *fh);
+int		namecall_exists(struct filed_ctx *fc, const dfs_fh *fh);
+/* [PUTLOCK lock, PUTFH, TESTLOCK]: 0 if the name server knows the handle
+ * and `lock` may change the file; -STALE, -LOCKED, -EXPIRED, -BADLOCK,
+ * -DELAY (no answer, from it or from the lock server) if not. */
+int		namecall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
+		    const dfs_lockid *lock);
 
 #endif

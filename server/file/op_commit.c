@@ -122,7 +122,7 @@ orphan_check(struct commit *c)
 	dfs_attr	cur;
 	int		rc;
 
-	if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
+	if ((rc = namecall_getattr(c->fc, c->fh, &cur)) != 0)
 		return rc;
 	if (cur.vers != c->oldvers)
 		return -DFS_ERR_CHANGED;
@@ -182,7 +182,7 @@ resolve(struct commit *c, int rc, dfs_attr *attr, int *unknown)
 {
 	dfs_attr	now;
 
-	if (upcall_getattr(c->fc, c->fh, &now) != 0) {
+	if (namecall_getattr(c->fc, c->fh, &now) != 0) {
 		*unknown = 1;
 		return -DFS_ERR_DELAY;
 	}
@@ -236,7 +236,7 @@ report(struct commit *c, const dfs_lockid *lock, dfs_attr *attr)
 	int	rc, tries = 0, unknown = 0;
 
 	do {
-		rc = upcall_commit(c->fc, c->fh, lock, c->oldvers, c->size,
+		rc = namecall_commit(c->fc, c->fh, lock, c->oldvers, c->size,
 		    c->srvid, attr);
 		if (rc == -DFS_ERR_RPC || rc == -DFS_ERR_TIMEDOUT)
 			rc = resolve(c, rc, attr, &unknown);
@@ -255,7 +255,7 @@ set_base(struct commit *c, uint64_t base)
 	c->oldvers = base;
 	if (base != DFS_VERS_ANY)
 		return 0;
-	if ((rc = upcall_getattr(c->fc, c->fh, &cur)) != 0)
+	if ((rc = namecall_getattr(c->fc, c->fh, &cur)) != 0)
 		return rc;
 	if (cur.type != DFS_FTYPE_REG)
 		return -DFS_ERR_ISDIR;
@@ -273,7 +273,7 @@ commit_locked(struct commit *c, const commit_file_args *ca,
 
 	/* ORDER: an unreachable name server fails the commit before the
 	 * stage is used up */
-	if (upcall_connect(c->fc) != 0)
+	if (namecall_connect(c->fc) != 0)
 		return -DFS_ERR_DELAY;
 	if ((rc = set_base(c, ca->base)) != 0 || (rc = sync_stage(c)) != 0 ||
 	    (rc = install(c)) != 0)
@@ -339,7 +339,7 @@ struct putf {
  * Room for the files of a PUT, kept from one PUT to the next: ~12 KiB a
  * file (the paths of struct commit) would otherwise be a fresh mapping
  * each time, and its unmapping, with the TLB shootdowns that go with it,
- * was 4% of the machine's time under a tree copy.  A connection process
+ * showed in profiles of a tree copy (docs/BENCHMARKS.md).  A worker
  * serves one request at a time.  Returns NULL when out of memory.
  */
 static struct putf *
@@ -477,7 +477,7 @@ static void
 commit_all(struct filed_ctx *fc, struct putf *pf, u_int n,
     const put_entry *files, uint64_t srvid)
 {
-	struct upcommit	uc[DFS_MAXPUT];
+	struct namecommit	uc[DFS_MAXPUT];
 	u_int		idx[DFS_MAXPUT], m = 0, i, j;
 	int		k;
 
@@ -491,7 +491,7 @@ commit_all(struct filed_ctx *fc, struct putf *pf, u_int n,
 			idx[m++] = i;
 		}
 	for (j = 0; j < m; j += (u_int)k) {
-		k = upcall_commit_many(fc, &uc[j], m - j, srvid);
+		k = namecall_commit_many(fc, &uc[j], m - j, srvid);
 		if (k < 0) {
 			for (; j < m; j++)
 				lost(&pf[idx[j]], k, &files[idx[j]].lock);
@@ -547,7 +547,7 @@ op_put(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	if (twice(pf, n))
 		rc = -DFS_ERR_INVAL;
 	else if ((rc = store_server_id(oc->fc, &srvid)) == 0 &&
-	    upcall_connect(oc->fc) != 0)
+	    namecall_connect(oc->fc) != 0)
 		rc = -DFS_ERR_DELAY;
 	for (i = 0; i < n; i++)
 		pf[i].c.srvid = srvid;

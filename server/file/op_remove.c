@@ -23,7 +23,7 @@ op_remove(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	(void)r;
 	if ((rc = store_fh(fh, hex)) != 0)
 		return (dfs_stat)-rc;
-	rc = upcall_exists(oc->fc, fh);
+	rc = namecall_exists(oc->fc, fh);
 	if (rc == 0)
 		return DFS_ERR_EXIST;
 	if (rc != -DFS_ERR_STALE)

@@ -59,7 +59,7 @@ make_stage(struct filed_ctx *fc, const char *hex, int src, uint64_t keep,
 }
 
 /*
- * STAGE(fh, vers, keep)
+ * STAGE(fh, vers, keep, lock)
  *
  * Creates a stage with a new random id: empty when keep is 0, else a
  * copy of the first `keep` bytes of version `vers` (for appends and
@@ -67,13 +67,16 @@ make_stage(struct filed_ctx *fc, const char *hex, int src, uint64_t keep,
  * stage.  The stage belongs to this connection: when the connection is
  * gone before a COMMIT or ABORT, the stage is removed (owner.c).  With
  * fc->check_handles (the daemon), the name server must know the handle
- * first: one it never issued, or removed, gets no stage, since nothing
- * could commit it.  Committed versions are untouched.  Errors:
- * BADHANDLE, INVAL (keep beyond that version's size, or keep > 0 with
- * vers 0), STALE (version not held, or the name server does not know
- * the handle), DELAY (the name server did not answer), RESOURCE (the
- * connection owns OWNER_PER_CONN stages, or the server OWNER_MAX),
- * NOSPC, IO.
+ * and the writer's `lock` must let it change the file (its TESTLOCK, the
+ * check COMMIT makes) first: a handle it never issued, or removed, or a
+ * file another writer holds locked, or a lock that expired, gets no
+ * stage, since nothing could commit it.  Committed versions are
+ * untouched.  Errors: BADHANDLE, INVAL (keep beyond that version's
+ * size, or keep > 0 with vers 0), STALE (version not held, or the name
+ * server does not know the handle), LOCKED, EXPIRED, BADLOCK (the
+ * writer's lock), DELAY (the name server or the lock server did not
+ * answer), RESOURCE (the connection owns OWNER_PER_CONN stages, or the
+ * server OWNER_MAX), NOSPC, IO.
  */
 dfs_stat
 op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
@@ -86,7 +89,7 @@ op_stage(struct op_ctx *oc, const file_argop *a, file_resop *r)
 	if ((rc = store_fh(&sa->fh, hex)) != 0)
 		return (dfs_stat)-rc;
 	if (oc->fc->check_handles &&
-	    (rc = upcall_exists(oc->fc, &sa->fh)) != 0)
+	    (rc = namecall_may_write(oc->fc, &sa->fh, &sa->lock)) != 0)
 		return (dfs_stat)-rc;
 	if (sa->keep > 0 &&
 	    (src = open_source(oc->fc, hex, sa->vers, sa->keep)) < 0)

@@ -60,7 +60,7 @@ open_stage(const char *path)
  * as `fd`, around a WRITE's pwrite: the WRITEs of one upload come on
  * several connections, so several workers write the stage at once, and
  * ext4 holds the inode's lock for a whole pwrite while the others spin
- * on it (18% of the machine's samples in a 4-stream 1 GiB upload).
+ * on it (docs/BENCHMARKS.md, "Observations moved out of the code").
  * Queued on this lock they sleep instead.  Only CPU is at stake, so a
  * failure to lock is ignored.
  */

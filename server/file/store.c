@@ -1,5 +1,5 @@
 /*
- * store.c -- dfs-filed's on-disk layout and its garbage collection.
+ * store.c -- dfs-filed's on-disk layout: paths, versions and stages.
  *
  * Layout under the state directory:
  *
@@ -12,22 +12,21 @@
  *						as above
  *	commit.lock				per-handle OFD locks
  *	server.id				the registrar's id
- *	layout					"2": buckets by file id
  *
  * Files are named by handle, never by a client's path, so no request can
  * reach outside the state directory.  A version file is never modified
  * once renamed into place (invariant 1: a reader sees one whole version);
  * the rename plus an fsync of its directory is the local half of a
- * commit, the name server's COMMIT the other half.
+ * commit, the name server's COMMIT the other half.  Commit locks and
+ * syncs are in store_commit.c, the garbage collection in store_gc.c.
  *
  * Stages are spread over buckets like versions, so that uploads at once
  * do not queue on one directory's lock to create their stage.  data/
  * and stage/ carry ext4's "top of hierarchy" flag (chattr +T), which
  * spreads their buckets over block groups, and so the inodes made in
- * them: ext4 without a journal skips every inode freed in the last 30 s
- * when it picks a free one, scanning the group with the directory lock
- * held, and one group taking all the churn made each create cost
- * ~0.3 ms once a few thousand files had been removed.
+ * them: with all the churn in one group, ext4 without a journal made
+ * creating a file slow (docs/BENCHMARKS.md, "Observations moved out of
+ * the code").
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -42,10 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <xxhash.h>
 
 #include "filed.h"
 #include "log.h"
@@ -178,8 +174,7 @@ store_init(const struct filed_ctx *fc)
  * server gives out file ids in order, so the 16 files of a CREATE batch
  * share one directory, and a PUT of them writes back one directory and
  * a few inode table blocks, not sixteen of each; over many files every
- * bucket is used in turn.  (Layout 1 took the last two digits of the
- * tag, which scattered a batch: store_migrate() moves such a store.)
+ * bucket is used in turn.
  */
 static const char *
 bucket(const char *hex)
@@ -317,9 +312,8 @@ store_temp_create(const struct filed_ctx *fc, const char *hex, char *path)
 	return fd != -1 ? fd : store_errno(errno);
 }
 
-/* Is `name` a temporary version, "<hex>.t<16 hex digits>"? */
-static int
-is_temp(const char *name)
+int
+store_is_temp(const char *name)
 {
 	const char	*p = name + FH_HEXLEN + 2;
 
@@ -329,13 +323,8 @@ is_temp(const char *name)
 	    strspn(p, "0123456789abcdef") == 16;
 }
 
-/*
- * Parses "<hex>.<decimal>" where hex is FH_HEXLEN digits.  Stores the
- * handle's hex (if `hex` is not NULL) and the version.  Returns 1 for a
- * version file name, 0 for anything else.
- */
-static int
-parse_version(const char *name, char *hex, uint64_t *vers)
+int
+store_parse_version(const char *name, char *hex, uint64_t *vers)
 {
 	const char	*p = name + FH_HEXLEN + 1;
 	char		*ep;
@@ -398,7 +387,8 @@ store_versions(const struct filed_ctx *fc, const char *hex, uint64_t **vers,
 	if ((dp = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : -DFS_ERR_IO;
 	while (rc == 0 && (de = readdir(dp)) != NULL)
-		if (parse_version(de->d_name, h, &v) && strcmp(h, hex) == 0)
+		if (store_parse_version(de->d_name, h, &v) &&
+		    strcmp(h, hex) == 0)
 			rc = push_u64(vers, n, &cap, v);
 	closedir(dp);
 	if (rc != 0) {
@@ -543,112 +533,6 @@ store_mkdata(const struct filed_ctx *fc, const char *hex)
 	return errno == EEXIST ? 0 : store_errno(errno);
 }
 
-unsigned int
-store_lock_slot(const char *hex)
-{
-	return (unsigned int)(XXH64(hex, FH_HEXLEN, 0) % 65536);
-}
-
-/* Opens <statedir>/commit.lock for this process if not yet.  Returns
- * 0 or -DFS_ERR_IO. */
-static int
-lock_open(struct filed_ctx *fc)
-{
-	char	path[STORE_PATHLEN];
-
-	if (fc->lockfd != -1 && fc->lockpid != (long)getpid()) {
-		close(fc->lockfd);	/* inherited: shared with parent */
-		fc->lockfd = -1;
-	}
-	if (fc->lockfd != -1)
-		return 0;
-	snprintf(path, sizeof(path), "%s/commit.lock", fc->statedir);
-	fc->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fc->lockfd == -1) {
-		log_warn("cannot open '%s'", path);
-		return -DFS_ERR_IO;
-	}
-	fc->lockpid = (long)getpid();
-	return 0;
-}
-
-/* Sets or clears byte `slot` of commit.lock.  Returns 0 or -DFS_ERR_IO. */
-static int
-lock_byte(struct filed_ctx *fc, unsigned int slot, short type)
-{
-	struct flock	fl;
-	int		rc;
-
-	if (type != F_UNLCK && (rc = lock_open(fc)) != 0)
-		return rc;
-	if (fc->lockfd == -1)
-		return 0;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = (off_t)slot;
-	fl.l_len = 1;
-	/* no SA_RESTART: a signal interrupts the wait; wait again, the
-	 * holder is bounded by its peer timeouts */
-	while (fcntl(fc->lockfd, type == F_UNLCK ? F_OFD_SETLK :
-	    F_OFD_SETLKW, &fl) == -1)
-		if (errno != EINTR) {
-			log_warn("cannot lock commit.lock");
-			return -DFS_ERR_IO;
-		}
-	return 0;
-}
-
-int
-store_lock(struct filed_ctx *fc, const char *hex)
-{
-	return lock_byte(fc, store_lock_slot(hex), F_WRLCK);
-}
-
-void
-store_unlock(struct filed_ctx *fc, const char *hex)
-{
-	(void)lock_byte(fc, store_lock_slot(hex), F_UNLCK);
-}
-
-/*
- * One syncfs(2) at a time (byte SYNC_SLOT of commit.lock), and none
- * when one that began after the caller's writes has completed since:
- * connection processes committing at once share the syncs, as the name
- * server's clients share its log syncs.  fc->sync counts, across them
- * all, the syncs begun and the last one that completed without error.
- */
-int
-store_sync(struct filed_ctx *fc)
-{
-	struct store_sync	*g = fc->sync;
-	char			 path[STORE_PATHLEN];
-	uint64_t		 seen, mine;
-	int			 fd, rc;
-
-	/* ORDER: the writes to cover are done; syncs begun after this
-	 * read cover them */
-	seen = __atomic_load_n(&g->begun, __ATOMIC_ACQUIRE);
-	if ((rc = lock_byte(fc, SYNC_SLOT, F_WRLCK)) != 0)
-		return rc;
-	if (__atomic_load_n(&g->done, __ATOMIC_ACQUIRE) > seen) {
-		(void)lock_byte(fc, SYNC_SLOT, F_UNLCK);
-		return 0;
-	}
-	mine = __atomic_add_fetch(&g->begun, 1, __ATOMIC_ACQ_REL);
-	snprintf(path, sizeof(path), "%s/data", fc->statedir);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || syncfs(fd) == -1) {
-		log_warn("cannot sync the file system of '%s'", path);
-		rc = -DFS_ERR_IO;
-	} else
-		__atomic_store_n(&g->done, mine, __ATOMIC_RELEASE);
-	if (fd != -1)
-		close(fd);
-	(void)lock_byte(fc, SYNC_SLOT, F_UNLCK);
-	return rc;
-}
-
 int
 store_server_id(const struct filed_ctx *fc, uint64_t *id)
 {
@@ -664,317 +548,4 @@ store_server_id(const struct filed_ctx *fc, uint64_t *id)
 		*id = 0;
 	fclose(fp);
 	return *id != 0 ? 0 : -DFS_ERR_DELAY;
-}
-
-/* Copies with read/write where copy_file_range(2) cannot (another file
- * system, old kernel).  Returns 0 or a negative dfs_stat. */
-static int
-copy_rw(int in, int out, off_t off, uint64_t len)
-{
-	char	buf[65536];
-	ssize_t	r;
-	size_t	want;
-
-	while (len > 0) {
-		want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
-		r = pread(in, buf, want, off);
-		if (r <= 0)
-			return r == 0 ? -DFS_ERR_IO : store_errno(errno);
-		if (pwrite(out, buf, (size_t)r, off) != r)
-			return store_errno(errno);
-		off += r;
-		len -= (uint64_t)r;
-	}
-	return 0;
-}
-
-int
-store_copy(int in, int out, uint64_t len)
-{
-	loff_t	ioff = 0, ooff = 0;
-	ssize_t	n;
-
-	while (len > 0) {
-		n = copy_file_range(in, &ioff, out, &ooff,
-		    len > (1U << 30) ? (1U << 30) : (size_t)len, 0);
-		if (n == -1 && (errno == EXDEV || errno == ENOSYS ||
-		    errno == EINVAL || errno == EOPNOTSUPP))
-			return copy_rw(in, out, ioff, len);
-		if (n == -1)
-			return store_errno(errno);
-		if (n == 0)
-			return -DFS_ERR_IO;	/* source shrank */
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Unlinks the regular files in `dir` not modified since `limit`.
- * Returns how many. */
-/*
- * Calls fn(path of <statedir>/<top>/<xx>, arg) for each bucket and sums
- * what it returns, stopping at the first negative.  Returns the sum, or
- * that negative.
- */
-static int
-each_bucket(const struct filed_ctx *fc, const char *top,
-    int (*fn)(const char *, void *), void *arg)
-{
-	char		 dir[STORE_PATHLEN], sub[STORE_PATHLEN];
-	struct dirent	*de;
-	DIR		*dp;
-	int		 n = 0, rc;
-
-	snprintf(dir, sizeof(dir), "%s/%s", fc->statedir, top);
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(dp)) != NULL) {
-		if (strlen(de->d_name) != 2 || strspn(de->d_name,
-		    "0123456789abcdef") != 2 || fmt_path(sub, sizeof(sub),
-		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name)) != 0)
-			continue;
-		if ((rc = fn(sub, arg)) < 0) {
-			n = rc;
-			break;
-		}
-		n += rc;
-	}
-	closedir(dp);
-	return n;
-}
-
-/* What gc_dir_files() removes: files not modified since `limit` whose
- * name passes `want` (NULL: any). */
-struct sweep {
-	time_t	  limit;	/* older than this (mtime); 0: any age */
-	int	(*want)(const char *);
-};
-
-/* Unlinks the files of one bucket that the sweep wants.  Returns how
- * many. */
-static int
-gc_dir_files(const char *dir, void *arg)
-{
-	const struct sweep	*sw = arg;
-	char			 path[STORE_PATHLEN];
-	struct dirent		*de;
-	struct stat		 st;
-	DIR			*dp;
-	int			 n = 0;
-
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    (sw->want != NULL && !sw->want(de->d_name)) ||
-		    fmt_path(path, sizeof(path), snprintf(path, sizeof(path),
-		    "%s/%s", dir, de->d_name)) != 0)
-			continue;
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (sw->limit == 0 || st.st_mtime < sw->limit) &&
-		    unlink(path) == 0) {
-			log_debug("removed unused stage '%s'", de->d_name);
-			n++;
-		}
-	}
-	closedir(dp);
-	return n;
-}
-
-int
-store_gc_stages(const struct filed_ctx *fc, unsigned int age)
-{
-	struct sweep	sw = { age > 0 ? time(NULL) - (time_t)age : 0, NULL };
-
-	return each_bucket(fc, "stage", gc_dir_files, &sw);
-}
-
-int
-store_gc_temps(const struct filed_ctx *fc)
-{
-	/* every one: no PUT runs before the workers start.  Not "older than
-	 * now + 1": a file's mtime can be ahead of time(2) (fine-grained
-	 * file times, a coarse clock), which made this miss new ones. */
-	struct sweep	sw = { 0, is_temp };
-
-	return each_bucket(fc, "data", gc_dir_files, &sw);
-}
-
-/* Moves the versions and temporaries of one layout-1 bucket to their
- * buckets.  Returns how many it moved, or -1. */
-static int
-migrate_dir(const char *dir, void *arg)
-{
-	const struct filed_ctx	*fc = arg;
-	char			 from[STORE_PATHLEN], to[STORE_PATHLEN];
-	char			 tdir[STORE_PATHLEN], hex[FH_HEXLEN + 1];
-	struct dirent		*de;
-	uint64_t		 vers;
-	DIR			*dp;
-	int			 n = 0;
-
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(dp)) != NULL) {
-		if (!parse_version(de->d_name, hex, &vers) &&
-		    !is_temp(de->d_name))
-			continue;
-		memcpy(hex, de->d_name, FH_HEXLEN);
-		hex[FH_HEXLEN] = '\0';
-		if (strncmp(dir + strlen(dir) - 2, bucket(hex), 2) == 0)
-			continue;		/* already where it belongs */
-		if (fmt_path(from, sizeof(from), snprintf(from, sizeof(from),
-		    "%s/%s", dir, de->d_name)) != 0 ||
-		    store_mkdata(fc, hex) != 0 ||
-		    store_data_dir(fc, hex, tdir, sizeof(tdir)) != 0 ||
-		    fmt_path(to, sizeof(to), snprintf(to, sizeof(to),
-		    "%s/%s", tdir, de->d_name)) != 0 ||
-		    rename(from, to) == -1) {
-			log_warn("layout: cannot move '%s'", de->d_name);
-			n = -1;
-			break;
-		}
-		n++;
-	}
-	closedir(dp);
-	return n;
-}
-
-/* fsync(2)s one bucket directory.  Returns 0 or -1. */
-static int
-sync_dir(const char *dir, void *arg)
-{
-	(void)arg;
-	return store_fsync_dir(dir) == 0 ? 0 : -1;
-}
-
-int
-store_migrate(const struct filed_ctx *fc)
-{
-	char	path[STORE_PATHLEN], tmp[STORE_PATHLEN], buf[8] = "";
-	FILE	*fp;
-	int	n;
-
-	snprintf(path, sizeof(path), "%s/layout", fc->statedir);
-	if ((fp = fopen(path, "re")) != NULL) {
-		n = fgets(buf, sizeof(buf), fp) != NULL;
-		fclose(fp);
-		if (n && strcmp(buf, "2\n") == 0)
-			return 0;
-		log_warnx("layout: '%s' says '%s', not 2", path, buf);
-		return -1;
-	}
-	if ((n = each_bucket(fc, "data", migrate_dir, (void *)fc)) < 0)
-		return -1;
-	/* ORDER: every move durable before the layout says it is done */
-	if (each_bucket(fc, "data", sync_dir, NULL) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/layout.tmp", fc->statedir);
-	if ((fp = fopen(tmp, "we")) == NULL)
-		return -1;
-	if (fputs("2\n", fp) == EOF || fflush(fp) != 0 ||
-	    fsync(fileno(fp)) == -1) {
-		fclose(fp);
-		return -1;
-	}
-	if (fclose(fp) != 0 || rename(tmp, path) == -1 ||
-	    store_fsync_dir(fc->statedir) != 0)
-		return -1;
-	if (n > 0)
-		log_info("layout: moved %d files to buckets by file id", n);
-	return n;
-}
-
-static int
-hexval(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-/* Decodes FH_HEXLEN hex digits into FH_LEN bytes. */
-static void
-unhex(const char *hex, unsigned char *out)
-{
-	int	i;
-
-	for (i = 0; i < FH_LEN; i++)
-		out[i] = (unsigned char)(hexval(hex[2 * i]) << 4 |
-		    hexval(hex[2 * i + 1]));
-}
-
-/*
- * Keeps only the name server's current version of `hex`.  A handle the
- * name server no longer knows (STALE) is left alone: REMOVE is how data
- * goes, and a wiped name server must not wipe us.  Returns 0 or
- * -DFS_ERR_DELAY when the name server cannot be reached.
- */
-static int
-gc_handle(struct filed_ctx *fc, const char *hex)
-{
-	unsigned char	 raw[FH_LEN];
-	dfs_fh		 fh;
-	dfs_attr	 attr;
-	int		 rc;
-
-	unhex(hex, raw);
-	fh.dfs_fh_len = FH_LEN;
-	fh.dfs_fh_val = (char *)raw;
-	rc = upcall_getattr(fc, &fh, &attr);
-	if (rc == -DFS_ERR_DELAY)
-		return rc;
-	if (rc != 0) {
-		log_info("gc: keeping versions of %s: %s", hex,
-		    dfs_statname(rc));
-		return 0;
-	}
-	log_info("gc: %s: keeping only version %" PRIu64, hex, attr.vers);
-	(void)store_prune(fc, hex, attr.vers, 1);
-	return 0;
-}
-
-/* Runs gc_handle for each handle in one data/<xx> directory holding more
- * than one version.  Returns 0 or -DFS_ERR_DELAY. */
-static int
-gc_dir(const char *dir, void *arg)
-{
-	struct filed_ctx	*fc = arg;
-	char		 hex[FH_HEXLEN + 1], (*seen)[FH_HEXLEN + 1] = NULL;
-	struct dirent	*de;
-	DIR		*dp;
-	uint64_t	*v, vers;
-	size_t		 n, nseen = 0, i;
-	int		 rc = 0;
-
-	if ((dp = opendir(dir)) == NULL)
-		return 0;
-	while (rc == 0 && (de = readdir(dp)) != NULL) {
-		if (!parse_version(de->d_name, hex, &vers))
-			continue;
-		for (i = 0; i < nseen && strcmp(seen[i], hex) != 0; i++)
-			;
-		if (i < nseen)
-			continue;
-		if ((seen = realloc(seen, (nseen + 1) * sizeof(*seen))) ==
-		    NULL)
-			fatal("realloc");
-		memcpy(seen[nseen++], hex, sizeof(hex));
-		if (store_versions(fc, hex, &v, &n) == 0 && n > 1)
-			rc = gc_handle(fc, hex);
-		free(v);
-	}
-	closedir(dp);
-	free(seen);
-	return rc;
-}
-
-int
-store_gc_versions(struct filed_ctx *fc)
-{
-	int	rc;
-
-	if ((rc = each_bucket(fc, "data", gc_dir, fc)) < 0) {
-		log_warnx("gc: name server unreachable, old versions kept");
-		return rc;
-	}
-	return 0;
 }

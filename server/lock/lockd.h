@@ -87,12 +87,12 @@ struct revoked {
 
 /*
  * A parked LOCK (wait.c): the last op of a COMPOUND that asked to wait.
- * `xprt` is only compared; `held` (lib/svcx.h) answers it later, and
- * stays valid after its connection closed.
+ * `conn` names its connection (svcx_conn_id(), lib/svcx.h); `held`
+ * answers it later, and stays valid after its connection closed.
  */
 struct waiter {
 	struct waiter		*next;		/* arrival order */
-	SVCXPRT			*xprt;
+	uint64_t		 conn;		/* the wait_io's name for it */
 	struct svcx_held	*held;		/* NULL in the tests' stubs */
 	lock_args		 args;		/* deep copy */
 	lock_compound_res	 res;		/* LOCK's slot last */
@@ -302,9 +302,11 @@ dfs_stat	 lock_deny(lock_denied *d, const dfs_path *path,
  */
 int		 wait_park(struct lock_ctx *ctx, const lock_args *a,
 		    lock_compound_res *res, struct svc_req *rq);
-/* Drops, unanswered, the waiters of connection `xprt` (compared, never
- * dereferenced): its client sent a new request, so it gave up. */
-void		 wait_drop_xprt(struct lock_ctx *ctx, const SVCXPRT *xprt);
+/* Drops, unanswered, the waiters of the connection a new request came
+ * on (xprt): its client gave up on them. */
+void		 wait_drop_xprt(struct lock_ctx *ctx, SVCXPRT *xprt);
+/* Drops, unanswered, the waiters whose `conn` is `conn`. */
+void		 wait_drop_conn(struct lock_ctx *ctx, uint64_t conn);
 /*
  * Walks the waiters oldest first at `now`: drops those whose connection
  * is gone, grants (writing through to kv) those that can be, and
@@ -336,9 +338,10 @@ int		 wait_admit(struct lock_ctx *ctx, const struct lclient *c);
 /* Frees every waiter, unanswered (shutdown, tests). */
 void		 wait_release(struct lock_ctx *ctx);
 
-/* --- main.c (and rpcgen's lock_svc.c) --- */
+/* --- compound.c: the program's dispatcher --- */
 
-/* rpcgen's dispatcher, which lock.h does not declare. */
+/* Decodes and answers a call through lib/dispatch.c; main.c hands it to
+ * daemon_listen(). */
 void		 dfs_lock_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
 /* --- compound.c: the op table and the RPC entry point --- */

@@ -39,7 +39,8 @@ usage(const char *progname, int status)
 	    "[-C connections]\n"
 	    "                 -D statedir [-l | --lease seconds] [-p port] "
 	    "[-P pidfile]\n"
-	    "                 [-r seconds] [-s host[:port]] [-t seconds]\n"
+	    "                 [-r seconds] [-s host[:port]] [-t seconds] "
+	    "[-u user]\n"
 	    "                 [--max-lease seconds] [--max-paths n] "
 	    "[--client-paths n]\n"
 	    "                 [--max-waiters n] [--client-waiters n]\n",
@@ -149,6 +150,8 @@ main(int argc, char **argv)
 	parse_args(&m, argc, argv);
 	log_init(m.d.progname, m.d.foreground);
 	log_setverbose(m.d.verbose);
+	/* ORDER: the state is opened as the user of -u */
+	daemon_privdrop(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS);
 	open_state(&m);
 	daemon_serve(&m.d, DFS_LOCK_PROG, DFS_LOCK_VERS, dfs_lock_prog_1,
 	    1 << 20);

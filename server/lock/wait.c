@@ -23,7 +23,8 @@
  * (lib/svcx.h), which keeps the request's xid and tells whether the
  * connection is still open; the connection counts as busy meanwhile, so
  * its idle timeout does not close it.  A new request on the connection
- * drops its waiter first: the client gave up on it.
+ * (the same svcx_conn_id(), an id never reused) drops its waiter
+ * first: the client gave up on it.
  */
 #include <limits.h>
 #include <search.h>
@@ -189,13 +190,14 @@ wait_conflict(struct lock_ctx *ctx, const lock_args *a,
 
 /* --- the connection: svcx --- */
 
-/* Holds the request's reply (lib/svcx.h).  Returns 0 or -1. */
+/* Holds the request's reply and names its connection (lib/svcx.h).
+ * Returns 0 or -1. */
 static int
 xprt_bind(struct waiter *w, struct svc_req *rq)
 {
 	if ((w->held = svcx_hold(rq)) == NULL)
 		return -1;
-	w->xprt = rq->rq_xprt;
+	w->conn = svcx_conn_id(rq->rq_xprt);
 	return 0;
 }
 
@@ -339,13 +341,19 @@ wait_park(struct lock_ctx *ctx, const lock_args *a, lock_compound_res *res,
 }
 
 void
-wait_drop_xprt(struct lock_ctx *ctx, const SVCXPRT *xprt)
+wait_drop_xprt(struct lock_ctx *ctx, SVCXPRT *xprt)
+{
+	wait_drop_conn(ctx, svcx_conn_id(xprt));
+}
+
+void
+wait_drop_conn(struct lock_ctx *ctx, uint64_t conn)
 {
 	struct waiter	*w, *prev = NULL, *next;
 
 	for (w = ctx->whead; w != NULL; w = next) {
 		next = w->next;
-		if (w->xprt != xprt) {
+		if (w->conn != conn) {
 			prev = w;
 			continue;
 		}

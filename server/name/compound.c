@@ -60,6 +60,7 @@ static const struct op_desc optab[] = {
 	[OP_PUTLOCK]	= { "PUTLOCK",	  op_putlock,	0 },
 	[OP_STATS]	= { "STATS",	  op_stats,	0 },
 	[OP_SUSPECT]	= { "SUSPECT",	  op_suspect,	0 },
+	[OP_TESTLOCK]	= { "TESTLOCK",	  op_testlock,	OPF_NEED_FH },
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
@@ -250,7 +251,9 @@ caller_ids(struct svc_req *rq, struct op_ctx *oc)
  * then nothing of the batch may be acknowledged, so the daemon exits and
  * the next start recovers from the last commit.  Returns TRUE to reply
  * now, or FALSE when group.c holds the reply until the log sync (with
- * rq NULL, a direct call, the sync happens before returning TRUE).
+ * rq NULL, a direct call, the sync happens before returning TRUE) or
+ * when the COMPOUND is parked until the lock server answers the TESTs
+ * its mutations need (locks.c; svcx serves it again then).
  */
 bool_t
 name_compound_1_svc(name_compound_args *args, name_compound_res *res,
@@ -266,8 +269,8 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	oc.nc = named;
 	oc.rq = rq;
 	caller_ids(rq, &oc);
-	if (args->ops.ops_len <= DFS_MAXOPS)
-		locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len);
+	if (locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len))
+		return FALSE;	/* parked: run when the lock server answers */
 	st = compound_run(&name_compound, &oc, args->ops.ops_val,
 	    args->ops.ops_len, &vals, &n);
 	locks_ahead_free(&oc);

@@ -16,46 +16,48 @@
  * directory and RENAME of one ask TESTTREE instead, TEST of the path
  * and of every locked path below it (NFSv4 refuses such a rename too).
  *
- * dfs-named is a single-threaded loop, so a TEST stalls every other
- * client while it runs, reads included.  A lock server that accepts
- * connections and never answers (hung, or hostile) must not make every
- * mutation stall the loop, so two bounds apply.  Each call waits at most
- * NAMED_LOCKD_TIMEOUT_MS to connect and as long for the answer, which a
- * healthy lock server, answering from memory, gives in well under a
- * millisecond.  And a call that failed slowly (a timeout, not a refused
- * connection) opens a circuit breaker: for NAMED_LOCKD_BREAK_MS every
- * check is DELAY at once without a call, then one check tries again.
- * An unresponsive lock server so costs the loop at most one short
- * timeout per breaker period; mutations fail fast with DELAY, which
- * libdfs retries with a short backoff, and reads are never asked about.
- * (Sending the TEST without waiting, and answering the COMPOUND later,
- * would cost no stall at all, but needs a COMPOUND that can be parked
- * and resumed; group.c holds replies, not evaluations.)  Checks are made
- * only for mutations that passed their own checks (NOENT, EXIST,
- * NOTEMPTY... cost no RPC).  It cannot deadlock: the lock server's
- * registrar (its REGISTER heartbeats to us) runs in a thread of its own,
- * so dfs-lockd never waits on us while we wait on it.
+ * dfs-named is a single-threaded loop: a TEST it waited for would stall
+ * every other client, reads included, and a lock server that accepts
+ * connections and never answers (hung, or hostile) would stall it on
+ * every mutation.  So the TESTs are asked without waiting.  Before a
+ * COMPOUND served through svcx runs, locks_ahead() works out, from the
+ * walks before them, the paths of all its mutations and sends their
+ * TESTs in one lock COMPOUND on a non-blocking connection (lib/acall.h);
+ * the COMPOUND is parked (svcx_park(): its connection's later requests
+ * wait behind it, everyone else's are served) and runs when the answer
+ * comes, each check taking its answer from there.  An answer that does
+ * not come within NAMED_LOCKD_ASYNC_MS makes those checks DELAY, and
+ * opens a circuit breaker: for NAMED_LOCKD_BREAK_MS every check is DELAY
+ * at once, without a call, then one COMPOUND tries again.  libdfs
+ * retries DELAY with a short backoff.
  *
- * A COMPOUND that makes many files at once (dfs_put(): CREATEs after
- * walks, or a file server's batch of COMMITs) would stall the loop for
- * one TEST per file.  Before it runs, locks_ahead() works out the paths
- * of its CREATEs and COMMITs from the walks before them and asks all
- * their TESTs in one lock COMPOUND; each check then takes its answer
- * from there (the same answer a TEST of its own would have got a few
- * microseconds later).  The lock server stops at the first refusal, and
- * the TESTs it did not answer are sent when their ops run.  Such a batch
- * is asked even when one of its ops will fail its own checks: one call
- * for many files is cheap.
+ * A check the walk could not foresee (a COMPOUND that changes where its
+ * current object is in a way the walk does not follow, or one changed
+ * by another client's rename while it was parked) asks the lock server
+ * there and then, waiting at most NAMED_LOCKD_TIMEOUT_MS to connect and
+ * as long for the answer; a timeout opens the breaker too.  So does a
+ * direct call (rq NULL: the provisional-file sweep).  Checks are made
+ * only for mutations that passed their own checks (NOENT, EXIST,
+ * NOTEMPTY... cost no RPC) when they are asked there and then; asked
+ * ahead, one call covers them all.  It cannot deadlock: the lock
+ * server's registrar (its REGISTER heartbeats to us) runs in a thread of
+ * its own, so dfs-lockd never waits on us while we wait on it.
+ *
+ * The lock server stops at the first refusal; the TESTs after it go
+ * unanswered, and their checks ask there and then (the COMPOUND fails at
+ * the refused op first unless that op's own checks fail earlier).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "acall.h"
 #include "fh.h"
 #include "log.h"
 #include "named.h"
 #include "status.h"
 #include "svcloop.h"
+#include "svcx.h"
 
 /*
  * Returns the lock server to ask, or NULL when none is registered.
@@ -74,6 +76,55 @@ locks_server(const struct named_ctx *nc)
 	return NULL;
 }
 
+static void
+src_pollfd(void *arg, struct pollfd *p)
+{
+	acall_pollfd(((struct named_ctx *)arg)->lockd_ac, p);
+}
+
+static void
+src_run(void *arg, short revents)
+{
+	acall_run(((struct named_ctx *)arg)->lockd_ac, revents);
+}
+
+static int
+src_timeout(void *arg)
+{
+	return acall_timeout(((struct named_ctx *)arg)->lockd_ac);
+}
+
+/*
+ * Sets up the connection that asks the lock server without waiting, and
+ * has the loop (svcloop_run) serve it.  Without it (out of memory, or a
+ * test that runs COMPOUNDs directly) every check waits for its answer.
+ */
+void
+locks_init(struct named_ctx *nc)
+{
+	struct svcloop_src	src = { src_pollfd, src_run, src_timeout, nc };
+
+	/* a lock COMPOUND's reply: DFS_MAXOPS statuses and little more */
+	nc->lockd_ac = acall_new(DFS_LOCK_PROG, DFS_LOCK_VERS, 64 * 1024);
+	if (nc->lockd_ac == NULL) {
+		log_warnx("no memory to ask the lock server without waiting");
+		return;
+	}
+	if (nc->lockd.host[0] != '\0')
+		acall_target(nc->lockd_ac, nc->lockd.host, nc->lockd.port);
+	svcloop_set_source(&src);
+}
+
+/* Ends what locks_init() set up; parked COMPOUNDs are dropped (call it
+ * once their connections are closed). */
+void
+locks_fini(struct named_ctx *nc)
+{
+	svcloop_set_source(NULL);
+	acall_free(nc->lockd_ac);
+	nc->lockd_ac = NULL;
+}
+
 /* Points nc->lockd at `s`, dropping a connection to an older address
  * and the breaker the older one opened. */
 static void
@@ -84,9 +135,13 @@ locks_repoint(struct named_ctx *nc, const struct srv *s)
 	peer_close(&nc->lockd);
 	peer_init_addr(&nc->lockd, s->host, s->port, DFS_LOCK_PROG,
 	    DFS_LOCK_VERS, NAMED_LOCKD_TIMEOUT_MS);
+	if (nc->lockd_ac != NULL)
+		acall_target(nc->lockd_ac, s->host, s->port);
 	nc->lockd_shut_ms = 0;
 	nc->lockd_mute = 0;
 }
+
+static void	locks_open_breaker(struct named_ctx *);
 
 /*
  * Opens the breaker when a failed call took long enough to have stalled
@@ -100,13 +155,31 @@ locks_trip(struct named_ctx *nc, unsigned long long start)
 
 	if (now - start < NAMED_LOCKD_TIMEOUT_MS / 2)
 		return;
-	nc->lockd_shut_ms = now + NAMED_LOCKD_BREAK_MS;
+	locks_open_breaker(nc);
+}
+
+/* Opens the breaker now, and logs it once per outage. */
+static void
+locks_open_breaker(struct named_ctx *nc)
+{
+	nc->lockd_shut_ms = now_ms() + NAMED_LOCKD_BREAK_MS;
 	/* once per outage, not once per breaker period */
 	if (!nc->lockd_mute)
 		log_warnx("lock server %s port %u does not answer: changes "
 		    "are DELAY, asking again every %u ms", nc->lockd.host,
 		    nc->lockd.port, NAMED_LOCKD_BREAK_MS);
 	nc->lockd_mute = 1;
+}
+
+/* The lock server answered: the end of an outage, if one was logged. */
+static void
+locks_answered(struct named_ctx *nc)
+{
+	if (!nc->lockd_mute)
+		return;
+	log_info("lock server %s port %u answers again", nc->lockd.host,
+	    nc->lockd.port);
+	nc->lockd_mute = 0;
 }
 
 /*
@@ -141,11 +214,8 @@ locks_call(struct named_ctx *nc, lock_argop *ops, u_int n,
 		    nc->lockd.err[0] ? ": " : "", nc->lockd.err);
 	if (rc != 0)
 		locks_trip(nc, start);
-	else if (nc->lockd_mute) {
-		log_info("lock server %s port %u answers again",
-		    nc->lockd.host, nc->lockd.port);
-		nc->lockd_mute = 0;
-	}
+	else
+		locks_answered(nc);
 	return rc;
 }
 
@@ -168,22 +238,32 @@ test_op(lock_argop *op, const char *path, size_t len, const dfs_lockid *id,
 
 /* --- asking ahead ---------------------------------------------------- */
 
+struct lockahead;
+static void	oc_free_ahead(struct lockahead *);
+
 /*
  * The answers to the TESTs locks_ahead() sent for a COMPOUND: path, id
  * and the lock server's status, for those it answered.
  */
 struct lockahead {
-	u_int		 n;
+	u_int		 n;		/* answered */
+	u_int		 asked;		/* paths below */
+	int		 failed;	/* no answer came: checks are DELAY */
 	char		*path[DFS_MAXOPS];
 	size_t		 len[DFS_MAXOPS];
 	dfs_lockid	 id[DFS_MAXOPS];
+	unsigned char	 tree[DFS_MAXOPS];	/* TESTTREE, not TEST */
 	dfs_stat	 st[DFS_MAXOPS];
 };
 
-/* Looks `path` under the COMPOUND's lock up among the answers asked
- * ahead.  Returns 1 and *st when it is there, else 0. */
+/*
+ * Looks `path` under the COMPOUND's lock up among the answers asked
+ * ahead: a TESTTREE answers a TESTTREE, and a TEST when it said OK (all
+ * at or below the path is free).  Returns 1 and *st when it is there,
+ * else 0.
+ */
 static int
-ahead_find(const struct op_ctx *oc, const char *path, size_t len,
+ahead_find(const struct op_ctx *oc, const char *path, size_t len, int tree,
     dfs_stat *st)
 {
 	const struct lockahead	*a = oc->ahead;
@@ -191,7 +271,8 @@ ahead_find(const struct op_ctx *oc, const char *path, size_t len,
 
 	for (i = 0; a != NULL && i < a->n; i++)
 		if (a->len[i] == len && memcmp(a->path[i], path, len) == 0 &&
-		    memcmp(&a->id[i], &oc->lock, sizeof(oc->lock)) == 0) {
+		    memcmp(&a->id[i], &oc->lock, sizeof(oc->lock)) == 0 &&
+		    (a->tree[i] == tree || (a->tree[i] && a->st[i] == DFS_OK))) {
 			*st = a->st[i];
 			return 1;
 		}
@@ -214,7 +295,8 @@ walk_down(struct walk *w, const char *s, size_t len)
 	if (cl + 1 + len > DFS_MAXPATHLEN)
 		return -1;
 	w->cur[cl] = '/';
-	memcpy(w->cur + cl + 1, s, len);
+	if (len > 0)	/* an empty name (INVAL when its op runs) has no bytes */
+		memcpy(w->cur + cl + 1, s, len);
 	w->cur[cl + 1 + len] = '\0';
 	return 0;
 }
@@ -237,30 +319,94 @@ walk_fh(struct op_ctx *oc, struct walk *w, const dfs_fh *fh)
 	return 0;
 }
 
-/* Records a TEST of w->cur (the root: "/") under `id`.  Returns 0 or -1
- * (no memory, or no room). */
+/* Records a TEST (with `tree`, a TESTTREE) of `cur` (the root: "/")
+ * under `id`.  Returns 0 or -1 (no memory, or no room). */
 static int
-ahead_add(struct lockahead *a, const struct walk *w, const dfs_lockid *id)
+ahead_add(struct lockahead *a, const char *cur, const dfs_lockid *id,
+    int tree)
 {
-	const char	*p = w->cur[0] != '\0' ? w->cur : "/";
+	const char	*p = cur[0] != '\0' ? cur : "/";
 
-	if (a->n == DFS_MAXOPS || (a->path[a->n] = strdup(p)) == NULL)
+	if (a->asked == DFS_MAXOPS || (a->path[a->asked] = strdup(p)) == NULL)
 		return -1;
-	a->len[a->n] = strlen(p);
-	a->id[a->n] = *id;
-	a->n++;
+	a->len[a->asked] = strlen(p);
+	a->id[a->asked] = *id;
+	a->tree[a->asked] = (unsigned char)tree;
+	a->asked++;
 	return 0;
 }
 
+/* ahead_add() of `dir`/`name` (len bytes).  Returns 0 or -1. */
+static int
+ahead_add_child(struct lockahead *a, const char *dir, const char *name,
+    size_t len, const dfs_lockid *id, int tree)
+{
+	struct walk	*w;
+	int		 rc = -1;
+
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return -1;
+	memcpy(w->cur, dir, strlen(dir) + 1);
+	if (walk_down(w, name, len) == 0)
+		rc = ahead_add(a, w->cur, id, tree);
+	free(w);
+	return rc;
+}
+
 /*
- * Works out, without running them, the paths that the CREATEs and
- * COMMITs of `ops` will ask the lock server about, as far as the ops
- * before them are walks (PUTROOTFH, PUTFH, LOOKUP, SAVEFH, RESTOREFH),
- * PUTLOCK or reads of the current object.  Returns how many it found.
+ * Records the TESTs mutation `op` will ask, from where walk `w` is:
+ * CREATE and MKDIR of the new entry (and w moves there, as the op makes
+ * it current), SETATTR, COMMIT and TESTLOCK of the current object,
+ * REMOVE of the entry and all below it, RENAME of both entries and all
+ * below them.  Returns 1, 0 for an op that is not one of these, or -1
+ * (a path too long, no memory or no room).
+ */
+static int
+ahead_mutation(struct lockahead *a, struct walk *w, const name_argop *op,
+    const dfs_lockid *id)
+{
+	const dfs_name		*nm;
+	const rename_args	*ra;
+
+	switch (op->op) {
+	case OP_CREATE:
+	case OP_MKDIR:
+		nm = op->op == OP_CREATE ? &op->name_argop_u.create.name :
+		    &op->name_argop_u.mkdir.name;
+		if (walk_down(w, nm->dfs_name_val, nm->dfs_name_len) != 0)
+			return -1;
+		return ahead_add(a, w->cur, id, 0) == 0 ? 1 : -1;
+	case OP_SETATTR:
+	case OP_COMMIT:
+	case OP_TESTLOCK:
+		return ahead_add(a, w->cur, id, 0) == 0 ? 1 : -1;
+	case OP_REMOVE:
+		nm = &op->name_argop_u.remove;
+		return ahead_add_child(a, w->cur, nm->dfs_name_val,
+		    nm->dfs_name_len, id, 1) == 0 ? 1 : -1;
+	case OP_RENAME:
+		ra = &op->name_argop_u.rename;
+		return ahead_add_child(a, w->saved, ra->oldname.dfs_name_val,
+		    ra->oldname.dfs_name_len, id, 1) == 0 &&
+		    ahead_add_child(a, w->cur, ra->newname.dfs_name_val,
+		    ra->newname.dfs_name_len, id, 1) == 0 ? 1 : -1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Works out, without running them, the paths the mutations of `ops` will
+ * ask the lock server about (ahead_mutation()), as far as the ops before
+ * them are walks (PUTROOTFH, PUTFH, LOOKUP, SAVEFH, RESTOREFH), PUTLOCK,
+ * reads or those mutations; with `all` 0 only those of CREATEs and
+ * COMMITs (a batch of files), stopping at any other mutation.  A CREATE
+ * that finds its file there asks nothing when it runs, so its TEST is
+ * one asked for nothing.  Returns how many it found.
  */
 static u_int
 ahead_walk(struct op_ctx *oc, struct lockahead *a, const name_argop *ops,
-    u_int nops)
+    u_int nops, int all)
 {
 	struct walk	*w;
 	dfs_lockid	 id = oc->lock;
@@ -291,71 +437,179 @@ ahead_walk(struct op_ctx *oc, struct lockahead *a, const name_argop *ops,
 		case OP_PUTLOCK:
 			id = ops[i].name_argop_u.putlock;
 			break;
-		case OP_CREATE:
-			ok = walk_down(w, ops[i].name_argop_u.create.name.
-			    dfs_name_val, ops[i].name_argop_u.create.name.
-			    dfs_name_len) == 0 && ahead_add(a, w, &id) == 0;
-			break;
-		case OP_COMMIT:
-			ok = ahead_add(a, w, &id) == 0;
-			break;
 		case OP_GETFH:
 		case OP_GETATTR:
 		case OP_LOCATE:
+		case OP_READDIR:
+		case OP_GETPATH:
 			break;
 		default:
-			ok = 0;
+			ok = (all || ops[i].op == OP_CREATE ||
+			    ops[i].op == OP_COMMIT) &&
+			    ahead_mutation(a, w, &ops[i], &id) == 1;
 		}
 	free(w);
-	return a->n;
+	return a->asked;
 }
 
-void
+/* Fills tops[] with the TESTs of a. */
+static void
+ahead_ops(const struct lockahead *a, lock_argop *tops)
+{
+	u_int	i;
+
+	for (i = 0; i < a->asked; i++)
+		test_op(&tops[i], a->path[i], a->len[i], &a->id[i],
+		    a->tree[i]);
+}
+
+/* Takes the answers of the lock server's reply `res` into a: the lock
+ * server stops at the first refusal, so the TESTs after it go
+ * unanswered, and are asked again when their op runs. */
+static void
+ahead_answers(struct lockahead *a, const lock_compound_res *res)
+{
+	const lock_resop	*r;
+	u_int			 i;
+
+	for (i = 0; i < res->res.res_len && i < a->asked; i++) {
+		r = &res->res.res_val[i];
+		a->st[i] = a->tree[i] ? r->lock_resop_u.testtree.status :
+		    r->lock_resop_u.test.status;
+	}
+	a->n = i;
+}
+
+/* A COMPOUND parked until the lock server answers its TESTs. */
+struct parked {
+	struct named_ctx	*nc;
+	struct svcx_held	*h;
+	struct lockahead	*a;
+};
+
+/* acall_done: the lock server's answer to a parked COMPOUND's TESTs, or
+ * none; the COMPOUND runs now, with the answers. */
+static void
+ahead_done(void *arg, int rc, void *res, const char *err)
+{
+	struct parked		*p = arg;
+	struct named_ctx	*nc = p->nc;
+	struct lockahead	*a = p->a;
+
+	if (rc == 0) {
+		ahead_answers(a, res);
+		locks_answered(nc);
+	} else {
+		a->failed = 1;
+		if (!nc->lockd_mute)
+			log_warnx("lock server %s port %u: %s%s%s",
+			    nc->lockd.host, nc->lockd.port, dfs_strerror(rc),
+			    err[0] != '\0' ? ": " : "", err);
+		if (rc == -DFS_ERR_TIMEDOUT)
+			locks_open_breaker(nc);
+	}
+	if (!svcx_resume(p->h, a)) {
+		p->a = NULL;
+		oc_free_ahead(a);
+	}
+	free(p);
+}
+
+/* Can a COMPOUND of request rq be parked while its TESTs are asked?  Not
+ * a direct call, nor while the breaker is open. */
+static int
+ahead_parkable(const struct named_ctx *nc, const struct svc_req *rq)
+{
+	return rq != NULL && nc->lockd_ac != NULL &&
+	    now_ms() >= nc->lockd_shut_ms;
+}
+
+/*
+ * Sends the TESTs of `a` without waiting and parks the COMPOUND of
+ * request `rq` until they are answered.  Returns 1 when it is parked
+ * (then `a` belongs to the park), 0 when it cannot be (no svcx request,
+ * no connection could be started): then ask there and then.
+ */
+static int
+ahead_park(struct named_ctx *nc, struct svc_req *rq, struct lockahead *a)
+{
+	lock_argop		 tops[DFS_MAXOPS];
+	lock_compound_args	 args;
+	struct parked		*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return 0;
+	ahead_ops(a, tops);
+	args.ops.ops_len = a->asked;
+	args.ops.ops_val = tops;
+	p->nc = nc;
+	p->a = a;
+	if ((p->h = svcx_park(rq)) == NULL) {
+		free(p);
+		return 0;
+	}
+	if (acall_send(nc->lockd_ac, 1, (xdrproc_t)xdr_lock_compound_args,
+	    &args, (xdrproc_t)xdr_lock_compound_res, sizeof(lock_compound_res),
+	    NAMED_LOCKD_ASYNC_MS, ahead_done, p) != 0) {
+		svcx_drop_held(p->h);
+		free(p);
+		return 0;
+	}
+	return 1;
+}
+
+int
 locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops)
 {
 	struct named_ctx	*nc = oc->nc;
-	const struct srv	*s = locks_server(nc);
+	const struct srv	*s;
 	struct lockahead	*a;
 	lock_argop		 tops[DFS_MAXOPS];
 	lock_compound_res	 res;
-	u_int			 i, n;
 
-	/* one mutation gains nothing: its own TEST is one call too */
-	for (i = 0, n = 0; i < nops && n < 2; i++)
-		n += ops[i].op == OP_CREATE || ops[i].op == OP_COMMIT;
-	if (s == NULL || n < 2 || (a = calloc(1, sizeof(*a))) == NULL)
-		return;
+	if (oc->rq != NULL && (a = svcx_resumed(oc->rq)) != NULL) {
+		oc->ahead = a;		/* parked, and now answered */
+		return 0;
+	}
+	if ((s = locks_server(nc)) == NULL || nops > DFS_MAXOPS ||
+	    (a = calloc(1, sizeof(*a))) == NULL)
+		return 0;
 	oc->ahead = a;
-	if (ahead_walk(oc, a, ops, nops) < 2) {
-		a->n = 0;
-		return;
-	}
 	locks_repoint(nc, s);
-	for (i = 0; i < a->n; i++)
-		test_op(&tops[i], a->path[i], a->len[i], &a->id[i], 0);
-	if (locks_call(nc, tops, a->n, &res) != 0) {
-		a->n = 0;
-		return;
-	}
-	/* the lock server stops at the first refusal: the TESTs after it
-	 * go unanswered and are sent again when their op runs */
-	for (i = 0; i < res.res.res_len && i < a->n; i++)
-		a->st[i] = res.res.res_val[i].lock_resop_u.test.status;
-	a->n = i;
+	if (ahead_parkable(nc, oc->rq)) {
+		if (ahead_walk(oc, a, ops, nops, 1) == 0)
+			return 0;
+		if (ahead_park(nc, oc->rq, a)) {
+			oc->ahead = NULL;
+			return 1;
+		}
+	} else if (ahead_walk(oc, a, ops, nops, 0) < 2)
+		return 0;	/* asked there and then: one call each */
+	ahead_ops(a, tops);
+	if (locks_call(nc, tops, a->asked, &res) != 0)
+		return 0;
+	ahead_answers(a, &res);
 	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
+	return 0;
+}
+
+/* Frees answers asked ahead. */
+static void
+oc_free_ahead(struct lockahead *a)
+{
+	u_int	i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->asked; i++)
+		free(a->path[i]);
+	free(a);
 }
 
 void
 locks_ahead_free(struct op_ctx *oc)
 {
-	struct lockahead	*a = oc->ahead;
-	u_int			 i;
-
-	if (a == NULL)
-		return;
-	for (i = 0; i < DFS_MAXOPS && a->path[i] != NULL; i++)
-		free(a->path[i]);
-	free(a);
+	oc_free_ahead(oc->ahead);
 	oc->ahead = NULL;
 }
 
@@ -397,7 +651,9 @@ locks_check_how(struct op_ctx *oc, const char *path, size_t len, int tree)
 
 	if (s == NULL)
 		return 0;
-	if (tree || !ahead_find(oc, path, len, &st)) {
+	if (!ahead_find(oc, path, len, tree, &st)) {
+		if (oc->ahead != NULL && oc->ahead->failed)
+			return -DFS_ERR_DELAY;	/* the breaker is open */
 		rc = locks_ask(oc, s, path, len, tree, &st);
 		if (rc != 0)
 			return rc;
@@ -512,5 +768,28 @@ op_putlock(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 {
 	(void)res;
 	oc->lock = arg->name_argop_u.putlock;
+	return DFS_OK;
+}
+
+/*
+ * Opcode: TESTLOCK
+ * May the COMPOUND's lock holder (PUTLOCK) change the current object?
+ * A file server asks before it stages data for a writer, so that data
+ * nobody could commit never fills its disk.  Changes nothing.  Errors:
+ * as locks_check(): LOCKED (another holds it), EXPIRED, BADLOCK, DELAY
+ * (the lock server did not answer); OK when no lock server is
+ * registered.
+ */
+dfs_stat
+op_testlock(struct op_ctx *oc, const name_argop *arg, name_resop *res)
+{
+	struct inode	ino;
+	int		rc;
+
+	(void)arg;
+	(void)res;
+	if ((rc = cur_inode(oc, &ino)) != 0 ||
+	    (rc = locks_check_inode(oc, &ino)) != 0)
+		return (dfs_stat)-rc;
 	return DFS_OK;
 }

@@ -28,7 +28,7 @@ usage(FILE *fp)
 	    "[-C connections]\n"
 	    "                 [-H ms] [-p port] [-P pidfile] [-r seconds] "
 	    "[-t seconds]\n"
-	    "                 [-U seconds] -D statedir\n");
+	    "                 [-U seconds] [-u user] -D statedir\n");
 }
 
 /* Parses -H.  Returns the interval, or 0 for a bad one. */
@@ -144,6 +144,8 @@ main(int argc, char **argv)
 	parse_args(argc, argv, &d, &hb, &age);
 	log_init(d.progname, d.foreground);
 	log_setverbose(d.verbose);
+	/* ORDER: the state is opened as the user of -u */
+	daemon_privdrop(&d, DFS_NAME_PROG, DFS_NAME_VERS);
 	if (kv_open(&kv, d.statedir, "named", err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (named_init(&nc, kv, hb, err, sizeof(err)) != 0)
@@ -152,6 +154,7 @@ main(int argc, char **argv)
 	named_set_ctx(&nc);
 	daemon_serve(&d, DFS_NAME_PROG, DFS_NAME_VERS, dfs_name_prog_1,
 	    1 << 20);
+	locks_init(&nc);
 	daemon_ready(&d);
 	log_info("serving, instance %016llx, heartbeat %u ms",
 	    (unsigned long long)nc.instance, hb);
@@ -160,6 +163,7 @@ main(int argc, char **argv)
 	log_info("shutting down");
 	group_flush(&nc);
 	daemon_shutdown(&d);
+	locks_fini(&nc);
 	named_release(&nc);
 	kv_close(kv);
 	free(d.statedir);

@@ -21,7 +21,8 @@
 #define NAMED_HB_DEFAULT	2000	/* -H default, milliseconds */
 #define NAMED_HB_MIN		50
 #define NAMED_HB_MAX		600000
-#define NAMED_LOCKD_TIMEOUT_MS	100	/* a TEST to the lock server */
+#define NAMED_LOCKD_TIMEOUT_MS	100	/* a TEST waited for (locks.c) */
+#define NAMED_LOCKD_ASYNC_MS	1000	/* a TEST a COMPOUND is parked for */
 #define NAMED_LOCKD_BREAK_MS	1000	/* no TEST after a timeout (locks.c) */
 #define NAMED_OP_ROOM		(256u << 10)	/* log bytes one op appends, at
 					   most: a REGISTER of 32 paths */
@@ -83,6 +84,7 @@ struct prov {
 
 struct inode;
 struct dcache_ent;
+struct acall;
 
 struct named_ctx {
 	struct kv	*kv;
@@ -95,6 +97,7 @@ struct named_ctx {
 	unsigned int	 nsrvs;
 	unsigned int	 rr;		/* round-robin placement */
 	struct peer	 lockd;		/* locks.c: the lock server asked */
+	struct acall	*lockd_ac;	/* ... and asked without waiting */
 	/* locks.c: the breaker: no TEST before lockd_shut_ms (now_ms()) */
 	unsigned long long lockd_shut_ms;
 	int		 lockd_mute;	/* tripped, and logged */
@@ -206,7 +209,9 @@ void	key_id(unsigned char *key, char tag, uint64_t id);
  * paths the ops before them tell (a batch of small files); the checks
  * then take their answers from there.  Release with locks_ahead_free().
  */
-void	locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops);
+void	locks_init(struct named_ctx *nc);
+void	locks_fini(struct named_ctx *nc);
+int	locks_ahead(struct op_ctx *oc, const name_argop *ops, u_int nops);
 void	locks_ahead_free(struct op_ctx *oc);
 int	locks_check(struct op_ctx *oc, const char *path, size_t len);
 int	locks_check_tree(struct op_ctx *oc, const char *path, size_t len);
@@ -216,6 +221,7 @@ int	locks_check_entry(struct op_ctx *oc, const struct inode *dir,
 	    const char *name, size_t len, int tree);
 int	locks_check_inode(struct op_ctx *oc, const struct inode *ino);
 dfs_stat op_putlock(struct op_ctx *, const name_argop *, name_resop *);
+dfs_stat op_testlock(struct op_ctx *, const name_argop *, name_resop *);
 
 /* --- dirent.c: directory entries as a cookie-linked list --- */
 int	dirent_cache_init(struct named_ctx *nc);
@@ -253,7 +259,7 @@ int	prov_add(struct named_ctx *nc, uint64_t id, int64_t created_ns);
 int	prov_commit(struct named_ctx *nc, uint64_t id);
 void	prov_sweep(struct named_ctx *nc);
 
-/* --- main.c (and rpcgen's name_svc.c, which has no header) --- */
+/* --- compound.c: the program's dispatcher (lib/dispatch.c), for main.c --- */
 void	dfs_name_prog_1(struct svc_req *rq, SVCXPRT *xprt);
 
 /* --- compound.c: the op table and the RPC entry point --- */

@@ -10,7 +10,9 @@
 # DFS_BIN names the directory holding the binaries (default build/bin).
 # The tools run with DFS_SERVER pointing at the test's name server.
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+# DFS_TOP: the source tree, for scripts elsewhere than tests/cli/
+# (bench/cache.sh, bench/mem.sh)
+top=${DFS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${DFS_BIN:-$top/build/bin}
 case $BIN in
 /*)	;;
@@ -29,6 +31,9 @@ export XDG_CACHE_HOME
 mkdir -p "$XDG_CACHE_HOME" && mkdir -m 1777 "$XDG_CACHE_HOME/dfs" || exit 99
 PIDS=
 NAMEDPORT=
+# the one launcher of daemons (tools/dfs-cluster.sh)
+DC_BIN=$BIN DC_DIR=$TMP DC_RPCBIND=0
+. "$top/tools/dfs-cluster.sh"
 
 # Stops every daemon this test started (SIGTERM, then SIGKILL after 30 s,
 # a bound for a loaded machine: a daemon killed so fails the test) and
@@ -40,26 +45,17 @@ teardown()
 	# ORDER: ignore signals first; an echo to a closed pipe must not
 	# end the clean-up half-way
 	trap '' HUP INT PIPE TERM
-	for pid in $PIDS; do
-		if ! kill "$pid" 2>/dev/null && [ $rc -eq 0 ]; then
-			echo "FAIL: daemon $pid died during the test"
-			rc=99
-		fi
-	done
-	deadline=$(( $(date +%s%3N) + 30000 ))
-	for pid in $PIDS; do
-		while kill -0 "$pid" 2>/dev/null &&
-		    [ "$(date +%s%3N)" -lt "$deadline" ]; do
-			sleep 0.05
+	if ! dc_stop $PIDS && [ $rc -eq 0 ]; then
+		for st in $DC_STOPPED; do
+			case ${st#*:} in
+			0)	;;
+			dead)	echo "FAIL: daemon ${st%:*} died during the test" ;;
+			*)	echo "FAIL: daemon ${st%:*} exited ${st#*:}" \
+				    "after SIGTERM" ;;
+			esac
 		done
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid"
-		st=$?
-		if [ $st -ne 0 ] && [ $rc -eq 0 ]; then
-			echo "FAIL: daemon $pid exited $st after SIGTERM"
-			rc=99
-		fi
-	done
+		rc=99
+	fi
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		dump_logs
 	fi
@@ -71,11 +67,7 @@ trap 'exit 99' HUP INT PIPE TERM
 
 dump_logs()
 {
-	for log in "$TMP"/*.log; do
-		[ -s "$log" ] || continue
-		echo "--- $log (last 20 lines)"
-		tail -n 20 "$log"
-	done
+	dc_dump_logs "$TMP"
 }
 
 fail()
@@ -98,47 +90,33 @@ say()
 # A port in 20000-59999.
 random_port()
 {
-	echo $(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
+	dc_random_port
 }
 
-# start_daemon NAME[.N] ARGS...: starts dfs-NAME on a random port,
-# retrying with another port when it dies before writing its pid file
-# (port in use).  Its pid file, state directory and log are
-# $TMP/NAME[.N].{pid,,log} (.N: a second instance).  Sets PORT.  Fails
-# the test after 5 tries, or when one has not started after 30 s (a
-# generous bound: other tests may load the machine).
+# start_daemon NAME[.N] ARGS...: starts dfs-NAME on a random port
+# (dc_start: retried on another when in use).  Its pid file, state
+# directory and log are $TMP/NAME[.N].{pid,,log} (.N: a second
+# instance).  Sets PORT.  Fails the test when it has not started after
+# 30 s (a generous bound: other tests may load the machine).
 start_daemon()
 {
-	name=$1
-	prog=${name%%.*}
-	shift
-	[ -x "$BIN/dfs-$prog" ] || fail "$BIN/dfs-$prog not built"
-	tries=0
-	while [ $tries -lt 5 ]; do
-		tries=$((tries + 1))
-		PORT=$(random_port)
-		pidfile=$TMP/$name.pid
-		rm -f "$pidfile"
-		mkdir -p "$TMP/$name"
-		"$BIN/dfs-$prog" -d -N -b 127.0.0.1 -p "$PORT" \
-		    -D "$TMP/$name" -P "$pidfile" "$@" \
-		    >>"$TMP/$name.log" 2>&1 &
-		pid=$!
-		deadline=$(( $(date +%s%3N) + 30000 ))
-		while [ ! -s "$pidfile" ] && kill -0 $pid 2>/dev/null; do
-			[ "$(date +%s%3N)" -lt "$deadline" ] || break
-			sleep 0.025
-		done
-		if [ -s "$pidfile" ] && kill -0 $pid 2>/dev/null; then
-			PIDS="$PIDS $pid"
-			return 0
-		fi
-		kill $pid 2>/dev/null
-		wait $pid 2>/dev/null
-		# alive but not ready: not a port in use, do not try again
-		[ "$(date +%s%3N)" -lt "$deadline" ] || break
-	done
-	fail "dfs-$name did not start (see $TMP/$name.log)"
+	dc_start "$@" || fail "$DC_ERR"
+	PORT=$DC_PORT
+	PIDS="$PIDS $DC_PID"
+}
+
+# restart_daemon NAME[.N] PORT ARGS...: starts dfs-NAME again on PORT,
+# which the processes of its killed predecessor may still hold for a
+# moment.  Sets PORT.
+restart_daemon()
+{
+	rname=$1
+	DC_PORT_FIXED=$2
+	shift 2
+	dc_start "$rname" "$@" || fail "$DC_ERR"
+	DC_PORT_FIXED=
+	PORT=$DC_PORT
+	PIDS="$PIDS $DC_PID"
 }
 
 # kill_daemon NAME[.N]: kill -9 of a daemon start_daemon started, and
@@ -151,9 +129,9 @@ kill_daemon()
 	kill -9 "$kpid" || fail "cannot kill $1 ($kpid)"
 	wait "$kpid" 2>/dev/null
 	PIDS=$(echo $PIDS | tr ' ' '\n' | grep -v "^$kpid\$" | tr '\n' ' ')
-	deadline=$(( $(date +%s%3N) + 30000 ))
+	deadline=$(( $(dc_now_ms) + 30000 ))
 	while pgrep -f -- "-D $TMP/$1 -P " >/dev/null; do
-		[ "$(date +%s%3N)" -lt "$deadline" ] ||
+		[ "$(dc_now_ms)" -lt "$deadline" ] ||
 		    fail "processes of $1 left 30 s after kill -9"
 		sleep 0.02
 	done
@@ -171,16 +149,7 @@ cluster_start()
 	export DFS_SERVER
 	start_daemon lockd -s "$DFS_SERVER"
 	start_daemon filed -s "$DFS_SERVER"
-	deadline=$(( $(date +%s%3N) + 30000 ))
-	until echo ready | dfs-cp --no-cache - dfs:/.cli-ready \
-	    >"$TMP/ready.out" 2>&1
-	do
-		[ "$(date +%s%3N)" -lt "$deadline" ] ||
-		    fail "cluster not ready after 30 s:" \
-		    "$(cat "$TMP/ready.out")"
-		sleep 0.05
-	done
-	dfs-rm /.cli-ready || fail "cannot remove /.cli-ready"
+	dc_wait_storable .cli-ready || fail "$DC_ERR"
 }
 
 # run CMD...: runs a command, keeping its stdout in $TMP/out, its

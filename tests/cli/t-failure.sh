@@ -233,28 +233,7 @@ while left=$(pgrep -f -- "-D $TMP/filed -P "); do
 done
 
 say "restart dfs-filed on port $FILEDPORT"
-tries=0
-while :; do
-	rm -f "$TMP/filed.pid"
-	"$BIN/dfs-filed" -d -N -b 127.0.0.1 -p "$FILEDPORT" -D "$TMP/filed" \
-	    -P "$TMP/filed.pid" -s "$DFS_SERVER" >>"$TMP/filed.log" 2>&1 &
-	pid=$!
-	i=0
-	while [ ! -s "$TMP/filed.pid" ] && kill -0 $pid 2>/dev/null &&
-	    [ $i -lt 200 ]; do
-		sleep 0.025
-		i=$((i + 1))
-	done
-	if [ -s "$TMP/filed.pid" ] && kill -0 $pid 2>/dev/null; then
-		PIDS="$PIDS $pid"
-		break
-	fi
-	kill $pid 2>/dev/null
-	wait $pid 2>/dev/null
-	tries=$((tries + 1))
-	[ $tries -lt 20 ] || fail "dfs-filed did not restart on port $FILEDPORT"
-	sleep 0.25	# the port may still be held
-done
+restart_daemon filed "$FILEDPORT" -s "$DFS_SERVER"
 i=0
 until dfs-cat /v >"$TMP/v.back" 2>"$TMP/v.err"; do
 	i=$((i + 1))

@@ -91,7 +91,9 @@ put_at(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
 	file_argop		*a;
 	dfs_stat		 st;
 
-	file_req_add(&r, FOP_STAGE)->file_argop_u.stage.fh = *fh;
+	a = file_req_add(&r, FOP_STAGE);
+	a->file_argop_u.stage.fh = *fh;
+	a->file_argop_u.stage.lock = lock;
 	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = *fh;
 	a->file_argop_u.write.data.data_val = (char *)data;
@@ -566,6 +568,50 @@ test_core__commit_respects_locks(void)
 	free(fh.dfs_fh_val);
 }
 
+/* A STAGE alone (no COMMIT) under `lock`.  Returns its status; a stage
+ * made is aborted. */
+static dfs_stat
+stage_only(const dfs_fh *fh, dfs_lockid lock)
+{
+	struct file_req		 r = { .n = 0 };
+	file_compound_res	 res;
+	file_argop		*a;
+	dfs_stat		 st;
+
+	a = file_req_add(&r, FOP_STAGE);
+	a->file_argop_u.stage.fh = *fh;
+	a->file_argop_u.stage.lock = lock;
+	a = file_req_add(&r, FOP_ABORT);
+	a->file_argop_u.abort.fh = *fh;
+	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
+	st = res.res.res_len > 0 ?
+	    res.res.res_val[0].file_resop_u.stage.status : res.status;
+	xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
+	return st;
+}
+
+/* Issue 17: data nobody could commit never takes the file server's disk:
+ * a STAGE is refused, before anything is written, to a writer whose lock
+ * does not let it change the file (the check COMMIT makes). */
+static void
+test_core__stage_respects_locks(void)
+{
+	static const dfs_lockid	 nolock;
+	dfs_lockid		 id, bogus;
+	dfs_fh			 fh;
+
+	create_file("stagelock", "f", &fh);
+	CU_ASSERT_EQUAL(stage_only(&fh, nolock), DFS_OK);	/* nobody's */
+	CU_ASSERT_EQUAL_FATAL(harness_lock(lc, "/stagelock/f", DFS_LOCK_EXCL,
+	    0, &id), DFS_OK);
+	CU_ASSERT_EQUAL(stage_only(&fh, nolock), DFS_ERR_LOCKED);
+	bogus = id;
+	bogus.nonce ^= 1;
+	CU_ASSERT_NOT_EQUAL(stage_only(&fh, bogus), DFS_OK);
+	CU_ASSERT_EQUAL(stage_only(&fh, id), DFS_OK);
+	free(fh.dfs_fh_val);
+}
+
 /*
  * A commit names the version its writer started from: a second writer
  * from the same base gets CHANGED and the first one's version stays
@@ -716,6 +762,7 @@ static CU_TestInfo core_tests[] = {
 	{ "abandoned_stage_changes_nothing",
 	    test_core__abandoned_stage_changes_nothing },
 	{ "commit_respects_locks", test_core__commit_respects_locks },
+	{ "stage_respects_locks", test_core__stage_respects_locks },
 	{ "stale_base_is_changed", test_core__stale_base_is_changed },
 	{ "lone_read_is_exact", test_core__lone_read_is_exact },
 	{ "orphan_version", test_core__orphan_version },

@@ -2,7 +2,7 @@
  * t_filed_store.c -- unit tests of dfs-filed's on-disk helpers (store.c).
  *
  * Every test works in its own mkdtemp(3) state directory.  The name
- * server is 127.0.0.1:1, where nothing listens, so the GC's upcalls fail
+ * server is 127.0.0.1:1, where nothing listens, so the GC's calls to it fail
  * at once and the "name server unreachable" paths are exercised.
  */
 #include <sys/stat.h>
@@ -349,52 +349,6 @@ test_filed_store__gc_temps(void)
 	tctx_release(&t);
 }
 
-/* A store of layout 1 (buckets by the handle's last two hex digits) is
- * moved once to buckets by file id: versions and temporaries, durable
- * before the layout file says 2; then nothing more moves. */
-static void
-test_filed_store__migrate(void)
-{
-	struct tctx	 t;
-	char		 old[256], path[STORE_PATHLEN], tmp[STORE_PATHLEN];
-	uint64_t	*v;
-	size_t		 n;
-	FILE		*fp;
-	int		 i;
-
-	tctx_init(&t, 0x4567);
-	snprintf(old, sizeof(old), "%s/data/%.2s", t.dir,
-	    t.hex + FH_HEXLEN - 2);
-	CU_ASSERT_FATAL(mkdir(old, 0700) == 0);
-	for (i = 1; i <= 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s.%d", old, t.hex, i);
-		CU_ASSERT(put_file(path, i == 1 ? "one" : "two") == 0);
-	}
-	snprintf(tmp, sizeof(tmp), "%s/%s.t0123456789abcdef", old, t.hex);
-	CU_ASSERT(put_file(tmp, "half") == 0);
-	snprintf(path, sizeof(path), "%s/unrelated", old);
-	CU_ASSERT(put_file(path, "x") == 0);
-	CU_ASSERT(store_migrate(&t.fc) == 3);
-	CU_ASSERT(store_versions(&t.fc, t.hex, &v, &n) == 0);
-	CU_ASSERT(n == 2 && v[0] == 1 && v[1] == 2);
-	free(v);
-	CU_ASSERT(store_data_path(&t.fc, t.hex, 2, path, sizeof(path)) == 0);
-	CU_ASSERT(strstr(path, "/data/56/") != NULL);
-	CU_ASSERT(exists(path));
-	CU_ASSERT(store_gc_temps(&t.fc) == 1);	/* it moved too */
-	snprintf(path, sizeof(path), "%s/layout", t.dir);
-	fp = fopen(path, "r");
-	CU_ASSERT_FATAL(fp != NULL);
-	CU_ASSERT(fgets(tmp, sizeof(tmp), fp) != NULL);
-	CU_ASSERT_STRING_EQUAL(tmp, "2\n");
-	fclose(fp);
-	CU_ASSERT(store_migrate(&t.fc) == 0);		/* done once */
-	/* a layout this server does not know: refuse to serve */
-	CU_ASSERT(put_file(path, "3\n") == 0);
-	CU_ASSERT(store_migrate(&t.fc) == -1);
-	tctx_release(&t);
-}
-
 static void
 test_filed_store__gc_versions_unreachable(void)
 {
@@ -510,7 +464,6 @@ static CU_TestInfo store_tests[] = {
 	{ "server_id", test_filed_store__server_id },
 	{ "gc_stages", test_filed_store__gc_stages },
 	{ "gc_temps", test_filed_store__gc_temps },
-	{ "migrate", test_filed_store__migrate },
 	{ "gc_versions_unreachable",
 	    test_filed_store__gc_versions_unreachable },
 	{ "copy", test_filed_store__copy },

@@ -301,8 +301,7 @@ test_kv__reopen(void)
 }
 
 /* Counts the regular files in dir; the working file is not one of
- * them, it is in memory.  A NAME.work of an older version is junk and
- * goes at open; a checkpoint writes what the working file holds. */
+ * them, it is in memory; a checkpoint writes what it holds. */
 static int
 count_dir_files(const char *dir)
 {
@@ -323,19 +322,12 @@ test_kv__work_in_memory(void)
 {
 	struct kv	*kv;
 	char		 dir[DIRLEN], dir2[DIRLEN];
-	char		 work[DIRLEN + 16], db[DIRLEN + 16];
+	char		 db[DIRLEN + 16];
 	struct stat	 st0, st1;
-	FILE		*fp;
 
 	tdir_make(dir);
-	kv_file(work, dir, "work");
 	kv_file(db, dir, "db");
-	fp = fopen(work, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-	fputs("left by an older version", fp);
-	fclose(fp);
 	kv = open_ok(dir);
-	CU_ASSERT_EQUAL(access(work, F_OK), -1);
 	/* db, log, lock, and db.tmp: the next checkpoint, preallocated */
 	CU_ASSERT_EQUAL(count_dir_files(dir), 4);
 	CU_ASSERT_EQUAL_FATAL(stat(db, &st0), 0);

@@ -61,7 +61,7 @@ stub_bind(struct waiter *w, struct svc_req *rq)
 {
 	if (rq == NULL)
 		return -1;
-	w->xprt = rq->rq_xprt;
+	w->conn = (uintptr_t)rq->rq_xprt;
 	return 0;
 }
 
@@ -69,7 +69,7 @@ static int
 stub_alive(const struct waiter *w)
 {
 	alive_calls++;
-	return !((const struct conn *)(const void *)w->xprt)->gone;
+	return !((const struct conn *)(uintptr_t)w->conn)->gone;
 }
 
 /* Records a reply in c: statuses, and the last op's (a LOCK's) result. */
@@ -104,7 +104,7 @@ record(struct conn *c, const lock_compound_res *res)
 static void
 stub_reply(struct waiter *w)
 {
-	struct conn	*c = (struct conn *)(void *)w->xprt;
+	struct conn	*c = (struct conn *)(uintptr_t)w->conn;
 
 	CU_ASSERT(w->res.res.res_len > 0);
 	record(c, &w->res);
@@ -539,7 +539,7 @@ test_lockd_wait__gone(void)
 	w1.gone = 1;
 	wait_tick(&f.ctx, now_ms());
 	CU_ASSERT(f.ctx.nwaiters == 3 && w1.nreplies == 0);
-	wait_drop_xprt(&f.ctx, &w2.x);
+	wait_drop_conn(&f.ctx, (uintptr_t)&w2.x);
 	CU_ASSERT(f.ctx.nwaiters == 2);
 	CU_ASSERT(id_op(LOP_UNLOCK, a.id) == DFS_OK);
 	CU_ASSERT(w1.nreplies == 0 && w2.nreplies == 0);

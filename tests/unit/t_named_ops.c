@@ -397,6 +397,7 @@ test_named__stats(void)
 	    "SAVEFH", "RESTOREFH", "LOOKUP", "GETATTR", "SETATTR", "CREATE",
 	    "MKDIR", "REMOVE", "RENAME", "READDIR", "LOCATE", "SERVERS",
 	    "REGISTER", "COMMIT", "GETPATH", "PUTLOCK", "STATS", "SUSPECT",
+	    "TESTLOCK",
 	    "LOG_COMMITS", "LOG_SYNCS" };
 	static const struct {
 		const char	*name;

@@ -457,7 +457,7 @@ file_args_ops(file_argop *ops, char *data, u_int len)
 {
 	memset(ops, 0, 6 * sizeof(*ops));
 	ops[0].op = FOP_STAGE;
-	ops[0].file_argop_u.stage = (stage_args){ mkfh(), 3, 100 };
+	ops[0].file_argop_u.stage = (stage_args){ mkfh(), 3, 100, { 0 } };
 	ops[1].op = FOP_WRITE;
 	ops[1].file_argop_u.write.fh = mkfh();
 	ops[1].file_argop_u.write.offset = 1ULL << 33;

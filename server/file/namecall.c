@@ -1,11 +1,12 @@
 /*
- * upcall.c -- dfs-filed's calls to the name server.
+ * namecall.c -- dfs-filed's calls to the name server.
  *
  * A worker blocks in these calls (bounded by FILED_NAMED_TIMEOUT_MS)
  * while its siblings keep serving.  A call that got no answer is
  * reported as -DFS_ERR_DELAY ("retry shortly"): client-local codes are
- * never sent.  The writer's lock is checked by the name server's COMMIT
- * (it asks the lock server), so dfs-filed never calls the lock server.
+ * never sent.  The writer's lock is checked by the name server (it asks
+ * the lock server) at STAGE (TESTLOCK) and at COMMIT, so dfs-filed never
+ * calls the lock server.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ put_fh(name_argop *op, const dfs_fh *fh)
 }
 
 int
-upcall_connect(struct filed_ctx *fc)
+namecall_connect(struct filed_ctx *fc)
 {
 	int	rc;
 
@@ -67,7 +68,7 @@ upcall_connect(struct filed_ctx *fc)
 }
 
 int
-upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh, dfs_attr *attr)
+namecall_getattr(struct filed_ctx *fc, const dfs_fh *fh, dfs_attr *attr)
 {
 	name_argop		 ops[2];
 	name_compound_res	 res;
@@ -86,14 +87,14 @@ upcall_getattr(struct filed_ctx *fc, const dfs_fh *fh, dfs_attr *attr)
 }
 
 int
-upcall_commit(struct filed_ctx *fc, const dfs_fh *fh, const dfs_lockid *lock,
+namecall_commit(struct filed_ctx *fc, const dfs_fh *fh, const dfs_lockid *lock,
     uint64_t oldvers, uint64_t size, uint64_t srvid, dfs_attr *attr)
 {
-	struct upcommit	uc = { .fh = fh, .lock = lock, .oldvers = oldvers,
-			    .size = size };
-	int		rc;
+	struct namecommit	uc = { .fh = fh, .lock = lock,
+				    .oldvers = oldvers, .size = size };
+	int			rc;
 
-	if ((rc = upcall_commit_many(fc, &uc, 1, srvid)) < 0)
+	if ((rc = namecall_commit_many(fc, &uc, 1, srvid)) < 0)
 		return rc;
 	if (uc.status == 0)
 		*attr = uc.attr;
@@ -103,7 +104,7 @@ upcall_commit(struct filed_ctx *fc, const dfs_fh *fh, const dfs_lockid *lock,
 /* Appends [PUTFH, PUTLOCK (unless `lock` is the one in force), COMMIT]
  * for `uc` at ops[*nops].  Returns the COMMIT's index. */
 static u_int
-add_commit(name_argop *ops, u_int *nops, const struct upcommit *uc,
+add_commit(name_argop *ops, u_int *nops, const struct namecommit *uc,
     const dfs_lockid **lock, uint64_t srvid)
 {
 	name_argop	*op;
@@ -126,7 +127,7 @@ add_commit(name_argop *ops, u_int *nops, const struct upcommit *uc,
 }
 
 int
-upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc, u_int n,
+namecall_commit_many(struct filed_ctx *fc, struct namecommit *uc, u_int n,
     uint64_t srvid)
 {
 	name_argop		 ops[DFS_MAXOPS];
@@ -162,7 +163,7 @@ upcall_commit_many(struct filed_ctx *fc, struct upcommit *uc, u_int n,
 }
 
 int
-upcall_exists(struct filed_ctx *fc, const dfs_fh *fh)
+namecall_exists(struct filed_ctx *fc, const dfs_fh *fh)
 {
 	name_argop		op;
 	name_compound_res	res;
@@ -172,6 +173,26 @@ upcall_exists(struct filed_ctx *fc, const dfs_fh *fh)
 	if (named_call(fc, &op, 1, &res, 1) != 0)
 		return -DFS_ERR_DELAY;
 	rc = reply_status(&res, 1);
+	xdr_free((xdrproc_t)xdr_name_compound_res, &res);
+	return rc;
+}
+
+int
+namecall_may_write(struct filed_ctx *fc, const dfs_fh *fh,
+    const dfs_lockid *lock)
+{
+	name_argop		ops[3];
+	name_compound_res	res;
+	int			rc;
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = OP_PUTLOCK;
+	ops[0].name_argop_u.putlock = *lock;
+	put_fh(&ops[1], fh);
+	ops[2].op = OP_TESTLOCK;
+	if (named_call(fc, ops, 3, &res, 1) != 0)
+		return -DFS_ERR_DELAY;
+	rc = reply_status(&res, 3);
 	xdr_free((xdrproc_t)xdr_name_compound_res, &res);
 	return rc;
 }

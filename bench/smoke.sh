@@ -1,12 +1,16 @@
 #!/bin/sh
-# t-bench.sh -- the benchmark harness does not rot: `bench/run.sh
+# smoke.sh -- `make bench-smoke`, not part of `make check` (which tests
+# the product): the benchmark harness does not rot: `bench/run.sh
 # --smoke` (one warm-up and one timed round on small sizes; peers that
 # are not installed or cannot start are skipped with the reason) must
 # exit 0, print and save a table with a number in the dfs column of
 # every dfs workload, evaluate the targets, and leave no server of its
 # own running and no scratch directory behind.  Speed is not judged
 # here: the numbers of a smoke run mean nothing.
-. "$(dirname "$0")/lib.sh"
+# exit status as for tests/cli/t-*.sh (0 ok, 77 skip, 99 fail), whose
+# lib.sh it uses
+DFS_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$DFS_TOP/tests/cli/lib.sh"
 
 command -v bash >/dev/null || skip "bash not installed (bench/run.sh)"
 BENCH_BIN=${DFS_BENCH_BIN:-$top/build/bench}

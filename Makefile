@@ -66,9 +66,10 @@ LOCKD_A	   = $(BUILD)/liblockd.a
 FILED_A	   = $(BUILD)/libfiled.a
 DAEMONS	 = $(BIN)/dfs-named $(BIN)/dfs-lockd $(BIN)/dfs-filed
 
-# client/: libdfs is every client/*.c that is not a tool (dfs-*.c).
-CLIENT_TOOL_SRCS = $(wildcard client/dfs-*.c)
-CLIENT_LIB_SRCS	 = $(filter-out $(CLIENT_TOOL_SRCS),$(wildcard client/*.c))
+# client/: libdfs; client/cmd/: the tools that use it, one dfs-*.c main
+# each.
+CLIENT_TOOL_SRCS = $(wildcard client/cmd/dfs-*.c)
+CLIENT_LIB_SRCS	 = $(wildcard client/*.c)
 CLIENT_LIB_OBJS	 = $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
 # the parts of lib/ a client needs (no GDBM, no daemon code)
 CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o \
@@ -76,9 +77,12 @@ CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o
 		   $(BUILD)/lib/fh.o
 LIBDFS_A	 = $(BUILD)/libdfs.a
 LIBDFS_SO	 = $(BUILD)/libdfs.so
-TOOLS		 = $(CLIENT_TOOL_SRCS:client/%.c=$(BIN)/%)
-# client/tool/: what the tools share (options, messages); not in libdfs.
-TOOL_OBJS	 = $(patsubst %.c,$(BUILD)/%.o,$(wildcard client/tool/*.c))
+TOOLS		 = $(CLIENT_TOOL_SRCS:client/cmd/%.c=$(BIN)/%)
+# client/cmd/'s other files: what the tools share (tool.c) and the parts
+# of one tool (cp_*.c); an archive, so a tool links only what it uses.
+TOOL_OBJS	 = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(CLIENT_TOOL_SRCS),\
+		   $(wildcard client/cmd/*.c)))
+TOOL_A		 = $(BUILD)/libdfstool.a
 
 UNIT_SRCS = $(wildcard tests/unit/t_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -151,7 +155,9 @@ $(LIBDFS_SO): $(CLIENT_LIB_OBJS) $(PROTO_OBJS) client/libdfs.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,libdfs.so.0 \
 	    -Wl,--version-script=client/libdfs.map -o $@ \
 	    $(CLIENT_LIB_OBJS) $(PROTO_OBJS) $(TIRPC_LIBS) -linih -lxxhash
-$(BIN)/dfs-%: $(BUILD)/client/dfs-%.o $(TOOL_OBJS) $(LIBDFS_A) $(GSSNULL_OBJ)
+$(TOOL_A): $(TOOL_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+$(BIN)/dfs-%: $(BUILD)/client/cmd/dfs-%.o $(TOOL_A) $(LIBDFS_A) $(GSSNULL_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(GSSNULL_OBJ),$^) \
 	    $(TOOL_LDLIBS)
@@ -245,7 +251,7 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
     $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/lib%.a $(COMMON_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
-# lib/svcx.c's record reader, fed whole client streams
+# svcx's record reader (lib/svcx_io.c), fed whole client streams
 $(BUILD)/fuzz/fuzz_svcx: $(BUILD)/tests/fuzz/fuzz_svcx.o \
     $(BUILD)/tests/fuzz/fuzz.o $(COMMON_A)
 	@mkdir -p $(dir $@)

@@ -246,17 +246,22 @@ encode_call(struct acall *a, uint32_t xid, rpcproc_t proc, xdrproc_t xargs,
 	return 0;
 }
 
-/* Writes what the socket takes now, without reporting errors. */
+/* Writes what the socket takes.  Returns 0 or -1 (broken). */
 static int
-send_now(struct acall *a)
+flush(struct acall *a, char *why, size_t len)
 {
 	ssize_t	n;
 
 	while (a->outoff < a->outlen) {
 		n = send(a->fd, a->out + a->outoff, a->outlen - a->outoff,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n <= 0)
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			snprintf(why, len, "%s port %u: %s", a->host, a->port,
+			    strerror(errno));
 			return -1;
+		}
 		a->outoff += (size_t)n;
 	}
 	return 0;
@@ -268,6 +273,7 @@ acall_send(struct acall *a, rpcproc_t proc, xdrproc_t xargs,
     acall_done *done, void *arg)
 {
 	struct call	*c;
+	char		 why[160];
 	int		 rc;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -290,9 +296,9 @@ acall_send(struct acall *a, rpcproc_t proc, xdrproc_t xargs,
 	a->tail = &c->next;
 	a->ncalls++;
 	/* the usual case: the connection is up and takes it now; a failure
-	 * is found (and told) by acall_run() */
+	 * is found again (and told) by acall_run() */
 	if (!a->connecting)
-		(void)send_now(a);
+		(void)flush(a, why, sizeof(why));
 	return 0;
 }
 
@@ -345,27 +351,6 @@ finish_connect(struct acall *a, char *why, size_t len)
 		return -1;
 	}
 	a->connecting = 0;
-	return 0;
-}
-
-/* Writes what the socket takes.  Returns 0 or -1 (broken). */
-static int
-flush(struct acall *a, char *why, size_t len)
-{
-	ssize_t	n;
-
-	while (a->outoff < a->outlen) {
-		n = send(a->fd, a->out + a->outoff, a->outlen - a->outoff,
-		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			snprintf(why, len, "%s port %u: %s", a->host, a->port,
-			    strerror(errno));
-			return -1;
-		}
-		a->outoff += (size_t)n;
-	}
 	return 0;
 }
 

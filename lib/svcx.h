@@ -5,9 +5,9 @@
  * promise lives behind this header; nothing else in dfs touches xp_ops,
  * xp_p1..xp_p3 or a transport's socket.  Two kinds of transport:
  *
- * - svcx's own connections (svcx.c), for dfs-named and dfs-lockd, which
- *   serve every client from one poll(2) loop.  libtirpc's connection
- *   code cannot do that safely (see svcx.c), so this module accepts,
+ * - svcx's own connections, for dfs-named and dfs-lockd, which serve
+ *   every client from one poll(2) loop.  libtirpc's connection code
+ *   cannot do that safely (see svcx.c), so this module accepts,
  *   reads records (RFC 5531 record marking, any number of fragments)
  *   without blocking, decodes the call header, authenticates through
  *   libtirpc and calls the program's dispatcher, whose replies it queues
@@ -17,7 +17,9 @@
  *   table is full, a new client takes the place of the longest-idle
  *   one.  No peer can stall the loop.  A reply may be held and sent
  *   later with the xid of the request it answers, and a request parked
- *   and served again later.
+ *   and served again later.  svcx.c holds the connection table and the
+ *   loop's calls, svcx_io.c a connection's reads, requests and replies,
+ *   svcx_held.c held replies and parked requests.
  * - libtirpc's own stream transports (svc_vc: svc_fd_create(),
  *   svc_vc_create()), served in blocking mode by one process each, as
  *   dfs-filed's workers do, once attached with svcx_vc_attach()

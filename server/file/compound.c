@@ -1,10 +1,11 @@
 /*
  * compound.c -- the FILE program's op table and COMPOUND entry point.
  *
- * Only the table and the glue to lib/compound.c live here; each op is in
- * its own op_<name>.c.  The per-COMPOUND context carries the stage made
- * by the last STAGE, which stage id 0 in WRITE, COMMIT and ABORT means.
- * The loop counts every op, and the bytes READ and WRITE move, in the
+ * Only the table and the entry point live here: the evaluator is lib/
+ * compound.c, each op is in its own op_<name>.c.  The per-COMPOUND
+ * context carries the stage made by the last STAGE, which stage id 0 in
+ * WRITE, COMMIT and ABORT means.  The loop counts every op, and the bytes
+ * the OPF_DATA ops (READ, WRITE, PUT) move, in the
  * counters all connection processes share (filed_ctx); STATS returns
  * them.
  */
@@ -19,36 +20,22 @@
 #include "filed.h"
 #include "svcloop.h"
 
-struct op_desc {
-	const char	*name;
-	dfs_stat	(*fn)(struct op_ctx *, const file_argop *,
-			    file_resop *);
-};
-
-/* Returns DFS_ERR_OP_ILLEGAL: the op code is not one we know. */
-static dfs_stat
-op_illegal(struct op_ctx *oc, const file_argop *a, file_resop *r)
-{
-	(void)oc;
-	(void)a;
-	(void)r;
-	return DFS_ERR_OP_ILLEGAL;
-}
+COMPOUND_TABLE(file);
 
 static dfs_stat	op_stats(struct op_ctx *, const file_argop *, file_resop *);
 
 static const struct op_desc optab[] = {
-	[FOP_ILLEGAL] = { "ILLEGAL", op_illegal },
-	[FOP_READ]    = { "READ",    op_read },
-	[FOP_STAGE]   = { "STAGE",   op_stage },
-	[FOP_WRITE]   = { "WRITE",   op_write },
-	[FOP_COMMIT]  = { "COMMIT",  op_commit },
-	[FOP_GETATTR] = { "GETATTR", op_getattr },
-	[FOP_REMOVE]  = { "REMOVE",  op_remove },
-	[FOP_ABORT]   = { "ABORT",   op_abort },
-	[FOP_STATS]   = { "STATS",   op_stats },
-	[FOP_SETSIZE] = { "SETSIZE", op_setsize },
-	[FOP_PUT]     = { "PUT",     op_put },
+	[FOP_ILLEGAL] = OP("ILLEGAL", NULL,	  0),
+	[FOP_READ]    = OP("READ",    op_read,	  OPF_DATA),
+	[FOP_STAGE]   = OP("STAGE",   op_stage,	  0),
+	[FOP_WRITE]   = OP("WRITE",   op_write,	  OPF_DATA),
+	[FOP_COMMIT]  = OP("COMMIT",  op_commit,  0),
+	[FOP_GETATTR] = OP("GETATTR", op_getattr, 0),
+	[FOP_REMOVE]  = OP("REMOVE",  op_remove,  0),
+	[FOP_ABORT]   = OP("ABORT",   op_abort,	  0),
+	[FOP_STATS]   = OP("STATS",   op_stats,	  0),
+	[FOP_SETSIZE] = OP("SETSIZE", op_setsize, 0),
+	[FOP_PUT]     = OP("PUT",     op_put,	  OPF_DATA),
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
@@ -58,58 +45,8 @@ _Static_assert(NOPS * sizeof(struct op_counter) <= FILED_COUNTERS_SIZE,
 /* The daemon's context, set once in main(). */
 static struct filed_ctx	*the_ctx;
 
-/* Returns the table entry for an op code; unknown codes map to slot 0. */
-static const struct op_desc *
-lookup(const file_argop *a)
-{
-	if ((unsigned int)a->op >= NOPS || optab[a->op].fn == NULL)
-		return &optab[FOP_ILLEGAL];
-	return &optab[a->op];
-}
-
-/* Runs one op.  Returns its status. */
-static dfs_stat
-run_one(void *ctx, const void *argop, void *resop)
-{
-	const file_argop	*a = argop;
-	file_resop		*r = resop;
-	const struct op_desc	*d = lookup(a);
-
-	/* FOP_ILLEGAL selects the reply's default arm */
-	r->op = d == &optab[FOP_ILLEGAL] ? FOP_ILLEGAL : a->op;
-	return d->fn(ctx, a, r);
-}
-
-/* Returns the op's name, for logs. */
-static const char *
-opname(const void *argop)
-{
-	return lookup(argop)->name;
-}
-
-/* Returns the op's table slot (0 for unknown codes). */
-static u_int
-slot(const void *argop)
-{
-	return (u_int)(lookup(argop) - optab);
-}
-
-/* Returns the name in a slot, NULL if unused. */
-static const char *
-slotname(u_int i)
-{
-	return i < NOPS ? optab[i].name : NULL;
-}
-
-/* Returns the server's shared op counters (NULL: none). */
-static struct op_counter *
-counters(void *ctx)
-{
-	return ((struct op_ctx *)ctx)->fc->counters;
-}
-
-/* Returns the file data a successful READ, WRITE or PUT (its files
- * committed) moved, else 0. */
+/* Returns the file data a successful OPF_DATA op moved: READ's, WRITE's,
+ * PUT's (of its files committed). */
 static uint64_t
 opbytes(const void *argop, const void *resop)
 {
@@ -136,16 +73,7 @@ opbytes(const void *argop, const void *resop)
 }
 
 static const struct compound file_compound = {
-	.prog = "file",
-	.argsz = sizeof(file_argop),
-	.ressz = sizeof(file_resop),
-	.resu_off = offsetof(file_resop, file_resop_u),
-	.run_one = run_one,
-	.opname = opname,
-	.nslots = NOPS,
-	.slot = slot,
-	.slotname = slotname,
-	.counters = counters,
+	COMPOUND_PROG(file, optab),
 	.opbytes = opbytes,
 };
 
@@ -161,7 +89,8 @@ static dfs_stat
 op_stats(struct op_ctx *oc, const file_argop *a, file_resop *r)
 {
 	(void)a;
-	return compound_stats(&file_compound, oc, &r->file_resop_u.stats);
+	return compound_stats(&file_compound, oc->cs.counters,
+	    &r->file_resop_u.stats);
 }
 
 void
@@ -190,9 +119,10 @@ run(struct op_ctx *oc, struct filed_ctx *fc, const file_compound_args *args,
 	oc->fc = fc;
 	oc->zc = zc;
 	oc->rfd = -1;
+	oc->cs.counters = fc->counters;
 	memset(res, 0, sizeof(*res));
-	res->status = compound_run(&file_compound, oc, args->ops.ops_val,
-	    args->ops.ops_len, &out, &res->res.res_len);
+	res->status = compound_run(&file_compound, oc, &oc->cs,
+	    args->ops.ops_val, args->ops.ops_len, &out, &res->res.res_len);
 	res->res.res_val = out;
 }
 
@@ -236,11 +166,6 @@ compound(void *args, void *res, struct svc_req *rq)
 {
 	return file_compound_1_svc(args, res, rq);
 }
-
-/* svc_dispatch() decodes into buffers of DISPATCH_MAXSZ bytes */
-_Static_assert(sizeof(file_compound_args) <= DISPATCH_MAXSZ &&
-    sizeof(file_compound_res) <= DISPATCH_MAXSZ,
-    "a COMPOUND's args or result outgrew the dispatcher's buffer");
 
 static const struct svc_prog file_prog = {
 	(xdrproc_t)xdr_file_compound_args_bounded,

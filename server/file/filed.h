@@ -66,6 +66,7 @@ struct filed_ctx {
 
 /* One COMPOUND's state. */
 struct op_ctx {
+	struct compound_state	 cs;		/* lib/compound.c's */
 	struct filed_ctx	*fc;
 	uint64_t		 stage;		/* last STAGE; 0: none */
 	uint64_t		 ndata;		/* bytes READ so far */

@@ -3,6 +3,9 @@
  *
  * State lives in one struct lock_ctx that main() owns; the RPC entry
  * point reaches it through the one file-static pointer in compound.c.
+ * What belongs to one COMPOUND (the caller's address, whether its LOCK
+ * waits) is in a struct op_ctx on the entry point's stack, which every
+ * handler gets.
  */
 #ifndef DFS_LOCKD_H
 #define DFS_LOCKD_H
@@ -133,10 +136,9 @@ struct lock_ctx {
 	size_t			 npaths;	/* held, all locks */
 	struct lk		*lkhead;	/* every lock */
 	unsigned long		 nreleased;	/* locks removed */
-	/* limits.c: per client address, the caller of the running COMPOUND */
+	/* limits.c: per client address */
 	struct lock_limits	 lim;
 	void			*clients;	/* tree of struct lclient */
-	char			 caller[LOCKD_ADDRLEN];
 	/* waiters (wait.c), in memory only */
 	const struct wait_io	*wio;		/* NULL: RPC */
 	struct waiter		*whead, *wtail;	/* oldest first */
@@ -144,11 +146,16 @@ struct lock_ctx {
 	void			*wpaths;	/* tree of their paths */
 	unsigned long long	 wake_at;	/* earliest waiter's wake */
 	struct waiter		*dhead, *dtail;	/* to answer */
-	/* the COMPOUND being run (compound.c, op_lock) */
-	const lock_argop	*waitop;	/* may wait */
-	int			 park;		/* waitop waits */
 	/* STATS: per op code (compound.c), since start; not durable */
 	struct op_counter	 counters[DFS_MAXCOUNTERS];
+};
+
+/* One COMPOUND's state (compound.c), which every handler gets. */
+struct op_ctx {
+	struct compound_state	 cs;		/* lib/compound.c's */
+	struct lock_ctx		*lc;
+	char			 caller[LOCKD_ADDRLEN];	/* its address */
+	int			 park;		/* its last op, a LOCK, waits */
 };
 
 /* The registration heartbeat, on a thread of its own (heartbeat.c). */
@@ -264,14 +271,11 @@ int		 limits_getopt(struct lock_limits *lim, int ch,
 
 /* --- op_lock.c: the handlers --- */
 
-dfs_stat	 op_illegal(struct lock_ctx *, const lock_argop *,
-		    lock_resop *);
-dfs_stat	 op_lock(struct lock_ctx *, const lock_argop *, lock_resop *);
-dfs_stat	 op_unlock(struct lock_ctx *, const lock_argop *,
-		    lock_resop *);
-dfs_stat	 op_renew(struct lock_ctx *, const lock_argop *, lock_resop *);
-dfs_stat	 op_test(struct lock_ctx *, const lock_argop *, lock_resop *);
-dfs_stat	 op_testtree(struct lock_ctx *, const lock_argop *,
+dfs_stat	 op_lock(struct op_ctx *, const lock_argop *, lock_resop *);
+dfs_stat	 op_unlock(struct op_ctx *, const lock_argop *, lock_resop *);
+dfs_stat	 op_renew(struct op_ctx *, const lock_argop *, lock_resop *);
+dfs_stat	 op_test(struct op_ctx *, const lock_argop *, lock_resop *);
+dfs_stat	 op_testtree(struct op_ctx *, const lock_argop *,
 		    lock_resop *);
 /*
  * Tries to grant client `owner` a checked LOCK request that queues
@@ -295,13 +299,14 @@ dfs_stat	 lock_deny(lock_denied *d, const dfs_path *path,
 /* --- wait.c: parked LOCK requests, answered later in FIFO order --- */
 
 /*
- * Parks the COMPOUND whose last op, LOCK `a`, was answered LOCKED in
- * *res: takes the results (*res is left empty) and a copy of `a`.
- * Returns 0, or -1 (nothing taken: answer now) when out of memory or
- * the request cannot be answered later.
+ * Parks the COMPOUND from address `caller` whose last op, LOCK `a`, was
+ * answered LOCKED in *res: takes the results (*res is left empty) and a
+ * copy of `a`.  Returns 0, or -1 (nothing taken: answer now) when out of
+ * memory or the request cannot be answered later.
  */
-int		 wait_park(struct lock_ctx *ctx, const lock_args *a,
-		    lock_compound_res *res, struct svc_req *rq);
+int		 wait_park(struct lock_ctx *ctx, const char *caller,
+		    const lock_args *a, lock_compound_res *res,
+		    struct svc_req *rq);
 /* Drops, unanswered, the waiters of the connection a new request came
  * on (xprt): its client gave up on them. */
 void		 wait_drop_xprt(struct lock_ctx *ctx, SVCXPRT *xprt);

@@ -137,6 +137,19 @@ check_paths(const lock_args *a)
 	return DFS_OK;
 }
 
+/* Checks TEST's or TESTTREE's path and mode.  Returns DFS_OK,
+ * DFS_ERR_INVAL or DFS_ERR_NAMETOOLONG. */
+static dfs_stat
+check_test(const test_args *a)
+{
+	int	rc;
+
+	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
+	if (rc != 0)
+		return (dfs_stat)-rc;
+	return valid_mode(a->mode) ? DFS_OK : DFS_ERR_INVAL;
+}
+
 /* Returns DFS_OK if `owner` may lock n more paths, after revoking the
  * lapsed locks that stand in the way of a limit; else DFS_ERR_LIMIT, or
  * the failure's status. */
@@ -209,7 +222,7 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
  * path; returns the id and its lease.  A request does not overtake an
  * earlier waiter that names one of its paths in a conflicting mode: that
  * is a conflict too.  On a conflict, a LOCK with wait_ms > 0 that is the
- * last op of its COMPOUND is parked (ctx->park; compound.c) and answered
+ * last op of its COMPOUND is parked (oc->park; compound.c) and answered
  * when granted or when wait_ms has passed; anywhere else wait_ms counts
  * as 0.  A lease over the server's maximum is clamped (the reply says
  * the lease granted).  The paths count against the calling client's
@@ -225,8 +238,9 @@ lock_try(struct lock_ctx *ctx, const lock_args *a, const struct waiter *self,
  * SERVERFAULT.
  */
 dfs_stat
-op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+op_lock(struct op_ctx *oc, const lock_argop *argop, lock_resop *resop)
 {
+	struct lock_ctx	*ctx = oc->lc;
 	const lock_args	*a = &argop->lock_argop_u.lock;
 	lock_res	*r = &resop->lock_resop_u.lock;
 	struct lclient	*owner;
@@ -238,14 +252,14 @@ op_lock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
 	if (!valid_mode(a->mode) || a->lease_ms > LOCKD_MAX_LEASE_MS ||
 	    a->wait_ms > LOCKD_MAX_WAIT_MS)
 		return DFS_ERR_INVAL;
-	if ((owner = client_get(ctx, ctx->caller)) == NULL)
+	if ((owner = client_get(ctx, oc->caller)) == NULL)
 		return DFS_ERR_RESOURCE;
 	/* ORDER: pinned, as revoking its own lapsed locks may empty it */
 	owner->pins++;
 	st = lock_try(ctx, a, NULL, owner, ctx->wpaths, now_ms(), r);
-	if (st == DFS_ERR_LOCKED && a->wait_ms > 0 && argop == ctx->waitop) {
+	if (st == DFS_ERR_LOCKED && a->wait_ms > 0 && oc->cs.may_wait) {
 		if (wait_admit(ctx, owner) == 0)
-			ctx->park = 1;
+			oc->park = 1;
 		else {
 			free(r->lock_res_u.denied.path.dfs_path_val);
 			memset(r, 0, sizeof(*r));
@@ -282,8 +296,9 @@ find_id(struct lock_ctx *ctx, const dfs_lockid *id, struct lk **out)
  * SERVERFAULT.
  */
 dfs_stat
-op_unlock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+op_unlock(struct op_ctx *oc, const lock_argop *argop, lock_resop *resop)
 {
+	struct lock_ctx	*ctx = oc->lc;
 	struct lk	*l;
 	dfs_stat	 st;
 
@@ -306,8 +321,9 @@ op_unlock(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
  * STANDBY (not the lock authority).
  */
 dfs_stat
-op_renew(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+op_renew(struct op_ctx *oc, const lock_argop *argop, lock_resop *resop)
 {
+	struct lock_ctx	*ctx = oc->lc;
 	unsigned long long now = now_ms();
 	struct lk	*l;
 	dfs_stat	 st;
@@ -353,21 +369,18 @@ holds_weakly(const struct pent *pe, const struct lk *self,
  * SERVERFAULT.
  */
 dfs_stat
-op_test(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
+op_test(struct op_ctx *oc, const lock_argop *argop, lock_resop *resop)
 {
+	struct lock_ctx	*ctx = oc->lc;
 	const test_args	*a = &argop->lock_argop_u.test;
 	lock_denied	*d = &resop->lock_resop_u.test.test_res_u.denied;
 	unsigned long long now = now_ms();
 	struct pent	*pe;
 	struct lk	*self = NULL, *h;
 	dfs_stat	 idst = DFS_OK, st;
-	int		 rc;
 
-	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
-	if (rc != 0)
-		return (dfs_stat)-rc;
-	if (!valid_mode(a->mode))
-		return DFS_ERR_INVAL;
+	if ((st = check_test(a)) != DFS_OK)
+		return st;
 	if (!heartbeat_authority(ctx, now))
 		return DFS_ERR_STANDBY;
 	if (a->id.instance != 0 || a->id.nonce != 0)
@@ -444,21 +457,19 @@ deny_pent(lock_denied *d, const struct pent *pe, const struct lk *h,
  * Errors: as TEST; LOCKED names the first conflicting path found.
  */
 dfs_stat
-op_testtree(struct lock_ctx *ctx, const lock_argop *argop,
+op_testtree(struct op_ctx *oc, const lock_argop *argop,
     lock_resop *resop)
 {
+	struct lock_ctx	*ctx = oc->lc;
 	const test_args	*a = &argop->lock_argop_u.testtree;
 	lock_denied	*d = &resop->lock_resop_u.testtree.test_res_u.denied;
 	struct treetest	 t;
 	struct lk	*self = NULL;
-	dfs_stat	 idst = DFS_OK;
+	dfs_stat	 idst;
 	int		 rc;
 
-	rc = path_check_abs(a->path.dfs_path_val, a->path.dfs_path_len);
-	if (rc != 0)
-		return (dfs_stat)-rc;
-	if (!valid_mode(a->mode))
-		return DFS_ERR_INVAL;
+	if ((idst = check_test(a)) != DFS_OK)
+		return idst;
 	if (a->id.instance != 0 || a->id.nonce != 0)
 		idst = find_id(ctx, &a->id, &self);
 	if (idst == DFS_ERR_EXPIRED)
@@ -488,18 +499,4 @@ op_testtree(struct lock_ctx *ctx, const lock_argop *argop,
 	if (self != NULL)
 		table_renew(ctx, self, t.now);
 	return DFS_OK;
-}
-
-/*
- * Op: ILLEGAL (any unknown op code)
- *
- * Reads, changes: nothing.  Errors: always OP_ILLEGAL.
- */
-dfs_stat
-op_illegal(struct lock_ctx *ctx, const lock_argop *argop, lock_resop *resop)
-{
-	(void)ctx;
-	(void)argop;
-	(void)resop;
-	return DFS_ERR_OP_ILLEGAL;
 }

@@ -305,8 +305,8 @@ wake_time(const struct waiter *w, const lock_res *r, unsigned long long now)
 }
 
 int
-wait_park(struct lock_ctx *ctx, const lock_args *a, lock_compound_res *res,
-    struct svc_req *rq)
+wait_park(struct lock_ctx *ctx, const char *caller, const lock_args *a,
+    lock_compound_res *res, struct svc_req *rq)
 {
 	struct waiter		*w;
 	struct lclient		*owner;
@@ -315,7 +315,7 @@ wait_park(struct lock_ctx *ctx, const lock_args *a, lock_compound_res *res,
 	if (res->res.res_len == 0 || (w = calloc(1, sizeof(*w))) == NULL)
 		return -1;
 	if (copy_args(&w->args, a) != 0 || io_of(ctx)->bind(w, rq) != 0 ||
-	    (owner = client_get(ctx, ctx->caller)) == NULL) {
+	    (owner = client_get(ctx, caller)) == NULL) {
 		waiter_free(w);
 		return -1;
 	}

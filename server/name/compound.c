@@ -1,13 +1,13 @@
 /*
  * compound.c -- dfs-named's op table and COMPOUND entry point.
  *
- * The loop itself is lib/compound.c's; this file maps op codes to
- * handlers and does the generic checks the table flags ask for.  What a
- * COMPOUND wrote is appended to the log at its end, and group.c holds
- * the reply until the sync that makes it durable.  The loop counts every
- * op in named_ctx's counters, which STATS returns with the log's own.
+ * The evaluator is lib/compound.c's; this file holds the op table, the
+ * name program's own check of the flags (a current object for
+ * OPF_NEED_FH) and the entry point.  What a COMPOUND wrote is appended
+ * to the log at its end, and group.c holds the reply until the sync that
+ * makes it durable.  The evaluator counts every op in named_ctx's
+ * counters, which STATS returns with the log's own.
  */
-#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -17,50 +17,41 @@
 #include "log.h"
 #include "named.h"
 
-#define OPF_NEED_FH	0x01	/* needs a current object */
-#define OPF_MUTATES	0x02	/* may write the store */
-#define OPF_LASTROOM	0x04	/* may use the last of the disk reserve */
-
-struct op_desc {
-	const char	*name;
-	dfs_stat	(*fn)(struct op_ctx *, const name_argop *,
-			    name_resop *);
-	unsigned int	 flags;
-};
+COMPOUND_TABLE(name);
 
 static dfs_stat	op_stats(struct op_ctx *, const name_argop *, name_resop *);
 
 static const struct op_desc optab[] = {
-	[OP_ILLEGAL]	= { "ILLEGAL",	  op_illegal,	0 },
-	[OP_PUTROOTFH]	= { "PUTROOTFH",  op_putrootfh,	0 },
-	[OP_PUTFH]	= { "PUTFH",	  op_putfh,	0 },
-	[OP_GETFH]	= { "GETFH",	  op_getfh,	OPF_NEED_FH },
-	[OP_SAVEFH]	= { "SAVEFH",	  op_savefh,	OPF_NEED_FH },
-	[OP_RESTOREFH]	= { "RESTOREFH",  op_restorefh,	0 },
-	[OP_LOOKUP]	= { "LOOKUP",	  op_lookup,	OPF_NEED_FH },
-	[OP_GETATTR]	= { "GETATTR",	  op_getattr,	OPF_NEED_FH },
-	[OP_SETATTR]	= { "SETATTR",	  op_setattr,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_CREATE]	= { "CREATE",	  op_create,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_MKDIR]	= { "MKDIR",	  op_mkdir,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_REMOVE]	= { "REMOVE",	  op_remove,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_RENAME]	= { "RENAME",	  op_rename,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_READDIR]	= { "READDIR",	  op_readdir,	OPF_NEED_FH },
-	[OP_LOCATE]	= { "LOCATE",	  op_locate,	OPF_NEED_FH },
-	[OP_SERVERS]	= { "SERVERS",	  op_servers,	0 },
-	[OP_REGISTER]	= { "REGISTER",	  op_register,
-			    OPF_MUTATES | OPF_LASTROOM },
-	[OP_COMMIT]	= { "COMMIT",	  op_commit,
-			    OPF_NEED_FH | OPF_MUTATES },
-	[OP_GETPATH]	= { "GETPATH",	  op_getpath,	OPF_NEED_FH },
-	[OP_PUTLOCK]	= { "PUTLOCK",	  op_putlock,	0 },
-	[OP_STATS]	= { "STATS",	  op_stats,	0 },
-	[OP_SUSPECT]	= { "SUSPECT",	  op_suspect,	0 },
-	[OP_TESTLOCK]	= { "TESTLOCK",	  op_testlock,	OPF_NEED_FH },
+	[OP_ILLEGAL]	= OP("ILLEGAL",	  NULL,		0),
+	[OP_PUTROOTFH]	= OP("PUTROOTFH", op_putrootfh,	0),
+	[OP_PUTFH]	= OP("PUTFH",	  op_putfh,	0),
+	[OP_GETFH]	= OP("GETFH",	  op_getfh,	OPF_NEED_FH),
+	[OP_SAVEFH]	= OP("SAVEFH",	  op_savefh,	OPF_NEED_FH),
+	[OP_RESTOREFH]	= OP("RESTOREFH", op_restorefh,	0),
+	[OP_LOOKUP]	= OP("LOOKUP",	  op_lookup,	OPF_NEED_FH),
+	[OP_GETATTR]	= OP("GETATTR",	  op_getattr,	OPF_NEED_FH),
+	[OP_SETATTR]	= OP("SETATTR",	  op_setattr,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_CREATE]	= OP("CREATE",	  op_create,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_MKDIR]	= OP("MKDIR",	  op_mkdir,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_REMOVE]	= OP("REMOVE",	  op_remove,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_RENAME]	= OP("RENAME",	  op_rename,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_READDIR]	= OP("READDIR",	  op_readdir,	OPF_NEED_FH),
+	[OP_LOCATE]	= OP("LOCATE",	  op_locate,	OPF_NEED_FH),
+	[OP_SERVERS]	= OP("SERVERS",	  op_servers,	0),
+	[OP_REGISTER]	= OP("REGISTER",  op_register,	OPF_MUTATES |
+							    OPF_LASTROOM),
+	[OP_COMMIT]	= OP("COMMIT",	  op_commit,	OPF_NEED_FH |
+							    OPF_MUTATES),
+	[OP_GETPATH]	= OP("GETPATH",	  op_getpath,	OPF_NEED_FH),
+	[OP_PUTLOCK]	= OP("PUTLOCK",	  op_putlock,	0),
+	[OP_STATS]	= OP("STATS",	  op_stats,	0),
+	[OP_SUSPECT]	= OP("SUSPECT",	  op_suspect,	0),
+	[OP_TESTLOCK]	= OP("TESTLOCK",  op_testlock,	OPF_NEED_FH),
 };
 
 #define NOPS	(sizeof(optab) / sizeof(optab[0]))
@@ -70,107 +61,25 @@ _Static_assert(NOPS + NLOGCOUNTERS <= DFS_MAXCOUNTERS,
 
 static struct named_ctx	*named;
 
-/* Returns the table entry for an op code; unknown codes get ILLEGAL. */
-static const struct op_desc *
-op_lookup_desc(name_opnum op)
-{
-	if ((unsigned int)op >= NOPS || optab[op].fn == NULL)
-		return &optab[OP_ILLEGAL];
-	return &optab[op];
-}
-
-/*
- * Before an op that may write: makes sure the disk holds what it may
- * append and a checkpoint (kv_reserve).  Namespace changes keep one
- * op's room in reserve for REGISTER, which changes only with the
- * cluster (a heartbeat writes nothing), so servers stay registered on a
- * full disk.  Returns DFS_OK, DFS_ERR_NOSPC or DFS_ERR_SERVERFAULT
- * (logged).
- */
+/* The name program's own check of an op's flags: OPF_NEED_FH.  Returns
+ * DFS_OK or DFS_ERR_NOFILEHANDLE. */
 static dfs_stat
-reserve(struct op_ctx *oc, const struct op_desc *d)
+check(struct op_ctx *oc, const void *argop, unsigned int flags)
 {
-	size_t	room = NAMED_OP_ROOM;
-	int	rc;
-
-	if (!(d->flags & OPF_MUTATES))
-		return DFS_OK;
-	if (!(d->flags & OPF_LASTROOM))
-		room *= 2;
-	rc = kv_reserve(oc->nc->kv, room);
-	if (rc == -DFS_ERR_IO)
-		log_warn("cannot reserve disk space for the name log");
-	/* nothing was written: IO here must not make the daemon exit */
-	return rc == 0 ? DFS_OK : rc == -DFS_ERR_NOSPC ? DFS_ERR_NOSPC :
-	    DFS_ERR_SERVERFAULT;
-}
-
-/* Returns the op's status after the table's generic checks. */
-static dfs_stat
-run_one(void *ctx, const void *argop, void *resop)
-{
-	struct op_ctx		*oc = ctx;
-	const name_argop	*arg = argop;
-	name_resop		*res = resop;
-	const struct op_desc	*d = op_lookup_desc(arg->op);
-	dfs_stat		 st;
-	int			 was_dirty;
-
-	/* ILLEGAL is not an arm of name_resop: the default arm encodes */
-	res->op = d == &optab[OP_ILLEGAL] ? OP_ILLEGAL : arg->op;
-	if ((d->flags & OPF_NEED_FH) && oc->cur == 0)
+	(void)argop;
+	if ((flags & OPF_NEED_FH) && oc->cur == 0)
 		return DFS_ERR_NOFILEHANDLE;
-	st = reserve(oc, d);
-	if (st != DFS_OK)
-		return st;
-	was_dirty = kv_dirty(oc->nc->kv);
-	st = d->fn(oc, arg, res);
-	/* the table's flags are the truth about which ops write */
-	assert((d->flags & OPF_MUTATES) || was_dirty ||
-	    !kv_dirty(oc->nc->kv));
-	return st;
+	return DFS_OK;
 }
 
-/* Returns the op's name, for logs. */
-static const char *
-opname(const void *argop)
-{
-	return op_lookup_desc(((const name_argop *)argop)->op)->name;
-}
-
-/* Returns the op's table slot (0 for unknown codes). */
-static u_int
-slot(const void *argop)
-{
-	return (u_int)(op_lookup_desc(((const name_argop *)argop)->op) -
-	    optab);
-}
-
-/* Returns the name in a slot, NULL if unused. */
-static const char *
-slotname(u_int i)
-{
-	return i < NOPS ? optab[i].name : NULL;
-}
-
-/* Returns the daemon's op counters. */
-static struct op_counter *
-counters(void *ctx)
-{
-	return ((struct op_ctx *)ctx)->nc->counters;
-}
-
+/* A changing op reserves twice NAMED_OP_ROOM (its log bytes and the
+ * checkpoint's); REGISTER (OPF_LASTROOM) may take the last of it, which
+ * changes only with the cluster (a heartbeat writes nothing), so servers
+ * stay registered on a full disk. */
 static const struct compound name_compound = {
-	.prog = "name",
-	.argsz = sizeof(name_argop),
-	.ressz = sizeof(name_resop),
-	.resu_off = offsetof(name_resop, name_resop_u),
-	.run_one = run_one,
-	.opname = opname,
-	.nslots = NOPS,
-	.slot = slot,
-	.slotname = slotname,
-	.counters = counters,
+	COMPOUND_PROG(name, optab),
+	.check = check,
+	.room = NAMED_OP_ROOM,
 };
 
 /* Appends counter `name` to a STATS result.  Returns 0 or -1. */
@@ -211,7 +120,7 @@ op_stats(struct op_ctx *oc, const name_argop *arg, name_resop *res)
 	dfs_stat	 st;
 
 	(void)arg;
-	st = compound_stats(&name_compound, oc, sr);
+	st = compound_stats(&name_compound, oc->cs.counters, sr);
 	if (st != DFS_OK)
 		return st;
 	kv_counts(oc->nc->kv, &kc);
@@ -268,10 +177,12 @@ name_compound_1_svc(name_compound_args *args, name_compound_res *res,
 	memset(res, 0, sizeof(*res));
 	oc.nc = named;
 	oc.rq = rq;
+	oc.cs.counters = named->counters;
+	oc.cs.kv = named->kv;
 	caller_ids(rq, &oc);
 	if (locks_ahead(&oc, args->ops.ops_val, args->ops.ops_len))
 		return FALSE;	/* parked: run when the lock server answers */
-	st = compound_run(&name_compound, &oc, args->ops.ops_val,
+	st = compound_run(&name_compound, &oc, &oc.cs, args->ops.ops_val,
 	    args->ops.ops_len, &vals, &n);
 	locks_ahead_free(&oc);
 	if (st == DFS_ERR_IO)
@@ -289,11 +200,6 @@ compound(void *args, void *res, struct svc_req *rq)
 {
 	return name_compound_1_svc(args, res, rq);
 }
-
-/* svc_dispatch() decodes into buffers of DISPATCH_MAXSZ bytes */
-_Static_assert(sizeof(name_compound_args) <= DISPATCH_MAXSZ &&
-    sizeof(name_compound_res) <= DISPATCH_MAXSZ,
-    "a COMPOUND's args or result outgrew the dispatcher's buffer");
 
 static const struct svc_prog name_prog = {
 	(xdrproc_t)xdr_name_compound_args,

@@ -7,7 +7,11 @@
  * entries go at the tail with the directory's next cookie, so a READDIR
  * resuming from a cookie sees every entry added since, exactly once, and
  * a removed cookie is detected (BADCOOKIE) instead of silently skipped.
- * Callers write the directory's inode afterwards.
+ * READDIR pages from any cookie in O(count); adding or removing an entry
+ * is O(1).  Callers write the directory's inode afterwards.
+ *
+ * The records' encoding and keys are record.c's, the only other file of
+ * dfs-named this one calls.
  *
  * LOOKUP is the hot path (every stat walks a path), so the name index is
  * also kept in a direct-mapped cache in memory, slot by hash of
@@ -22,65 +26,26 @@
 #include "kv.h"
 #include "named.h"
 
-#define EKEY_MAX	(9 + DFS_MAXNAMELEN)
-
-struct cnode {
-	uint64_t	child;
-	dfs_ftype	type;
-	uint64_t	prev, next;
-	uint32_t	namelen;
-	char		name[DFS_MAXNAMELEN + 1];
-};
-
-static size_t
-ekey(unsigned char *key, uint64_t dir, const char *name, size_t len)
-{
-	key_id(key, 'e', dir);
-	memcpy(key + 9, name, len);
-	return 9 + len;
-}
-
-static void
-ckey(unsigned char *key, uint64_t dir, uint64_t cookie)
-{
-	unsigned char	tmp[9];
-
-	key_id(key, 'c', dir);
-	key_id(tmp, 'c', cookie);
-	memcpy(key + 9, tmp + 1, 8);
-}
-
 /* Reads list node `cookie`.  Returns 0, -DFS_ERR_NOENT or -DFS_ERR_IO. */
 static int
 cnode_get(struct named_ctx *nc, uint64_t dir, uint64_t cookie,
     struct cnode *cn)
 {
-	unsigned char	 key[17];
+	unsigned char	 key[KEY_NODE_LEN];
 	struct dec	 d = { 0 };
-	const void	*name;
 	void		*val;
 	size_t		 vlen;
 	int		 rc;
 
-	ckey(key, dir, cookie);
+	key_node(key, dir, cookie);
 	rc = kv_get(nc->kv, key, sizeof(key), &val, &vlen);
 	if (rc != 0)
 		return rc;
 	d.p = val;
 	d.len = vlen;
-	cn->child = dec_u64(&d);
-	cn->type = (dfs_ftype)dec_u32(&d);
-	cn->prev = dec_u64(&d);
-	cn->next = dec_u64(&d);
-	cn->namelen = dec_u32(&d);
-	name = cn->namelen <= DFS_MAXNAMELEN ? dec_bytes(&d, cn->namelen) :
-	    NULL;
-	if (name != NULL) {
-		memcpy(cn->name, name, cn->namelen);
-		cn->name[cn->namelen] = '\0';
-	}
+	rc = cnode_decode(&d, cn);
 	free(val);
-	return name == NULL ? -DFS_ERR_IO : 0;
+	return rc;
 }
 
 /* Writes list node `cookie`.  Returns 0 or -DFS_ERR_IO. */
@@ -88,17 +53,12 @@ static int
 cnode_put(struct named_ctx *nc, uint64_t dir, uint64_t cookie,
     const struct cnode *cn)
 {
-	unsigned char	key[17];
+	unsigned char	key[KEY_NODE_LEN];
 	struct enc	e = { 0 };
 	int		rc;
 
-	ckey(key, dir, cookie);
-	enc_u64(&e, cn->child);
-	enc_u32(&e, (uint32_t)cn->type);
-	enc_u64(&e, cn->prev);
-	enc_u64(&e, cn->next);
-	enc_u32(&e, cn->namelen);
-	enc_bytes(&e, cn->name, cn->namelen);
+	key_node(key, dir, cookie);
+	cnode_encode(cn, &e);
 	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key, sizeof(key), e.p,
 	    e.len);
 	free(e.p);
@@ -177,7 +137,7 @@ dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
     size_t len, struct dentry *de)
 {
 	struct dcache_ent	*slot = dcache_slot(nc, dir, name, len);
-	unsigned char		 key[EKEY_MAX];
+	unsigned char		 key[KEY_ENTRY_MAX];
 	struct dec		 d = { 0 };
 	void			*val;
 	size_t			 vlen;
@@ -187,17 +147,15 @@ dirent_get(struct named_ctx *nc, uint64_t dir, const char *name,
 		*de = slot->de;
 		return 0;
 	}
-	rc = kv_get(nc->kv, key, ekey(key, dir, name, len), &val, &vlen);
+	rc = kv_get(nc->kv, key, key_entry(key, dir, name, len), &val, &vlen);
 	if (rc != 0)
 		return rc;
 	d.p = val;
 	d.len = vlen;
-	de->child = dec_u64(&d);
-	de->cookie = dec_u64(&d);
-	de->type = (dfs_ftype)dec_u32(&d);
+	rc = dentry_decode(&d, de);
 	free(val);
-	if (d.err)
-		return -DFS_ERR_IO;
+	if (rc != 0)
+		return rc;
 	dcache_fill(slot, dir, name, len, de);
 	return 0;
 }
@@ -211,8 +169,9 @@ int
 dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,
     size_t len, uint64_t child, dfs_ftype type)
 {
-	unsigned char	key[EKEY_MAX];
+	unsigned char	key[KEY_ENTRY_MAX];
 	struct cnode	cn;
+	struct dentry	de;
 	struct enc	e = { 0 };
 	uint64_t	cookie = dir->nextcookie++;
 	int		rc;
@@ -234,15 +193,16 @@ dirent_add(struct named_ctx *nc, struct inode *dir, const char *name,
 	dir->nentries++;
 	if (type == DFS_FTYPE_DIR)
 		dir->nsubdirs++;
-	enc_u64(&e, child);
-	enc_u64(&e, cookie);
-	enc_u32(&e, (uint32_t)type);
+	de.child = child;
+	de.cookie = cookie;
+	de.type = type;
+	dentry_encode(&de, &e);
 	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key,
-	    ekey(key, dir->id, name, len), e.p, e.len);
+	    key_entry(key, dir->id, name, len), e.p, e.len);
 	free(e.p);
 	if (rc == 0)
 		dcache_fill(dcache_slot(nc, dir->id, name, len), dir->id,
-		    name, len, &(struct dentry){ child, cookie, type });
+		    name, len, &de);
 	return rc;
 }
 
@@ -254,7 +214,7 @@ int
 dirent_remove(struct named_ctx *nc, struct inode *dir, const char *name,
     size_t len)
 {
-	unsigned char		 key[EKEY_MAX];
+	unsigned char		 key[KEY_ENTRY_MAX];
 	struct dcache_ent	*slot;
 	struct dentry		 de;
 	struct cnode		 cn;
@@ -282,10 +242,10 @@ dirent_remove(struct named_ctx *nc, struct inode *dir, const char *name,
 	dir->nentries--;
 	if (de.type == DFS_FTYPE_DIR)
 		dir->nsubdirs--;
-	ckey(key, dir->id, de.cookie);
-	rc = kv_del(nc->kv, key, 17);
+	key_node(key, dir->id, de.cookie);
+	rc = kv_del(nc->kv, key, KEY_NODE_LEN);
 	if (rc == 0)
-		rc = kv_del(nc->kv, key, ekey(key, dir->id, name, len));
+		rc = kv_del(nc->kv, key, key_entry(key, dir->id, name, len));
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * named.h -- dfs-named's private interfaces, grouped by file.
  *
- * The daemon owns one struct named_ctx (state.c opens it on a lib/kv.h
+ * The daemon owns one struct named_ctx (ctx.c sets it up on a lib/kv.h
  * store); every COMPOUND gets a struct op_ctx holding the current and
  * saved objects.  Object ids are file ids; 0 means "none".
  */
@@ -120,6 +120,7 @@ struct named_ctx {
 
 /* Per COMPOUND. */
 struct op_ctx {
+	struct compound_state	 cs;		/* lib/compound.c's */
 	struct named_ctx	*nc;
 	uint64_t		 cur;		/* current object, 0: none */
 	uint64_t		 saved;		/* saved object, 0: none */
@@ -163,7 +164,17 @@ struct dcache_ent {
 	struct dentry	de;
 };
 
-/* Fixed-width big-endian record encoding (state.c). */
+/* A node of a directory's entry list, as dirent.c stores it under 'c' +
+ * dirid + cookie. */
+struct cnode {
+	uint64_t	child;
+	dfs_ftype	type;
+	uint64_t	prev, next;
+	uint32_t	namelen;
+	char		name[DFS_MAXNAMELEN + 1];
+};
+
+/* Fixed-width big-endian record encoding (record.c). */
 struct enc {
 	unsigned char	*p;
 	size_t		 len, cap;
@@ -175,12 +186,48 @@ struct dec {
 	int			 err;	/* ran past the end */
 };
 
-/* --- state.c: meta record, inodes, clock --- */
+/*
+ * The files below, bottom up: record.c calls none of them; state.c
+ * calls record.c; dirent.c calls record.c, servers.c and prov.c call
+ * record.c and state.c; ctx.c sets them all up.  The handlers (op_*.c)
+ * and compound.c sit on top.
+ */
+
+/* --- record.c: keys, encoding, each record's codec --- */
+#define KEY_ENTRY_MAX	(9 + DFS_MAXNAMELEN)	/* 'e' dirid name */
+#define KEY_NODE_LEN	17			/* 'c' dirid cookie */
+void	enc_u32(struct enc *e, uint32_t v);
+void	enc_u64(struct enc *e, uint64_t v);
+void	enc_bytes(struct enc *e, const void *p, size_t len);
+uint32_t dec_u32(struct dec *d);
+uint64_t dec_u64(struct dec *d);
+const void *dec_bytes(struct dec *d, size_t len);
+void	key_id(unsigned char *key, char tag, uint64_t id);
+size_t	key_entry(unsigned char *key, uint64_t dir, const char *name,
+	    size_t len);
+void	key_node(unsigned char *key, uint64_t dir, uint64_t cookie);
+void	meta_encode(const struct named_ctx *nc, struct enc *e);
+int	meta_decode(struct dec *d, struct named_ctx *nc);
+void	inode_encode(const struct inode *ino, struct enc *e);
+int	inode_decode(struct dec *d, struct inode *ino);
+void	dentry_encode(const struct dentry *de, struct enc *e);
+int	dentry_decode(struct dec *d, struct dentry *de);
+void	cnode_encode(const struct cnode *cn, struct enc *e);
+int	cnode_decode(struct dec *d, struct cnode *cn);
+void	srv_encode(const struct srv *s, struct enc *e);
+int	srv_decode(struct dec *d, struct srv *s);
+
+/* --- ctx.c: the context's life cycle --- */
 int	named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
 	    char *err, size_t errlen);
 void	named_release(struct named_ctx *nc);
+
+/* --- state.c: meta record, inodes, clock --- */
+int	meta_load(struct named_ctx *nc, char *err, size_t errlen);
 int	named_save_meta(struct named_ctx *nc);
 int64_t	now_ns(void);
+int	inode_cache_init(struct named_ctx *nc);
+void	inode_cache_release(struct named_ctx *nc);
 int	inode_get(struct named_ctx *nc, uint64_t id, struct inode *ino);
 int	inode_put(struct named_ctx *nc, const struct inode *ino);
 int	inode_del(struct named_ctx *nc, uint64_t id);
@@ -194,13 +241,6 @@ int	inode_path(struct named_ctx *nc, const struct inode *ino, char **path,
 int	inode_child_path(struct named_ctx *nc, const struct inode *dir,
 	    const char *name, size_t len, char **path, size_t *plen);
 int	inode_is_below(struct named_ctx *nc, uint64_t dir, uint64_t anc);
-void	enc_u32(struct enc *e, uint32_t v);
-void	enc_u64(struct enc *e, uint64_t v);
-void	enc_bytes(struct enc *e, const void *p, size_t len);
-uint32_t dec_u32(struct dec *d);
-uint64_t dec_u64(struct dec *d);
-const void *dec_bytes(struct dec *d, size_t len);
-void	key_id(unsigned char *key, char tag, uint64_t id);
 
 /* --- locks.c: asking the lock server before a mutation --- */
 /*
@@ -291,7 +331,6 @@ int	fh_make(const struct named_ctx *nc, uint64_t id, dfs_fh *out);
 void	attr_fill(const struct inode *ino, dfs_attr *a);
 int	loc_fill(const struct named_ctx *nc, const struct inode *ino,
 	    dfs_loc *loc);
-dfs_stat op_illegal(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_putrootfh(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_putfh(struct op_ctx *, const name_argop *, name_resop *);
 dfs_stat op_getfh(struct op_ctx *, const name_argop *, name_resop *);

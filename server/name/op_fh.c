@@ -1,7 +1,7 @@
 /*
- * op_fh.c -- the handle ops (PUTROOTFH, PUTFH, GETFH, SAVEFH, RESTOREFH,
- * ILLEGAL) and the helpers every handler shares to reach the current
- * object and fill results.
+ * op_fh.c -- the handle ops (PUTROOTFH, PUTFH, GETFH, SAVEFH, RESTOREFH)
+ * and the helpers every handler shares to reach the current object and
+ * fill results.  (ILLEGAL is lib/compound.c's.)
  *
  * The current and saved objects are file ids in struct op_ctx; an op
  * that uses one re-reads it, so an object removed earlier in the same
@@ -107,19 +107,6 @@ loc_fill(const struct named_ctx *nc, const struct inode *ino, dfs_loc *loc)
 		return -DFS_ERR_NOMEM;
 	return srv_fill_ids(nc, ino->repl, ino->nrepl,
 	    &loc->servers.servers_val, &loc->servers.servers_len);
-}
-
-/*
- * Opcode: ILLEGAL (and every unknown op code)
- * Reads and changes nothing.  Returns OP_ILLEGAL.
- */
-dfs_stat
-op_illegal(struct op_ctx *oc, const name_argop *arg, name_resop *res)
-{
-	(void)oc;
-	(void)arg;
-	(void)res;
-	return DFS_ERR_OP_ILLEGAL;
 }
 
 /*

@@ -20,6 +20,10 @@
  * accepted: it keeps its own locks durably.  hold_ms is durable with the
  * record, and a restarted name server counts every server as just seen,
  * so a restart only delays a takeover.
+ *
+ * The record's encoding is record.c's; of the rest of dfs-named this
+ * file calls only state.c, for the meta record that holds the next
+ * server id.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,42 +46,21 @@ srv_free(struct srv *s)
 	free(s);
 }
 
-/* Parses a server record.  Returns the new server, or NULL. */
+/* Parses server `id`'s record.  Returns the new server, or NULL. */
 static struct srv *
-srv_decode(uint64_t id, const void *val, size_t vlen)
+srv_from_record(uint64_t id, const void *val, size_t vlen)
 {
 	struct dec	 d = { val, vlen, 0, 0 };
 	struct srv	*s;
-	const char	*p;
-	uint32_t	 n, i, plen;
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	s->id = id;
-	s->kind = (dfs_srvkind)dec_u32(&d);
-	s->port = dec_u32(&d);
-	n = dec_u32(&d);
-	p = n <= DFS_MAXHOSTLEN ? dec_bytes(&d, n) : NULL;
-	if (p != NULL)
-		memcpy(s->host, p, n);
-	n = dec_u32(&d);
-	for (i = 0; p != NULL && n <= DFS_MAXPREFIXES && i < n; i++) {
-		plen = dec_u32(&d);
-		p = dec_bytes(&d, plen);
-		s->prefixes[i] = p == NULL ? NULL : strndup(p, plen);
-		if (s->prefixes[i] == NULL)
-			p = NULL;
-		else
-			s->nprefixes++;
-	}
-	if (p == NULL || n > DFS_MAXPREFIXES) {
+	if (srv_decode(&d, s) != 0) {
 		srv_free(s);
 		return NULL;
 	}
-	/* optional: records written before lock authority had none */
-	if (d.off < d.len)
-		s->hold_ms = dec_u32(&d);
 	return s;
 }
 
@@ -87,20 +70,10 @@ srv_put(struct named_ctx *nc, const struct srv *s)
 {
 	unsigned char	key[9];
 	struct enc	e = { 0 };
-	unsigned int	i;
 	int		rc;
 
 	key_id(key, 's', s->id);
-	enc_u32(&e, (uint32_t)s->kind);
-	enc_u32(&e, s->port);
-	enc_u32(&e, (uint32_t)strlen(s->host));
-	enc_bytes(&e, s->host, strlen(s->host));
-	enc_u32(&e, s->nprefixes);
-	for (i = 0; i < s->nprefixes; i++) {
-		enc_u32(&e, (uint32_t)strlen(s->prefixes[i]));
-		enc_bytes(&e, s->prefixes[i], strlen(s->prefixes[i]));
-	}
-	enc_u32(&e, s->hold_ms);
+	srv_encode(s, &e);
 	rc = e.err ? -DFS_ERR_IO : kv_put(nc->kv, key, sizeof(key), e.p,
 	    e.len);
 	free(e.p);
@@ -148,7 +121,7 @@ srv_load_one(void *arg, const void *key, size_t klen, const void *val,
 		return 0;
 	if (nc->nsrvs == DFS_MAXSERVERS)
 		return -1;
-	s = srv_decode(dec_u64(&d), val, vlen);
+	s = srv_from_record(dec_u64(&d), val, vlen);
 	if (s == NULL)
 		return -1;
 	s->seen_ms = now_ms();

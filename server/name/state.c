@@ -1,25 +1,11 @@
 /*
  * state.c -- dfs-named's persistent namespace on lib/kv.h.
  *
- * Key layout (binary keys, ids big-endian, records encoded field by field
- * with enc_*()/dec_*(), never as raw structs):
- *
- *	"m"			meta: instance, secret, next file id, next
- *				server id
- *	'i' fileid		inode: type, mode, uid, gid, size, mtime,
- *				ctime, vers, parent, entry counts, the
- *				directory's cookie list (head, tail, next
- *				cookie), replica server ids, name in parent
- *	'e' dirid name		entry: child fileid, cookie, type
- *	'c' dirid cookie	list node: child, type, prev, next, name
- *	's' srvid		server registration (servers.c)
- *	'p' fileid		a file CREATE made and no COMMIT yet: its
- *				creation time (prov.c)
- *
- * Entries form a doubly linked list in cookie order per directory, so
- * READDIR pages from any cookie in O(count), and adding or removing an
- * entry is O(1).  Cookies are never reused within a directory, so a
- * cookie whose entry is gone answers BADCOOKIE rather than skipping.
+ * The records and their keys are record.c's; this file keeps the meta
+ * record (ids and counters) and the objects, through a write-through
+ * cache, and walks parents to build paths.  It calls only record.c and
+ * lib/kv.h: the modules above it (dirent.c, servers.c, prov.c, ctx.c)
+ * call into it, never the other way round.
  *
  * Crash design: every handler validates first and only then writes, with
  * kv_put()/kv_del(), into the COMPOUND's batch; name_compound_1_svc()
@@ -41,12 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bytes.h"
-#include "fh.h"
 #include "kv.h"
 #include "named.h"
-
-#define INODE_FORMAT	1
 
 static const unsigned char meta_key[1] = { 'm' };
 
@@ -59,98 +41,6 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* --- encoding --- */
-
-static void
-enc_grow(struct enc *e, size_t more)
-{
-	unsigned char	*np;
-	size_t		 ncap;
-
-	if (e->err || e->len + more <= e->cap)
-		return;
-	ncap = e->cap ? e->cap : 256;
-	while (ncap < e->len + more)
-		ncap *= 2;
-	np = realloc(e->p, ncap);
-	if (np == NULL) {
-		e->err = 1;
-		return;
-	}
-	e->p = np;
-	e->cap = ncap;
-}
-
-void
-enc_bytes(struct enc *e, const void *p, size_t len)
-{
-	enc_grow(e, len);
-	if (e->err || len == 0)
-		return;
-	memcpy(e->p + e->len, p, len);
-	e->len += len;
-}
-
-void
-enc_u32(struct enc *e, uint32_t v)
-{
-	unsigned char	b[4];
-
-	be32_put(b, v);
-	enc_bytes(e, b, 4);
-}
-
-void
-enc_u64(struct enc *e, uint64_t v)
-{
-	unsigned char	b[8];
-
-	be64_put(b, v);
-	enc_bytes(e, b, 8);
-}
-
-/* Returns a pointer to the next `len` bytes, or NULL (and sets err). */
-const void *
-dec_bytes(struct dec *d, size_t len)
-{
-	const void	*p;
-
-	if (d->err || len > d->len - d->off) {
-		d->err = 1;
-		return NULL;
-	}
-	p = d->p + d->off;
-	d->off += len;
-	return p;
-}
-
-uint32_t
-dec_u32(struct dec *d)
-{
-	const unsigned char	*p = dec_bytes(d, 4);
-
-	return p != NULL ? be32_get(p) : 0;
-}
-
-uint64_t
-dec_u64(struct dec *d)
-{
-	uint64_t	hi = dec_u32(d);
-
-	return hi << 32 | dec_u32(d);
-}
-
-/* Writes the 9-byte key `tag` + big-endian id to `key`. */
-void
-key_id(unsigned char *key, char tag, uint64_t id)
-{
-	int	i;
-
-	key[0] = (unsigned char)tag;
-	for (i = 8; i >= 1; i--, id >>= 8)
-		key[i] = (unsigned char)(id & 0xff);
-}
-
 /* --- meta --- */
 
 /* Writes the meta record (ids and counters).  Returns 0 or -DFS_ERR_IO. */
@@ -160,10 +50,7 @@ named_save_meta(struct named_ctx *nc)
 	struct enc	e = { 0 };
 	int		rc;
 
-	enc_u64(&e, nc->instance);
-	enc_u64(&e, nc->secret);
-	enc_u64(&e, nc->nextid);
-	enc_u64(&e, nc->nextsrv);
+	meta_encode(nc, &e);
 	rc = e.err ? -DFS_ERR_IO :
 	    kv_put(nc->kv, meta_key, sizeof(meta_key), e.p, e.len);
 	free(e.p);
@@ -184,12 +71,9 @@ meta_get(struct named_ctx *nc)
 		return rc;
 	d.p = val;
 	d.len = vlen;
-	nc->instance = dec_u64(&d);
-	nc->secret = dec_u64(&d);
-	nc->nextid = dec_u64(&d);
-	nc->nextsrv = dec_u64(&d);
+	rc = meta_decode(&d, nc);
 	free(val);
-	return d.err ? -DFS_ERR_IO : 0;
+	return rc;
 }
 
 /* First start: random instance and secret, the root directory.  Returns
@@ -225,122 +109,37 @@ meta_create(struct named_ctx *nc, char *err, size_t errlen)
 }
 
 /*
- * Sets up `nc` over the open store `kv` (which it does not own): loads
- * or creates the meta record and root, loads the servers.  Returns 0 or
- * a negative dfs_stat with a message in err.
+ * Loads the meta record, or on the first start creates it and the root
+ * directory.  Returns 0, or a negative dfs_stat with a message in err.
  */
 int
-named_init(struct named_ctx *nc, struct kv *kv, unsigned int hb_ms,
-    char *err, size_t errlen)
+meta_load(struct named_ctx *nc, char *err, size_t errlen)
 {
 	int	rc;
 
-	memset(nc, 0, sizeof(*nc));
-	nc->kv = kv;
-	nc->heartbeat_ms = hb_ms;
-	nc->prov_age_s = NAMED_PROV_AGE_DEFAULT;
-	nc->icache = calloc(NAMED_ICACHE, sizeof(*nc->icache));
-	if (nc->icache == NULL || dirent_cache_init(nc) != 0) {
-		named_release(nc);
-		snprintf(err, errlen, "cannot allocate the caches");
-		return -DFS_ERR_NOMEM;
-	}
 	rc = meta_get(nc);
 	if (rc == -DFS_ERR_NOENT)
 		rc = meta_create(nc, err, errlen);
 	else if (rc != 0)
 		snprintf(err, errlen, "corrupt meta record");
-	if (rc == 0 && srv_load(nc) != 0) {
-		snprintf(err, errlen, "corrupt server records");
-		rc = -DFS_ERR_IO;
-	}
-	if (rc == 0 && prov_load(nc) != 0) {
-		snprintf(err, errlen, "corrupt provisional file records");
-		rc = -DFS_ERR_IO;
-	}
 	return rc;
-}
-
-/* Frees what named_init() allocated and drops the lock server
- * connection; the store stays open. */
-void
-named_release(struct named_ctx *nc)
-{
-	group_release(nc);
-	srv_release(nc);
-	prov_release(nc);
-	peer_close(&nc->lockd);
-	dirent_cache_release(nc);
-	free(nc->icache);
-	nc->icache = NULL;
 }
 
 /* --- inodes --- */
 
-static void
-inode_encode(const struct inode *ino, struct enc *e)
+/* Allocates nc's object cache.  Returns 0 or -DFS_ERR_NOMEM. */
+int
+inode_cache_init(struct named_ctx *nc)
 {
-	uint32_t	i;
-
-	enc_u32(e, INODE_FORMAT);
-	enc_u32(e, (uint32_t)ino->type);
-	enc_u32(e, ino->mode);
-	enc_u32(e, ino->uid);
-	enc_u32(e, ino->gid);
-	enc_u64(e, ino->size);
-	enc_u64(e, (uint64_t)ino->mtime);
-	enc_u64(e, (uint64_t)ino->ctime);
-	enc_u64(e, ino->vers);
-	enc_u64(e, ino->parent);
-	enc_u64(e, ino->nentries);
-	enc_u64(e, ino->nsubdirs);
-	enc_u64(e, ino->head);
-	enc_u64(e, ino->tail);
-	enc_u64(e, ino->nextcookie);
-	enc_u32(e, ino->nrepl);
-	for (i = 0; i < ino->nrepl; i++)
-		enc_u64(e, ino->repl[i]);
-	enc_u32(e, ino->namelen);
-	enc_bytes(e, ino->name, ino->namelen);
+	nc->icache = calloc(NAMED_ICACHE, sizeof(*nc->icache));
+	return nc->icache != NULL ? 0 : -DFS_ERR_NOMEM;
 }
 
-/* Returns 0 or -DFS_ERR_IO for a record that does not parse. */
-static int
-inode_decode(struct dec *d, struct inode *ino)
+void
+inode_cache_release(struct named_ctx *nc)
 {
-	const void	*name;
-	uint32_t	 i;
-
-	if (dec_u32(d) != INODE_FORMAT)
-		return -DFS_ERR_IO;
-	ino->type = (dfs_ftype)dec_u32(d);
-	ino->mode = dec_u32(d);
-	ino->uid = dec_u32(d);
-	ino->gid = dec_u32(d);
-	ino->size = dec_u64(d);
-	ino->mtime = (int64_t)dec_u64(d);
-	ino->ctime = (int64_t)dec_u64(d);
-	ino->vers = dec_u64(d);
-	ino->parent = dec_u64(d);
-	ino->nentries = dec_u64(d);
-	ino->nsubdirs = dec_u64(d);
-	ino->head = dec_u64(d);
-	ino->tail = dec_u64(d);
-	ino->nextcookie = dec_u64(d);
-	ino->nrepl = dec_u32(d);
-	if (ino->nrepl > DFS_MAXREPLICAS)
-		return -DFS_ERR_IO;
-	for (i = 0; i < ino->nrepl; i++)
-		ino->repl[i] = dec_u64(d);
-	ino->namelen = dec_u32(d);
-	if (ino->namelen > DFS_MAXNAMELEN)
-		return -DFS_ERR_IO;
-	name = dec_bytes(d, ino->namelen);
-	if (d->err)
-		return -DFS_ERR_IO;
-	memcpy(ino->name, name, ino->namelen);
-	ino->name[ino->namelen] = '\0';
-	return 0;
+	free(nc->icache);
+	nc->icache = NULL;
 }
 
 /* Returns the cache slot of object `id`. */

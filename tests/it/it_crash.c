@@ -2,19 +2,19 @@
  * it_crash.c -- kill -9 each daemon mid-workload; nothing acknowledged
  * may be lost (DESIGN.md invariant 6).
  *
- * A workload runs against one daemon while a forked helper sends it
- * SIGKILL after a short delay.  Every operation whose reply arrived is
- * recorded; the first failed call ends the workload.  The daemon is then
- * restarted on the same state directory and port, and every recorded
- * create, rename, lock and commit must still be there, with the same
- * handles and lock ids.
+ * A workload runs against one daemon while a thread sends it SIGKILL
+ * once KILL_AFTER_OPS of its operations were acknowledged.  Every
+ * operation whose reply arrived is recorded; the first failed call ends
+ * the workload.  The daemon is then restarted on the same state
+ * directory and port, and every recorded create, rename, lock and commit
+ * must still be there, with the same handles and lock ids.
  */
-#include <sys/wait.h>
-
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -24,7 +24,8 @@
 #include "harness.h"
 
 #define MAXWORK		4096
-#define KILL_AFTER_MS	300
+#define KILL_AFTER_OPS	100	/* acknowledged before the kill */
+#define KILL_LATEST_MS	20000
 
 static struct cluster	cl;
 
@@ -40,32 +41,55 @@ suite_clean(void)
 	return cluster_stop(&cl) == 0 ? 0 : -1;
 }
 
-/* Forks a helper that SIGKILLs `pid` after `ms`.  Returns its pid.  It
- * execs a shell, so it carries none of the test's heap (which memcheck
- * would report as lost at its exit). */
-static pid_t
-kill_later(pid_t pid, unsigned int ms)
-{
-	char	cmd[64];
-	pid_t	k;
+/*
+ * The killer: a thread that SIGKILLs a daemon once the workload has had
+ * KILL_AFTER_OPS operations acknowledged, so the kill lands in the middle
+ * of the workload however loaded the machine is (a kill after a fixed
+ * time could come before the first acknowledgement).  A workload that
+ * stops early does not keep it waiting past KILL_LATEST_MS.
+ */
+struct killer {
+	pthread_t	 thr;
+	pid_t		 pid;
+	int		*acked;		/* written by the workload */
+};
 
-	snprintf(cmd, sizeof(cmd), "sleep %u.%03u; kill -9 %ld", ms / 1000,
-	    ms % 1000, (long)pid);
-	k = fork();
-	if (k == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	return k;
+static void *
+killer_run(void *arg)
+{
+	struct killer		*k = arg;
+	struct timespec		 nap = { 0, 1000000L };
+	unsigned long long	 end = cutest_ms() + KILL_LATEST_MS;
+
+	while (__atomic_load_n(k->acked, __ATOMIC_ACQUIRE) < KILL_AFTER_OPS &&
+	    cutest_ms() < end)
+		nanosleep(&nap, NULL);
+	(void)kill(k->pid, SIGKILL);
+	return NULL;
 }
 
-/* After the workload: reap the killer and the daemon, then restart it. */
+/* Starts a killer of `pid` watching *acked. */
 static void
-restart(struct dproc *d, pid_t killer)
+kill_after(struct killer *k, pid_t pid, int *acked)
 {
-	int	st;
+	k->pid = pid;
+	k->acked = acked;
+	__atomic_store_n(acked, 0, __ATOMIC_RELEASE);
+	CU_ASSERT_FATAL(pthread_create(&k->thr, NULL, killer_run, k) == 0);
+}
 
-	waitpid(killer, &st, 0);
+/* One more operation acknowledged. */
+static void
+acked_one(int *acked)
+{
+	__atomic_add_fetch(acked, 1, __ATOMIC_RELEASE);
+}
+
+/* After the workload: join the killer, reap the daemon, restart it. */
+static void
+restart(struct dproc *d, struct killer *k)
+{
+	pthread_join(k->thr, NULL);
 	CU_ASSERT_EQUAL(harness_kill9(d), 0);
 	CU_ASSERT_EQUAL_FATAL(harness_start(d), 0);
 }
@@ -171,7 +195,8 @@ test_crash__named(void)
 	name_compound_res		res;
 	CLIENT				*c;
 	char				name[32], to[32];
-	pid_t				killer;
+	struct killer			killer;
+	static int			acked;
 	int				i, lost = 0;
 
 	c = harness_clnt(&cl.named);
@@ -180,12 +205,13 @@ test_crash__named(void)
 	name_req_mkdir(&r, "nc");
 	CU_ASSERT_EQUAL_FATAL(name_call(c, &r, &res), RPC_SUCCESS);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-	killer = kill_later(cl.named.pid, KILL_AFTER_MS);
+	kill_after(&killer, cl.named.pid, &acked);
 	for (w.n = 0; w.n < MAXWORK; w.n++) {
 		snprintf(name, sizeof(name), "f%d", w.n);
 		snprintf(to, sizeof(to), "r%d", w.n);
 		if (!try_create(c, "nc", name, &w.fh[w.n]))
 			break;
+		acked_one(&acked);
 		if (w.n % 2 == 0) {
 			if (!try_rename(c, "nc", name, to)) {
 				/* the create was acknowledged */
@@ -198,7 +224,7 @@ test_crash__named(void)
 	clnt_destroy(c);
 	CU_ASSERT(w.n > 0);
 	CU_ASSERT(w.n < MAXWORK);	/* the kill really hit mid-workload */
-	restart(&cl.named, killer);
+	restart(&cl.named, &killer);
 	c = harness_clnt(&cl.named);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (i = 0; i < w.n; i++) {
@@ -223,20 +249,22 @@ test_crash__lockd(void)
 	static const dfs_lockid	nobody;
 	CLIENT			*c;
 	char			path[32];
-	pid_t			killer;
+	struct killer		killer;
+	static int		acked;
 	int			i, n, lost = 0;
 
 	c = harness_clnt(&cl.lockd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	killer = kill_later(cl.lockd.pid, KILL_AFTER_MS);
+	kill_after(&killer, cl.lockd.pid, &acked);
 	for (n = 0; n < MAXWORK; n++) {
 		snprintf(path, sizeof(path), "/lk/%d", n);
 		if (harness_lock(c, path, DFS_LOCK_EXCL, 0, &ids[n]) != DFS_OK)
 			break;
+		acked_one(&acked);
 	}
 	clnt_destroy(c);
 	CU_ASSERT(n > 0 && n < MAXWORK);
-	restart(&cl.lockd, killer);
+	restart(&cl.lockd, &killer);
 	c = harness_clnt(&cl.lockd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (i = 0; i < n; i++) {
@@ -312,7 +340,8 @@ test_crash__filed(void)
 	name_compound_res	res;
 	CLIENT			*nc, *fc;
 	char			name[32], data[64];
-	pid_t			killer;
+	struct killer		killer;
+	static int		acked;
 	int			i, n, lost = 0;
 
 	nc = harness_clnt(&cl.named);
@@ -322,7 +351,7 @@ test_crash__filed(void)
 	name_req_mkdir(&r, "fc");
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-	killer = kill_later(cl.filed[0].pid, KILL_AFTER_MS);
+	kill_after(&killer, cl.filed[0].pid, &acked);
 	for (n = 0; n < MAXWORK; n++) {
 		snprintf(name, sizeof(name), "f%d", n);
 		snprintf(data, sizeof(data), "contents of file %d", n);
@@ -332,10 +361,11 @@ test_crash__filed(void)
 			free(fh[n].dfs_fh_val);
 			break;
 		}
+		acked_one(&acked);
 	}
 	clnt_destroy(fc);
 	CU_ASSERT(n > 0 && n < MAXWORK);
-	restart(&cl.filed[0], killer);
+	restart(&cl.filed[0], &killer);
 	fc = harness_clnt(&cl.filed[0]);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
 	for (i = 0; i < n; i++) {

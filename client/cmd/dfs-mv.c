@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-mv [-s server] source target"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-cat [--no-cache] [-s server] path ..."
 

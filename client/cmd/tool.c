@@ -1,6 +1,6 @@
 /*
- * common.c -- options, messages, the connection and dfs operands shared
- * by the dfs command-line tools.
+ * tool.c -- options, messages, the connection, dfs operands and
+ * directory listings shared by the dfs command-line tools.
  */
 #include <errno.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "tool.h"
 #include "path.h"
 
 enum {
@@ -124,13 +124,10 @@ tool_getopt(struct tool *t, int argc, char *const argv[], const char *sopts,
 	}
 }
 
-void
-tool_connect(struct tool *t)
+const char *
+tool_server(const struct tool *t)
 {
-	struct dfs_opts	 opts = DFS_OPTS_INIT;
 	const char	*server = t->server;
-	char		 why[256];
-	int		 rc;
 
 	if (server == NULL)
 		server = getenv("DFS_SERVER");
@@ -139,19 +136,41 @@ tool_connect(struct tool *t)
 		    "set DFS_SERVER\n", t->prog, t->own_s ? "--server" : "-s");
 		exit(1);
 	}
+	return server;
+}
+
+void
+tool_bad_server(const struct tool *t, const char *server)
+{
+	fprintf(stderr, "%s: %s: bad name server address (expected "
+	    "HOST[:PORT])\n", t->prog, server);
+	exit(1);
+}
+
+void
+tool_unreachable(const struct tool *t, const char *server, const char *why)
+{
+	fprintf(stderr, "%s: cannot reach name server %s: %s\n", t->prog,
+	    server, why);
+	exit(1);
+}
+
+void
+tool_connect(struct tool *t)
+{
+	struct dfs_opts	 opts = DFS_OPTS_INIT;
+	const char	*server = tool_server(t);
+	char		 why[256];
+	int		 rc;
+
 	opts.server = server;
 	opts.no_cache = t->no_cache;
 	rc = dfs_connect_err(&t->dfs, &opts, why, sizeof(why));
-	if (rc == -DFS_ERR_INVAL) {
-		fprintf(stderr, "%s: %s: bad name server address (expected "
-		    "HOST[:PORT])\n", t->prog, server);
-		exit(1);
-	}
-	if (rc != 0) {
-		fprintf(stderr, "%s: cannot reach name server %s: %s\n",
-		    t->prog, server, why[0] != '\0' ? why : dfs_strerror(rc));
-		exit(1);
-	}
+	if (rc == -DFS_ERR_INVAL)
+		tool_bad_server(t, server);
+	if (rc != 0)
+		tool_unreachable(t, server, why[0] != '\0' ? why :
+		    dfs_strerror(rc));
 	tool_cache_warn(t);
 }
 
@@ -235,6 +254,22 @@ tool_errx(struct tool *t, const char *what, const char *fmt, ...)
 }
 
 int
+tool_number(const char *s, int base, unsigned long max, unsigned long *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	if (*s < '0' || *s > '9')	/* strtoul(3) takes space and signs */
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 tool_is_dfs(const char *arg)
 {
 	return strncmp(arg, "dfs:", 4) == 0;
@@ -315,6 +350,65 @@ tool_basename(const char *path, char *buf)
 	snprintf(buf, PATH_MAX, "%.*s", (int)(end - start), start);
 	return buf;
 }
+
+/* --- directory listings --- */
+
+int
+tool_names_add(char ***names, size_t *n, const char *name)
+{
+	char	**nn;
+
+	nn = realloc(*names, (*n + 1) * sizeof(*nn));
+	if (nn == NULL)
+		return -DFS_ERR_NOMEM;
+	*names = nn;
+	if ((nn[*n] = strdup(name)) == NULL)
+		return -DFS_ERR_NOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+tool_names_sort(char **names, size_t n)
+{
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+}
+
+void
+tool_names_free(char **names, size_t n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+int
+tool_list(struct dfs *dfs, const char *path, char ***names, size_t *n)
+{
+	struct dfs_entry	 ent;
+	struct dfs_dir		*d;
+	int			 rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = dfs_opendir(dfs, path, &d)) != 0)
+		return rc;
+	while ((rc = dfs_readdir(d, &ent)) == 1)
+		if ((rc = tool_names_add(names, n, ent.name)) != 0)
+			break;
+	dfs_closedir(d);
+	tool_names_sort(*names, *n);
+	return rc;
+}
+
+/* --- formatting --- */
 
 char *
 tool_modestr(int type, unsigned int mode, char *buf)

@@ -1,5 +1,5 @@
 /*
- * common.h -- what every dfs command-line tool shares: options, messages,
+ * tool.h -- what every dfs command-line tool shares: options, messages,
  * the connection and dfs operands.  Linked into each tool, not into
  * libdfs.
  *
@@ -8,8 +8,8 @@
  * these functions sets the tool's exit status to 1; tool_exit() returns
  * it.
  */
-#ifndef DFS_TOOL_COMMON_H
-#define DFS_TOOL_COMMON_H
+#ifndef DFS_TOOL_H
+#define DFS_TOOL_H
 
 #include <getopt.h>
 #include <limits.h>
@@ -63,6 +63,19 @@ void	tool_usage(const struct tool *t) __attribute__((noreturn));
  */
 void	tool_connect(struct tool *t);
 
+/* The name server's address: -s or --server, else $DFS_SERVER.  When
+ * there is none says so ("no name server: use -s HOST[:PORT] ...") and
+ * exits 1. */
+const char	*tool_server(const struct tool *t);
+
+/* Say that `server` is no HOST[:PORT] address, or that it cannot be
+ * reached and why, in the words every tool uses; then exit 1.  For a
+ * tool that connects without tool_connect() (dfs-stat -S). */
+void	tool_bad_server(const struct tool *t, const char *server)
+	    __attribute__((noreturn));
+void	tool_unreachable(const struct tool *t, const char *server,
+	    const char *why) __attribute__((noreturn));
+
 /* The mode to open a dfs file with for reading ("rc", or "r" under
  * --no-cache) or writing ("wc" or "w"). */
 const char	*tool_rmode(const struct tool *t);
@@ -92,6 +105,16 @@ void	tool_errno(struct tool *t, const char *what, int errnum);
 void	tool_errx(struct tool *t, const char *what, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* --- Option values --- */
+
+/*
+ * Parses an option's number in `base` (8 or 10): digits only, no space
+ * or sign before them, nothing after, at most `max`.  Returns 0 and sets
+ * *out, or -1; the tool says what it expected.
+ */
+int	tool_number(const char *s, int base, unsigned long max,
+	    unsigned long *out);
+
 /* --- dfs operands --- */
 
 /* Returns 1 if `arg` is written "dfs:...", else 0. */
@@ -112,6 +135,24 @@ int	tool_join(char *buf, const char *dir, const char *name);
 /* Returns the last component of a path without trailing slashes, in
  * buf (PATH_MAX bytes): "/a/b/" -> "b", "/" -> "/". */
 const char *tool_basename(const char *path, char *buf);
+
+/* --- Directory listings: arrays of malloc(3)ed names --- */
+
+/* Appends a copy of `name` to *names, which holds *n.  Returns 0 or
+ * -DFS_ERR_NOMEM (== -ENOMEM). */
+int	tool_names_add(char ***names, size_t *n, const char *name);
+/* Sorts names by strcmp(3), the order the tools list and walk in. */
+void	tool_names_sort(char **names, size_t n);
+/* Frees each name and the array; (NULL, 0) does nothing. */
+void	tool_names_free(char **names, size_t n);
+
+/*
+ * Lists the entry names of dfs directory `path`, sorted, into *names
+ * and *n.  Returns 0 or a dfs status; either way free what it set with
+ * tool_names_free().
+ */
+int	tool_list(struct dfs *dfs, const char *path, char ***names,
+	    size_t *n);
 
 /* --- Formatting --- */
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-rm [-fr] [-s server] path ..."
 
@@ -31,43 +31,6 @@ rm_fail(struct rm *rm, const char *what, int rc)
 	return -1;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Lists the names in a directory into *names (free each and the array).
- * Returns 0 or a dfs status. */
-static int
-list(struct dfs *dfs, const char *path, char ***names, size_t *n)
-{
-	struct dfs_entry	 ent;
-	struct dfs_dir		*d;
-	char			**nn;
-	int			 rc;
-
-	*names = NULL;
-	*n = 0;
-	if ((rc = dfs_opendir(dfs, path, &d)) != 0)
-		return rc;
-	while ((rc = dfs_readdir(d, &ent)) == 1) {
-		nn = realloc(*names, (*n + 1) * sizeof(*nn));
-		if (nn == NULL || (nn[*n] = strdup(ent.name)) == NULL) {
-			if (nn != NULL)
-				*names = nn;
-			rc = -DFS_ERR_NOMEM;
-			break;
-		}
-		*names = nn;
-		(*n)++;
-	}
-	dfs_closedir(d);
-	if (*n > 1)
-		qsort(*names, *n, sizeof(**names), cmp_names);
-	return rc;
-}
-
 /* Removes a directory's entries and then the directory.  Returns 0 or
  * -1 (reported). */
 static int
@@ -78,16 +41,15 @@ rm_tree(struct rm *rm, const char *path)
 	size_t	 n, i;
 	int	 rc, failed = 0;
 
-	rc = list(rm->t.dfs, path, &names, &n);
-	for (i = 0; i < n; i++) {
-		if (rc == 0 && tool_join(child, path, names[i]) != 0) {
+	rc = tool_list(rm->t.dfs, path, &names, &n);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (tool_join(child, path, names[i]) != 0) {
 			tool_err(&rm->t, path, -DFS_ERR_NAMETOOLONG);
 			failed = 1;
-		} else if (rc == 0 && rm_path(rm, child, child) != 0)
+		} else if (rm_path(rm, child, child) != 0)
 			failed = 1;
-		free(names[i]);
 	}
-	free(names);
+	tool_names_free(names, n);
 	if (rc != 0)
 		return rm_fail(rm, path, rc);
 	if (failed)

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-lock [-s] [-w seconds] [--server server] path ... --\n" \
 		"                command [arg ...]"
@@ -73,14 +73,9 @@ mono_ms(void)
 static int
 parse_wait(const char *s, unsigned int *out)
 {
-	char		*end;
-	unsigned long	 v;
+	unsigned long	v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > MAX_WAIT_S)
+	if (tool_number(s, 10, MAX_WAIT_S, &v) != 0)
 		return -1;
 	*out = (unsigned int)v;
 	return 0;
@@ -224,25 +219,23 @@ run_child(struct dl *d)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-/* Renews the lease; says so once when the lock was lost. */
+/* Renews the lease; says so once when the lock was lost.  (The exit
+ * status is the command's, whatever tool_err() sets.) */
 static void
 renew(struct dl *d)
 {
-	const char	*det;
-	int		 rc;
+	int	rc;
 
 	if (d->lost)
 		return;
 	rc = dfs_lock_renew(d->lk);
 	if (rc == 0)
 		return;
-	det = dfs_errdetail(d->t.dfs);
 	if (rc == -DFS_ERR_EXPIRED || rc == -DFS_ERR_BADLOCK) {
 		d->lost = 1;
 		fprintf(stderr, "dfs-lock: lock lost: %s\n", dfs_strerror(rc));
 	} else
-		fprintf(stderr, "dfs-lock: cannot renew lock: %s%s%s%s\n",
-		    dfs_strerror(rc), *det ? " (" : "", det, *det ? ")" : "");
+		tool_err(&d->t, "cannot renew lock", rc);
 }
 
 /* Reads the self-pipe: passes INT/TERM/HUP on to the command.  Returns

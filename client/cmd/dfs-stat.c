@@ -12,7 +12,7 @@
 
 #include "request.h"
 #include "rpcc.h"
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE		"dfs-stat [-S] [-s server] [path ...]"
 #define STAT_TIMEOUT_MS	5000
@@ -175,29 +175,17 @@ show_kind(struct tool *t, const servers_res *sv, dfs_srvkind kind)
 static CLIENT *
 connect_named(struct tool *t, char *what, size_t len)
 {
-	const char	*spec = t->server != NULL ? t->server :
-			    getenv("DFS_SERVER");
+	const char	*spec = tool_server(t);
 	char		 host[256], err[256];
 	unsigned int	 port;
 	CLIENT		*c;
 
-	if (spec == NULL || *spec == '\0') {
-		fprintf(stderr, "%s: no name server: use -s HOST[:PORT] or "
-		    "set DFS_SERVER\n", t->prog);
-		exit(1);
-	}
-	if (rpcc_parse(spec, host, sizeof(host), &port) != 0) {
-		fprintf(stderr, "%s: %s: bad name server address (expected "
-		    "HOST[:PORT])\n", t->prog, spec);
-		exit(1);
-	}
+	if (rpcc_parse(spec, host, sizeof(host), &port) != 0)
+		tool_bad_server(t, spec);
 	c = rpcc_connect(host, port, DFS_NAME_PROG, DFS_NAME_VERS,
 	    STAT_TIMEOUT_MS, 0, err, sizeof(err));
-	if (c == NULL) {
-		fprintf(stderr, "%s: cannot reach name server %s: %s\n",
-		    t->prog, spec, err);
-		exit(1);
-	}
+	if (c == NULL)
+		tool_unreachable(t, spec, err);
 	if (port != 0)
 		snprintf(what, len, "name server %s:%u", host, port);
 	else

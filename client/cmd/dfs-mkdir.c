@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-mkdir [-p] [-m mode] [-s server] path ..."
 
@@ -67,11 +67,9 @@ mk_path(struct mk *mk, const char *arg, char *path)
 static int
 parse_mode(const char *s, unsigned int *mode)
 {
-	char		*end;
-	unsigned long	 v;
+	unsigned long	v;
 
-	v = strtoul(s, &end, 8);
-	if (*s == '\0' || *end != '\0' || v > 07777)
+	if (tool_number(s, 8, 07777, &v) != 0)
 		return -1;
 	*mode = (unsigned int)v;
 	return 0;

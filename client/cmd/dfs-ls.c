@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tool/common.h"
+#include "tool.h"
 
 #define USAGE	"dfs-ls [-al] [-s server] [path ...]"
 

@@ -73,6 +73,7 @@ CLIENT_LIB_SRCS	 = $(wildcard client/*.c)
 CLIENT_LIB_OBJS	 = $(CLIENT_LIB_SRCS:%.c=$(BUILD)/%.o)
 # the parts of lib/ a client needs (no GDBM, no daemon code)
 CLIENT_LIB_OBJS	+= $(BUILD)/lib/status.o $(BUILD)/lib/path.o $(BUILD)/lib/rpcc.o \
+		   $(BUILD)/lib/retry.o \
 		   $(BUILD)/lib/fh.o
 LIBDFS_A	 = $(BUILD)/libdfs.a
 LIBDFS_SO	 = $(BUILD)/libdfs.so

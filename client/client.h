@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "dfs.h"
-#include "req.h"
+#include "request.h"
 
 #define DFS_DEFAULT_TIMEOUT_MS	15000
 #define DFS_PROBE_MS		3000	/* a connect, a new file server's NULL */
@@ -20,15 +20,24 @@
 #define DFS_MAXWAIT_MS		300000u		/* LOCK wait_ms cap */
 #define DFS_DEFAULT_CACHE_SIZE	(UINT64_C(1) << 30)
 #define DFS_DEFAULT_STREAMS	4	/* connections per large transfer */
-#define XFER_MAXSTREAMS		16
+#define PARALLEL_MAXSTREAMS	16
 /* A download gets a connection per `stream_span` bytes, up to `streams`;
  * one no larger goes on one connection with the next READ sent ahead
- * (rpipe.c), one of a single chunk is one READ on the file server's
- * connection.  On two cores one connection moved 1 GiB in 0.21-0.23 s
- * with 0.28-0.32 s of CPU, two in 0.23-0.31 s with 0.42-0.51 s: threads
- * and the file server's processes only compete for the cores
- * (docs/BENCHMARKS.md).  More connections pay on long round trips. */
+ * (readahead.c), one of a single chunk is one READ on the file server's
+ * connection (reader.c).  The span is large because on few cores more
+ * connections only make threads and the file server's processes compete
+ * for them (docs/BENCHMARKS.md); they pay on long round trips. */
 #define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
+
+/* CLOCK_MONOTONIC in milliseconds: leases, dead servers. */
+static inline uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* A connection to one file server, found through the name server. */
 struct fsconn {
@@ -60,7 +69,7 @@ struct dfs_lock {
 struct cache {
 	char		 dir[PATH_MAX];	/* <dir>/<instance>/<fh hex>/<entry> */
 	uint64_t	 limit;		/* bytes of entries at most */
-	int		 off;		/* never read nor filled */
+	int		 disabled;	/* never read nor filled */
 	char		 warning[256];	/* why it went off; "" */
 };
 
@@ -87,7 +96,7 @@ struct dfs {
 	struct cache	 cache;
 };
 
-/* --- conn.c: calls with timeouts, retries and reconnection --- */
+/* --- conn.c: calls with timeouts, retries (lib/retry.c), reconnection --- */
 
 /*
  * Each sends a COMPOUND and returns 0 when every op succeeded, the
@@ -95,16 +104,16 @@ struct dfs {
  * or a negative transport error.  `idempotent` calls are retried on a
  * new connection after a transport failure.  Always xdr_free res.
  */
-int	conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
+int	conn_name(struct dfs *dfs, struct name_req *r, name_compound_res *res,
 	    int idempotent);
-int	conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+int	conn_lock(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
 	    int idempotent);
 /* conn_lock() of a request the lock server may hold back up to
  * `wait_ms` (a LOCK that waits): the call's timeout is that much
  * longer than the connection's.  Never retried. */
-int	conn_lock_wait(struct dfs *dfs, struct lreq *r,
+int	conn_lock_wait(struct dfs *dfs, struct lock_req *r,
 	    lock_compound_res *res, unsigned int wait_ms);
-int	conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
+int	conn_file(struct dfs *dfs, const dfs_server *srv, struct file_req *r,
 	    file_compound_res *res, int idempotent);
 /* Takes the connection to srv out of dfs's (made now if there is none,
  * the failure's detail in dfs): the caller owns it, and conn_file()
@@ -115,7 +124,7 @@ CLIENT	*conn_file_take(struct dfs *dfs, const dfs_server *srv);
 void	conn_file_give(struct dfs *dfs, const dfs_server *srv, CLIENT *c);
 /*
  * A new connection to the file server at host:port, as conn_file()
- * makes them, for a caller that owns it (xfer's threads): made within
+ * makes them, for a caller that owns it (parallel.c's threads): made within
  * DFS_PROBE_MS and answering a NULL call within it, then calls have
  * timeout_ms.  Touches no struct dfs.  Returns it, or NULL with *rc
  * (-DFS_ERR_RPC: no connection; -DFS_ERR_TIMEDOUT: connected, but no
@@ -128,6 +137,16 @@ CLIENT	*conn_file_open(const char *host, unsigned int port,
  * ("... no answer within N ms" for a timeout), into buf. */
 void	conn_fail_text(char *buf, size_t len, const char *host,
 	    unsigned int port, enum clnt_stat st, unsigned int timeout_ms);
+/*
+ * Connects to the name server and probes the connection with a NULL
+ * call answered within DFS_PROBE_MS, so a stopped name server costs
+ * seconds, not the call timeout and its retries.  Returns 0, or
+ * -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO with the cause alone
+ * in the detail (a tool names the server itself).
+ */
+int	conn_open_named(struct dfs *dfs);
+/* Closes every connection of dfs (dfs_disconnect()). */
+void	conn_close_all(struct dfs *dfs);
 /* Picks the first live server of a list.  Returns it or NULL. */
 const dfs_server *conn_pick(const dfs_server *srvs, u_int n);
 /* printf into dfs->detail. */
@@ -175,7 +194,7 @@ int	name_split(const char *path, char *buf, const char **parent,
 	    const char **base);
 /* Appends PUTROOTFH [+ LOOKUP rel] for an absolute path, whose storage
  * must outlive the call. */
-void	name_walk(struct nreq *r, const char *path);
+void	name_walk(struct name_req *r, const char *path);
 /* Tells the file servers holding a removed file to drop its data; best
  * effort, failures are left to their garbage collection. */
 void	name_drop_data(struct dfs *dfs, const dfs_loc *loc);
@@ -202,6 +221,11 @@ ssize_t	spool_pread(struct spool *sp, void *buf, size_t n, uint64_t off);
 int	spool_truncate(struct spool *sp, uint64_t size);
 
 /* --- cache.c: the persistent whole-file cache (see its top comment) --- */
+
+/* A fill's temporary entry, and the age after which a scan removes
+ * one left behind by a killed process. */
+#define CACHE_TMP_PREFIX	".tmp."
+#define CACHE_TMP_MAXAGE	3600		/* seconds */
 
 /* What cache_fill() returns when it kept nothing and the caller should
  * stream the file instead (cache off, file too large, local failure). */
@@ -271,23 +295,44 @@ int	cache_reserve(struct cache *c, uint64_t need);
  * larger than the limit.
  */
 int	cache_evict(struct cache *c, uint64_t need);
+/* Returns 1 if s is exactly n lowercase hex digits (and ends there). */
+int	cache_is_hex(const char *s, size_t n);
+/* Parses an entry's name "<vers>-<size>-<hash>"; only the exact form
+ * cache.c writes is one.  Returns 0 or -1. */
+int	cache_entry_parse(const char *name, uint64_t *vers, uint64_t *size,
+	    uint64_t *hash);
 
-/* --- rread.c: READ and WRITE without libtirpc's buffers --- */
+/* --- rawrpc.c: raw record framing, READ and WRITE without libtirpc's
+ * buffers (its top comment states the contract with libtirpc) --- */
 
-#define RREAD_AHEAD	512	/* read at once for a reply's small items */
+#define RAW_AHEAD	512	/* read at once for a reply's small items */
 
 /* The reply side of a connection: its socket, the record being read, the
  * time limit, and what was read ahead of it (the next reply's start,
  * when several READs are in flight). */
-struct rread_in {
+struct raw_in {
 	int		 fd;
 	uint32_t	 left;		/* bytes left in this fragment */
 	int		 last;		/* this fragment ends the record */
 	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
-	char		 ahead[RREAD_AHEAD];
+	char		 ahead[RAW_AHEAD];
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
 
+/* The xids of raw calls on one connection: libtirpc's own sequence on
+ * it, taken over while the connection is used raw (rawrpc.c's top
+ * comment). */
+struct raw_xids {
+	uint32_t	 word;		/* the last xid, as clnt_vc stores it */
+};
+
+/* Takes over c's xid sequence, before raw calls on c. */
+void		raw_xids_take(struct raw_xids *x, CLIENT *c);
+/* The next xid of the sequence: never one clnt_call() uses on c. */
+uint32_t	raw_xids_next(struct raw_xids *x);
+/* Gives the sequence back to c, before clnt_call() on c again (not
+ * needed before clnt_destroy()). */
+void		raw_xids_give(const struct raw_xids *x, CLIENT *c);
 /*
  * One READ (ra, its count at most the buffer's size) on c's
  * connection, the data read from the socket into buf, call and reply
@@ -295,16 +340,16 @@ struct rread_in {
  * Returns the call's clnt_stat; on RPC_SUCCESS, *status is the READ's
  * and *len its byte count.  After a failure the connection is unusable.
  */
-enum clnt_stat	rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+enum clnt_stat	raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
 		    unsigned int timeout_ms, char *buf, u_int *len,
 		    dfs_stat *status);
 /* Starts reading replies from the connection on fd, nothing read. */
-void		rread_in_init(struct rread_in *r, int fd);
-/* The call half of rread_call(): writes a READ's call record. */
-enum clnt_stat	rread_send(CLIENT *c, uint32_t xid, const read_args *ra);
+void		raw_in_init(struct raw_in *r, int fd);
+/* The call half of raw_read_call(): writes a READ's call record. */
+enum clnt_stat	raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra);
 /* The reply half: reads the next reply, which must be to `xid`, its data
- * (at most cap bytes) into buf.  Returns as rread_call(). */
-enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
+ * (at most cap bytes) into buf.  Returns as raw_read_call(). */
+enum clnt_stat	raw_read_recv(struct raw_in *r, uint32_t xid,
 		    unsigned int timeout_ms, char *buf, u_int cap, u_int *len,
 		    dfs_stat *status);
 /*
@@ -313,7 +358,7 @@ enum clnt_stat	rread_recv(struct rread_in *r, uint32_t xid,
  * on RPC_SUCCESS, *status is the WRITE's and *count the bytes written.
  * After a failure the connection is unusable.
  */
-enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
+enum clnt_stat	raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
 		    unsigned int timeout_ms, u_int *count, dfs_stat *status);
 /* n buffers of len bytes each (n * len > 0), one after the other, their
  * pages mapped already (NULL when out of memory); chunks_free() takes
@@ -321,58 +366,121 @@ enum clnt_stat	rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 char		*chunks_alloc(size_t n, size_t len);
 void		 chunks_free(char *p, size_t n, size_t len);
 
-/* --- xfer.c: a file's chunks on several connections at once --- */
+/* --- parallel.c: a file's chunks on several connections at once --- */
 
-struct xfer;
+struct parallel;
 
 /* The connections a download of `size` bytes gets: one per stream_span
  * bytes, at most `streams`; 0 when it is read a chunk at a time on the
  * file server's connection instead (no larger than stream_span). */
-int	xfer_read_streams(const struct dfs *dfs, uint64_t size);
+int	parallel_read_streams(const struct dfs *dfs, uint64_t size);
 /*
  * Starts threads, each with its own connection to srv, moving
  * DFS_CHUNK-sized chunks of fh: op FOP_WRITE into stage `id`
  * (dfs->streams threads), or FOP_READ of version `id`, `size` bytes
- * long, read ahead from offset 0 (xfer_read_streams() threads).
+ * long, read ahead from offset 0 (parallel_read_streams() threads).
  * Returns 0 and *xp, or -DFS_ERR_NOMEM.
  */
-int	xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-	    int op, uint64_t id, uint64_t size, struct xfer **xp);
+int	parallel_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+	    int op, uint64_t id, uint64_t size, struct parallel **xp);
 /* Stops the threads (a chunk in flight finishes) and frees x. */
-void	xfer_end(struct xfer *x);
+void	parallel_end(struct parallel *x);
 /* Write: waits for the next free chunk buffer (DFS_CHUNK bytes).
  * Returns 0 and *buf, or the transfer's failure (detail set). */
-int	xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf);
-/* Write: queues the buffer xfer_wbuf() gave, len bytes for offset off. */
-void	xfer_wqueue(struct xfer *x, size_t len, uint64_t off);
+int	parallel_wbuf(struct parallel *x, struct dfs *dfs, char **buf);
+/* Write: queues the buffer parallel_wbuf() gave, len bytes for offset off. */
+void	parallel_wqueue(struct parallel *x, size_t len, uint64_t off);
 /* Write: waits until every queued chunk is written.  Returns 0 or the
  * transfer's failure (detail set). */
-int	xfer_drain(struct xfer *x, struct dfs *dfs);
+int	parallel_drain(struct parallel *x, struct dfs *dfs);
 /*
  * Read: the bytes from off on of the chunk holding off, read ahead.
  * Sets *p and *len (0: the version ends before off); they stay valid
  * until the next call.  Returns 0 or the transfer's failure.
  */
-int	xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off,
+int	parallel_rget(struct parallel *x, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
-/* --- rpipe.c: a download on one connection, the next READ ahead --- */
+/* --- reader.c: how a reader gets a version's bytes from its server --- */
 
-struct rpipe;
+/* What a reader reads: one committed version of a file.  The pointers
+ * must outlive the reader (they are the struct dfs_file's). */
+struct reader_src {
+	struct dfs		*dfs;
+	const dfs_server	*srv;
+	const dfs_fh		*fh;
+	uint64_t		 vers;
+	uint64_t		 size;
+};
+
+/*
+ * One way of reading a version in file order, a chunk at a time.  There
+ * are three, and reader_choose() picks one by the version's size:
+ *
+ *   reader_single    reader.c     one chunk: one READ on the struct
+ *                                 dfs's connection to the file server
+ *   reader_ahead     readahead.c  up to stream_span: that connection,
+ *                                 the next READ sent ahead, no threads
+ *   reader_parallel  parallel.c   larger: threads, a connection each
+ *
+ * A reader restarts itself when asked for an offset it did not expect,
+ * and keeps its first lasting failure: every later get() returns it.
+ */
+struct reader_ops {
+	const char	*name;
+	/* Sets up the reading of src (nothing need be sent yet).  Returns
+	 * 0 and *state, or -DFS_ERR_NOMEM. */
+	int		(*start)(const struct reader_src *src, void **state);
+	/* The bytes from off on of the chunk holding off: *p and *len (0:
+	 * the version ends before off), valid until the next call.
+	 * Returns 0 or a status, its detail copied into dfs. */
+	int		(*get)(void *state, struct dfs *dfs, uint64_t off,
+			    const char **p, size_t *len);
+	/* Stops (a READ in flight is finished or dropped with its
+	 * connection) and frees state; NULL: nothing. */
+	void		(*end)(void *state);
+};
+
+extern const struct reader_ops	reader_single;
+extern const struct reader_ops	reader_ahead;
+extern const struct reader_ops	reader_parallel;
+
+/* A reader in use: its strategy, chosen at the first reader_get(). */
+struct reader {
+	const struct reader_ops	*ops;		/* NULL: not started */
+	void			*state;
+};
+
+/* The strategy for a version of `size` bytes (see struct reader_ops). */
+const struct reader_ops *reader_choose(const struct dfs *dfs,
+		    uint64_t size);
+/* The bytes of src from off on, within one chunk (*p "" and *len 0 at
+ * the end), starting rd with reader_choose() first if need be.  Returns
+ * 0 or a status. */
+int	reader_get(struct reader *rd, const struct reader_src *src,
+	    uint64_t off, const char **p, size_t *len);
+/* Ends rd (the rest is read from elsewhere, or the file is closed); rd
+ * can start again. */
+void	reader_end(struct reader *rd);
+
+/* --- readahead.c: a download on one connection, the next READ ahead --- */
+
+struct readahead;
 
 /* Sets up the reading of version `vers` of fh (`size` bytes) from srv,
  * on dfs's connection to it (conn_file_take()); nothing is sent before
- * the first rpipe_get().  Returns 0 and *rpp, or -DFS_ERR_NOMEM. */
-int	rpipe_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-	    uint64_t vers, uint64_t size, struct rpipe **rpp);
+ * the first readahead_get().  Returns 0 and *rahp, or -DFS_ERR_NOMEM. */
+int	readahead_start(struct dfs *dfs, const dfs_server *srv,
+	    const dfs_fh *fh, uint64_t vers, uint64_t size,
+	    struct readahead **rahp);
 /* Gives the connection back to dfs (closes it if a READ is still in
- * flight) and frees rp (NULL: nothing). */
-void	rpipe_end(struct rpipe *rp);
-/* As xfer_rget(): the bytes from off on of the chunk holding off. */
-int	rpipe_get(struct rpipe *rp, struct dfs *dfs, uint64_t off,
+ * flight) and frees rah (NULL: nothing). */
+void	readahead_end(struct readahead *rah);
+/* As parallel_rget(): the bytes from off on of the chunk holding off. */
+int	readahead_get(struct readahead *rah, struct dfs *dfs, uint64_t off,
 	    const char **p, size_t *len);
 
-/* --- file.c --- */
+/* --- file_core.c (the rest: file_core.h) --- */
 
 #define F_READ		1
 #define F_WRITE		2
@@ -423,7 +531,7 @@ const struct dfs_lock *lock_find(const struct dfs *dfs, const char *path);
  * of path2.  Appends nothing when there is none.  Every mutating name
  * request goes through here, before its first op.
  */
-void	lock_putlock(struct dfs *dfs, struct nreq *r, const dfs_lockid *own,
+void	lock_putlock(struct dfs *dfs, struct name_req *r, const dfs_lockid *own,
 	    const char *path, const char *path2);
 /* Detaches dfs's held locks from it (dfs_disconnect()). */
 void	lock_detach_all(struct dfs *dfs);

@@ -86,7 +86,7 @@ on_key(void *user, const char *section, const char *key, const char *val)
 		return 1;
 	}
 	if (strcmp(key, "streams") == 0) {
-		if (parse_size(val, XFER_MAXSTREAMS, &v) != 0 || v == 0)
+		if (parse_size(val, PARALLEL_MAXSTREAMS, &v) != 0 || v == 0)
 			return 0;
 		dfs->streams = (int)v;
 		return 1;

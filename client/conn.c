@@ -18,6 +18,11 @@
  * retries and the clean-up after the failure (ABORT) fail at once, with
  * the probe's failure as their detail.  Every failure to connect names
  * its cause in the detail (dfs_errdetail()).
+ *
+ * The loop itself is lib/retry.c's, shared with the daemons' calls to
+ * each other (lib/peer.c); dfs_connect() and dfs_disconnect(), which
+ * make and end the struct dfs these connections belong to, are
+ * session.c's.
  */
 #include <netinet/in.h>
 
@@ -30,6 +35,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "retry.h"
 #include "rpcc.h"
 
 void
@@ -40,15 +46,6 @@ conn_detail(struct dfs *dfs, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dfs->detail, sizeof(dfs->detail), fmt, ap);
 	va_end(ap);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static struct timeval
@@ -228,10 +225,44 @@ call_failed(struct dfs *dfs, CLIENT *c, enum clnt_stat st)
 	    dfs->timeout_ms);
 }
 
+/* One call of conn_name(), conn_lock() or conn_file() for retry_call(). */
+struct conn_call {
+	struct dfs	*dfs;
+	int		(*reconnect)(struct dfs *, void *);
+	void		*rarg;
+	enum clnt_stat	(*send)(CLIENT *, void *, void *);
+	void		*req;
+};
+
+static int
+conn_call_connect(void *arg)
+{
+	struct conn_call	*cc = arg;
+
+	return cc->reconnect(cc->dfs, cc->rarg);
+}
+
+static enum clnt_stat
+conn_call_send(void *arg, CLIENT *c, void *res)
+{
+	struct conn_call	*cc = arg;
+
+	return cc->send(c, cc->req, res);
+}
+
+static void
+conn_call_failed(void *arg, CLIENT *c, enum clnt_stat st)
+{
+	struct conn_call	*cc = arg;
+
+	call_failed(cc->dfs, c, st);
+}
+
 /*
- * The shared retry loop: `send` performs one call on *cp (connecting
- * first through `reconnect` when *cp is NULL).  Returns the call's
- * transport result mapped to 0 or a negative status.
+ * A call through the shared retry loop (lib/retry.c): `send` performs
+ * one call on *cp (connecting first through `reconnect` when *cp is
+ * NULL); `idempotent` calls are tried 1 + dfs->retries times.  Returns
+ * the call's transport result mapped to 0 or a negative status.
  */
 static int
 call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
@@ -239,49 +270,36 @@ call_retry(struct dfs *dfs, CLIENT **cp, int idempotent,
     enum clnt_stat (*send)(CLIENT *, void *, void *), void *req, void *res,
     xdrproc_t xres)
 {
-	enum clnt_stat	st;
-	int		attempt, tries = idempotent ? 1 + dfs->retries : 1;
-	int		rc = -DFS_ERR_RPC;
+	struct conn_call	cc = { dfs, reconnect, rarg, send, req };
+	struct retry		rt = {
+		.cp = cp,
+		.tries = idempotent ? 1 + dfs->retries : 1,
+		.connect = conn_call_connect,
+		.send = conn_call_send,
+		.failed = conn_call_failed,
+		.arg = &cc,
+		.res = res,
+		.xres = xres,
+	};
 
-	for (attempt = 0; attempt < tries; attempt++) {
-		/* a connection the server closed (idle) is not called on */
-		if (*cp != NULL && rpcc_closed(*cp))
-			drop(cp);
-		/* a server that accepted but did not answer the probe will
-		 * not answer the next one either */
-		if (*cp == NULL && (rc = reconnect(dfs, rarg)) != 0) {
-			if (rc == -DFS_ERR_TIMEDOUT)
-				break;
-			continue;
-		}
-		st = send(*cp, req, res);
-		if (st == RPC_SUCCESS)
-			return 0;
-		rc = rpcc_error(st);
-		call_failed(dfs, *cp, st);
-		drop(cp);
-		xdr_free(xres, res);
-		if (rc == -DFS_ERR_PROTO)
-			break;
-	}
-	return rc;
+	return retry_call(&rt);
 }
 
-/*
- * Connects to the name server and probes the connection with a NULL
- * call answered within DFS_PROBE_MS, so a stopped name server costs
- * seconds, not the call timeout and its retries.  Returns 0, or
- * -DFS_ERR_RPC, -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO with the cause alone
- * in the detail (a tool names the server itself).
- */
+/* The retry loop's reconnect of the name server. */
 static int
 reconnect_named(struct dfs *dfs, void *arg)
+{
+	(void)arg;
+	return conn_open_named(dfs);
+}
+
+int
+conn_open_named(struct dfs *dfs)
 {
 	char	at[sizeof(dfs->host) + 32];
 	size_t	n;
 	int	rc;
 
-	(void)arg;
 	dfs->named = open_clnt(dfs, dfs->host, dfs->port, DFS_NAME_PROG, 0);
 	if (dfs->named != NULL) {
 		rc = null_call(dfs->named, probe_of(dfs->timeout_ms),
@@ -315,7 +333,7 @@ send_name(CLIENT *c, void *req, void *res)
 #define CONN_DELAY_STEP_MAX	250
 
 int
-conn_name(struct dfs *dfs, struct nreq *r, name_compound_res *res,
+conn_name(struct dfs *dfs, struct name_req *r, name_compound_res *res,
     int idempotent)
 {
 	struct timespec	ts;
@@ -370,14 +388,14 @@ open_lockd(struct dfs *dfs, const dfs_server *s)
 static int
 reconnect_lockd(struct dfs *dfs, void *arg)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	const dfs_server	*s = NULL;
 	u_int			 i, n;
 	int			 rc;
 
 	(void)arg;
-	nreq_add(&r, OP_SERVERS);
+	name_req_add(&r, OP_SERVERS);
 	rc = conn_name(dfs, &r, &res, 1);
 	if (rc == 0) {
 		n = res.res.res_val[0].name_resop_u.servers.servers_res_u.
@@ -401,7 +419,7 @@ send_lock(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+conn_lock(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
     int idempotent)
 {
 	int	rc;
@@ -413,8 +431,8 @@ conn_lock(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
 }
 
 /* A lock request with the timeout its call needs. */
-struct timed_lreq {
-	struct lreq	*r;
+struct timed_lock_req {
+	struct lock_req	*r;
 	unsigned int	 timeout_ms;	/* of this call */
 	unsigned int	 restore_ms;	/* the connection's */
 };
@@ -424,7 +442,7 @@ struct timed_lreq {
 static enum clnt_stat
 send_lock_timed(CLIENT *c, void *req, void *res)
 {
-	struct timed_lreq	*t = req;
+	struct timed_lock_req	*t = req;
 	struct timeval		 tv = ms_tv(t->timeout_ms);
 	enum clnt_stat		 st;
 
@@ -436,10 +454,10 @@ send_lock_timed(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_lock_wait(struct dfs *dfs, struct lreq *r, lock_compound_res *res,
+conn_lock_wait(struct dfs *dfs, struct lock_req *r, lock_compound_res *res,
     unsigned int wait_ms)
 {
-	struct timed_lreq	t = { r, dfs->timeout_ms + wait_ms,
+	struct timed_lock_req	t = { r, dfs->timeout_ms + wait_ms,
 				    dfs->timeout_ms };
 	int			rc;
 
@@ -507,7 +525,7 @@ send_file(CLIENT *c, void *req, void *res)
 }
 
 int
-conn_file(struct dfs *dfs, const dfs_server *srv, struct freq *r,
+conn_file(struct dfs *dfs, const dfs_server *srv, struct file_req *r,
     file_compound_res *res, int idempotent)
 {
 	struct fsconn	*fc = fs_slot(dfs, srv);
@@ -554,138 +572,13 @@ conn_pick(const dfs_server *srvs, u_int n)
 	return NULL;
 }
 
-/* Sets up the cache: dir and size from dfs_opts, else dfs.conf, else
- * $XDG_CACHE_HOME/dfs (~/.cache/dfs) and 1 GiB. */
-static void
-setup_cache(struct dfs *dfs, const struct dfs_opts *o)
-{
-	char		 buf[PATH_MAX];
-	const char	*dir = o->cache_dir, *xdg, *home;
-	uint64_t	 size = o->cache_size;
-
-	if (o->no_cache) {
-		cache_init(&dfs->cache, NULL, 0);
-		return;
-	}
-	if (size == 0)
-		size = dfs->conf_cache_size;
-	if (size == 0)
-		size = DFS_DEFAULT_CACHE_SIZE;
-	if (dir == NULL && dfs->conf_cache_dir[0] != '\0')
-		dir = dfs->conf_cache_dir;
-	xdg = getenv("XDG_CACHE_HOME");
-	home = getenv("HOME");
-	if (dir == NULL && xdg != NULL && xdg[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s/dfs", xdg);
-		dir = buf;
-	} else if (dir == NULL && home != NULL && home[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s/.cache/dfs", home);
-		dir = buf;
-	}
-	if (dir != NULL)
-		cache_init(&dfs->cache, dir, size);
-	else {
-		cache_init(&dfs->cache, NULL, 0);
-		cache_disable(&dfs->cache, "no cache directory (neither "
-		    "XDG_CACHE_HOME nor HOME is set)");
-	}
-}
-
-/* Settings by precedence: dfs_opts, then the environment, then dfs.conf,
- * then the defaults.  Returns 0 or -DFS_ERR_INVAL. */
-static int
-apply_opts(struct dfs *dfs, const struct dfs_opts *o)
-{
-	const char	*server = o->server, *tmp = o->tmpdir;
-	int		 rc;
-
-	dfs->timeout_ms = DFS_DEFAULT_TIMEOUT_MS;
-	dfs->retries = 2;
-	dfs->max_size = DFS_DEFAULT_MAX_SIZE;
-	dfs->streams = DFS_DEFAULT_STREAMS;
-	dfs->stream_span = DFS_DEFAULT_STREAM_SPAN;
-	if ((rc = config_load(dfs)) != 0)
-		return rc;
-	if (server == NULL)
-		server = getenv("DFS_SERVER");
-	if (server != NULL && rpcc_parse(server, dfs->host, sizeof(dfs->host),
-	    &dfs->port) != 0)
-		return -DFS_ERR_INVAL;
-	if (dfs->host[0] == '\0')
-		return -DFS_ERR_INVAL;
-	if (o->timeout_ms)
-		dfs->timeout_ms = o->timeout_ms;
-	if (o->retries >= 0)
-		dfs->retries = o->retries;
-	if (o->max_size)
-		dfs->max_size = o->max_size;
-	if (o->streams > 0)
-		dfs->streams = o->streams < XFER_MAXSTREAMS ? o->streams :
-		    XFER_MAXSTREAMS;
-	dfs->lease_ms = o->lease_ms;
-	if (tmp == NULL)
-		tmp = getenv("TMPDIR");
-	if (tmp != NULL || dfs->tmpdir[0] == '\0')
-		snprintf(dfs->tmpdir, sizeof(dfs->tmpdir), "%s",
-		    tmp ? tmp : "/tmp");
-	setup_cache(dfs, o);
-	return 0;
-}
-
-int
-dfs_connect(struct dfs **dfsp, const struct dfs_opts *opts)
-{
-	return dfs_connect_err(dfsp, opts, NULL, 0);
-}
-
-int
-dfs_connect_err(struct dfs **dfsp, const struct dfs_opts *opts, char *err,
-    size_t errlen)
-{
-	static const struct dfs_opts	 defaults = DFS_OPTS_INIT;
-	struct dfs			*dfs;
-	const char			*locks;
-	int				 rc;
-
-	if (errlen > 0)
-		err[0] = '\0';
-	dfs = calloc(1, sizeof(*dfs));
-	if (dfs == NULL)
-		return -DFS_ERR_NOMEM;
-	rc = apply_opts(dfs, opts != NULL ? opts : &defaults);
-	/* a malformed $DFS_LOCKS only means no lock to use */
-	if (rc == 0 && (locks = getenv("DFS_LOCKS")) != NULL)
-		(void)lock_parse(locks, &dfs->envlock);
-	if (rc == 0)
-		rc = reconnect_named(dfs, NULL);
-	if (rc != 0) {
-		if (errlen > 0)
-			snprintf(err, errlen, "%s", dfs->detail);
-		dfs_disconnect(dfs);
-		return rc;
-	}
-	*dfsp = dfs;
-	return 0;
-}
-
 void
-dfs_disconnect(struct dfs *dfs)
+conn_close_all(struct dfs *dfs)
 {
 	int	i;
 
-	if (dfs == NULL)
-		return;
 	drop(&dfs->named);
 	drop(&dfs->lockd);
 	for (i = 0; i < dfs->nfs; i++)
 		drop(&dfs->fs[i].clnt);
-	lock_detach_all(dfs);
-	lock_free(dfs->envlock);
-	free(dfs);
-}
-
-const char *
-dfs_errdetail(const struct dfs *dfs)
-{
-	return dfs->detail;
 }

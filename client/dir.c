@@ -25,7 +25,7 @@ struct dfs_dir {
 int
 dfs_opendir(struct dfs *dfs, const char *path, struct dfs_dir **dp)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	struct dfs_dir		*d;
 	int			 rc;
@@ -34,9 +34,9 @@ dfs_opendir(struct dfs *dfs, const char *path, struct dfs_dir **dp)
 	if ((rc = name_check(path)) != 0)
 		return rc;
 	name_walk(&r, path);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_GETFH);
 	/* a zero-count READDIR fails NOTDIR on a file, in the same trip */
-	nreq_add(&r, OP_READDIR)->name_argop_u.readdir.count = 1;
+	name_req_add(&r, OP_READDIR)->name_argop_u.readdir.count = 1;
 	rc = conn_name(dfs, &r, &res, 1);
 	if (rc == 0) {
 		d = calloc(1, sizeof(*d));
@@ -57,13 +57,13 @@ dfs_opendir(struct dfs *dfs, const char *path, struct dfs_dir **dp)
 static int
 next_page(struct dfs_dir *d)
 {
-	struct nreq	 r = { .n = 0 };
+	struct name_req	 r = { .n = 0 };
 	readdir_args	*ra;
 	int		 rc;
 
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&d->page);
-	nreq_putfh(&r, &d->fh);
-	ra = &nreq_add(&r, OP_READDIR)->name_argop_u.readdir;
+	name_req_putfh(&r, &d->fh);
+	ra = &name_req_add(&r, OP_READDIR)->name_argop_u.readdir;
 	ra->cookie = d->cookie;
 	ra->count = DIR_PAGE;
 	rc = conn_name(d->dfs, &r, &d->page, 1);

@@ -50,7 +50,7 @@ lock_request(struct dfs *dfs, const char *const *paths, u_int n,
     dfs_lockmode mode, unsigned int wait_ms, dfs_lockid *id,
     unsigned int *lease_ms)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	dfs_path		 p[DFS_MAXLOCKPATHS];
 	lock_args		*la;
@@ -60,7 +60,7 @@ lock_request(struct dfs *dfs, const char *const *paths, u_int n,
 
 	for (i = 0; i < n; i++)
 		p[i] = mkpath(paths[i]);
-	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
+	la = &lock_req_add(&r, LOP_LOCK)->lock_argop_u.lock;
 	la->paths.paths_len = n;
 	la->paths.paths_val = p;
 	la->mode = mode;
@@ -98,14 +98,14 @@ static int
 lock_op(struct dfs *dfs, lock_opnum op, const dfs_lockid *id,
     unsigned int *lease_ms)
 {
-	struct lreq		r = { .n = 0 };
+	struct lock_req		r = { .n = 0 };
 	lock_compound_res	res;
 	lock_argop		*a;
 	int			rc;
 
 	if (lock_is_zero(id))
 		return 0;
-	a = lreq_add(&r, op);
+	a = lock_req_add(&r, op);
 	if (op == LOP_RENEW)
 		a->lock_argop_u.renew = *id;
 	else
@@ -197,7 +197,7 @@ lock_find(const struct dfs *dfs, const char *path)
 }
 
 void
-lock_putlock(struct dfs *dfs, struct nreq *r, const dfs_lockid *own,
+lock_putlock(struct dfs *dfs, struct name_req *r, const dfs_lockid *own,
     const char *path, const char *path2)
 {
 	const struct dfs_lock	*lk = NULL;
@@ -209,7 +209,7 @@ lock_putlock(struct dfs *dfs, struct nreq *r, const dfs_lockid *own,
 		own = lk != NULL ? &lk->id : NULL;
 	}
 	if (own != NULL)
-		nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = *own;
+		name_req_add(r, OP_PUTLOCK)->name_argop_u.putlock = *own;
 }
 
 void

@@ -41,13 +41,13 @@ name_split(const char *path, char *buf, const char **parent,
 }
 
 void
-name_walk(struct nreq *r, const char *path)
+name_walk(struct name_req *r, const char *path)
 {
-	nreq_add(r, OP_PUTROOTFH);
+	name_req_add(r, OP_PUTROOTFH);
 	while (*path == '/')
 		path++;
 	if (*path != '\0')
-		nreq_lookup(r, path);
+		name_req_lookup(r, path);
 }
 
 static void
@@ -68,7 +68,7 @@ attr_to_stat(const dfs_attr *a, struct dfs_info *st)
 int
 dfs_getattr(struct dfs *dfs, const char *path, struct dfs_info *st)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	int			rc;
 
@@ -77,7 +77,7 @@ dfs_getattr(struct dfs *dfs, const char *path, struct dfs_info *st)
 	if (rc != 0)
 		return rc;
 	name_walk(&r, path);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETATTR);
 	rc = conn_name(dfs, &r, &res, 1);
 	if (rc == 0)
 		attr_to_stat(&res.res.res_val[r.n - 1].name_resop_u.getattr.
@@ -89,7 +89,7 @@ dfs_getattr(struct dfs *dfs, const char *path, struct dfs_info *st)
 static int
 setattr(struct dfs *dfs, const char *path, const setattr_args *sa)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	int			rc;
 
@@ -99,7 +99,7 @@ setattr(struct dfs *dfs, const char *path, const setattr_args *sa)
 		return rc;
 	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, path);
-	nreq_add(&r, OP_SETATTR)->name_argop_u.setattr = *sa;
+	name_req_add(&r, OP_SETATTR)->name_argop_u.setattr = *sa;
 	rc = conn_name(dfs, &r, &res, 1);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	return rc;
@@ -124,7 +124,7 @@ dfs_utime(struct dfs *dfs, const char *path, int64_t mtime_ns)
 int
 dfs_mkdir(struct dfs *dfs, const char *path, unsigned int mode)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	char			 buf[PATH_MAX];
 	const char		*parent, *base;
@@ -139,7 +139,7 @@ dfs_mkdir(struct dfs *dfs, const char *path, unsigned int mode)
 		    -DFS_ERR_EXIST : rc;
 	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, parent);
-	nreq_mkdir(&r, base);
+	name_req_mkdir(&r, base);
 	r.ops[r.n - 1].name_argop_u.mkdir.mode = mode & 07777;
 	rc = conn_name(dfs, &r, &res, 0);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
@@ -149,7 +149,7 @@ dfs_mkdir(struct dfs *dfs, const char *path, unsigned int mode)
 void
 name_drop_data(struct dfs *dfs, const dfs_loc *loc)
 {
-	struct freq		r;
+	struct file_req		r;
 	file_compound_res	res;
 	u_int			i;
 
@@ -159,7 +159,7 @@ name_drop_data(struct dfs *dfs, const dfs_loc *loc)
 		if (!loc->servers.servers_val[i].live)
 			continue;
 		r.n = 0;
-		freq_add(&r, FOP_REMOVE)->file_argop_u.remove = loc->fh;
+		file_req_add(&r, FOP_REMOVE)->file_argop_u.remove = loc->fh;
 		(void)conn_file(dfs, &loc->servers.servers_val[i], &r, &res, 0);
 		xdr_free((xdrproc_t)xdr_file_compound_res, (char *)&res);
 	}
@@ -173,7 +173,7 @@ name_drop_data(struct dfs *dfs, const dfs_loc *loc)
 static int
 remove_typed(struct dfs *dfs, const char *path, int want)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	struct dfs_info		 st;
 	char			 buf[PATH_MAX];
@@ -191,7 +191,7 @@ remove_typed(struct dfs *dfs, const char *path, int want)
 		return -DFS_ERR_PERM;		/* the root */
 	lock_putlock(dfs, &r, NULL, path, NULL);
 	name_walk(&r, parent);
-	nreq_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
+	name_req_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
 	rc = conn_name(dfs, &r, &res, 0);
 	if (rc == 0)
 		name_drop_data(dfs, &res.res.res_val[r.n - 1].name_resop_u.
@@ -215,7 +215,7 @@ dfs_unlink(struct dfs *dfs, const char *path)
 int
 dfs_rename(struct dfs *dfs, const char *from, const char *to)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	rename_res		*rr;
 	char			 fbuf[PATH_MAX], tbuf[PATH_MAX];
@@ -230,9 +230,9 @@ dfs_rename(struct dfs *dfs, const char *from, const char *to)
 		return -DFS_ERR_INVAL;
 	lock_putlock(dfs, &r, NULL, from, to);
 	name_walk(&r, fparent);
-	nreq_add(&r, OP_SAVEFH);
+	name_req_add(&r, OP_SAVEFH);
 	name_walk(&r, tparent);
-	nreq_add(&r, OP_RENAME)->name_argop_u.rename = (rename_args){
+	name_req_add(&r, OP_RENAME)->name_argop_u.rename = (rename_args){
 	    mkname(fbase), mkname(tbase) };
 	rc = conn_name(dfs, &r, &res, 0);
 	if (rc == 0) {

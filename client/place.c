@@ -38,7 +38,7 @@ int
 place_again(struct dfs *dfs, const dfs_lockid *lock, const char *path,
     uint64_t srvid, name_compound_res *res)
 {
-	struct nreq	 r = { .n = 0 };
+	struct name_req	 r = { .n = 0 };
 	char		 buf[PATH_MAX];
 	const char	*parent, *base;
 	int		 rc;
@@ -47,13 +47,13 @@ place_again(struct dfs *dfs, const dfs_lockid *lock, const char *path,
 	if (name_split(path, buf, &parent, &base) != 0)
 		return -DFS_ERR_INVAL;
 	lock_putlock(dfs, &r, lock, path, NULL);
-	nreq_add(&r, OP_SUSPECT)->name_argop_u.suspect = srvid;
+	name_req_add(&r, OP_SUSPECT)->name_argop_u.suspect = srvid;
 	name_walk(&r, parent);
-	nreq_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
-	nreq_create(&r, base, 1);
-	nreq_add(&r, OP_GETFH);
-	nreq_add(&r, OP_GETATTR);
-	nreq_add(&r, OP_LOCATE);
+	name_req_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
+	name_req_create(&r, base, 1);
+	name_req_add(&r, OP_GETFH);
+	name_req_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_LOCATE);
 	rc = conn_name(dfs, &r, res, 0);
 	if (rc == 0 && (res->res.res_len != r.n ||
 	    !res->res.res_val[r.n - 4].name_resop_u.create.create_res_u.ok.
@@ -66,14 +66,14 @@ place_again(struct dfs *dfs, const dfs_lockid *lock, const char *path,
 static int
 still_new(struct dfs *dfs, const char *path, const dfs_fh *fh)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	const dfs_fh		*cur;
 	int			 same = 0;
 
 	name_walk(&r, path);
-	nreq_add(&r, OP_GETFH);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETFH);
+	name_req_add(&r, OP_GETATTR);
 	if (conn_name(dfs, &r, &res, 1) == 0 && res.res.res_len == r.n) {
 		cur = &res.res.res_val[r.n - 2].name_resop_u.getfh.
 		    getfh_res_u.fh;
@@ -91,7 +91,7 @@ void
 place_undo(struct dfs *dfs, const dfs_lockid *lock, const char *path,
     const dfs_fh *fh)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	char			 buf[PATH_MAX], detail[sizeof(dfs->detail)];
 	const char		*parent, *base;
@@ -102,7 +102,7 @@ place_undo(struct dfs *dfs, const dfs_lockid *lock, const char *path,
 	if (still_new(dfs, path, fh)) {
 		lock_putlock(dfs, &r, lock, path, NULL);
 		name_walk(&r, parent);
-		nreq_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
+		name_req_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(base);
 		(void)conn_name(dfs, &r, &res, 0);
 		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	}

@@ -78,20 +78,20 @@ put_check(struct dfs_put *files, size_t n, const char *mode,
  * last op (GETFH), or -1 when they do not fit.
  */
 static int
-add_create(struct nreq *r, struct putent *e, int same)
+add_create(struct name_req *r, struct putent *e, int same)
 {
 	u_int	need = same ? 3 : 5;
 
 	if (r->n + need > DFS_MAXOPS)
 		return -1;
 	if (same)
-		nreq_add(r, OP_RESTOREFH);
+		name_req_add(r, OP_RESTOREFH);
 	else {
 		name_walk(r, e->dir);
-		nreq_add(r, OP_SAVEFH);
+		name_req_add(r, OP_SAVEFH);
 	}
-	nreq_create(r, e->base, 0);
-	nreq_add(r, OP_GETFH);
+	name_req_create(r, e->base, 0);
+	name_req_add(r, OP_GETFH);
 	return (int)r->n - 1;
 }
 
@@ -129,7 +129,7 @@ static size_t
 create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
     size_t from, size_t n, const dfs_lockid *ids)
 {
-	struct nreq		*r;
+	struct name_req		*r;
 	name_compound_res	 res;
 	int			 last[DFS_PUT_MAXFILES], rc;
 	size_t			 i, end, prev = n;
@@ -139,7 +139,7 @@ create_some(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
 			files[i].status = -DFS_ERR_NOMEM;
 		return n;
 	}
-	nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = ids[from];
+	name_req_add(r, OP_PUTLOCK)->name_argop_u.putlock = ids[from];
 	for (end = from; end < n; end++) {
 		if (files[end].status != 0) {
 			last[end] = -1;		/* failed already */
@@ -181,7 +181,7 @@ static void
 put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
     size_t n, const dfs_server srv, const dfs_lockid *ids, int cache)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	put_entry		 pf[DFS_PUT_MAXFILES];
 	size_t			 idx[DFS_PUT_MAXFILES], m = 0, i;
 	put_args		*pa;
@@ -204,7 +204,7 @@ put_to(struct dfs *dfs, struct dfs_put *files, struct putent *ents,
 		ents[i].srv.port = 0;
 		idx[m++] = i;
 	}
-	pa = &freq_add(&r, FOP_PUT)->file_argop_u.put;
+	pa = &file_req_add(&r, FOP_PUT)->file_argop_u.put;
 	pa->files.files_len = (u_int)m;
 	pa->files.files_val = pf;
 	rc = conn_file(dfs, &srv, &r, &res, 0);

@@ -1,5 +1,6 @@
 /*
- * peer.c -- a daemon's connection to another dfs daemon.
+ * peer.c -- a daemon's connection to another dfs daemon; its calls go
+ * through the retry loop the client library uses too (retry.c).
  */
 #include <sys/socket.h>
 
@@ -9,6 +10,7 @@
 
 #include "dfs_types.h"
 #include "peer.h"
+#include "retry.h"
 #include "rpcc.h"
 
 int
@@ -59,33 +61,59 @@ peer_connect(struct peer *p)
 	return p->clnt != NULL ? 0 : -DFS_ERR_RPC;
 }
 
+/* One peer_call(): what retry_call() sends. */
+struct peer_req {
+	struct peer	*p;
+	rpcproc_t	 proc;
+	xdrproc_t	 xargs, xres;
+	void		*args;
+};
+
+static int
+peer_reconnect(void *arg)
+{
+	struct peer_req	*pr = arg;
+
+	return peer_connect(pr->p);
+}
+
+static enum clnt_stat
+peer_send(void *arg, CLIENT *c, void *res)
+{
+	struct peer_req	*pr = arg;
+	struct timeval	 tv;
+
+	tv.tv_sec = pr->p->timeout_ms / 1000;
+	tv.tv_usec = (pr->p->timeout_ms % 1000) * 1000;
+	return clnt_call(c, pr->proc, pr->xargs, pr->args, pr->xres, res, tv);
+}
+
+static void
+peer_failed(void *arg, CLIENT *c, enum clnt_stat st)
+{
+	struct peer_req	*pr = arg;
+
+	(void)c;
+	snprintf(pr->p->err, sizeof(pr->p->err), "%s", clnt_sperrno(st));
+}
+
 int
 peer_call(struct peer *p, rpcproc_t proc, xdrproc_t xargs, void *args,
     xdrproc_t xres, void *res, int idempotent)
 {
-	struct timeval	tv;
-	enum clnt_stat	st;
-	int		attempt, rc = -DFS_ERR_RPC;
+	struct peer_req	pr = { p, proc, xargs, xres, args };
+	struct retry	rt = {
+		.cp = &p->clnt,
+		.tries = idempotent ? 2 : 1,
+		.connect = peer_reconnect,
+		.send = peer_send,
+		.failed = peer_failed,
+		.arg = &pr,
+		.res = res,
+		.xres = xres,
+	};
 
-	tv.tv_sec = p->timeout_ms / 1000;
-	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
-	for (attempt = 0; attempt < (idempotent ? 2 : 1); attempt++) {
-		rc = peer_connect(p);
-		if (rc != 0)
-			continue;
-		st = clnt_call(p->clnt, proc, xargs, args, xres, res, tv);
-		if (st == RPC_SUCCESS)
-			return 0;
-		rc = rpcc_error(st);
-		snprintf(p->err, sizeof(p->err), "%s", clnt_sperrno(st));
-		/* a dropped or confused connection is not reused */
-		peer_close(p);
-		/* XDR_FREE also resets the freed pointers for a retry */
-		xdr_free(xres, res);
-		if (rc == -DFS_ERR_PROTO)
-			break;
-	}
-	return rc;
+	return retry_call(&rt);
 }
 
 int

@@ -2,7 +2,7 @@
  * dfs-stat -- show the attributes of dfs files and directories, or (-S)
  * the op counters of every server of a dfs, like nfsstat -s.
  *
- * -S speaks the protocol itself (req.h, rpcc.h): one STATS op to the name
+ * -S speaks the protocol itself (request.h, rpcc.h): one STATS op to the name
  * server, to the lock server and to each file server it lists, so the
  * numbers are the servers' own, not libdfs's view of them.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "req.h"
+#include "request.h"
 #include "rpcc.h"
 #include "tool.h"
 
@@ -90,11 +90,11 @@ static int
 lock_stats(struct tool *t, CLIENT *c, const char *what)
 {
 	lock_compound_res	res;
-	struct lreq		r = { .n = 0 };
+	struct lock_req		r = { .n = 0 };
 	enum clnt_stat		cst;
 	int			rc = 0;
 
-	lreq_add(&r, LOP_STATS);
+	lock_req_add(&r, LOP_STATS);
 	cst = lock_call(c, &r, &res);
 	if (cst != RPC_SUCCESS || res.status != DFS_OK)
 		rc = call_failed(t, what, cst, res.status);
@@ -110,11 +110,11 @@ static int
 file_stats(struct tool *t, CLIENT *c, const char *what)
 {
 	file_compound_res	res;
-	struct freq		r = { .n = 0 };
+	struct file_req		r = { .n = 0 };
 	enum clnt_stat		cst;
 	int			rc = 0;
 
-	freq_add(&r, FOP_STATS);
+	file_req_add(&r, FOP_STATS);
 	cst = file_call(c, &r, &res);
 	if (cst != RPC_SUCCESS || res.status != DFS_OK)
 		rc = call_failed(t, what, cst, res.status);
@@ -202,15 +202,15 @@ static int
 show_counters(struct tool *t)
 {
 	name_compound_res	 res;
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	const servers_res	*sv;
 	enum clnt_stat		 cst;
 	CLIENT			*c;
 	char			 what[320];
 
 	c = connect_named(t, what, sizeof(what));
-	nreq_add(&r, OP_SERVERS);
-	nreq_add(&r, OP_STATS);
+	name_req_add(&r, OP_SERVERS);
+	name_req_add(&r, OP_STATS);
 	cst = name_call(c, &r, &res);
 	if (cst != RPC_SUCCESS || res.status != DFS_OK) {
 		(void)call_failed(t, what, cst, res.status);

@@ -410,13 +410,13 @@ dfs_stat
 harness_lock(CLIENT *lc, const char *path, dfs_lockmode mode,
     unsigned int lease_ms, dfs_lockid *id)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	lock_args		*la;
 	dfs_path		 p = mkpath(path);
 	dfs_stat		 st;
 
-	la = &lreq_add(&r, LOP_LOCK)->lock_argop_u.lock;
+	la = &lock_req_add(&r, LOP_LOCK)->lock_argop_u.lock;
 	la->paths.paths_len = 1;
 	la->paths.paths_val = &p;
 	la->mode = mode;
@@ -434,12 +434,12 @@ dfs_stat
 harness_locktest(CLIENT *lc, const char *path, const dfs_lockid *id,
     dfs_lockmode mode)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	test_args		*ta;
 	dfs_stat		 st;
 
-	ta = &lreq_add(&r, LOP_TEST)->lock_argop_u.test;
+	ta = &lock_req_add(&r, LOP_TEST)->lock_argop_u.test;
 	ta->path = mkpath(path);
 	ta->id = *id;
 	ta->mode = mode;
@@ -491,7 +491,7 @@ int
 harness_filed_counter(struct dproc *d, const char *name, uint64_t *calls,
     uint64_t *bytes)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	CLIENT			*c;
 	stats_res		*sr;
@@ -501,7 +501,7 @@ harness_filed_counter(struct dproc *d, const char *name, uint64_t *calls,
 
 	if ((c = harness_clnt(d)) == NULL)
 		return -1;
-	freq_add(&r, FOP_STATS);
+	file_req_add(&r, FOP_STATS);
 	if (file_call(c, &r, &res) == RPC_SUCCESS) {
 		sr = &res.res.res_val[0].file_resop_u.stats;
 		for (i = 0; res.status == DFS_OK &&

@@ -18,7 +18,7 @@
 #include "name.h"
 #include "lock.h"
 #include "file.h"
-#include "req.h"
+#include "request.h"
 #include "dfs.h"
 
 #define HARNESS_MAXFILED	4

@@ -31,7 +31,7 @@
 #include "../cutest.h"
 #include "dfs.h"
 #include "harness.h"
-#include "req.h"
+#include "request.h"
 
 #define MIB		(1024u * 1024u)
 #define BIG_SIZE	(64u * MIB)

@@ -59,18 +59,18 @@ suite_clean(void)
 static void
 create_file(const char *dir, const char *name, dfs_fh *fh)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_mkdir(&r, dir);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_mkdir(&r, dir);
 	(void)name_call(nc, &r, &res);	/* EXIST is fine */
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	r.n = 0;
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, dir);
-	nreq_create(&r, name, 1);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, dir);
+	name_req_create(&r, name, 1);
+	name_req_add(&r, OP_GETFH);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
 	CU_ASSERT_EQUAL_FATAL(res.res.res_len, 4);
@@ -86,19 +86,19 @@ static dfs_stat
 put_at(const dfs_fh *fh, const char *data, size_t len, dfs_lockid lock,
     uint64_t base, uint64_t *vers)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	file_argop		*a;
 	dfs_stat		 st;
 
-	a = freq_add(&r, FOP_STAGE);
+	a = file_req_add(&r, FOP_STAGE);
 	a->file_argop_u.stage.fh = *fh;
 	a->file_argop_u.stage.lock = lock;
-	a = freq_add(&r, FOP_WRITE);
+	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = *fh;
 	a->file_argop_u.write.data.data_val = (char *)data;
 	a->file_argop_u.write.data.data_len = (u_int)len;
-	a = freq_add(&r, FOP_COMMIT);
+	a = file_req_add(&r, FOP_COMMIT);
 	a->file_argop_u.commit.fh = *fh;
 	a->file_argop_u.commit.lock = lock;
 	a->file_argop_u.commit.base = base;
@@ -126,19 +126,19 @@ static dfs_stat
 read_one(const dfs_fh *fh, uint64_t vers, uint64_t off, u_int count,
     int paired, char *buf, size_t cap, size_t *len, int *eof)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	read_args		*ra;
 	read_ok			*ok;
 	dfs_stat		 st;
 
-	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra = &file_req_add(&r, FOP_READ)->file_argop_u.read;
 	ra->fh = *fh;
 	ra->vers = vers;
 	ra->offset = off;
 	ra->count = count;
 	if (paired)
-		freq_add(&r, FOP_GETATTR)->file_argop_u.getattr = *fh;
+		file_req_add(&r, FOP_GETATTR)->file_argop_u.getattr = *fh;
 	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	*len = 0;
@@ -171,13 +171,13 @@ get_data(const dfs_fh *fh, uint64_t vers, char *buf, size_t cap,
 static dfs_stat
 getattr(const char *relpath, dfs_attr *attr)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	dfs_stat		 st;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, relpath);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, relpath);
+	name_req_add(&r, OP_GETATTR);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	if (st == DFS_OK)
@@ -235,13 +235,13 @@ test_core__write_then_read(void)
 static void
 test_core__compound_stops_at_first_failure(void)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, "no-such-dir");
-	nreq_add(&r, OP_GETATTR);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, "no-such-dir");
+	name_req_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETFH);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL(res.status, DFS_ERR_NOENT);
 	CU_ASSERT_EQUAL(res.res.res_len, 2);
@@ -254,12 +254,12 @@ test_core__compound_stops_at_first_failure(void)
 static void
 test_core__too_many_ops_is_resource(void)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	int			i;
 
 	for (i = 0; i < DFS_MAXOPS + 1; i++)
-		nreq_add(&r, OP_PUTROOTFH);
+		name_req_add(&r, OP_PUTROOTFH);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL(res.status, DFS_ERR_RESOURCE);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
@@ -269,11 +269,11 @@ test_core__too_many_ops_is_resource(void)
 static void
 test_core__unknown_op_is_illegal(void)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_add(&r, (name_opnum)999);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_add(&r, (name_opnum)999);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL(res.status, DFS_ERR_OP_ILLEGAL);
 	CU_ASSERT_EQUAL(res.res.res_len, 2);
@@ -357,8 +357,8 @@ test_core__truncated_and_oversized_records(void)
 static dfs_stat
 try_handle(const char *bytes, u_int len)
 {
-	struct nreq		r = { .n = 0 };
-	struct freq		f = { .n = 0 };
+	struct name_req		r = { .n = 0 };
+	struct file_req		f = { .n = 0 };
 	name_compound_res	res;
 	file_compound_res	fres;
 	read_args		*ra;
@@ -367,12 +367,12 @@ try_handle(const char *bytes, u_int len)
 
 	fh.dfs_fh_val = (char *)bytes;
 	fh.dfs_fh_len = len;
-	nreq_putfh(&r, &fh);
-	nreq_add(&r, OP_GETATTR);
+	name_req_putfh(&r, &fh);
+	name_req_add(&r, OP_GETATTR);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
-	ra = &freq_add(&f, FOP_READ)->file_argop_u.read;
+	ra = &file_req_add(&f, FOP_READ)->file_argop_u.read;
 	ra->fh = fh;
 	ra->vers = 1;
 	ra->count = 10;
@@ -425,7 +425,7 @@ test_core__bad_names(void)
 		{ "a/b",	3,	DFS_ERR_INVAL },
 		{ "a\0b",	3,	DFS_ERR_INVAL },
 	};
-	struct nreq		r;
+	struct name_req		r;
 	name_compound_res	res;
 	create_args		*c;
 	char			long_name[DFS_MAXNAMELEN + 1];
@@ -433,8 +433,8 @@ test_core__bad_names(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		r.n = 0;
-		nreq_add(&r, OP_PUTROOTFH);
-		c = &nreq_add(&r, OP_CREATE)->name_argop_u.create;
+		name_req_add(&r, OP_PUTROOTFH);
+		c = &name_req_add(&r, OP_CREATE)->name_argop_u.create;
 		c->name.dfs_name_val = (char *)cases[i].bytes;
 		c->name.dfs_name_len = cases[i].len;
 		CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
@@ -444,8 +444,8 @@ test_core__bad_names(void)
 	/* one byte over the protocol bound does not even decode */
 	memset(long_name, 'x', sizeof(long_name));
 	r.n = 0;
-	nreq_add(&r, OP_PUTROOTFH);
-	c = &nreq_add(&r, OP_CREATE)->name_argop_u.create;
+	name_req_add(&r, OP_PUTROOTFH);
+	c = &name_req_add(&r, OP_CREATE)->name_argop_u.create;
 	c->name.dfs_name_val = long_name;
 	c->name.dfs_name_len = DFS_MAXNAMELEN + 1;
 	CU_ASSERT_NOT_EQUAL(name_call(nc, &r, &res), RPC_SUCCESS);
@@ -460,7 +460,7 @@ test_core__readers_never_see_partial_files(void)
 {
 	static const dfs_lockid	 nolock;
 	static char		 one[65536], two[65536], got[65536];
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	file_argop		*a;
 	dfs_fh			 fh;
@@ -472,8 +472,8 @@ test_core__readers_never_see_partial_files(void)
 	create_file("partial", "f", &fh);
 	CU_ASSERT_EQUAL_FATAL(put_data(&fh, one, sizeof(one), nolock, &vers),
 	    DFS_OK);
-	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
-	a = freq_add(&r, FOP_WRITE);
+	file_req_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
+	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = fh;
 	a->file_argop_u.write.data.data_val = two;
 	a->file_argop_u.write.data.data_len = sizeof(two) / 2;
@@ -487,13 +487,13 @@ test_core__readers_never_see_partial_files(void)
 	CU_ASSERT_EQUAL(memcmp(got, one, sizeof(one)), 0);
 
 	r.n = 0;
-	a = freq_add(&r, FOP_WRITE);
+	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = fh;
 	a->file_argop_u.write.stage = stage;
 	a->file_argop_u.write.offset = sizeof(two) / 2;
 	a->file_argop_u.write.data.data_val = two + sizeof(two) / 2;
 	a->file_argop_u.write.data.data_len = sizeof(two) / 2;
-	a = freq_add(&r, FOP_COMMIT);
+	a = file_req_add(&r, FOP_COMMIT);
 	a->file_argop_u.commit.fh = fh;
 	a->file_argop_u.commit.stage = stage;
 	a->file_argop_u.commit.base = vers;
@@ -516,7 +516,7 @@ static void
 test_core__abandoned_stage_changes_nothing(void)
 {
 	static const dfs_lockid	 nolock;
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	file_argop		*a;
 	dfs_fh			 fh;
@@ -527,8 +527,8 @@ test_core__abandoned_stage_changes_nothing(void)
 
 	create_file("abandon", "f", &fh);
 	CU_ASSERT_EQUAL_FATAL(put_data(&fh, "old", 3, nolock, &vers), DFS_OK);
-	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
-	a = freq_add(&r, FOP_WRITE);
+	file_req_add(&r, FOP_STAGE)->file_argop_u.stage.fh = fh;
+	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = fh;
 	a->file_argop_u.write.data.data_val = "new data";
 	a->file_argop_u.write.data.data_len = 8;
@@ -573,15 +573,15 @@ test_core__commit_respects_locks(void)
 static dfs_stat
 stage_only(const dfs_fh *fh, dfs_lockid lock)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	file_argop		*a;
 	dfs_stat		 st;
 
-	a = freq_add(&r, FOP_STAGE);
+	a = file_req_add(&r, FOP_STAGE);
 	a->file_argop_u.stage.fh = *fh;
 	a->file_argop_u.stage.lock = lock;
-	a = freq_add(&r, FOP_ABORT);
+	a = file_req_add(&r, FOP_ABORT);
 	a->file_argop_u.abort.fh = *fh;
 	CU_ASSERT_EQUAL_FATAL(file_call(fc, &r, &res), RPC_SUCCESS);
 	st = res.res.res_len > 0 ?

@@ -98,14 +98,14 @@ restart(struct dproc *d, struct killer *k)
 static int
 try_create(CLIENT *c, const char *dir, const char *name, dfs_fh *fh)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	int			ok;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, dir);
-	nreq_create(&r, name, 1);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, dir);
+	name_req_create(&r, name, 1);
+	name_req_add(&r, OP_GETFH);
 	if (name_call(c, &r, &res) != RPC_SUCCESS)
 		return 0;
 	ok = res.status == DFS_OK;
@@ -120,15 +120,15 @@ try_create(CLIENT *c, const char *dir, const char *name, dfs_fh *fh)
 static int
 try_rename(CLIENT *c, const char *dir, const char *from, const char *to)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	rename_args		*ra;
 	int			ok;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, dir);
-	nreq_add(&r, OP_SAVEFH);
-	ra = &nreq_add(&r, OP_RENAME)->name_argop_u.rename;
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, dir);
+	name_req_add(&r, OP_SAVEFH);
+	ra = &name_req_add(&r, OP_RENAME)->name_argop_u.rename;
 	ra->oldname.dfs_name_val = (char *)from;
 	ra->oldname.dfs_name_len = (u_int)strlen(from);
 	ra->newname.dfs_name_val = (char *)to;
@@ -144,17 +144,17 @@ try_rename(CLIENT *c, const char *dir, const char *from, const char *to)
 static dfs_stat
 lookup_status(CLIENT *c, const char *path, const dfs_fh *fh)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	dfs_stat		st;
 
 	if (fh != NULL)
-		nreq_putfh(&r, fh);
+		name_req_putfh(&r, fh);
 	else {
-		nreq_add(&r, OP_PUTROOTFH);
-		nreq_lookup(&r, path);
+		name_req_add(&r, OP_PUTROOTFH);
+		name_req_lookup(&r, path);
 	}
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETATTR);
 	if (name_call(c, &r, &res) != RPC_SUCCESS)
 		return DFS_ERR_RPC;
 	st = res.status;
@@ -191,7 +191,7 @@ static void
 test_crash__named(void)
 {
 	static struct named_work	w;
-	struct nreq			r = { .n = 0 };
+	struct name_req			r = { .n = 0 };
 	name_compound_res		res;
 	CLIENT				*c;
 	char				name[32], to[32];
@@ -201,8 +201,8 @@ test_crash__named(void)
 
 	c = harness_clnt(&cl.named);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_mkdir(&r, "nc");
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_mkdir(&r, "nc");
 	CU_ASSERT_EQUAL_FATAL(name_call(c, &r, &res), RPC_SUCCESS);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	kill_after(&killer, cl.named.pid, &acked);
@@ -284,17 +284,17 @@ test_crash__lockd(void)
 static int
 try_commit(CLIENT *c, const dfs_fh *fh, const char *data, uint64_t *vers)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	file_argop		*a;
 	int			 ok;
 
-	freq_add(&r, FOP_STAGE)->file_argop_u.stage.fh = *fh;
-	a = freq_add(&r, FOP_WRITE);
+	file_req_add(&r, FOP_STAGE)->file_argop_u.stage.fh = *fh;
+	a = file_req_add(&r, FOP_WRITE);
 	a->file_argop_u.write.fh = *fh;
 	a->file_argop_u.write.data.data_val = (char *)data;
 	a->file_argop_u.write.data.data_len = (u_int)strlen(data);
-	a = freq_add(&r, FOP_COMMIT);
+	a = file_req_add(&r, FOP_COMMIT);
 	a->file_argop_u.commit.fh = *fh;
 	a->file_argop_u.commit.base = DFS_VERS_ANY;
 	if (file_call(c, &r, &res) != RPC_SUCCESS)
@@ -310,13 +310,13 @@ try_commit(CLIENT *c, const dfs_fh *fh, const char *data, uint64_t *vers)
 static int
 read_matches(CLIENT *c, const dfs_fh *fh, uint64_t vers, const char *want)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	read_args		*ra;
 	read_ok			*ok;
 	int			 match = 0;
 
-	ra = &freq_add(&r, FOP_READ)->file_argop_u.read;
+	ra = &file_req_add(&r, FOP_READ)->file_argop_u.read;
 	ra->fh = *fh;
 	ra->vers = vers;
 	ra->count = 4096;
@@ -336,7 +336,7 @@ test_crash__filed(void)
 {
 	static dfs_fh		fh[MAXWORK];
 	static uint64_t		vers[MAXWORK];
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	CLIENT			*nc, *fc;
 	char			name[32], data[64];
@@ -347,8 +347,8 @@ test_crash__filed(void)
 	nc = harness_clnt(&cl.named);
 	fc = harness_clnt(&cl.filed[0]);
 	CU_ASSERT_FATAL(nc != NULL && fc != NULL);
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_mkdir(&r, "fc");
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_mkdir(&r, "fc");
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	kill_after(&killer, cl.filed[0].pid, &acked);

@@ -75,14 +75,14 @@ sleep_ms(unsigned int ms)
 static dfs_stat
 mkdir_at(CLIENT *c, const char *dir, const char *name)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	dfs_stat		st;
 
-	nreq_add(&r, OP_PUTROOTFH);
+	name_req_add(&r, OP_PUTROOTFH);
 	if (dir != NULL)
-		nreq_lookup(&r, dir);
-	nreq_mkdir(&r, name);
+		name_req_lookup(&r, dir);
+	name_req_mkdir(&r, name);
 	if (name_call(c, &r, &res) != RPC_SUCCESS)
 		return DFS_ERR_RPC;
 	st = res.status;
@@ -94,12 +94,12 @@ mkdir_at(CLIENT *c, const char *dir, const char *name)
 static dfs_stat
 lookup_at(CLIENT *c, const char *path)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	dfs_stat		st;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, path);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, path);
 	if (name_call(c, &r, &res) != RPC_SUCCESS)
 		return DFS_ERR_RPC;
 	st = res.status;
@@ -111,7 +111,7 @@ lookup_at(CLIENT *c, const char *path)
 static int
 log_counts(uint64_t *commits, uint64_t *syncs)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	const stats_res		*sr;
 	CLIENT			*c;
@@ -120,7 +120,7 @@ log_counts(uint64_t *commits, uint64_t *syncs)
 
 	if ((c = harness_clnt(&named)) == NULL)
 		return -1;
-	nreq_add(&r, OP_STATS);
+	name_req_add(&r, OP_STATS);
 	if (name_call(c, &r, &res) == RPC_SUCCESS && res.status == DFS_OK) {
 		sr = &res.res.res_val[0].name_resop_u.stats;
 		for (i = 0; i < sr->stats_res_u.counters.counters_len; i++) {
@@ -326,15 +326,15 @@ test_groupcommit__kill9(void)
 static size_t
 encode_mkdir(char *buf, size_t cap, uint32_t xid, const char *name)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_args	args;
 	struct rpc_msg		m;
 	XDR			x;
 	uint32_t		mark;
 	size_t			len = 0;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_mkdir(&r, name);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_mkdir(&r, name);
 	args.ops.ops_len = r.n;
 	args.ops.ops_val = r.ops;
 	memset(&m, 0, sizeof(m));

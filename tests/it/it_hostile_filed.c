@@ -444,15 +444,15 @@ stages_gone_within(int ms)
 static void
 create_file(const char *name, dfs_fh *fh)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	CLIENT			*nc;
 
 	nc = harness_clnt(&c.named);
 	CU_ASSERT_FATAL(nc != NULL);
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_create(&r, name, 1);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_create(&r, name, 1);
+	name_req_add(&r, OP_GETFH);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
 	fh_copy(fh, &res.res.res_val[2].name_resop_u.getfh.getfh_res_u.fh);

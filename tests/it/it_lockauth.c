@@ -131,11 +131,11 @@ lock_servers(struct pair *p, unsigned int *port)
 static dfs_stat
 renew(CLIENT *lc, const dfs_lockid *id)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	dfs_stat		 st;
 
-	lreq_add(&r, LOP_RENEW)->lock_argop_u.renew = *id;
+	lock_req_add(&r, LOP_RENEW)->lock_argop_u.renew = *id;
 	memset(&res, 0, sizeof(res));
 	if (lock_call(lc, &r, &res) != RPC_SUCCESS)
 		return DFS_ERR_RPC;

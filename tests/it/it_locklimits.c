@@ -130,11 +130,11 @@ lock_raw(CLIENT *c, const char *const *p, u_int n, unsigned int wait_ms,
 static dfs_stat
 unlock_raw(CLIENT *c, const dfs_lockid *id)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	dfs_stat		 st;
 
-	lreq_add(&r, LOP_UNLOCK)->lock_argop_u.unlock = *id;
+	lock_req_add(&r, LOP_UNLOCK)->lock_argop_u.unlock = *id;
 	if (lock_call(c, &r, &res) != RPC_SUCCESS)
 		return DFS_ERR_RPC;
 	st = res.status;
@@ -203,7 +203,7 @@ test_locklimits__paths(void)
 static long
 lock_calls(void)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	stats_res		*sr;
 	CLIENT			*c = clnt_from("127.0.0.1");
@@ -212,7 +212,7 @@ lock_calls(void)
 
 	if (c == NULL)
 		return -1;
-	lreq_add(&r, LOP_STATS);
+	lock_req_add(&r, LOP_STATS);
 	if (lock_call(c, &r, &res) == RPC_SUCCESS && res.status == DFS_OK) {
 		sr = &res.res.res_val[0].lock_resop_u.stats;
 		for (i = 0; i < sr->stats_res_u.counters.counters_len; i++)

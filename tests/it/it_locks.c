@@ -306,7 +306,7 @@ fifo_child(int i)
 static uint64_t
 lock_calls(void)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	CLIENT			*c = harness_clnt(&cl.lockd);
 	stats_res		*sr;
@@ -315,7 +315,7 @@ lock_calls(void)
 
 	if (c == NULL)
 		return 0;
-	lreq_add(&r, LOP_STATS);
+	lock_req_add(&r, LOP_STATS);
 	if (lock_call(c, &r, &res) == RPC_SUCCESS && res.status == DFS_OK) {
 		sr = &res.res.res_val[0].lock_resop_u.stats;
 		for (i = 0; i < sr->stats_res_u.counters.counters_len; i++)

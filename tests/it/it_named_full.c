@@ -91,7 +91,7 @@ suite_clean(void)
 
 /* Sends r.  Returns the COMPOUND's status, DFS_ERR_RPC without reply. */
 static dfs_stat
-send_req(struct nreq *r)
+send_req(struct name_req *r)
 {
 	name_compound_res	res;
 	dfs_stat		st;
@@ -106,23 +106,23 @@ send_req(struct nreq *r)
 static dfs_stat
 n_mkdir(const char *dir, const char *name)
 {
-	struct nreq	r = { .n = 0 };
+	struct name_req	r = { .n = 0 };
 
-	nreq_add(&r, OP_PUTROOTFH);
+	name_req_add(&r, OP_PUTROOTFH);
 	if (dir[0] != '\0')
-		nreq_lookup(&r, dir);
-	nreq_mkdir(&r, name);
+		name_req_lookup(&r, dir);
+	name_req_mkdir(&r, name);
 	return send_req(&r);
 }
 
 static dfs_stat
 n_create(const char *dir, const char *name)
 {
-	struct nreq	r = { .n = 0 };
+	struct name_req	r = { .n = 0 };
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, dir);
-	nreq_create(&r, name, 1);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, dir);
+	name_req_create(&r, name, 1);
 	return send_req(&r);
 }
 
@@ -130,13 +130,13 @@ n_create(const char *dir, const char *name)
 static dfs_stat
 n_read(const char *path)
 {
-	struct nreq	 r = { .n = 0 };
+	struct name_req	 r = { .n = 0 };
 	readdir_args	*ra;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, path);
-	nreq_add(&r, OP_GETATTR);
-	ra = &nreq_add(&r, OP_READDIR)->name_argop_u.readdir;
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, path);
+	name_req_add(&r, OP_GETATTR);
+	ra = &name_req_add(&r, OP_READDIR)->name_argop_u.readdir;
 	ra->cookie = 0;
 	ra->count = 16;
 	return send_req(&r);

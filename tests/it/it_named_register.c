@@ -108,11 +108,11 @@ static dfs_stat
 register_as(CLIENT *c, const char *host, unsigned int port)
 {
 	name_compound_res	 res;
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	register_args		*ra;
 	dfs_stat		 st;
 
-	ra = &nreq_add(&r, OP_REGISTER)->name_argop_u.reg;
+	ra = &name_req_add(&r, OP_REGISTER)->name_argop_u.reg;
 	ra->kind = DFS_SRV_FILE;
 	ra->host = (char *)host;
 	ra->port = port;
@@ -129,7 +129,7 @@ static int
 listed_host(uint64_t id, char *host, size_t len)
 {
 	name_compound_res	 res;
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	CLIENT			*c = harness_clnt(&named);
 	const dfs_server	*s;
 	u_int			 i, n;
@@ -138,7 +138,7 @@ listed_host(uint64_t id, char *host, size_t len)
 	host[0] = '\0';
 	if (c == NULL)
 		return -1;
-	nreq_add(&r, OP_SERVERS);
+	name_req_add(&r, OP_SERVERS);
 	if (name_call(c, &r, &res) == RPC_SUCCESS && res.status == DFS_OK) {
 		n = res.res.res_val[0].name_resop_u.servers.servers_res_u.
 		    servers.servers_len;

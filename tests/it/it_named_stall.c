@@ -200,7 +200,7 @@ suite_clean(void)
 /* Sends r over c.  Returns the COMPOUND's status, DFS_ERR_RPC when no
  * reply came. */
 static dfs_stat
-send_req(CLIENT *c, struct nreq *r)
+send_req(CLIENT *c, struct name_req *r)
 {
 	name_compound_res	res;
 	dfs_stat		st;
@@ -215,23 +215,23 @@ send_req(CLIENT *c, struct nreq *r)
 static dfs_stat
 n_mkdir(CLIENT *c, const char *dir, const char *name)
 {
-	struct nreq	r = { .n = 0 };
+	struct name_req	r = { .n = 0 };
 
-	nreq_add(&r, OP_PUTROOTFH);
+	name_req_add(&r, OP_PUTROOTFH);
 	if (dir[0] != '\0')
-		nreq_lookup(&r, dir);
-	nreq_mkdir(&r, name);
+		name_req_lookup(&r, dir);
+	name_req_mkdir(&r, name);
 	return send_req(c, &r);
 }
 
 static dfs_stat
 n_getattr(CLIENT *c, const char *path)
 {
-	struct nreq	r = { .n = 0 };
+	struct name_req	r = { .n = 0 };
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, path);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, path);
+	name_req_add(&r, OP_GETATTR);
 	return send_req(c, &r);
 }
 
@@ -239,10 +239,10 @@ n_getattr(CLIENT *c, const char *path)
 static dfs_stat
 register_mute(CLIENT *c)
 {
-	struct nreq	 r = { .n = 0 };
+	struct name_req	 r = { .n = 0 };
 	register_args	*ra;
 
-	ra = &nreq_add(&r, OP_REGISTER)->name_argop_u.reg;
+	ra = &name_req_add(&r, OP_REGISTER)->name_argop_u.reg;
 	ra->kind = DFS_SRV_LOCK;
 	ra->host = "127.0.0.1";
 	ra->port = fake.port;

@@ -53,11 +53,11 @@ suite_clean(void)
 static dfs_stat
 unlock(const dfs_lockid *id)
 {
-	struct lreq		 r = { .n = 0 };
+	struct lock_req		 r = { .n = 0 };
 	lock_compound_res	 res;
 	dfs_stat		 st;
 
-	lreq_add(&r, LOP_UNLOCK)->lock_argop_u.unlock = *id;
+	lock_req_add(&r, LOP_UNLOCK)->lock_argop_u.unlock = *id;
 	CU_ASSERT_EQUAL_FATAL(lock_call(lc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	xdr_free((xdrproc_t)xdr_lock_compound_res, (char *)&res);
@@ -69,19 +69,19 @@ unlock(const dfs_lockid *id)
 /* Starts a COMPOUND: PUTLOCK *id unless id is NULL, then PUTROOTFH and
  * LOOKUP of `dir` (relative; "" for the root). */
 static void
-begin(struct nreq *r, const dfs_lockid *id, const char *dir)
+begin(struct name_req *r, const dfs_lockid *id, const char *dir)
 {
 	r->n = 0;
 	if (id != NULL)
-		nreq_add(r, OP_PUTLOCK)->name_argop_u.putlock = *id;
-	nreq_add(r, OP_PUTROOTFH);
+		name_req_add(r, OP_PUTLOCK)->name_argop_u.putlock = *id;
+	name_req_add(r, OP_PUTROOTFH);
 	if (dir[0] != '\0')
-		nreq_lookup(r, dir);
+		name_req_lookup(r, dir);
 }
 
 /* Sends the COMPOUND; returns its status (and *created for CREATE). */
 static dfs_stat
-send_req(struct nreq *r, int *created)
+send_req(struct name_req *r, int *created)
 {
 	name_compound_res	res;
 	dfs_stat		st;
@@ -98,10 +98,10 @@ send_req(struct nreq *r, int *created)
 static dfs_stat
 n_mkdir(const dfs_lockid *id, const char *dir, const char *name)
 {
-	struct nreq	r;
+	struct name_req	r;
 
 	begin(&r, id, dir);
-	nreq_mkdir(&r, name);
+	name_req_mkdir(&r, name);
 	return send_req(&r, NULL);
 }
 
@@ -109,31 +109,31 @@ static dfs_stat
 n_create(const dfs_lockid *id, const char *dir, const char *name, int excl,
     int *created)
 {
-	struct nreq	r;
+	struct name_req	r;
 
 	begin(&r, id, dir);
-	nreq_create(&r, name, excl);
+	name_req_create(&r, name, excl);
 	return send_req(&r, created);
 }
 
 static dfs_stat
 n_remove(const dfs_lockid *id, const char *dir, const char *name)
 {
-	struct nreq	r;
+	struct name_req	r;
 
 	begin(&r, id, dir);
-	nreq_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(name);
+	name_req_add(&r, OP_REMOVE)->name_argop_u.remove = mkname(name);
 	return send_req(&r, NULL);
 }
 
 static dfs_stat
 n_setattr(const dfs_lockid *id, const char *path, unsigned int mode)
 {
-	struct nreq	 r;
+	struct name_req	 r;
 	setattr_args	*sa;
 
 	begin(&r, id, path);
-	sa = &nreq_add(&r, OP_SETATTR)->name_argop_u.setattr;
+	sa = &name_req_add(&r, OP_SETATTR)->name_argop_u.setattr;
 	sa->mask = DFS_SA_MODE;
 	sa->mode = mode;
 	return send_req(&r, NULL);
@@ -143,14 +143,14 @@ static dfs_stat
 n_rename(const dfs_lockid *id, const char *sdir, const char *oldname,
     const char *tdir, const char *newname)
 {
-	struct nreq	 r;
+	struct name_req	 r;
 	rename_args	*ra;
 
 	begin(&r, id, sdir);
-	nreq_add(&r, OP_SAVEFH);
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, tdir);
-	ra = &nreq_add(&r, OP_RENAME)->name_argop_u.rename;
+	name_req_add(&r, OP_SAVEFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, tdir);
+	ra = &name_req_add(&r, OP_RENAME)->name_argop_u.rename;
 	ra->oldname = mkname(oldname);
 	ra->newname = mkname(newname);
 	return send_req(&r, NULL);
@@ -161,11 +161,11 @@ static dfs_stat
 n_getattr(const char *path, unsigned int *mode)
 {
 	name_compound_res	res;
-	struct nreq		r;
+	struct name_req		r;
 	dfs_stat		st;
 
 	begin(&r, NULL, path);
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETATTR);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	if (st == DFS_OK && mode != NULL)

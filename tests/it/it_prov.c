@@ -65,7 +65,7 @@ pause_ms(unsigned int ms)
 static dfs_stat
 lookup_status(const char *path, const dfs_fh *fh)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	CLIENT			*c;
 	dfs_stat		st = DFS_ERR_RPC;
@@ -73,12 +73,12 @@ lookup_status(const char *path, const dfs_fh *fh)
 	if ((c = harness_clnt(&cl.named)) == NULL)
 		return st;
 	if (fh != NULL)
-		nreq_putfh(&r, fh);
+		name_req_putfh(&r, fh);
 	else {
-		nreq_add(&r, OP_PUTROOTFH);
-		nreq_lookup(&r, path);
+		name_req_add(&r, OP_PUTROOTFH);
+		name_req_lookup(&r, path);
 	}
-	nreq_add(&r, OP_GETATTR);
+	name_req_add(&r, OP_GETATTR);
 	if (name_call(c, &r, &res) == RPC_SUCCESS) {
 		st = res.status;
 		xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
@@ -92,16 +92,16 @@ lookup_status(const char *path, const dfs_fh *fh)
 static dfs_stat
 create_raw(const char *name, dfs_fh *fh)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	CLIENT			*c;
 	dfs_stat		st = DFS_ERR_RPC;
 
 	if ((c = harness_clnt(&cl.named)) == NULL)
 		return st;
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_create(&r, name, 1);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_create(&r, name, 1);
+	name_req_add(&r, OP_GETFH);
 	if (name_call(c, &r, &res) == RPC_SUCCESS) {
 		st = res.status;
 		if (st == DFS_OK)
@@ -133,7 +133,7 @@ await_gone(const char *path)
 static dfs_stat
 commit_raw(const dfs_fh *fh)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	commit_args		*ca;
 	CLIENT			*c;
@@ -141,8 +141,8 @@ commit_raw(const dfs_fh *fh)
 
 	if ((c = harness_clnt(&cl.named)) == NULL)
 		return st;
-	nreq_putfh(&r, fh);
-	ca = &nreq_add(&r, OP_COMMIT)->name_argop_u.commit;
+	name_req_putfh(&r, fh);
+	ca = &name_req_add(&r, OP_COMMIT)->name_argop_u.commit;
 	ca->oldvers = 0;
 	ca->size = 0;
 	ca->srvid = 1;

@@ -258,13 +258,13 @@ test_put__arguments(void)
 static void
 create(const char *name, dfs_fh *fh, uint64_t *vers)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_lookup(&r, "p");
-	nreq_create(&r, name, 0);
-	nreq_add(&r, OP_GETFH);
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_lookup(&r, "p");
+	name_req_create(&r, name, 0);
+	name_req_add(&r, OP_GETFH);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	CU_ASSERT_EQUAL_FATAL(res.status, DFS_OK);
 	*vers = res.res.res_val[2].name_resop_u.create.create_res_u.ok.attr.
@@ -278,14 +278,14 @@ create(const char *name, dfs_fh *fh, uint64_t *vers)
 static dfs_stat
 put_on(CLIENT *c, put_entry *pe, u_int n, dfs_stat *st)
 {
-	struct freq		 r = { .n = 0 };
+	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	const put_res		*pr;
 	put_args		*pa;
 	dfs_stat		 s;
 	u_int			 i;
 
-	pa = &freq_add(&r, FOP_PUT)->file_argop_u.put;
+	pa = &file_req_add(&r, FOP_PUT)->file_argop_u.put;
 	pa->files.files_len = n;
 	pa->files.files_val = pe;
 	CU_ASSERT_EQUAL_FATAL(file_call(c, &r, &res), RPC_SUCCESS);
@@ -384,7 +384,7 @@ test_put__wire_hostile(void)
 	uint64_t	 v;
 	put_entry	*pe;
 	dfs_stat	 st[DFS_MAXPUT + 1];
-	struct freq	 r = { .n = 0 };
+	struct file_req	 r = { .n = 0 };
 	file_compound_res res;
 	put_args	*pa;
 	u_int		 i;
@@ -406,7 +406,7 @@ test_put__wire_hostile(void)
 	CU_ASSERT(holds("/p/h1", "good"));
 	for (i = 0; i < DFS_MAXPUT + 1; i++)
 		entry(&pe[i], &fh, v + 1, "x");
-	pa = &freq_add(&r, FOP_PUT)->file_argop_u.put;
+	pa = &file_req_add(&r, FOP_PUT)->file_argop_u.put;
 	pa->files.files_len = DFS_MAXPUT + 1;
 	pa->files.files_val = pe;
 	CU_ASSERT_NOT_EQUAL(file_call(fc, &r, &res), RPC_SUCCESS);

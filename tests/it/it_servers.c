@@ -46,15 +46,15 @@ suite_clean(void)
 static dfs_stat
 place(const char *dir, const char *name, unsigned int *port)
 {
-	struct nreq		 r = { .n = 0 };
+	struct name_req		 r = { .n = 0 };
 	name_compound_res	 res;
 	create_ok		*ok;
 	dfs_stat		 st;
 
-	nreq_add(&r, OP_PUTROOTFH);
+	name_req_add(&r, OP_PUTROOTFH);
 	if (dir != NULL)
-		nreq_lookup(&r, dir);
-	nreq_create(&r, name, 1);
+		name_req_lookup(&r, dir);
+	name_req_create(&r, name, 1);
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	st = res.status;
 	*port = 0;
@@ -87,12 +87,12 @@ wait_live_exactly(int n)
 static void
 test_servers__longest_prefix_placement(void)
 {
-	struct nreq		r = { .n = 0 };
+	struct name_req		r = { .n = 0 };
 	name_compound_res	res;
 	unsigned int		port;
 
-	nreq_add(&r, OP_PUTROOTFH);
-	nreq_mkdir(&r, "a");
+	name_req_add(&r, OP_PUTROOTFH);
+	name_req_mkdir(&r, "a");
 	CU_ASSERT_EQUAL_FATAL(name_call(nc, &r, &res), RPC_SUCCESS);
 	xdr_free((xdrproc_t)xdr_name_compound_res, (char *)&res);
 	CU_ASSERT_EQUAL(place("a", "x", &port), DFS_OK);

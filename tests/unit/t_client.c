@@ -321,11 +321,12 @@ test_config__read_streams(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		dfs.streams = t[i].streams;
 		dfs.stream_span = t[i].span;
-		CU_ASSERT_EQUAL(xfer_read_streams(&dfs, t[i].size), t[i].want);
+		CU_ASSERT_EQUAL(parallel_read_streams(&dfs, t[i].size),
+		    t[i].want);
 	}
 }
 
-/* The stream_span key sets what xfer_read_streams() divides by. */
+/* The stream_span key sets what parallel_read_streams() divides by. */
 static void
 test_config__stream_span(void)
 {
@@ -474,7 +475,7 @@ test_lockenv__putlock(void)
 {
 	struct dfs	*dfs = calloc(1, sizeof(*dfs));
 	struct dfs_lock	*env, *held;
-	struct nreq	 r;
+	struct name_req	 r;
 	dfs_lockid	 own = { 7, 8 }, zero = { 0, 0 };
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dfs);

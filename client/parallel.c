@@ -1,23 +1,23 @@
 /*
- * xfer.c -- one file's chunks moved on several connections at once.
+ * parallel.c -- one file's chunks moved on several connections at once.
  *
  * The file server serves each connection in a process of its own, one
  * request at a time, so the way to have several requests served at once
- * (and several cores busy) is several connections; rpipe.c sends the
- * next READ ahead on one, which on few cores costs less.  An xfer owns `n`
+ * (and several cores busy) is several connections; readahead.c sends the
+ * next READ ahead on one, which on few cores costs less.  A transfer owns `n`
  * threads, each with its own connection to the file server, and a ring
  * of 2n chunk buffers (slots):
  *
- *  - writing: the caller fills the slot at the ring's head (xfer_wbuf)
- *    and queues it (xfer_wqueue); a thread sends it as one WRITE to the
- *    stage, straight from the slot (rwrite_call), and frees the slot.
+ *  - writing: the caller fills the slot at the ring's head (parallel_wbuf)
+ *    and queues it (parallel_wqueue); a thread sends it as one WRITE to the
+ *    stage, straight from the slot (raw_write_call), and frees the slot.
  *    Chunks land in any order: each names its offset, and a stage is a
  *    plain file.
  *  - reading: threads claim free slots in ring order and READ the next
  *    chunk of the version straight into them (no staging copy: the
- *    reply's data is read from the socket into the slot, rread.c); the
+ *    reply's data is read from the socket into the slot, rawrpc.c); the
  *    caller takes slots in ring
- *    order (xfer_rget), so it sees the bytes in file order.  Asking for
+ *    order (parallel_rget), so it sees the bytes in file order.  Asking for
  *    an offset the read-ahead did not expect restarts it there.
  *
  * READ and WRITE of a given offset are idempotent, so a chunk whose
@@ -34,13 +34,12 @@
 #include <time.h>
 
 #include "client.h"
-#include "rpcc.h"
+#include "retry.h"
 
-/* socket buffers: a whole chunk (READs and WRITEs go through rread.c,
+/* socket buffers: a whole chunk (READs and WRITEs go through rawrpc.c,
  * not the CLIENT's record buffers), or a READ's reply waits for the
- * window to open (256 KiB made a 1 GiB download take 0.40 s and 0.8 s
- * of CPU on two connections, against 0.25-0.31 s and 0.42-0.56 s) */
-#define XFER_BUFSZ	(DFS_CHUNK + 65536)
+ * window to open (docs/BENCHMARKS.md) */
+#define PARALLEL_BUFSZ	(DFS_CHUNK + 65536)
 
 enum slot_state {
 	S_FREE,		/* the caller may fill it (write) / a thread claims it */
@@ -57,7 +56,7 @@ struct slot {
 	uint64_t	 gen;	/* read: the read-ahead run it belongs to */
 };
 
-struct xfer {
+struct parallel {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;		/* any slot or flag changed */
 	int		 op;		/* FOP_READ or FOP_WRITE */
@@ -68,8 +67,8 @@ struct xfer {
 	unsigned int	 port, timeout_ms;
 	int		 retries;
 	int		 nthr, nslot;
-	pthread_t	 thr[XFER_MAXSTREAMS];
-	struct slot	 slot[2 * XFER_MAXSTREAMS];
+	pthread_t	 thr[PARALLEL_MAXSTREAMS];
+	struct slot	 slot[2 * PARALLEL_MAXSTREAMS];
 	char		*bufs;		/* the slots' buffers, in one */
 	int		 head;		/* write: next to fill; read: next to take */
 	int		 next;		/* next to send (write) / claim (read) */
@@ -81,12 +80,11 @@ struct xfer {
 	int		 stop;
 	int		 err;		/* first failure, negative status */
 	char		 detail[256];
-	uint32_t	 xid;		/* read: the last READ's (rread.c) */
 };
 
 /* Records the first failure.  Called with mu held. */
 static void
-fail(struct xfer *x, int rc, const char *detail)
+fail(struct parallel *x, int rc, const char *detail)
 {
 	if (x->err == 0) {
 		x->err = rc;
@@ -95,10 +93,11 @@ fail(struct xfer *x, int rc, const char *detail)
 	pthread_cond_broadcast(&x->cv);
 }
 
-/* One READ or WRITE of slot s on c.  Returns the clnt_stat; *rc is the
- * op's status (0 or negative). */
+/* One READ or WRITE of slot s on c (xids: c's, taken over).  Returns
+ * the clnt_stat; *rc is the op's status (0 or negative). */
 static enum clnt_stat
-move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
+move(struct parallel *x, CLIENT *c, struct raw_xids *xids, struct slot *s,
+    int *rc)
 {
 	read_args		 ra;
 	write_args		 wa;
@@ -111,9 +110,8 @@ move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
 		ra.vers = x->id;
 		ra.offset = s->off;
 		ra.count = (u_int)s->len;
-		st = rread_call(c, __atomic_add_fetch(&x->xid, 1,
-		    __ATOMIC_RELAXED), &ra, x->timeout_ms, s->buf, &len,
-		    &status);
+		st = raw_read_call(c, raw_xids_next(xids), &ra,
+		    x->timeout_ms, s->buf, &len, &status);
 		*rc = -(int)status;
 		if (st == RPC_SUCCESS && status == DFS_OK)
 			s->len = len;
@@ -124,55 +122,89 @@ move(struct xfer *x, CLIENT *c, struct slot *s, int *rc)
 	wa.offset = s->off;
 	wa.data.data_val = s->buf;
 	wa.data.data_len = (u_int)s->len;
-	st = rwrite_call(c, __atomic_add_fetch(&x->xid, 1, __ATOMIC_RELAXED),
-	    &wa, x->timeout_ms, &len, &status);
+	st = raw_write_call(c, raw_xids_next(xids), &wa, x->timeout_ms, &len,
+	    &status);
 	*rc = -(int)status;
 	if (st == RPC_SUCCESS && status == DFS_OK && len != wa.data.data_len)
 		*rc = -DFS_ERR_IO;	/* a short write: never from dfs-filed */
 	return st;
 }
 
-/* Moves slot s, reconnecting and retrying after transport failures.
- * Returns 0 or a negative status (detail filled). */
-static int
-move_retry(struct xfer *x, CLIENT **c, struct slot *s, char *detail,
-    size_t dlen)
-{
-	enum clnt_stat	st;
-	int		try, rc = -DFS_ERR_RPC;
+/* One move_retry(): what the shared retry loop (lib/retry.c) calls. */
+struct move_call {
+	struct parallel	*x;
+	CLIENT		**c;
+	struct raw_xids	*xids;		/* *c's */
+	struct slot	*s;
+	int		 rc;		/* the op's status */
+	char		*detail;
+	size_t		 dlen;
+};
 
-	for (try = 0; try <= x->retries; try++) {
-		if (*c == NULL)
-			*c = conn_file_open(x->host, x->port, x->timeout_ms,
-			    XFER_BUFSZ, detail, dlen, &rc);
-		/* connected, but no answer to the probe: a stopped
-		 * server, not worth more of the call timeout */
-		if (*c == NULL && rc == -DFS_ERR_TIMEDOUT)
-			break;
-		if (*c == NULL)
-			continue;
-		st = move(x, *c, s, &rc);
-		if (st == RPC_SUCCESS) {
-			if (rc == -DFS_ERR_STALE)
-				snprintf(detail, dlen, "the file was replaced "
-				    "while being read");
-			return rc;
-		}
-		conn_fail_text(detail, dlen, x->host, x->port, st,
-		    x->timeout_ms);
-		rc = rpcc_error(st);
-		clnt_destroy(*c);
-		*c = NULL;
-		if (rc == -DFS_ERR_PROTO)
-			break;
-	}
+/* A new connection of the thread's own, probed (conn_file_open()). */
+static int
+move_connect(void *arg)
+{
+	struct move_call	*m = arg;
+	int			 rc;
+
+	*m->c = conn_file_open(m->x->host, m->x->port, m->x->timeout_ms,
+	    PARALLEL_BUFSZ, m->detail, m->dlen, &rc);
+	/* ORDER: after the probe, its calls are all raw */
+	if (*m->c != NULL)
+		raw_xids_take(m->xids, *m->c);
 	return rc;
+}
+
+static enum clnt_stat
+move_send(void *arg, CLIENT *c, void *res)
+{
+	struct move_call	*m = arg;
+
+	(void)res;
+	return move(m->x, c, m->xids, m->s, &m->rc);
+}
+
+static void
+move_failed(void *arg, CLIENT *c, enum clnt_stat st)
+{
+	struct move_call	*m = arg;
+
+	(void)c;
+	conn_fail_text(m->detail, m->dlen, m->x->host, m->x->port, st,
+	    m->x->timeout_ms);
+}
+
+/* Moves slot s, reconnecting and retrying after transport failures
+ * (`retries` times).  Returns 0 or a negative status (detail filled). */
+static int
+move_retry(struct parallel *x, CLIENT **c, struct raw_xids *xids,
+    struct slot *s, char *detail, size_t dlen)
+{
+	struct move_call	m = { x, c, xids, s, 0, detail, dlen };
+	struct retry		rt = {
+		.cp = c,
+		.tries = 1 + x->retries,
+		.connect = move_connect,
+		.send = move_send,
+		.failed = move_failed,
+		.arg = &m,
+		.busy = 1,
+	};
+	int			rc;
+
+	if ((rc = retry_call(&rt)) != 0)
+		return rc;
+	if (m.rc == -DFS_ERR_STALE)
+		snprintf(detail, dlen,
+		    "the file was replaced while being read");
+	return m.rc;
 }
 
 /* The slot a thread should move next, marked busy, or NULL to wait.
  * Called with mu held. */
 static struct slot *
-claim(struct xfer *x)
+claim(struct parallel *x)
 {
 	struct slot	*s = &x->slot[x->next];
 
@@ -198,9 +230,10 @@ claim(struct xfer *x)
 static void *
 worker(void *arg)
 {
-	struct xfer	*x = arg;
+	struct parallel	*x = arg;
 	struct slot	*s;
 	CLIENT		*c = NULL;
+	struct raw_xids	 xids = { 0 };
 	char		 detail[256];
 	uint64_t	 gen;
 	int		 rc;
@@ -214,7 +247,7 @@ worker(void *arg)
 		gen = s->gen;
 		pthread_mutex_unlock(&x->mu);
 		detail[0] = '\0';
-		rc = move_retry(x, &c, s, detail, sizeof(detail));
+		rc = move_retry(x, &c, &xids, s, detail, sizeof(detail));
 		pthread_mutex_lock(&x->mu);
 		x->busy--;
 		if (rc != 0 && (x->op == FOP_WRITE || gen == x->gen))
@@ -232,7 +265,7 @@ worker(void *arg)
 }
 
 int
-xfer_read_streams(const struct dfs *dfs, uint64_t size)
+parallel_read_streams(const struct dfs *dfs, uint64_t size)
 {
 	uint64_t	n;
 
@@ -243,15 +276,15 @@ xfer_read_streams(const struct dfs *dfs, uint64_t size)
 }
 
 int
-xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
-    int op, uint64_t id, uint64_t size, struct xfer **xp)
+parallel_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
+    int op, uint64_t id, uint64_t size, struct parallel **xp)
 {
-	struct xfer	*x;
+	struct parallel	*x;
 	int		 i, n = dfs->streams;
 
-	if (n > XFER_MAXSTREAMS)
-		n = XFER_MAXSTREAMS;
-	if (op == FOP_READ && (n = xfer_read_streams(dfs, size)) == 0)
+	if (n > PARALLEL_MAXSTREAMS)
+		n = PARALLEL_MAXSTREAMS;
+	if (op == FOP_READ && (n = parallel_read_streams(dfs, size)) == 0)
 		n = 1;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -DFS_ERR_NOMEM;
@@ -265,14 +298,12 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 	x->timeout_ms = dfs->timeout_ms;
 	x->retries = dfs->retries;
 	x->nslot = 2 * n;
-	/* any start will do: an xid only needs to be new on its connection */
-	x->xid = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)x;
 	fh_copy(&x->fh, fh);
 	x->bufs = chunks_alloc((size_t)x->nslot, DFS_CHUNK);
 	for (i = 0; x->bufs != NULL && i < x->nslot; i++)
 		x->slot[i].buf = x->bufs + (size_t)i * DFS_CHUNK;
 	if (x->fh.dfs_fh_val == NULL || i < x->nslot) {
-		xfer_end(x);
+		parallel_end(x);
 		return -DFS_ERR_NOMEM;
 	}
 	for (i = 0; i < n; i++) {
@@ -281,7 +312,7 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 		x->nthr++;
 	}
 	if (x->nthr == 0) {
-		xfer_end(x);
+		parallel_end(x);
 		return -DFS_ERR_NOMEM;
 	}
 	*xp = x;
@@ -289,7 +320,7 @@ xfer_start(struct dfs *dfs, const dfs_server *srv, const dfs_fh *fh,
 }
 
 void
-xfer_end(struct xfer *x)
+parallel_end(struct parallel *x)
 {
 	int	i;
 
@@ -310,7 +341,7 @@ xfer_end(struct xfer *x)
 
 /* Returns x's failure with its detail copied to dfs.  mu held. */
 static int
-failed(struct xfer *x, struct dfs *dfs)
+failed(struct parallel *x, struct dfs *dfs)
 {
 	if (x->detail[0] != '\0')
 		conn_detail(dfs, "%s", x->detail);
@@ -318,7 +349,7 @@ failed(struct xfer *x, struct dfs *dfs)
 }
 
 int
-xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf)
+parallel_wbuf(struct parallel *x, struct dfs *dfs, char **buf)
 {
 	struct slot	*s = &x->slot[x->head];
 	int		 rc = 0;
@@ -335,7 +366,7 @@ xfer_wbuf(struct xfer *x, struct dfs *dfs, char **buf)
 }
 
 void
-xfer_wqueue(struct xfer *x, size_t len, uint64_t off)
+parallel_wqueue(struct parallel *x, size_t len, uint64_t off)
 {
 	struct slot	*s = &x->slot[x->head];
 
@@ -349,7 +380,7 @@ xfer_wqueue(struct xfer *x, size_t len, uint64_t off)
 }
 
 int
-xfer_drain(struct xfer *x, struct dfs *dfs)
+parallel_drain(struct parallel *x, struct dfs *dfs)
 {
 	int	i, pending, rc = 0;
 
@@ -369,7 +400,7 @@ xfer_drain(struct xfer *x, struct dfs *dfs)
 
 /* Drops the read-ahead and starts it again at off.  mu held. */
 static void
-restart(struct xfer *x, uint64_t off)
+restart(struct parallel *x, uint64_t off)
 {
 	int	i;
 
@@ -387,7 +418,7 @@ restart(struct xfer *x, uint64_t off)
 }
 
 int
-xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off, const char **p,
+parallel_rget(struct parallel *x, struct dfs *dfs, uint64_t off, const char **p,
     size_t *len)
 {
 	struct slot	*s;
@@ -426,3 +457,35 @@ xfer_rget(struct xfer *x, struct dfs *dfs, uint64_t off, const char **p,
 	pthread_mutex_unlock(&x->mu);
 	return rc;
 }
+
+/* --- reader_parallel (reader.c) ---------------------------------------- */
+
+static int
+par_start(const struct reader_src *src, void **state)
+{
+	struct parallel	*x;
+	int		 rc;
+
+	rc = parallel_start(src->dfs, src->srv, src->fh, FOP_READ,
+	    src->vers, src->size, &x);
+	if (rc == 0)
+		*state = x;
+	return rc;
+}
+
+static int
+par_get(void *state, struct dfs *dfs, uint64_t off, const char **p,
+    size_t *len)
+{
+	return parallel_rget(state, dfs, off, p, len);
+}
+
+static void
+par_end(void *state)
+{
+	parallel_end(state);
+}
+
+const struct reader_ops reader_parallel = {
+	"parallel", par_start, par_get, par_end
+};

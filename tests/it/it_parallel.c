@@ -1,8 +1,8 @@
 /*
- * it_xfer.c -- the data path: direct writers and parallel transfers.
+ * it_parallel.c -- the data path: direct writers and parallel transfers.
  *
  * Files of several chunks go through the transfer threads (client
- * xfer.c): written in odd-sized pieces, with seeks back, holes and
+ * parallel.c): written in odd-sized pieces, with seeks back, holes and
  * truncation while streaming, read back sequentially and at random
  * offsets, with 1 and with 4 streams (a download gets a connection per
  * stream_span bytes, here 2 MiB so that these files of 9 MiB take 4);
@@ -118,7 +118,7 @@ check(struct dfs *d, const char *path, const unsigned char *want,
 }
 
 static void
-test_xfer__round_trip(void)
+test_parallel__round_trip(void)
 {
 	static const size_t	pieces[] = { 1000, 65536, MIB, 3 * MIB + 7 };
 	size_t			i;
@@ -138,7 +138,7 @@ test_xfer__round_trip(void)
 }
 
 static void
-test_xfer__seek_hole_truncate(void)
+test_parallel__seek_hole_truncate(void)
 {
 	unsigned char	*want = calloc(1, BIG);
 	struct dfs_file	*f;
@@ -171,7 +171,7 @@ test_xfer__seek_hole_truncate(void)
 }
 
 static void
-test_xfer__append(void)
+test_parallel__append(void)
 {
 	struct dfs_file	*f;
 
@@ -183,7 +183,7 @@ test_xfer__append(void)
 }
 
 static void
-test_xfer__random_reads(void)
+test_parallel__random_reads(void)
 {
 	static const size_t	offs[] = { 5 * MIB + 3, 0, BIG - 1, MIB,
 				    MIB - 1, 7 * MIB, 2 * MIB + 100, BIG };
@@ -220,7 +220,7 @@ filed_calls(const char *name)
 }
 
 static void
-test_xfer__abort_keeps_old(void)
+test_parallel__abort_keeps_old(void)
 {
 	struct dfs_file	*f;
 	long		 aborts = filed_calls("ABORT");
@@ -234,17 +234,17 @@ test_xfer__abort_keeps_old(void)
 	CU_ASSERT(filed_calls("ABORT") == aborts + 1);
 }
 
-static CU_TestInfo xfer_tests[] = {
-	{ "round_trip", test_xfer__round_trip },
-	{ "seek_hole_truncate", test_xfer__seek_hole_truncate },
-	{ "append", test_xfer__append },
-	{ "random_reads", test_xfer__random_reads },
-	{ "abort_keeps_old", test_xfer__abort_keeps_old },
+static CU_TestInfo parallel_tests[] = {
+	{ "round_trip", test_parallel__round_trip },
+	{ "seek_hole_truncate", test_parallel__seek_hole_truncate },
+	{ "append", test_parallel__append },
+	{ "random_reads", test_parallel__random_reads },
+	{ "abort_keeps_old", test_parallel__abort_keeps_old },
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "xfer", suite_init, suite_clean, NULL, NULL, xfer_tests },
+	{ "parallel", suite_init, suite_clean, NULL, NULL, parallel_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -1,6 +1,6 @@
 /*
- * t_rread.c -- rread_call() and rwrite_call() (client/rread.c) against
- * a scripted server.
+ * t_rawrpc.c -- raw_read_call() and raw_write_call() (client/rawrpc.c)
+ * against a scripted server, and the raw xids' contract with libtirpc.
  *
  * A thread on 127.0.0.1 accepts one connection per test, reads one call
  * record, checks it decodes as a FILE COMPOUND of one READ or one WRITE
@@ -189,7 +189,7 @@ script_end(CLIENT *c, pthread_t t)
 	pthread_join(t, NULL);
 }
 
-/* Runs one rread_call against the script; returns its clnt_stat. */
+/* Runs one raw_read_call against the script; returns its clnt_stat. */
 static enum clnt_stat
 go(char *buf, u_int *len, dfs_stat *status)
 {
@@ -206,7 +206,7 @@ go(char *buf, u_int *len, dfs_stat *status)
 	ra.vers = 3;
 	ra.offset = 12345;
 	ra.count = CAP;
-	st = rread_call(c, 777, &ra, TIMEOUT_MS, buf, len, status);
+	st = raw_read_call(c, 777, &ra, TIMEOUT_MS, buf, len, status);
 	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 777);
@@ -229,7 +229,7 @@ pattern(const char *buf, u_int n)
 
 static char	buf[CAP];
 
-/* Runs one rwrite_call of the first n bytes of build()'s pattern
+/* Runs one raw_write_call of the first n bytes of build()'s pattern
  * against the script; returns its clnt_stat. */
 static enum clnt_stat
 gow(u_int n, u_int *count, dfs_stat *status)
@@ -251,7 +251,7 @@ gow(u_int n, u_int *count, dfs_stat *status)
 	wa.offset = 3ULL << 32;
 	wa.data.data_len = n;
 	wa.data.data_val = buf;
-	st = rwrite_call(c, 778, &wa, TIMEOUT_MS, count, status);
+	st = raw_write_call(c, 778, &wa, TIMEOUT_MS, count, status);
 	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 778);
@@ -265,7 +265,7 @@ gow(u_int n, u_int *count, dfs_stat *status)
 /* A WRITE's data arrives whole, padded, as a COMPOUND the server
  * decodes; its count and statuses come back. */
 static void
-test_rread__write(void)
+test_rawrpc__write(void)
 {
 	static const u_int	 lens[] = { 1, 3, 4, 4099, CAP };
 	u_int			 count, i;
@@ -298,7 +298,7 @@ test_rread__write(void)
 }
 
 static void
-test_rread__data(void)
+test_rawrpc__data(void)
 {
 	static const u_int	 lens[] = { 0, 1, 3, 4, 4099, CAP };
 	u_int			 len, i;
@@ -317,7 +317,7 @@ test_rread__data(void)
 /* The same reply cut into fragments anywhere: in the header, in a
  * word, in the data. */
 static void
-test_rread__fragments(void)
+test_rawrpc__fragments(void)
 {
 	static const size_t	 cuts[] = { 1, 3, 10, 29, 41, 50, 1000, 4000 };
 	u_int			 len;
@@ -335,7 +335,7 @@ test_rread__fragments(void)
 
 /* The op's error, and the COMPOUND's with no result, are statuses. */
 static void
-test_rread__statuses(void)
+test_rawrpc__statuses(void)
 {
 	u_int		len;
 	dfs_stat	status;
@@ -359,7 +359,7 @@ test_rread__statuses(void)
 /* Replies that are not ours or not what we asked for never fill the
  * buffer past its end and fail the call. */
 static void
-test_rread__refused(void)
+test_rawrpc__refused(void)
 {
 	u_int		len;
 	dfs_stat	status;
@@ -380,7 +380,7 @@ test_rread__refused(void)
 /* A server that says nothing times out; one that hangs up halfway is a
  * receive failure. */
 static void
-test_rread__silent_and_cut(void)
+test_rawrpc__silent_and_cut(void)
 {
 	struct timespec	a, b;
 	u_int		len;
@@ -397,6 +397,49 @@ test_rread__silent_and_cut(void)
 	build(SUCCESS, DFS_OK, 1, FOP_READ, DFS_OK, 4099, 0);
 	sc.stop_at = 2000;
 	CU_ASSERT_EQUAL(go(buf, &len, &status), RPC_CANTRECV);
+}
+
+/*
+ * The xid contract with libtirpc (rawrpc.c's top comment): the raw
+ * xids taken over from a CLIENT are the ones clnt_vc's next calls would
+ * have used, and once given back, clnt_call() goes on with the one
+ * after them, in clnt_vc's own order.  Nobody answers here: the call
+ * times out, and CLGET_XID tells which xid it was sent with.  If this
+ * fails, libtirpc changed how it numbers calls, and raw calls could
+ * share an xid with libtirpc's own.
+ */
+static void
+test_rawrpc__xid_contract(void)
+{
+	struct timeval	 tv = { 0, 50 * 1000 };
+	struct raw_xids	 xids;
+	uint32_t	 last = 0, x1, x2, now = 0;
+	char		 err[256];
+	CLIENT		*c;
+	int		 fd;
+
+	c = rpcc_connect("127.0.0.1", port, DFS_FILE_PROG, DFS_FILE_VERS,
+	    TIMEOUT_MS, 0, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	fd = accept(lfd, NULL, NULL);	/* not left for the next test */
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(clnt_control(c, CLGET_XID, (char *)&last));
+	raw_xids_take(&xids, c);
+	x1 = raw_xids_next(&xids);
+	x2 = raw_xids_next(&xids);
+	raw_xids_give(&xids, c);
+	/* clnt_vc steps the xid word down as stored, in network order */
+	CU_ASSERT_EQUAL(x1, ntohl(htonl(last) - 1));
+	CU_ASSERT_EQUAL(x2, ntohl(htonl(x1) - 1));
+	CU_ASSERT(x1 != last && x2 != x1);
+	CU_ASSERT(clnt_control(c, CLGET_XID, (char *)&now) && now == x2);
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	CU_ASSERT_EQUAL(clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID, NULL,
+	    tv), RPC_TIMEDOUT);
+	CU_ASSERT(clnt_control(c, CLGET_XID, (char *)&now) &&
+	    now == ntohl(htonl(x2) - 1));
+	clnt_destroy(c);
+	close(fd);
 }
 
 static int
@@ -424,18 +467,19 @@ suite_clean(void)
 	return 0;
 }
 
-static CU_TestInfo rread_tests[] = {
-	{ "data",		test_rread__data },
-	{ "fragments",		test_rread__fragments },
-	{ "statuses",		test_rread__statuses },
-	{ "refused",		test_rread__refused },
-	{ "silent_and_cut",	test_rread__silent_and_cut },
-	{ "write",		test_rread__write },
+static CU_TestInfo rawrpc_tests[] = {
+	{ "data",		test_rawrpc__data },
+	{ "fragments",		test_rawrpc__fragments },
+	{ "statuses",		test_rawrpc__statuses },
+	{ "refused",		test_rawrpc__refused },
+	{ "silent_and_cut",	test_rawrpc__silent_and_cut },
+	{ "write",		test_rawrpc__write },
+	{ "xid_contract",	test_rawrpc__xid_contract },
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "rread", suite_init, suite_clean, NULL, NULL, rread_tests },
+	{ "rawrpc", suite_init, suite_clean, NULL, NULL, rawrpc_tests },
 	CU_SUITE_INFO_NULL,
 };
 

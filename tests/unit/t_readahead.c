@@ -1,5 +1,5 @@
 /*
- * t_rpipe.c -- client/rpipe.c (a download on one connection, the next
+ * t_readahead.c -- client/readahead.c (a download on one connection, the next
  * READ sent ahead) against a scripted file server.
  *
  * A thread on 127.0.0.1 accepts connections one after the other and
@@ -160,13 +160,13 @@ suite_clean(void)
 }
 
 /* A pipeline over a version of `size` bytes (the client's idea). */
-static struct rpipe *
+static struct readahead *
 start(struct dfs *d, uint64_t size)
 {
 	static char	 fhb[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	dfs_server	 srv;
 	dfs_fh		 fh = { sizeof(fhb), fhb };
-	struct rpipe	*rp = NULL;
+	struct readahead	*rah = NULL;
 
 	memset(d, 0, sizeof(*d));
 	d->timeout_ms = 1000;
@@ -174,18 +174,18 @@ start(struct dfs *d, uint64_t size)
 	memset(&srv, 0, sizeof(srv));
 	srv.host = (char *)"127.0.0.1";
 	srv.port = port;
-	CU_ASSERT_EQUAL_FATAL(rpipe_start(d, &srv, &fh, VERS, size, &rp), 0);
-	return rp;
+	CU_ASSERT_EQUAL_FATAL(readahead_start(d, &srv, &fh, VERS, size, &rah), 0);
+	return rah;
 }
 
-/* Ends rp and closes the connection it gave back to d (the server
+/* Ends rah and closes the connection it gave back to d (the server
  * serves one connection at a time). */
 static void
-end(struct rpipe *rp, struct dfs *d)
+end(struct readahead *rah, struct dfs *d)
 {
 	int	i;
 
-	rpipe_end(rp);
+	readahead_end(rah);
 	for (i = 0; i < d->nfs; i++) {
 		if (d->fs[i].clnt != NULL)
 			clnt_destroy(d->fs[i].clnt);
@@ -208,14 +208,14 @@ is_pat(const char *p, size_t n, uint64_t off)
 /* Reads from off to the end in order, checking every byte.  Returns
  * the bytes read, or -1 after a failure (*rc). */
 static int64_t
-read_all(struct rpipe *rp, struct dfs *d, uint64_t off, int *rc)
+read_all(struct readahead *rah, struct dfs *d, uint64_t off, int *rc)
 {
 	const char	*p;
 	size_t		 len;
 	uint64_t	 from = off;
 
 	for (;;) {
-		*rc = rpipe_get(rp, d, off, &p, &len);
+		*rc = readahead_get(rah, d, off, &p, &len);
 		if (*rc != 0)
 			return -1;
 		if (len == 0)
@@ -250,28 +250,28 @@ calls_reach(int n)
  * READ of each chunk sent before the one ahead of it is handed over
  * (without that, the server waits for the caller's next call). */
 static void
-test_rpipe__in_order(void)
+test_readahead__in_order(void)
 {
 	uint64_t	 size = 4 * CHUNK + 12345, off = 0;
 	struct dfs	 d;
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	const char	*p;
 	size_t		 len;
 	int		 k;
 
 	reset(size);
-	rp = start(&d, size);
+	rah = start(&d, size);
 	for (k = 0; k < 5; k++) {
-		CU_ASSERT_EQUAL_FATAL(rpipe_get(rp, &d, off, &p, &len), 0);
+		CU_ASSERT_EQUAL_FATAL(readahead_get(rah, &d, off, &p, &len), 0);
 		CU_ASSERT(len == (k < 4 ? CHUNK : 12345) &&
 		    is_pat(p, len, off));
 		/* chunk k taken: the READ of k + 1 is out already */
 		CU_ASSERT(calls_reach(k < 4 ? k + 2 : 5));
 		off += len;
 	}
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, off, &p, &len), 0);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, off, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
-	rpipe_end(rp);
+	readahead_end(rah);
 	/* nothing in flight: the connection went back to d */
 	CU_ASSERT_EQUAL(d.nfs, 1);
 	CU_ASSERT_PTR_NOT_NULL(d.fs[0].clnt);
@@ -284,29 +284,29 @@ test_rpipe__in_order(void)
 /* Offsets out of order restart the pipeline there; within the chunk
  * held, nothing is asked again. */
 static void
-test_rpipe__restart(void)
+test_readahead__restart(void)
 {
 	uint64_t	 size = 5 * CHUNK;
 	struct dfs	 d;
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	const char	*p;
 	size_t		 len;
 
 	reset(size);
-	rp = start(&d, size);
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 0, &p, &len), 0);
+	rah = start(&d, size);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 0, &p, &len), 0);
 	CU_ASSERT(len == CHUNK && is_pat(p, len, 0));
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 1000, &p, &len), 0);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 1000, &p, &len), 0);
 	CU_ASSERT(len == CHUNK - 1000 && is_pat(p, len, 1000));
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 3 * CHUNK + 7, &p, &len), 0);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 3 * CHUNK + 7, &p, &len), 0);
 	CU_ASSERT(len == CHUNK && is_pat(p, len, 3 * CHUNK + 7));
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 5, &p, &len), 0);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 5, &p, &len), 0);
 	CU_ASSERT(len == CHUNK && is_pat(p, len, 5));
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, size, &p, &len), 0);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, size, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
 	/* the READ after offset 5's chunk is in flight: the connection
 	 * is closed, not given back with a reply on its way */
-	rpipe_end(rp);
+	readahead_end(rah);
 	CU_ASSERT(d.nfs == 0 || d.fs[0].clnt == NULL);
 	end(NULL, &d);
 	CU_ASSERT_EQUAL(sc.bad, 0);
@@ -315,82 +315,82 @@ test_rpipe__restart(void)
 /* A connection that drops mid-way: the READs in flight go again on a
  * new one, and the bytes come out right. */
 static void
-test_rpipe__reconnects(void)
+test_readahead__reconnects(void)
 {
 	uint64_t	 size = 4 * CHUNK;
 	struct dfs	 d;
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	int		 rc;
 
 	reset(size);
 	sc.hangup_after = 2;
-	rp = start(&d, size);
-	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), (int64_t)size);
-	end(rp, &d);
+	rah = start(&d, size);
+	CU_ASSERT_EQUAL(read_all(rah, &d, 0, &rc), (int64_t)size);
+	end(rah, &d);
 	CU_ASSERT_EQUAL(sc.conns, 2);
 }
 
 /* A server that keeps hanging up: after `retries` tries the failure
  * stays, with its detail. */
 static void
-test_rpipe__gives_up(void)
+test_readahead__gives_up(void)
 {
 	uint64_t	 size = 3 * CHUNK;
 	struct dfs	 d;
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	const char	*p;
 	size_t		 len;
 	int		 rc;
 
 	reset(size);
 	sc.hangup_all = 1;
-	rp = start(&d, size);
-	rc = rpipe_get(rp, &d, 0, &p, &len);
+	rah = start(&d, size);
+	rc = readahead_get(rah, &d, 0, &p, &len);
 	CU_ASSERT(rc < 0);
 	CU_ASSERT(d.detail[0] != '\0');
 	CU_ASSERT_EQUAL(sc.conns, 3);		/* 1 + retries */
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 0, &p, &len), rc);
-	end(rp, &d);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 0, &p, &len), rc);
+	end(rah, &d);
 }
 
 /* A version shorter than the client was told ends where it ends; one
  * the server replaced fails STALE, saying so. */
 static void
-test_rpipe__short_and_stale(void)
+test_readahead__short_and_stale(void)
 {
 	struct dfs	 d;
-	struct rpipe	*rp;
+	struct readahead	*rah;
 	const char	*p;
 	size_t		 len;
 	int		 rc;
 
 	reset(CHUNK + CHUNK / 2);
-	rp = start(&d, 4 * CHUNK);
-	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), CHUNK + CHUNK / 2);
-	CU_ASSERT_EQUAL(rpipe_get(rp, &d, 3 * CHUNK, &p, &len), 0);
+	rah = start(&d, 4 * CHUNK);
+	CU_ASSERT_EQUAL(read_all(rah, &d, 0, &rc), CHUNK + CHUNK / 2);
+	CU_ASSERT_EQUAL(readahead_get(rah, &d, 3 * CHUNK, &p, &len), 0);
 	CU_ASSERT_EQUAL(len, 0);
-	end(rp, &d);
+	end(rah, &d);
 
 	reset(4 * CHUNK);
 	sc.stale_from = 2 * CHUNK;
-	rp = start(&d, 4 * CHUNK);
-	CU_ASSERT_EQUAL(read_all(rp, &d, 0, &rc), -1);
+	rah = start(&d, 4 * CHUNK);
+	CU_ASSERT_EQUAL(read_all(rah, &d, 0, &rc), -1);
 	CU_ASSERT_EQUAL(rc, -DFS_ERR_STALE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.detail, "replaced"));
-	end(rp, &d);
+	end(rah, &d);
 }
 
-static CU_TestInfo rpipe_tests[] = {
-	{ "in_order",		test_rpipe__in_order },
-	{ "restart",		test_rpipe__restart },
-	{ "reconnects",		test_rpipe__reconnects },
-	{ "gives_up",		test_rpipe__gives_up },
-	{ "short_and_stale",	test_rpipe__short_and_stale },
+static CU_TestInfo readahead_tests[] = {
+	{ "in_order",		test_readahead__in_order },
+	{ "restart",		test_readahead__restart },
+	{ "reconnects",		test_readahead__reconnects },
+	{ "gives_up",		test_readahead__gives_up },
+	{ "short_and_stale",	test_readahead__short_and_stale },
 	CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
-	{ "rpipe", suite_init, suite_clean, NULL, NULL, rpipe_tests },
+	{ "readahead", suite_init, suite_clean, NULL, NULL, readahead_tests },
 	CU_SUITE_INFO_NULL,
 };
 

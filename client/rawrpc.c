@@ -1,45 +1,68 @@
 /*
- * rread.c -- a READ whose data goes from the socket straight into the
- * caller's buffer, and a WRITE whose data goes from the caller's buffer
- * straight to the socket.
+ * rawrpc.c -- raw record framing: READ and WRITE calls written to and
+ * read from a CLIENT's socket by hand, and the chunk buffers they fill.
  *
  * Through clnt_call(), a READ reply is read into libtirpc's record
  * buffer and copied from there into the chunk: one user-space copy of
- * every byte downloaded, the largest item of a download's profile.  The
- * xfer threads own their connections and send one READ per COMPOUND, so
- * rread_call() speaks ONC RPC on the CLIENT's socket itself (RFC 5531:
- * the call message, and record marking on TCP, section 11): it writes
- * the call as one record, reads the reply header and the READ result up
- * to its data length in small pieces, then reads the data with read(2)
- * into the buffer.  The CLIENT's own record buffers are never used, so
- * it stays fit for clnt_call() and clnt_destroy().
+ * every byte downloaded, the largest item of a download's profile.  So
+ * raw_read_call() speaks ONC RPC on the CLIENT's socket itself (RFC
+ * 5531: the call message, and record marking on TCP, section 11): it
+ * writes the call as one record, reads the reply header and the READ
+ * result up to its data length in small pieces, then reads the data
+ * with recv(2) straight into the buffer.  raw_write_call() is the same
+ * for a WRITE, whose data clnt_call() would copy into the record buffer
+ * before sending: the call's header is encoded with the data left empty,
+ * its length patched in (the opaque is the last item of a COMPOUND of
+ * one WRITE), and the data is sent from the caller's buffer with
+ * sendmsg(2).  raw_read_send() and raw_read_recv() are the two halves
+ * of a READ, for a caller that keeps several in flight on one
+ * connection (readahead.c): the server answers a connection's calls in
+ * order, and the bytes read past one reply (struct raw_in) are the
+ * start of the next.  Nothing else in the client builds or parses
+ * record marks.
  *
- * Anything but an accepted reply to our xid holding exactly one READ
- * result (or none, with the COMPOUND's error) is a decode failure, and
- * the caller drops the connection: a server can never write past the
- * buffer, and a stream we failed to follow is never read again.
+ * Anything but an accepted reply to our xid holding exactly one result
+ * of the op sent (or none, with the COMPOUND's error) is a decode
+ * failure, and the caller drops the connection: a server can never
+ * write past the buffer, and a stream we failed to follow is never read
+ * again.
  *
- * rread_send() and rread_recv() are the two halves, for a caller that
- * keeps several READs in flight on one connection (rpipe.c): the server
- * answers a connection's calls in order, and the bytes read ahead past
- * one reply (struct rread_in) are the start of the next.
+ * The contract with libtirpc (checked against Debian 12's libtirpc
+ * 1.3.3; tests/unit/t_rawrpc.c fails if it stops holding):
  *
- * rwrite_call() is the same for an upload's WRITEs (xfer.c), which
- * clnt_call() copied into the record buffer before sending: the call's
- * header is encoded with the data left empty, its length patched in
- * (the opaque is the last item of a COMPOUND of one WRITE), and the data
- * is sent from the caller's buffer with sendmsg(2).
+ *  - The CLIENT is a connection-oriented one (clnt_vc, made by
+ *    rpcc_connect()).  CLGET_FD gives its socket; its auth is AUTH_NONE
+ *    or AUTH_SYS, whose credential and verifier (cl_auth->ah_cred,
+ *    ah_verf) are sent as they are, the same in every call.
+ *  - Between two clnt_call()s, clnt_vc holds no bytes of the stream:
+ *    it reads a reply's record to its end and sends a call whole.  So a
+ *    raw call may run between two clnt_call()s on the same CLIENT, as
+ *    long as it too leaves nothing in flight (a caller that cannot, after
+ *    a failure or with READs still queued, destroys the CLIENT instead).
+ *  - xids: clnt_vc keeps the last xid in its call header and steps it
+ *    down once per call (see raw_xids_take() for how, which is not what
+ *    CLSET_XID's comment in libtirpc says); CLGET_XID reads it and
+ *    CLSET_XID writes it.  Raw calls go on with that same sequence: a
+ *    caller takes it from the CLIENT when it starts using the connection
+ *    raw (raw_xids_take()), numbers its calls from it (raw_xids_next(),
+ *    no system call), and gives it back before libtirpc calls on the
+ *    connection again (raw_xids_give()).  So raw calls and libtirpc's own
+ *    never share an xid on a connection, and a late reply can never be
+ *    taken for another call's.
+ *  - The record buffers of the CLIENT are never touched, so it stays fit
+ *    for clnt_call() and clnt_destroy().
  *
- * chunks_alloc() gives rpipe.c and xfer.c their chunk buffers with
- * their pages in place: a malloc'd 1 MiB is mapped on first touch, one
- * page fault per 4 KiB as the first replies are read into it, and a
- * page fault costs 10-20 us on a VM (two buffers: 512 faults, 5-10 ms of
- * a 100 MiB download that takes 40-60 ms).  MAP_POPULATE maps them in
- * the one call.
+ * chunks_alloc() gives readahead.c and parallel.c their chunk buffers
+ * with their pages in place: a malloc'd 1 MiB is mapped on first touch,
+ * one page fault per 4 KiB as the first replies are read into it, which
+ * on a VM is a noticeable part of a download (docs/BENCHMARKS.md);
+ * MAP_POPULATE maps them in the one call.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -50,12 +73,12 @@
 #include "bytes.h"
 #include "client.h"
 
-#define RREAD_CALLMAX	1024	/* a call record: header and one READ */
-#define RREAD_VERFMAX	400	/* RFC 5531: opaque_auth body, at most */
+#define RAW_CALLMAX	1024	/* a call record: header and one READ */
+#define RAW_VERFMAX	400	/* RFC 5531: opaque_auth body, at most */
 
 /* Milliseconds until r's deadline, 0 when past. */
 static int
-ms_left(const struct rread_in *r)
+ms_left(const struct raw_in *r)
 {
 	struct timespec	now;
 	long long	ms;
@@ -69,7 +92,7 @@ ms_left(const struct rread_in *r)
 /* One recv(2) of up to n bytes, waiting (poll) only when none is there.
  * Returns the count, or 0 with *st set. */
 static size_t
-sock_recv(struct rread_in *r, char *p, size_t n, enum clnt_stat *st)
+sock_recv(struct raw_in *r, char *p, size_t n, enum clnt_stat *st)
 {
 	struct pollfd	pfd = { r->fd, POLLIN, 0 };
 	ssize_t		got;
@@ -103,10 +126,10 @@ sock_recv(struct rread_in *r, char *p, size_t n, enum clnt_stat *st)
  * through r->ahead; a large one (the data) takes what was read ahead and
  * reads the rest straight into buf, never past it.  What r->ahead holds
  * past a reply is the start of the next one (a READ sent ahead), and
- * stays there for it; after rread_call()'s one call there is none.
+ * stays there for it; after raw_read_call()'s one call there is none.
  */
 static enum clnt_stat
-sock_read(struct rread_in *r, void *buf, size_t n)
+sock_read(struct raw_in *r, void *buf, size_t n)
 {
 	enum clnt_stat	 st = RPC_SUCCESS;
 	char		*p = buf;
@@ -133,7 +156,7 @@ sock_read(struct rread_in *r, void *buf, size_t n)
 
 /* The next n bytes of the record's payload, across fragment headers. */
 static enum clnt_stat
-rin_get(struct rread_in *r, void *buf, size_t n)
+rin_get(struct raw_in *r, void *buf, size_t n)
 {
 	unsigned char	 mark[4];
 	char		*p = buf;
@@ -162,7 +185,7 @@ rin_get(struct rread_in *r, void *buf, size_t n)
 
 /* One XDR unsigned int of the record. */
 static enum clnt_stat
-rin_u32(struct rread_in *r, uint32_t *v)
+rin_u32(struct raw_in *r, uint32_t *v)
 {
 	unsigned char	b[4];
 	enum clnt_stat	st;
@@ -213,7 +236,7 @@ send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args,
     const char *data, u_int dlen)
 {
 	static const char pad[4];
-	char		 buf[RREAD_CALLMAX];
+	char		 buf[RAW_CALLMAX];
 	struct rpc_msg	 call;
 	struct iovec	 iov[3];
 	XDR		 x;
@@ -251,9 +274,9 @@ send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args,
 /* Reads an accepted reply's header up to its results.  Returns
  * RPC_SUCCESS or the failure the reply says (or a decode failure). */
 static enum clnt_stat
-read_header(struct rread_in *r, uint32_t xid)
+read_header(struct raw_in *r, uint32_t xid)
 {
-	char		verf[RREAD_VERFMAX + 3];
+	char		verf[RAW_VERFMAX + 3];
 	uint32_t	w[5], accept;
 	enum clnt_stat	st;
 	int		i;
@@ -266,7 +289,7 @@ read_header(struct rread_in *r, uint32_t xid)
 		return RPC_CANTDECODERES;
 	if (w[2] != MSG_ACCEPTED)
 		return RPC_AUTHERROR;	/* MSG_DENIED: auth or version */
-	if (w[4] > RREAD_VERFMAX)
+	if (w[4] > RAW_VERFMAX)
 		return RPC_CANTDECODERES;
 	if ((st = rin_get(r, verf, (w[4] + 3) & ~3u)) != RPC_SUCCESS ||
 	    (st = rin_u32(r, &accept)) != RPC_SUCCESS)
@@ -294,7 +317,7 @@ read_header(struct rread_in *r, uint32_t xid)
  * follows) or a decode failure.
  */
 static enum clnt_stat
-read_op(struct rread_in *r, uint32_t op, dfs_stat *status, int *body)
+read_op(struct raw_in *r, uint32_t op, dfs_stat *status, int *body)
 {
 	uint32_t	st, n, got;
 	enum clnt_stat	cs;
@@ -320,7 +343,7 @@ read_op(struct rread_in *r, uint32_t op, dfs_stat *status, int *body)
 /* Reads the COMPOUND's results: one READ, its data into buf.  Returns
  * RPC_SUCCESS (with *status and, for OK, *len) or a decode failure. */
 static enum clnt_stat
-read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
+read_result(struct raw_in *r, char *buf, u_int cap, u_int *len,
     dfs_stat *status)
 {
 	char		pad[4];
@@ -345,7 +368,7 @@ read_result(struct rread_in *r, char *buf, u_int cap, u_int *len,
 
 /* Starts reading a reply: the time limit, a new record. */
 static void
-rin_start(struct rread_in *r, unsigned int timeout_ms)
+rin_start(struct raw_in *r, unsigned int timeout_ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
 	r->deadline.tv_sec += timeout_ms / 1000;
@@ -360,20 +383,20 @@ rin_start(struct rread_in *r, unsigned int timeout_ms)
 
 /* Whether the reply's record ended where its results did. */
 static enum clnt_stat
-rin_end(const struct rread_in *r)
+rin_end(const struct raw_in *r)
 {
 	return r->last && r->left == 0 ? RPC_SUCCESS : RPC_CANTDECODERES;
 }
 
 void
-rread_in_init(struct rread_in *r, int fd)
+raw_in_init(struct raw_in *r, int fd)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 }
 
 enum clnt_stat
-rread_send(CLIENT *c, uint32_t xid, const read_args *ra)
+raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
@@ -388,7 +411,7 @@ rread_send(CLIENT *c, uint32_t xid, const read_args *ra)
 }
 
 enum clnt_stat
-rread_recv(struct rread_in *r, uint32_t xid, unsigned int timeout_ms,
+raw_read_recv(struct raw_in *r, uint32_t xid, unsigned int timeout_ms,
     char *buf, u_int cap, u_int *len, dfs_stat *status)
 {
 	enum clnt_stat	st;
@@ -403,18 +426,18 @@ rread_recv(struct rread_in *r, uint32_t xid, unsigned int timeout_ms,
 }
 
 enum clnt_stat
-rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
+raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
     unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
 {
-	struct rread_in	r;
+	struct raw_in	r;
 	enum clnt_stat	st;
 	int		fd;
 
 	if (!clnt_control(c, CLGET_FD, (char *)&fd))
 		return RPC_FAILED;
-	rread_in_init(&r, fd);
-	if ((st = rread_send(c, xid, ra)) != RPC_SUCCESS ||
-	    (st = rread_recv(&r, xid, timeout_ms, buf, ra->count, len,
+	raw_in_init(&r, fd);
+	if ((st = raw_read_send(c, xid, ra)) != RPC_SUCCESS ||
+	    (st = raw_read_recv(&r, xid, timeout_ms, buf, ra->count, len,
 	    status)) != RPC_SUCCESS)
 		return st;
 	/* one call, one reply: anything more is not ours to read */
@@ -422,12 +445,12 @@ rread_call(CLIENT *c, uint32_t xid, const read_args *ra,
 }
 
 enum clnt_stat
-rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
+raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
     unsigned int timeout_ms, u_int *count, dfs_stat *status)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
-	struct rread_in		 r;
+	struct raw_in		 r;
 	uint32_t		 n;
 	enum clnt_stat		 st;
 	int			 fd, body;
@@ -441,7 +464,7 @@ rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 	if ((st = send_call(c, fd, xid, &args, wa->data.data_val,
 	    wa->data.data_len)) != RPC_SUCCESS)
 		return st;
-	rread_in_init(&r, fd);
+	raw_in_init(&r, fd);
 	rin_start(&r, timeout_ms);
 	*count = 0;
 	if ((st = read_header(&r, xid)) != RPC_SUCCESS ||
@@ -454,6 +477,37 @@ rwrite_call(CLIENT *c, uint32_t xid, const write_args *wa,
 	if ((st = rin_end(&r)) != RPC_SUCCESS)
 		return st;
 	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+/*
+ * clnt_vc_call() decrements the xid word of its call header as it is
+ * stored, in network byte order, and sends that: on a little-endian
+ * host its xids step down by 2^24, with borrows.  CLGET_XID gives the
+ * word in host order; CLSET_XID(v) stores v + 1.  So the next xid is the
+ * stored word minus one, and storing the last one sent (CLSET_XID of it
+ * minus one) is what clnt_vc_call() itself would have left.
+ */
+void
+raw_xids_take(struct raw_xids *x, CLIENT *c)
+{
+	uint32_t	last = 0;
+
+	(void)clnt_control(c, CLGET_XID, (char *)&last);
+	x->word = htonl(last);
+}
+
+uint32_t
+raw_xids_next(struct raw_xids *x)
+{
+	return ntohl(--x->word);
+}
+
+void
+raw_xids_give(const struct raw_xids *x, CLIENT *c)
+{
+	uint32_t	set = ntohl(x->word) - 1;
+
+	(void)clnt_control(c, CLSET_XID, (char *)&set);
 }
 
 char *

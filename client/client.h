@@ -13,6 +13,7 @@
 
 #define DFS_DEFAULT_TIMEOUT_MS	15000
 #define DFS_PROBE_MS		3000	/* a connect, a new file server's NULL */
+#define RAW_QUIET_MS		3000	/* no progress: is the server alive? */
 #define DFS_DEAD_MS		30000	/* a failed probe: not tried again */
 #define DFS_DEFAULT_MAX_SIZE	(1u << 20)
 #define DFS_CHUNK		(1u << 20)	/* bytes per READ/WRITE */
@@ -29,7 +30,7 @@
  * for them (docs/BENCHMARKS.md); they pay on long round trips. */
 #define DFS_DEFAULT_STREAM_SPAN	(UINT64_C(4) << 30)
 
-/* CLOCK_MONOTONIC in milliseconds: leases, dead servers. */
+/* CLOCK_MONOTONIC in milliseconds: leases, dead servers, raw calls. */
 static inline uint64_t
 mono_ms(void)
 {
@@ -314,7 +315,11 @@ struct raw_in {
 	int		 fd;
 	uint32_t	 left;		/* bytes left in this fragment */
 	int		 last;		/* this fragment ends the record */
-	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
+	/* the call's time, in ms of CLOCK_MONOTONIC (rawrpc.c) */
+	uint64_t	 deadline_ms;
+	uint64_t	 heard_ms;	/* the last progress either way */
+	unsigned int	 timeout_ms;
+	unsigned int	 waited_ms;	/* after RPC_TIMEDOUT: how long */
 	char		 ahead[RAW_AHEAD];
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
@@ -338,11 +343,14 @@ void		raw_xids_give(const struct raw_xids *x, CLIENT *c);
  * connection, the data read from the socket into buf, call and reply
  * handled here, not by libtirpc (`xid` must be new on the connection).
  * Returns the call's clnt_stat; on RPC_SUCCESS, *status is the READ's
- * and *len its byte count.  After a failure the connection is unusable.
+ * and *len its byte count.  After a failure the connection is unusable;
+ * after RPC_TIMEDOUT, *waited_ms (unless NULL) says how long it waited:
+ * the time limit, or RAW_QUIET_MS when the server fell silent and did
+ * not answer on a new connection either (a stopped server).
  */
 enum clnt_stat	raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
 		    unsigned int timeout_ms, char *buf, u_int *len,
-		    dfs_stat *status);
+		    dfs_stat *status, unsigned int *waited_ms);
 /* Starts reading replies from the connection on fd, nothing read. */
 void		raw_in_init(struct raw_in *r, int fd);
 /* The call half of raw_read_call(): writes a READ's call record. */
@@ -356,10 +364,12 @@ enum clnt_stat	raw_read_recv(struct raw_in *r, uint32_t xid,
  * One WRITE (wa) on c's connection, its data sent from wa's buffer
  * (`xid` must be new on the connection).  Returns the call's clnt_stat;
  * on RPC_SUCCESS, *status is the WRITE's and *count the bytes written.
- * After a failure the connection is unusable.
+ * After a failure the connection is unusable; *waited_ms as in
+ * raw_read_call().
  */
 enum clnt_stat	raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
-		    unsigned int timeout_ms, u_int *count, dfs_stat *status);
+		    unsigned int timeout_ms, u_int *count, dfs_stat *status,
+		    unsigned int *waited_ms);
 /* n buffers of len bytes each (n * len > 0), one after the other, their
  * pages mapped already (NULL when out of memory); chunks_free() takes
  * back the same n and len. */

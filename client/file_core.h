@@ -149,7 +149,7 @@ void	file_add_commit(struct dfs_file *f, struct file_req *r, uint64_t stage);
 int	file_stage_call(struct dfs_file *f, struct file_req *r,
 	    uint64_t *stage);
 /* Drops stage (best effort); the detail stays the caller's. */
-void	file_abort_stage(struct dfs_file *f, uint64_t stage);
+void	file_abort_stage(struct dfs_file *f, uint64_t stage, int why);
 /* A file this open created and nothing committed to leaves no name. */
 void	file_unplace(struct dfs_file *f);
 

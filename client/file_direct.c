@@ -234,6 +234,6 @@ direct_commit(struct dfs_file *f)
 		rc = file_stage_call(f, &r, &f->dw.stage);
 	}
 	if (rc != 0)
-		file_abort_stage(f, f->dw.stage);
+		file_abort_stage(f, f->dw.stage, rc);
 	return rc;
 }

@@ -189,7 +189,8 @@ dfs_abort(struct dfs_file *f)
 		/* ORDER: no WRITE after the ABORT */
 		parallel_end(f->dw.par);
 		f->dw.par = NULL;
-		file_abort_stage(f, f->dw.stage);
+		/* after the failure that made the writer give up */
+		file_abort_stage(f, f->dw.stage, f->dw.err);
 	}
 	/* ORDER: under our lock */
 	if (f->flags & F_WRITE)

@@ -155,17 +155,23 @@ file_unplace(struct dfs_file *f)
 		place_undo(f->dfs, &f->lk.id, f->path, &f->fh);
 }
 
-/* Drops the stage (best effort; the file server's GC would too).  The
- * failure that got us here stays the detail the caller sees. */
+/*
+ * Drops the stage after the failure `why` (0: the writer gave up).  Best
+ * effort: the file server drops a stage whose connection is gone too,
+ * so after a transport failure (the server stopped answering, or the
+ * connection broke: it was dropped) nothing is sent, which would only
+ * wait for the same server again.  The failure that got us here stays
+ * the detail the caller sees.
+ */
 void
-file_abort_stage(struct dfs_file *f, uint64_t stage)
+file_abort_stage(struct dfs_file *f, uint64_t stage, int why)
 {
 	struct file_req		 r = { .n = 0 };
 	file_compound_res	 res;
 	stageref		*sr;
 	char			 detail[sizeof(f->dfs->detail)];
 
-	if (stage == 0)
+	if (stage == 0 || why == -DFS_ERR_TIMEDOUT || why == -DFS_ERR_RPC)
 		return;
 	memcpy(detail, f->dfs->detail, sizeof(detail));
 	sr = &file_req_add(&r, FOP_ABORT)->file_argop_u.abort;

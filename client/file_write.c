@@ -141,7 +141,7 @@ file_upload(struct dfs_file *f)
 	} while (rc == 0 && off < f->sp.size);
 	free(buf);
 	if (rc != 0)
-		file_abort_stage(f, stage);
+		file_abort_stage(f, stage, rc);
 	return rc;
 }
 

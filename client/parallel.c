@@ -94,10 +94,11 @@ fail(struct parallel *x, int rc, const char *detail)
 }
 
 /* One READ or WRITE of slot s on c (xids: c's, taken over).  Returns
- * the clnt_stat; *rc is the op's status (0 or negative). */
+ * the clnt_stat; *rc is the op's status (0 or negative), *waited_ms how
+ * long a call that timed out waited (raw_read_call()). */
 static enum clnt_stat
 move(struct parallel *x, CLIENT *c, struct raw_xids *xids, struct slot *s,
-    int *rc)
+    int *rc, unsigned int *waited_ms)
 {
 	read_args		 ra;
 	write_args		 wa;
@@ -111,7 +112,7 @@ move(struct parallel *x, CLIENT *c, struct raw_xids *xids, struct slot *s,
 		ra.offset = s->off;
 		ra.count = (u_int)s->len;
 		st = raw_read_call(c, raw_xids_next(xids), &ra,
-		    x->timeout_ms, s->buf, &len, &status);
+		    x->timeout_ms, s->buf, &len, &status, waited_ms);
 		*rc = -(int)status;
 		if (st == RPC_SUCCESS && status == DFS_OK)
 			s->len = len;
@@ -123,7 +124,7 @@ move(struct parallel *x, CLIENT *c, struct raw_xids *xids, struct slot *s,
 	wa.data.data_val = s->buf;
 	wa.data.data_len = (u_int)s->len;
 	st = raw_write_call(c, raw_xids_next(xids), &wa, x->timeout_ms, &len,
-	    &status);
+	    &status, waited_ms);
 	*rc = -(int)status;
 	if (st == RPC_SUCCESS && status == DFS_OK && len != wa.data.data_len)
 		*rc = -DFS_ERR_IO;	/* a short write: never from dfs-filed */
@@ -137,6 +138,7 @@ struct move_call {
 	struct raw_xids	*xids;		/* *c's */
 	struct slot	*s;
 	int		 rc;		/* the op's status */
+	unsigned int	 waited_ms;	/* a call that timed out */
 	char		*detail;
 	size_t		 dlen;
 };
@@ -162,7 +164,7 @@ move_send(void *arg, CLIENT *c, void *res)
 	struct move_call	*m = arg;
 
 	(void)res;
-	return move(m->x, c, m->xids, m->s, &m->rc);
+	return move(m->x, c, m->xids, m->s, &m->rc, &m->waited_ms);
 }
 
 static void
@@ -172,7 +174,7 @@ move_failed(void *arg, CLIENT *c, enum clnt_stat st)
 
 	(void)c;
 	conn_fail_text(m->detail, m->dlen, m->x->host, m->x->port, st,
-	    m->x->timeout_ms);
+	    st == RPC_TIMEDOUT ? m->waited_ms : m->x->timeout_ms);
 }
 
 /* Moves slot s, reconnecting and retrying after transport failures
@@ -181,7 +183,7 @@ static int
 move_retry(struct parallel *x, CLIENT **c, struct raw_xids *xids,
     struct slot *s, char *detail, size_t dlen)
 {
-	struct move_call	m = { x, c, xids, s, 0, detail, dlen };
+	struct move_call	m = { x, c, xids, s, 0, 0, detail, dlen };
 	struct retry		rt = {
 		.cp = c,
 		.tries = 1 + x->retries,

@@ -72,36 +72,68 @@
 
 #include "bytes.h"
 #include "client.h"
+#include "rpcc.h"
 
 #define RAW_CALLMAX	1024	/* a call record: header and one READ */
 #define RAW_VERFMAX	400	/* RFC 5531: opaque_auth body, at most */
 
-/* Milliseconds until r's deadline, 0 when past. */
-static int
-ms_left(const struct raw_in *r)
+/*
+ * Waits until r->fd is ready for `events`, and notes any progress: at
+ * most until r's deadline (RPC_TIMEDOUT, r->waited_ms the whole time
+ * limit).  A server that has sent or taken nothing for RAW_QUIET_MS may
+ * be at work (a disk) or stopped (SIGSTOP, hung: the kernel still
+ * acknowledges), which the stream cannot tell; so it is asked on a new
+ * connection whether it still answers (rpcc_alive()), and one that does
+ * not fails the call now (RPC_TIMEDOUT, r->waited_ms RAW_QUIET_MS), not
+ * at the end of the long time limit.  Returns RPC_SUCCESS when ready.
+ */
+static enum clnt_stat
+sock_wait(struct raw_in *r, short events)
 {
-	struct timespec	now;
-	long long	ms;
+	struct pollfd		 pfd = { r->fd, events, 0 };
+	uint64_t		 now, quiet;
+	char			 why[160];
+	int			 rc, ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (r->deadline.tv_sec - now.tv_sec) * 1000LL +
-	    (r->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 1000000000 ? 1000000000 : (int)ms;
+	for (;;) {
+		now = mono_ms();
+		if (now >= r->deadline_ms) {
+			r->waited_ms = r->timeout_ms;
+			return RPC_TIMEDOUT;
+		}
+		quiet = r->heard_ms + RAW_QUIET_MS;
+		if (now >= quiet) {
+			if (rpcc_alive(r->fd, DFS_FILE_PROG, DFS_FILE_VERS,
+			    DFS_PROBE_MS, why, sizeof(why)) != 0) {
+				r->waited_ms = RAW_QUIET_MS;
+				return RPC_TIMEDOUT;
+			}
+			r->heard_ms = mono_ms();	/* alive: at work */
+			continue;
+		}
+		ms = (int)((quiet < r->deadline_ms ? quiet : r->deadline_ms) -
+		    now);
+		rc = poll(&pfd, 1, ms);
+		if (rc == -1 && errno != EINTR)
+			return events == POLLIN ? RPC_CANTRECV : RPC_CANTSEND;
+		if (rc == 1)
+			return RPC_SUCCESS;
+	}
 }
 
-/* One recv(2) of up to n bytes, waiting (poll) only when none is there.
- * Returns the count, or 0 with *st set. */
+/* One recv(2) of up to n bytes, waiting (sock_wait) only when none is
+ * there.  Returns the count, or 0 with *st set. */
 static size_t
 sock_recv(struct raw_in *r, char *p, size_t n, enum clnt_stat *st)
 {
-	struct pollfd	pfd = { r->fd, POLLIN, 0 };
 	ssize_t		got;
-	int		rc;
 
 	for (;;) {
 		got = recv(r->fd, p, n, MSG_DONTWAIT);
-		if (got > 0)
+		if (got > 0) {
+			r->heard_ms = mono_ms();
 			return (size_t)got;
+		}
 		if (got == 0 || (errno != EINTR && errno != EAGAIN &&
 		    errno != EWOULDBLOCK)) {
 			*st = RPC_CANTRECV;
@@ -109,15 +141,8 @@ sock_recv(struct raw_in *r, char *p, size_t n, enum clnt_stat *st)
 		}
 		if (errno == EINTR)
 			continue;
-		rc = poll(&pfd, 1, ms_left(r));
-		if (rc == 0) {
-			*st = RPC_TIMEDOUT;
+		if ((*st = sock_wait(r, POLLIN)) != RPC_SUCCESS)
 			return 0;
-		}
-		if (rc == -1 && errno != EINTR) {
-			*st = RPC_CANTRECV;
-			return 0;
-		}
 	}
 }
 
@@ -198,20 +223,27 @@ rin_u32(struct raw_in *r, uint32_t *v)
 /* Sends all of iov[0..n) (adjusting it).  Returns RPC_SUCCESS or
  * RPC_CANTSEND. */
 static enum clnt_stat
-send_all(int fd, struct iovec *iov, int n)
+send_all(struct raw_in *r, struct iovec *iov, int n)
 {
 	struct msghdr	m;
+	enum clnt_stat	st;
 	ssize_t		w;
 
 	memset(&m, 0, sizeof(m));
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)n;
 	while (m.msg_iovlen > 0) {
-		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		w = sendmsg(r->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w == -1 && errno == EINTR)
 			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((st = sock_wait(r, POLLOUT)) != RPC_SUCCESS)
+				return st;
+			continue;
+		}
 		if (w <= 0)
 			return RPC_CANTSEND;
+		r->heard_ms = mono_ms();	/* the server takes data */
 		while (m.msg_iovlen > 0 && (size_t)w >= m.msg_iov->iov_len) {
 			w -= (ssize_t)m.msg_iov->iov_len;
 			m.msg_iov++;
@@ -232,7 +264,7 @@ send_all(int fd, struct iovec *iov, int n)
  * and data holds its bytes.  Returns RPC_SUCCESS or a failure.
  */
 static enum clnt_stat
-send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args,
+send_call(CLIENT *c, struct raw_in *r, uint32_t xid, file_compound_args *args,
     const char *data, u_int dlen)
 {
 	static const char pad[4];
@@ -268,7 +300,7 @@ send_call(CLIENT *c, int fd, uint32_t xid, file_compound_args *args,
 	iov[2].iov_len = (4 - dlen % 4) % 4;
 	be32_put((unsigned char *)buf, 0x80000000u |
 	    (len + dlen + (u_int)iov[2].iov_len));
-	return send_all(fd, iov, dlen > 0 ? 3 : 1);
+	return send_all(r, iov, dlen > 0 ? 3 : 1);
 }
 
 /* Reads an accepted reply's header up to its results.  Returns
@@ -366,17 +398,15 @@ read_result(struct raw_in *r, char *buf, u_int cap, u_int *len,
 	return RPC_SUCCESS;
 }
 
-/* Starts reading a reply: the time limit, a new record. */
+/* Starts a call's time: its limit (the deadline), no progress yet; a new
+ * record. */
 static void
 rin_start(struct raw_in *r, unsigned int timeout_ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
-	r->deadline.tv_sec += timeout_ms / 1000;
-	r->deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (r->deadline.tv_nsec >= 1000000000) {
-		r->deadline.tv_sec++;
-		r->deadline.tv_nsec -= 1000000000;
-	}
+	r->heard_ms = mono_ms();
+	r->deadline_ms = r->heard_ms + timeout_ms;
+	r->timeout_ms = timeout_ms;
+	r->waited_ms = 0;
 	r->left = 0;
 	r->last = 0;
 }
@@ -400,6 +430,7 @@ raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
+	struct raw_in		 r;
 	int			 fd;
 
 	if (!clnt_control(c, CLGET_FD, (char *)&fd))
@@ -407,7 +438,11 @@ raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra)
 	memset(&op, 0, sizeof(op));
 	op.op = FOP_READ;
 	op.file_argop_u.read = *ra;
-	return send_call(c, fd, xid, &args, NULL, 0);
+	/* a READ's call is small: the socket takes it at once, unless the
+	 * server has stopped reading its calls */
+	raw_in_init(&r, fd);
+	rin_start(&r, DFS_DEFAULT_TIMEOUT_MS);
+	return send_call(c, &r, xid, &args, NULL, 0);
 }
 
 enum clnt_stat
@@ -427,7 +462,8 @@ raw_read_recv(struct raw_in *r, uint32_t xid, unsigned int timeout_ms,
 
 enum clnt_stat
 raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
-    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
+    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status,
+    unsigned int *waited_ms)
 {
 	struct raw_in	r;
 	enum clnt_stat	st;
@@ -436,47 +472,65 @@ raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
 	if (!clnt_control(c, CLGET_FD, (char *)&fd))
 		return RPC_FAILED;
 	raw_in_init(&r, fd);
-	if ((st = raw_read_send(c, xid, ra)) != RPC_SUCCESS ||
+	if ((st = raw_read_send(c, xid, ra)) == RPC_SUCCESS &&
 	    (st = raw_read_recv(&r, xid, timeout_ms, buf, ra->count, len,
-	    status)) != RPC_SUCCESS)
-		return st;
-	/* one call, one reply: anything more is not ours to read */
-	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+	    status)) == RPC_SUCCESS)
+		/* one call, one reply: anything more is not ours to read */
+		st = r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+	if (waited_ms != NULL)
+		*waited_ms = r.waited_ms;
+	return st;
 }
 
-enum clnt_stat
-raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
+/* raw_write_call() with its time kept in r. */
+static enum clnt_stat
+write_call(CLIENT *c, struct raw_in *r, uint32_t xid, const write_args *wa,
     unsigned int timeout_ms, u_int *count, dfs_stat *status)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
-	struct raw_in		 r;
 	uint32_t		 n;
 	enum clnt_stat		 st;
-	int			 fd, body;
+	int			 body;
 
-	if (!clnt_control(c, CLGET_FD, (char *)&fd))
-		return RPC_FAILED;
 	memset(&op, 0, sizeof(op));
 	op.op = FOP_WRITE;
 	op.file_argop_u.write = *wa;
 	op.file_argop_u.write.data.data_len = 0;	/* sent from wa */
-	if ((st = send_call(c, fd, xid, &args, wa->data.data_val,
+	rin_start(r, timeout_ms);
+	if ((st = send_call(c, r, xid, &args, wa->data.data_val,
 	    wa->data.data_len)) != RPC_SUCCESS)
 		return st;
-	raw_in_init(&r, fd);
-	rin_start(&r, timeout_ms);
+	rin_start(r, timeout_ms);
 	*count = 0;
-	if ((st = read_header(&r, xid)) != RPC_SUCCESS ||
-	    (st = read_op(&r, FOP_WRITE, status, &body)) != RPC_SUCCESS)
+	if ((st = read_header(r, xid)) != RPC_SUCCESS ||
+	    (st = read_op(r, FOP_WRITE, status, &body)) != RPC_SUCCESS)
 		return st;
-	if (body && (st = rin_u32(&r, &n)) != RPC_SUCCESS)
+	if (body && (st = rin_u32(r, &n)) != RPC_SUCCESS)
 		return st;
 	if (body)
 		*count = n;
-	if ((st = rin_end(&r)) != RPC_SUCCESS)
+	if ((st = rin_end(r)) != RPC_SUCCESS)
 		return st;
-	return r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+	return r->apos == r->alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
+enum clnt_stat
+raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
+    unsigned int timeout_ms, u_int *count, dfs_stat *status,
+    unsigned int *waited_ms)
+{
+	struct raw_in	r;
+	enum clnt_stat	st;
+	int		fd;
+
+	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+		return RPC_FAILED;
+	raw_in_init(&r, fd);
+	st = write_call(c, &r, xid, wa, timeout_ms, count, status);
+	if (waited_ms != NULL)
+		*waited_ms = r.waited_ms;
+	return st;
 }
 
 /*

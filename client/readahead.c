@@ -214,10 +214,14 @@ take_next(struct readahead *rah)
 		if (rah->c != NULL)
 			conn_fail_text(rah->detail, sizeof(rah->detail),
 			    rah->srv.host, rah->srv.port, st,
+			    st == RPC_TIMEDOUT ? rah->in.waited_ms :
 			    rah->dfs->timeout_ms);
 		drop(rah);
-		if (rpcc_error(st) == -DFS_ERR_PROTO)
-			return rah->err = -DFS_ERR_PROTO;
+		/* refused, or a server that let a READ wait (asked on a
+		 * new connection already): not tried again */
+		if (rpcc_error(st) == -DFS_ERR_PROTO ||
+		    rpcc_error(st) == -DFS_ERR_TIMEDOUT)
+			return rah->err = rpcc_error(st);
 	}
 	if (st != RPC_SUCCESS)
 		return rah->err = rpcc_error(st);

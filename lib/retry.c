@@ -42,7 +42,10 @@ retry_call(const struct retry *rt)
 		/* XDR_FREE also resets the freed pointers for a retry */
 		if (rt->xres != NULL)
 			xdr_free(rt->xres, rt->res);
-		if (rc == -DFS_ERR_PROTO)
+		/* a refusal will be refused again; a server that let the
+		 * call time out (a raw call has asked it on a new
+		 * connection already) would cost another probe */
+		if (rc == -DFS_ERR_PROTO || rc == -DFS_ERR_TIMEDOUT)
 			break;
 	}
 	return rc;

@@ -215,3 +215,37 @@ rpcc_closed(CLIENT *clnt)
 	pfd.revents = 0;
 	return poll(&pfd, 1, 0) == 1 && pfd.revents != 0;
 }
+
+int
+rpcc_alive(int fd, rpcprog_t prog, rpcvers_t vers, unsigned int ms,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct timeval		 tv;
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+	enum clnt_stat		 st;
+	CLIENT			*c;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(err, errlen, "not connected");
+		return -DFS_ERR_RPC;
+	}
+	c = rpcc_connect(host, (unsigned int)strtoul(port, NULL, 10), prog,
+	    vers, ms, 0, err, errlen);
+	if (c == NULL)
+		return errno == ETIMEDOUT ? -DFS_ERR_TIMEDOUT : -DFS_ERR_RPC;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	(void)clnt_control(c, CLSET_TIMEOUT, (char *)&tv);
+	st = clnt_call(c, NULLPROC, XDR_VOID, NULL, XDR_VOID,
+	    NULL, tv);
+	clnt_destroy(c);
+	if (st == RPC_SUCCESS)
+		return 0;
+	snprintf(err, errlen, "%s port %s: %s", host, port,
+	    st == RPC_TIMEDOUT ? "connected, but no answer" : clnt_sperrno(st));
+	return st == RPC_TIMEDOUT ? -DFS_ERR_TIMEDOUT : -DFS_ERR_RPC;
+}

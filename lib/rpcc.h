@@ -43,6 +43,19 @@ CLIENT	*rpcc_connect(const char *host, unsigned int port, rpcprog_t prog,
  */
 int	rpcc_closed(CLIENT *clnt);
 
+/*
+ * Is the server at the far end of connected socket `fd` still
+ * answering?  A reply that is slow to come may be a server at work or
+ * one that stopped (SIGSTOP, hung: the kernel still acknowledges what is
+ * sent), which TCP alone cannot tell apart.  So this calls NULL of
+ * prog/vers on a new connection to the same address, giving `ms` to
+ * connect and as long to answer.  Returns 0 (it answered), or
+ * -DFS_ERR_TIMEDOUT (no answer: it stopped) or -DFS_ERR_RPC (refused,
+ * or fd is not connected) with the cause in err.
+ */
+int	rpcc_alive(int fd, rpcprog_t prog, rpcvers_t vers, unsigned int ms,
+	    char *err, size_t errlen);
+
 /* Maps a failed call's clnt_stat to -DFS_ERR_TIMEDOUT, -DFS_ERR_PROTO
  * (the peer is not this program) or -DFS_ERR_RPC. */
 int	rpcc_error(enum clnt_stat st);

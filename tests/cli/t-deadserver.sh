@@ -1,7 +1,8 @@
 #!/bin/sh
 # t-deadserver.sh -- a dead server costs a tool seconds and is named with
 # its cause: dfs-filed stopped (SIGSTOP: connections are accepted by the
-# kernel, nothing answers), before a transfer and in the middle of one,
+# kernel, nothing answers), before a transfer and in the middle of a
+# download or an upload,
 # dfs-lockd and dfs-named stopped, dfs-filed killed (connections
 # refused), and the name server killed.
 # The name server hears heartbeats every 20 s here, so it believes the
@@ -24,14 +25,30 @@ cleanup()
 trap 'st=$?; cleanup; (exit $st); teardown' EXIT
 cluster_start 20000
 
-# stop_filed: SIGSTOP dfs-filed, the supervisor first (then it forks no
-# worker), then every worker.
+# await_stopped PID: waits (at most 5 s) until PID is stopped: kill
+# -STOP only sends the signal, and a process not yet stopped may still
+# fork a worker.
+await_stopped()
+{
+	i=0
+	until [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = T ]; do
+		[ -e "/proc/$1" ] || return 0
+		i=$((i + 1))
+		[ $i -lt 500 ] || fail "process $1 did not stop in 5 s"
+		sleep 0.01
+	done
+}
+
+# stop_filed: SIGSTOP dfs-filed, the supervisor first (once stopped it
+# forks no worker), then every worker.
 stop_filed()
 {
 	kill -STOP "$filedpid" || fail "cannot stop dfs-filed $filedpid"
 	STOPPED=$filedpid
+	await_stopped "$filedpid"
 	for w in $(pgrep -P "$filedpid"); do
 		kill -STOP "$w" && STOPPED="$STOPPED $w"
+		await_stopped "$w"
 	done
 }
 
@@ -78,11 +95,12 @@ same "$TMP/f" "$TMP/out"
 say "dfs-filed stopped in the middle of a download"
 # The reader takes one byte, so dfs-cat has read ahead as far as the
 # pipe lets it, then waits for the workers to be stopped, then drains:
-# the next READ gets no answer.  A call timeout of 2 s (dfs.conf), and
-# the probe of the new connection after it, fail it well within 10 s.
+# the next READ gets no answer.  The call timeout is the default 15 s,
+# but a reply that has not begun after 3 s makes the client ask the
+# server on a new connection whether it still answers; it does not, so
+# the download fails well within 10 s (before: the whole call timeout).
 mkfile "$TMP/huge" $((64 * 1048576))
 ok dfs-cp --no-cache "$TMP/huge" dfs:/huge
-echo "timeout = 2" >"$TMP/dfs.conf"
 mkfifo "$TMP/pipe" || fail "mkfifo"
 {
 	dd bs=1 count=1 2>/dev/null
@@ -95,8 +113,7 @@ mkfifo "$TMP/pipe" || fail "mkfifo"
 	cat
 } <"$TMP/pipe" >/dev/null &
 rpid=$!
-DFS_CONFIG=$TMP/dfs.conf dfs-cat --no-cache /huge >"$TMP/pipe" \
-    2>"$TMP/huge.err" &
+dfs-cat --no-cache /huge >"$TMP/pipe" 2>"$TMP/huge.err" &
 cpid=$!
 i=0
 while [ ! -e "$TMP/started" ]; do
@@ -117,6 +134,44 @@ err=$(cat "$TMP/huge.err")
 echo "$err" | grep -Eq "^dfs-cat: /huge: .*(no answer within [0-9]+ ms)" ||
     fail "dfs-cat /huge said '$err'"
 [ $ms -lt 10000 ] || fail "dfs-cat /huge took $ms ms ($err)"
+say "ok ($ms ms): $err"
+
+say "dfs-filed stopped in the middle of an upload"
+# The writer sends 32 MiB, waits for the file server to be stopped, then
+# sends 32 MiB more: dfs-cp's next WRITE is neither taken nor answered.
+# The reply's 3 s of silence and a new connection's probe fail it within
+# 10 s (before, the WRITE's send blocked for good once the socket
+# buffers were full).
+rm -f "$TMP/started" "$TMP/stopped"
+{
+	head -c $((32 * 1048576)) /dev/zero
+	: >"$TMP/started"
+	i=0
+	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	head -c $((32 * 1048576)) /dev/zero
+} 2>/dev/null | dfs-cp --no-cache - dfs:/upload 2>"$TMP/up.err" &
+cpid=$!
+i=0
+while [ ! -e "$TMP/started" ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "the writer wrote nothing in 30 s"
+	sleep 0.05
+done
+stop_filed
+t0=$(now_ms)
+: >"$TMP/stopped"
+wait "$cpid"
+crc=$?
+ms=$(( $(now_ms) - t0 ))
+cleanup
+err=$(cat "$TMP/up.err")
+[ $crc -eq 1 ] || fail "dfs-cp - dfs:/upload exited $crc ($err)"
+echo "$err" | grep -Eq "^dfs-cp: dfs:/upload: .*no answer within [0-9]+ ms" ||
+    fail "dfs-cp - dfs:/upload said '$err'"
+[ $ms -lt 10000 ] || fail "dfs-cp - dfs:/upload took $ms ms ($err)"
 say "ok ($ms ms): $err"
 
 say "dfs-lockd stopped"

@@ -206,7 +206,7 @@ go(char *buf, u_int *len, dfs_stat *status)
 	ra.vers = 3;
 	ra.offset = 12345;
 	ra.count = CAP;
-	st = raw_read_call(c, 777, &ra, TIMEOUT_MS, buf, len, status);
+	st = raw_read_call(c, 777, &ra, TIMEOUT_MS, buf, len, status, NULL);
 	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 777);
@@ -251,7 +251,7 @@ gow(u_int n, u_int *count, dfs_stat *status)
 	wa.offset = 3ULL << 32;
 	wa.data.data_len = n;
 	wa.data.data_val = buf;
-	st = raw_write_call(c, 778, &wa, TIMEOUT_MS, count, status);
+	st = raw_write_call(c, 778, &wa, TIMEOUT_MS, count, status, NULL);
 	script_end(c, t);
 	CU_ASSERT(sc.decoded);
 	CU_ASSERT_EQUAL(sc.xid, 778);

@@ -425,22 +425,41 @@ raw_in_init(struct raw_in *r, int fd)
 	r->fd = fd;
 }
 
+/* Starts r on c's connection.  Returns 0, or -1 when c has no socket. */
+static int
+conn_in(CLIENT *c, struct raw_in *r)
+{
+	int	fd;
+
+	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+		return -1;
+	raw_in_init(r, fd);
+	return 0;
+}
+
+/* A raw call's end: st, and how long it waited when it timed out. */
+static enum clnt_stat
+ended(const struct raw_in *r, enum clnt_stat st, unsigned int *waited_ms)
+{
+	if (waited_ms != NULL)
+		*waited_ms = r->waited_ms;
+	return st;
+}
+
 enum clnt_stat
 raw_read_send(CLIENT *c, uint32_t xid, const read_args *ra)
 {
 	file_argop		 op;
 	file_compound_args	 args = { { 1, &op } };
 	struct raw_in		 r;
-	int			 fd;
 
-	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+	if (conn_in(c, &r) != 0)
 		return RPC_FAILED;
 	memset(&op, 0, sizeof(op));
 	op.op = FOP_READ;
 	op.file_argop_u.read = *ra;
 	/* a READ's call is small: the socket takes it at once, unless the
 	 * server has stopped reading its calls */
-	raw_in_init(&r, fd);
 	rin_start(&r, DFS_DEFAULT_TIMEOUT_MS);
 	return send_call(c, &r, xid, &args, NULL, 0);
 }
@@ -460,26 +479,32 @@ raw_read_recv(struct raw_in *r, uint32_t xid, unsigned int timeout_ms,
 	return rin_end(r);
 }
 
+/* raw_read_call() with its time kept in r. */
+static enum clnt_stat
+read_call(CLIENT *c, struct raw_in *r, uint32_t xid, const read_args *ra,
+    unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status)
+{
+	enum clnt_stat	st;
+
+	if ((st = raw_read_send(c, xid, ra)) != RPC_SUCCESS ||
+	    (st = raw_read_recv(r, xid, timeout_ms, buf, ra->count, len,
+	    status)) != RPC_SUCCESS)
+		return st;
+	/* one call, one reply: anything more is not ours to read */
+	return r->apos == r->alen ? RPC_SUCCESS : RPC_CANTDECODERES;
+}
+
 enum clnt_stat
 raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
     unsigned int timeout_ms, char *buf, u_int *len, dfs_stat *status,
     unsigned int *waited_ms)
 {
 	struct raw_in	r;
-	enum clnt_stat	st;
-	int		fd;
 
-	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+	if (conn_in(c, &r) != 0)
 		return RPC_FAILED;
-	raw_in_init(&r, fd);
-	if ((st = raw_read_send(c, xid, ra)) == RPC_SUCCESS &&
-	    (st = raw_read_recv(&r, xid, timeout_ms, buf, ra->count, len,
-	    status)) == RPC_SUCCESS)
-		/* one call, one reply: anything more is not ours to read */
-		st = r.apos == r.alen ? RPC_SUCCESS : RPC_CANTDECODERES;
-	if (waited_ms != NULL)
-		*waited_ms = r.waited_ms;
-	return st;
+	return ended(&r, read_call(c, &r, xid, ra, timeout_ms, buf, len,
+	    status), waited_ms);
 }
 
 /* raw_write_call() with its time kept in r. */
@@ -521,16 +546,11 @@ raw_write_call(CLIENT *c, uint32_t xid, const write_args *wa,
     unsigned int *waited_ms)
 {
 	struct raw_in	r;
-	enum clnt_stat	st;
-	int		fd;
 
-	if (!clnt_control(c, CLGET_FD, (char *)&fd))
+	if (conn_in(c, &r) != 0)
 		return RPC_FAILED;
-	raw_in_init(&r, fd);
-	st = write_call(c, &r, xid, wa, timeout_ms, count, status);
-	if (waited_ms != NULL)
-		*waited_ms = r.waited_ms;
-	return st;
+	return ended(&r, write_call(c, &r, xid, wa, timeout_ms, count,
+	    status), waited_ms);
 }
 
 /*

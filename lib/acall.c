@@ -246,6 +246,18 @@ encode_call(struct acall *a, uint32_t xid, rpcproc_t proc, xdrproc_t xargs,
 	return 0;
 }
 
+/* After send(2) or recv(2) returned -1: 0 when it would block (try
+ * later), else -1 with the cause in why. */
+static int
+io_failed(const struct acall *a, char *why, size_t len)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	snprintf(why, len, "%s port %u: %s", a->host, a->port,
+	    strerror(errno));
+	return -1;
+}
+
 /* Writes what the socket takes.  Returns 0 or -1 (broken). */
 static int
 flush(struct acall *a, char *why, size_t len)
@@ -255,13 +267,8 @@ flush(struct acall *a, char *why, size_t len)
 	while (a->outoff < a->outlen) {
 		n = send(a->fd, a->out + a->outoff, a->outlen - a->outoff,
 		    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			snprintf(why, len, "%s port %u: %s", a->host, a->port,
-			    strerror(errno));
-			return -1;
-		}
+		if (n == -1)
+			return io_failed(a, why, len);
 		a->outoff += (size_t)n;
 	}
 	return 0;
@@ -461,13 +468,8 @@ receive(struct acall *a, char *why, size_t len)
 			    a->host, a->port);
 			return -1;
 		}
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			snprintf(why, len, "%s port %u: %s", a->host, a->port,
-			    strerror(errno));
-			return -1;
-		}
+		if (n == -1)
+			return io_failed(a, why, len);
 		a->inlen += (size_t)n;
 		if (parse(a) != 0) {
 			snprintf(why, len, "%s port %u: a reply is too large "

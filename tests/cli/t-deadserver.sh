@@ -92,6 +92,49 @@ cleanup
 ok dfs-cat --no-cache /f
 same "$TMP/f" "$TMP/out"
 
+# await_started WHAT: waits (at most 30 s) until the transfer of WHAT
+# has "started".  idle_until_stopped: in its writer or reader, says
+# "started", then idles (at most 60 s) until "stopped".
+await_started()
+{
+	i=0
+	while [ ! -e "$TMP/started" ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "$1 moved no data in 30 s"
+		sleep 0.05
+	done
+}
+idle_until_stopped()
+{
+	: >"$TMP/started"
+	i=0
+	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+# stopped_midway WHAT PID ERRFILE: once the transfer PID (which names
+# WHAT in its errors) has moved data, stops dfs-filed and lets it go on;
+# it must fail within 10 s, saying that the server did not answer.
+stopped_midway()
+{
+	await_started "$1"
+	stop_filed
+	t0=$(now_ms)
+	: >"$TMP/stopped"
+	wait "$2"
+	crc=$?
+	ms=$(( $(now_ms) - t0 ))
+	cleanup
+	err=$(cat "$3")
+	[ $crc -eq 1 ] || fail "$1 exited $crc ($err)"
+	echo "$err" | grep -Eq ": $1: .*no answer within [0-9]+ ms" ||
+	    fail "$1 said '$err'"
+	[ $ms -lt 10000 ] || fail "$1 took $ms ms ($err)"
+	say "ok ($ms ms): $err"
+}
+
 say "dfs-filed stopped in the middle of a download"
 # The reader takes one byte, so dfs-cat has read ahead as far as the
 # pipe lets it, then waits for the workers to be stopped, then drains:
@@ -102,77 +145,30 @@ say "dfs-filed stopped in the middle of a download"
 mkfile "$TMP/huge" $((64 * 1048576))
 ok dfs-cp --no-cache "$TMP/huge" dfs:/huge
 mkfifo "$TMP/pipe" || fail "mkfifo"
+rm -f "$TMP/started" "$TMP/stopped"
 {
 	dd bs=1 count=1 2>/dev/null
-	: >"$TMP/started"
-	i=0
-	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	idle_until_stopped
 	cat
 } <"$TMP/pipe" >/dev/null &
 rpid=$!
 dfs-cat --no-cache /huge >"$TMP/pipe" 2>"$TMP/huge.err" &
-cpid=$!
-i=0
-while [ ! -e "$TMP/started" ]; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || fail "dfs-cat /huge wrote nothing in 30 s"
-	sleep 0.05
-done
-stop_filed
-t0=$(now_ms)
-: >"$TMP/stopped"
-wait "$cpid"
-crc=$?
-ms=$(( $(now_ms) - t0 ))
+stopped_midway /huge $! "$TMP/huge.err"
 wait "$rpid"
-cleanup
-err=$(cat "$TMP/huge.err")
-[ $crc -eq 1 ] || fail "dfs-cat /huge exited $crc ($err)"
-echo "$err" | grep -Eq "^dfs-cat: /huge: .*(no answer within [0-9]+ ms)" ||
-    fail "dfs-cat /huge said '$err'"
-[ $ms -lt 10000 ] || fail "dfs-cat /huge took $ms ms ($err)"
-say "ok ($ms ms): $err"
 
 say "dfs-filed stopped in the middle of an upload"
 # The writer sends 32 MiB, waits for the file server to be stopped, then
 # sends 32 MiB more: dfs-cp's next WRITE is neither taken nor answered.
 # The reply's 3 s of silence and a new connection's probe fail it within
-# 10 s (before, the WRITE's send blocked for good once the socket
-# buffers were full).
+# 10 s (before, the WRITE's send blocked once the socket buffers were
+# full, and the tool's ABORT waited for the call timeout).
 rm -f "$TMP/started" "$TMP/stopped"
 {
 	head -c $((32 * 1048576)) /dev/zero
-	: >"$TMP/started"
-	i=0
-	while [ ! -e "$TMP/stopped" ] && [ $i -lt 1200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	idle_until_stopped
 	head -c $((32 * 1048576)) /dev/zero
 } 2>/dev/null | dfs-cp --no-cache - dfs:/upload 2>"$TMP/up.err" &
-cpid=$!
-i=0
-while [ ! -e "$TMP/started" ]; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || fail "the writer wrote nothing in 30 s"
-	sleep 0.05
-done
-stop_filed
-t0=$(now_ms)
-: >"$TMP/stopped"
-wait "$cpid"
-crc=$?
-ms=$(( $(now_ms) - t0 ))
-cleanup
-err=$(cat "$TMP/up.err")
-[ $crc -eq 1 ] || fail "dfs-cp - dfs:/upload exited $crc ($err)"
-echo "$err" | grep -Eq "^dfs-cp: dfs:/upload: .*no answer within [0-9]+ ms" ||
-    fail "dfs-cp - dfs:/upload said '$err'"
-[ $ms -lt 10000 ] || fail "dfs-cp - dfs:/upload took $ms ms ($err)"
-say "ok ($ms ms): $err"
+stopped_midway dfs:/upload $! "$TMP/up.err"
 
 say "dfs-lockd stopped"
 # the lock server registers on its own schedule: wait, at most 30 s,

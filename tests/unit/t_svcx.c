@@ -21,7 +21,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rpc/rpc.h>
@@ -415,10 +414,10 @@ test_svcx__reply_fd(void)
 static void
 test_svcx__slow_senders_yield(void)
 {
-	struct timespec	 nap = { 0, 3 * 1000000L };
-	uint32_t	 mark = htonl(LAST_FRAG | 40);
-	char		 c;
-	int		 fds[8], fd, i;
+	unsigned long long	 t;
+	uint32_t		 mark = htonl(LAST_FRAG | 40);
+	char			 c;
+	int			 fds[8], fd, i;
 
 	for (i = 0; i < 50 && svcx_nconns() > 0; i++)
 		round_once(20);
@@ -429,7 +428,9 @@ test_svcx__slow_senders_yield(void)
 		CU_ASSERT(cutest_write_full(fds[i], &mark, 4) == 0);
 		CU_ASSERT(cutest_write_full(fds[i], "x", 1) == 0);
 		round_once(20);		/* read: its request has begun */
-		nanosleep(&nap, NULL);	/* each begun at a time of its own */
+		/* each begun in a millisecond of its own (svcx's clock) */
+		for (t = cutest_ms(); cutest_ms() <= t + 1; )
+			round_once(1);
 	}
 	CU_ASSERT_FATAL(svcx_nconns() == 8);
 	fd = client();

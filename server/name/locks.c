@@ -272,7 +272,8 @@ ahead_find(const struct op_ctx *oc, const char *path, size_t len, int tree,
 	for (i = 0; a != NULL && i < a->n; i++)
 		if (a->len[i] == len && memcmp(a->path[i], path, len) == 0 &&
 		    memcmp(&a->id[i], &oc->lock, sizeof(oc->lock)) == 0 &&
-		    (a->tree[i] == tree || (a->tree[i] && a->st[i] == DFS_OK))) {
+		    (a->tree[i] == tree ||
+		    (a->tree[i] && a->st[i] == DFS_OK))) {
 			*st = a->st[i];
 			return 1;
 		}
@@ -295,7 +296,7 @@ walk_down(struct walk *w, const char *s, size_t len)
 	if (cl + 1 + len > DFS_MAXPATHLEN)
 		return -1;
 	w->cur[cl] = '/';
-	if (len > 0)	/* an empty name (INVAL when its op runs) has no bytes */
+	if (len > 0)	/* an empty name (INVAL when its op runs) */
 		memcpy(w->cur + cl + 1, s, len);
 	w->cur[cl + 1 + len] = '\0';
 	return 0;
@@ -426,7 +427,8 @@ ahead_walk(struct op_ctx *oc, struct lockahead *a, const name_argop *ops,
 			break;
 		case OP_LOOKUP:
 			lp = &ops[i].name_argop_u.lookup;
-			ok = walk_down(w, lp->dfs_path_val, lp->dfs_path_len) == 0;
+			ok = walk_down(w, lp->dfs_path_val,
+			    lp->dfs_path_len) == 0;
 			break;
 		case OP_SAVEFH:
 			memcpy(w->saved, w->cur, sizeof(w->saved));

@@ -320,6 +320,8 @@ struct raw_in {
 	uint64_t	 heard_ms;	/* the last progress either way */
 	unsigned int	 timeout_ms;
 	unsigned int	 waited_ms;	/* after RPC_TIMEDOUT: how long */
+	rpcprog_t	 prog;		/* the server's, for the probe */
+	rpcvers_t	 vers;
 	char		 ahead[RAW_AHEAD];
 	size_t		 apos, alen;	/* ahead[apos..alen) not taken yet */
 };
@@ -351,6 +353,22 @@ void		raw_xids_give(const struct raw_xids *x, CLIENT *c);
 enum clnt_stat	raw_read_call(CLIENT *c, uint32_t xid, const read_args *ra,
 		    unsigned int timeout_ms, char *buf, u_int *len,
 		    dfs_stat *status, unsigned int *waited_ms);
+/*
+ * Any call (proc of c's program, args encoded by xargs) on c's
+ * connection, framed here rather than by clnt_call(), so that a server
+ * that falls silent is asked on a new connection after RAW_QUIET_MS and
+ * a stopped one fails the call in seconds, not at the end of c's
+ * timeout (CLSET_TIMEOUT), which it keeps otherwise.  The reply is
+ * decoded into res by xres (free it with xdr_free, also on failure).
+ * Returns the call's clnt_stat; *waited_ms as in raw_read_call().  After
+ * a failure the connection is unusable.
+ */
+enum clnt_stat	raw_call(CLIENT *c, rpcproc_t proc, xdrproc_t xargs,
+		    void *args, xdrproc_t xres, void *res,
+		    unsigned int *waited_ms);
+/* How long this thread's last raw call waited when it timed out (0:
+ * it did not), for error texts that name the wait. */
+extern __thread unsigned int raw_waited_ms;
 /* Starts reading replies from the connection on fd, nothing read. */
 void		raw_in_init(struct raw_in *r, int fd);
 /* The call half of raw_read_call(): writes a READ's call record. */

@@ -222,6 +222,7 @@ call_failed(struct dfs *dfs, CLIENT *c, enum clnt_stat st)
 
 	peer_name(c, who, sizeof(who));
 	fail_text(dfs->detail, sizeof(dfs->detail), who, st,
+	    st == RPC_TIMEDOUT && raw_waited_ms != 0 ? raw_waited_ms :
 	    dfs->timeout_ms);
 }
 

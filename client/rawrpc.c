@@ -18,8 +18,16 @@
  * of a READ, for a caller that keeps several in flight on one
  * connection (readahead.c): the server answers a connection's calls in
  * order, and the bytes read past one reply (struct raw_in) are the
- * start of the next.  Nothing else in the client builds or parses
- * record marks.
+ * start of the next.  raw_call() frames any other call (every COMPOUND
+ * of libdfs: request.c) the same way, the reply read whole and decoded
+ * by the program's XDR routine.  Nothing else in the client builds or
+ * parses record marks.
+ *
+ * Every raw call waits without blocking and notes each byte moved: a
+ * server silent for RAW_QUIET_MS is asked on a new connection whether
+ * it still answers (rpcc_alive()), and one that does not fails the call
+ * then (sock_wait()), so a stopped server costs seconds, not the call's
+ * time limit, which a server at work is still given.
  *
  * Anything but an accepted reply to our xid holding exactly one result
  * of the op sent (or none, with the COMPOUND's error) is a decode
@@ -103,8 +111,8 @@ sock_wait(struct raw_in *r, short events)
 		}
 		quiet = r->heard_ms + RAW_QUIET_MS;
 		if (now >= quiet) {
-			if (rpcc_alive(r->fd, DFS_FILE_PROG, DFS_FILE_VERS,
-			    DFS_PROBE_MS, why, sizeof(why)) != 0) {
+			if (rpcc_alive(r->fd, r->prog, r->vers, DFS_PROBE_MS,
+			    why, sizeof(why)) != 0) {
 				r->waited_ms = RAW_QUIET_MS;
 				return RPC_TIMEDOUT;
 			}
@@ -434,13 +442,19 @@ conn_in(CLIENT *c, struct raw_in *r)
 	if (!clnt_control(c, CLGET_FD, (char *)&fd))
 		return -1;
 	raw_in_init(r, fd);
+	if (!clnt_control(c, CLGET_PROG, (char *)&r->prog) ||
+	    !clnt_control(c, CLGET_VERS, (char *)&r->vers))
+		return -1;
 	return 0;
 }
+
+__thread unsigned int	raw_waited_ms;
 
 /* A raw call's end: st, and how long it waited when it timed out. */
 static enum clnt_stat
 ended(const struct raw_in *r, enum clnt_stat st, unsigned int *waited_ms)
 {
+	raw_waited_ms = st == RPC_TIMEDOUT ? r->waited_ms : 0;
 	if (waited_ms != NULL)
 		*waited_ms = r->waited_ms;
 	return st;
@@ -599,4 +613,172 @@ chunks_free(char *p, size_t n, size_t len)
 {
 	if (p != NULL)
 		(void)munmap(p, n * len);
+}
+
+/* --- any call ---------------------------------------------------------- */
+
+/* The time limit of a call on a CLIENT that has none (clnt_call()'s
+ * argument, as request.c gave it). */
+#define RAW_CALL_MS	25000
+/* Replies larger than this are not read (a READDIR's is far smaller). */
+#define RAW_REPLYMAX	(16u << 20)
+
+/* Sends proc(args) of r's program as one record.  Returns RPC_SUCCESS
+ * or a failure. */
+static enum clnt_stat
+send_any(CLIENT *c, struct raw_in *r, uint32_t xid, rpcproc_t proc,
+    xdrproc_t xargs, void *args)
+{
+	struct rpc_msg	 call;
+	struct iovec	 iov;
+	unsigned long	 len;
+	enum clnt_stat	 st;
+	char		*buf;
+	XDR		 x;
+	bool_t		 ok;
+
+	memset(&call, 0, sizeof(call));
+	call.rm_xid = xid;
+	call.rm_direction = CALL;
+	call.rm_call.cb_rpcvers = RPC_MSG_VERSION;
+	call.rm_call.cb_prog = r->prog;
+	call.rm_call.cb_vers = r->vers;
+	call.rm_call.cb_proc = proc;
+	call.rm_call.cb_cred = c->cl_auth->ah_cred;
+	call.rm_call.cb_verf = c->cl_auth->ah_verf;
+	len = xdr_sizeof((xdrproc_t)xdr_callmsg, &call) + xdr_sizeof(xargs,
+	    args);
+	if (len == 0 || len > RAW_REPLYMAX || (buf = malloc(4 + len)) == NULL)
+		return RPC_CANTENCODEARGS;
+	xdrmem_create(&x, buf + 4, (u_int)len, XDR_ENCODE);
+	ok = xdr_callmsg(&x, &call) && xargs(&x, args);
+	xdr_destroy(&x);
+	st = RPC_CANTENCODEARGS;
+	if (ok) {
+		be32_put((unsigned char *)buf, 0x80000000u | (uint32_t)len);
+		iov.iov_base = buf;
+		iov.iov_len = 4 + len;
+		st = send_all(r, &iov, 1);
+	}
+	free(buf);
+	return st;
+}
+
+/* Reads the next whole reply record into *buf (malloc'd), its length
+ * into *len.  Returns RPC_SUCCESS or a failure. */
+static enum clnt_stat
+read_record(struct raw_in *r, char **buf, size_t *len)
+{
+	unsigned char	 m[4];
+	uint32_t	 mark, n;
+	enum clnt_stat	 st;
+	char		*p;
+
+	*buf = NULL;
+	*len = 0;
+	do {
+		if ((st = sock_read(r, m, 4)) != RPC_SUCCESS)
+			return st;
+		mark = be32_get(m);
+		n = mark & 0x7fffffffu;
+		if (*len + n > RAW_REPLYMAX ||
+		    (p = realloc(*buf, *len + n + 1)) == NULL)
+			return RPC_CANTDECODERES;
+		*buf = p;
+		if ((st = sock_read(r, *buf + *len, n)) != RPC_SUCCESS)
+			return st;
+		*len += n;
+	} while ((mark & 0x80000000u) == 0);
+	return RPC_SUCCESS;
+}
+
+/* What an accepted or denied reply that is not a success means, as
+ * clnt_call() would say it. */
+static enum clnt_stat
+reply_stat(const struct rpc_msg *m)
+{
+	if (m->rm_reply.rp_stat != MSG_ACCEPTED)
+		return m->rjcted_rply.rj_stat == AUTH_ERROR ? RPC_AUTHERROR :
+		    RPC_VERSMISMATCH;
+	switch (m->acpted_rply.ar_stat) {
+	case SUCCESS:
+		return RPC_SUCCESS;
+	case PROG_UNAVAIL:
+		return RPC_PROGUNAVAIL;
+	case PROG_MISMATCH:
+		return RPC_PROGVERSMISMATCH;
+	case PROC_UNAVAIL:
+		return RPC_PROCUNAVAIL;
+	case GARBAGE_ARGS:
+		return RPC_CANTDECODEARGS;
+	default:
+		return RPC_SYSTEMERROR;
+	}
+}
+
+/* raw_call() with its time kept in r: the reply to xid, decoded. */
+static enum clnt_stat
+any_call(CLIENT *c, struct raw_in *r, uint32_t xid, rpcproc_t proc,
+    xdrproc_t xargs, void *args, xdrproc_t xres, void *res)
+{
+	struct rpc_msg	 m;
+	char		 verf[RAW_VERFMAX];
+	enum clnt_stat	 st;
+	size_t		 len;
+	char		*buf;
+	XDR		 x;
+	bool_t		 ok;
+
+	if ((st = send_any(c, r, xid, proc, xargs, args)) != RPC_SUCCESS)
+		return st;
+	for (;;) {
+		if ((st = read_record(r, &buf, &len)) != RPC_SUCCESS) {
+			free(buf);
+			return st;
+		}
+		/* a reply to an earlier call that gave up is skipped */
+		if (len >= 4 && be32_get((unsigned char *)buf) == xid)
+			break;
+		free(buf);
+	}
+	memset(&m, 0, sizeof(m));
+	m.acpted_rply.ar_verf.oa_base = verf;
+	m.acpted_rply.ar_results.where = res;
+	m.acpted_rply.ar_results.proc = xres;
+	xdrmem_create(&x, buf, (u_int)len, XDR_DECODE);
+	ok = xdr_replymsg(&x, &m) && m.rm_direction == REPLY;
+	xdr_destroy(&x);
+	free(buf);
+	if (!ok)
+		return RPC_CANTDECODERES;
+	/* one call, one reply: anything more is not ours to read */
+	if ((st = reply_stat(&m)) == RPC_SUCCESS && r->apos != r->alen)
+		st = RPC_CANTDECODERES;
+	return st;
+}
+
+enum clnt_stat
+raw_call(CLIENT *c, rpcproc_t proc, xdrproc_t xargs, void *args,
+    xdrproc_t xres, void *res, unsigned int *waited_ms)
+{
+	struct raw_xids	xids;
+	struct timeval	tv;
+	struct raw_in	r;
+	enum clnt_stat	st;
+	unsigned int	ms;
+
+	if (conn_in(c, &r) != 0 ||
+	    !clnt_control(c, CLGET_TIMEOUT, (char *)&tv))
+		return RPC_FAILED;
+	/* a CLIENT never given a timeout (clnt_vc_create() of a test's
+	 * own socket) says 0, and clnt_call() would take its argument */
+	ms = (unsigned int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	rin_start(&r, ms != 0 ? ms : RAW_CALL_MS);
+	/* ORDER: the xid continues libtirpc's sequence, which then goes
+	 * on after it (the module's top comment) */
+	raw_xids_take(&xids, c);
+	st = any_call(c, &r, raw_xids_next(&xids), proc, xargs, args, xres,
+	    res);
+	raw_xids_give(&xids, c);
+	return ended(&r, st, waited_ms);
 }

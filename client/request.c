@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "request.h"
 
 name_argop *
@@ -95,16 +96,14 @@ fh_copy(dfs_fh *dst, const dfs_fh *src)
 	memcpy(dst->dfs_fh_val, src->dfs_fh_val, src->dfs_fh_len);
 }
 
-/* Ignored: clnt_control(CLSET_TIMEOUT) set the real one (rpcc.c). */
-static const struct timeval call_tv = { 25, 0 };
-
-/* The COMPOUND of any program: res zeroed, then one call. */
+/* The COMPOUND of any program: res zeroed, then one call, framed by
+ * rawrpc.c (a server that falls silent is known in seconds). */
 static enum clnt_stat
 compound_call(CLIENT *c, rpcproc_t proc, xdrproc_t xargs, void *args,
     xdrproc_t xres, void *res, size_t ressize)
 {
 	memset(res, 0, ressize);
-	return clnt_call(c, proc, xargs, args, xres, res, call_tv);
+	return raw_call(c, proc, xargs, args, xres, res, NULL);
 }
 
 enum clnt_stat

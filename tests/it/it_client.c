@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,35 @@ test_client__fd_transfers(void)
 	CU_ASSERT_STRING_EQUAL(buf, "abcd");
 }
 
+/*
+ * Issue 17 item 15: a name server that stops (SIGSTOP: its kernel still
+ * accepts and acknowledges) under a client whose connection is already
+ * open is known within seconds: after 3 s of silence the client asks it
+ * on a new connection, gets no answer, and fails the call, instead of
+ * waiting the whole call timeout (15 s).  The last test: the name
+ * server is left running again, but a's connection is gone.
+ */
+static void
+test_client__named_stops_midway(void)
+{
+	struct dfs_info		 st;
+	unsigned long long	 t0, ms;
+	int			 rc;
+
+	CU_ASSERT_EQUAL_FATAL(dfs_getattr(a, "/", &st), 0);
+	CU_ASSERT_FATAL(kill(cl.named.pid, SIGSTOP) == 0);
+	t0 = cutest_ms();
+	rc = dfs_getattr(a, "/", &st);
+	ms = cutest_ms() - t0;
+	CU_ASSERT(kill(cl.named.pid, SIGCONT) == 0);
+	fprintf(stderr, "named stopped: %d (%s) after %llu ms\n", rc,
+	    dfs_errdetail(a), ms);
+	CU_ASSERT(rc == -DFS_ERR_TIMEDOUT);
+	CU_ASSERT(ms < 10000);
+	/* and it answers again on a new connection */
+	CU_ASSERT_EQUAL(dfs_getattr(a, "/", &st), 0);
+}
+
 static CU_TestInfo client_tests[] = {
 	{ "missing_file_is_noent", test_client__missing_file_is_noent },
 	{ "modes", test_client__modes },
@@ -406,6 +436,7 @@ static CU_TestInfo client_tests[] = {
 	{ "stdio", test_client__stdio },
 	{ "names", test_client__names },
 	{ "fd_transfers", test_client__fd_transfers },
+	{ "named_stops_midway", test_client__named_stops_midway },
 	CU_TEST_INFO_NULL,
 };
 

@@ -265,6 +265,24 @@ send_all(struct raw_in *r, struct iovec *iov, int n)
 	return RPC_SUCCESS;
 }
 
+/* The header of call xid of proc: r's program and version, c's
+ * credential and verifier (the same in every call, AUTH_NONE or
+ * AUTH_SYS). */
+static void
+call_msg(struct rpc_msg *call, CLIENT *c, const struct raw_in *r,
+    uint32_t xid, rpcproc_t proc)
+{
+	memset(call, 0, sizeof(*call));
+	call->rm_xid = xid;
+	call->rm_direction = CALL;
+	call->rm_call.cb_rpcvers = RPC_MSG_VERSION;
+	call->rm_call.cb_prog = r->prog;
+	call->rm_call.cb_vers = r->vers;
+	call->rm_call.cb_proc = proc;
+	call->rm_call.cb_cred = c->cl_auth->ah_cred;
+	call->rm_call.cb_verf = c->cl_auth->ah_verf;
+}
+
 /*
  * Writes a call record: the header and `args`, then `dlen` bytes of
  * `data` and their XDR padding.  With dlen > 0, args must end with an
@@ -272,8 +290,8 @@ send_all(struct raw_in *r, struct iovec *iov, int n)
  * and data holds its bytes.  Returns RPC_SUCCESS or a failure.
  */
 static enum clnt_stat
-send_call(CLIENT *c, struct raw_in *r, uint32_t xid, file_compound_args *args,
-    const char *data, u_int dlen)
+send_call(CLIENT *c, struct raw_in *r, uint32_t xid,
+    file_compound_args *args, const char *data, u_int dlen)
 {
 	static const char pad[4];
 	char		 buf[RAW_CALLMAX];
@@ -283,15 +301,7 @@ send_call(CLIENT *c, struct raw_in *r, uint32_t xid, file_compound_args *args,
 	u_int		 len;
 	bool_t		 ok;
 
-	memset(&call, 0, sizeof(call));
-	call.rm_xid = xid;
-	call.rm_direction = CALL;
-	call.rm_call.cb_rpcvers = RPC_MSG_VERSION;
-	call.rm_call.cb_prog = DFS_FILE_PROG;
-	call.rm_call.cb_vers = DFS_FILE_VERS;
-	call.rm_call.cb_proc = FILE_COMPOUND;
-	call.rm_call.cb_cred = c->cl_auth->ah_cred;
-	call.rm_call.cb_verf = c->cl_auth->ah_verf;
+	call_msg(&call, c, r, xid, FILE_COMPOUND);
 	xdrmem_create(&x, buf + 4, sizeof(buf) - 4, XDR_ENCODE);
 	ok = xdr_callmsg(&x, &call) && xdr_file_compound_args(&x, args);
 	len = xdr_getpos(&x);
@@ -309,6 +319,26 @@ send_call(CLIENT *c, struct raw_in *r, uint32_t xid, file_compound_args *args,
 	be32_put((unsigned char *)buf, 0x80000000u |
 	    (len + dlen + (u_int)iov[2].iov_len));
 	return send_all(r, iov, dlen > 0 ? 3 : 1);
+}
+
+/* An accepted reply's status as clnt_call() would say it. */
+static enum clnt_stat
+accept_stat(uint32_t accept)
+{
+	switch (accept) {
+	case SUCCESS:
+		return RPC_SUCCESS;
+	case PROG_UNAVAIL:
+		return RPC_PROGUNAVAIL;
+	case PROG_MISMATCH:
+		return RPC_PROGVERSMISMATCH;
+	case PROC_UNAVAIL:
+		return RPC_PROCUNAVAIL;
+	case GARBAGE_ARGS:
+		return RPC_CANTDECODEARGS;
+	default:
+		return RPC_SYSTEMERROR;
+	}
 }
 
 /* Reads an accepted reply's header up to its results.  Returns
@@ -334,20 +364,7 @@ read_header(struct raw_in *r, uint32_t xid)
 	if ((st = rin_get(r, verf, (w[4] + 3) & ~3u)) != RPC_SUCCESS ||
 	    (st = rin_u32(r, &accept)) != RPC_SUCCESS)
 		return st;
-	switch (accept) {
-	case SUCCESS:
-		return RPC_SUCCESS;
-	case PROG_UNAVAIL:
-		return RPC_PROGUNAVAIL;
-	case PROG_MISMATCH:
-		return RPC_PROGVERSMISMATCH;
-	case PROC_UNAVAIL:
-		return RPC_PROCUNAVAIL;
-	case GARBAGE_ARGS:
-		return RPC_CANTDECODEARGS;
-	default:
-		return RPC_SYSTEMERROR;
-	}
+	return accept_stat(accept);
 }
 
 /*
@@ -637,15 +654,7 @@ send_any(CLIENT *c, struct raw_in *r, uint32_t xid, rpcproc_t proc,
 	XDR		 x;
 	bool_t		 ok;
 
-	memset(&call, 0, sizeof(call));
-	call.rm_xid = xid;
-	call.rm_direction = CALL;
-	call.rm_call.cb_rpcvers = RPC_MSG_VERSION;
-	call.rm_call.cb_prog = r->prog;
-	call.rm_call.cb_vers = r->vers;
-	call.rm_call.cb_proc = proc;
-	call.rm_call.cb_cred = c->cl_auth->ah_cred;
-	call.rm_call.cb_verf = c->cl_auth->ah_verf;
+	call_msg(&call, c, r, xid, proc);
 	len = xdr_sizeof((xdrproc_t)xdr_callmsg, &call) + xdr_sizeof(xargs,
 	    args);
 	if (len == 0 || len > RAW_REPLYMAX || (buf = malloc(4 + len)) == NULL)
@@ -700,20 +709,7 @@ reply_stat(const struct rpc_msg *m)
 	if (m->rm_reply.rp_stat != MSG_ACCEPTED)
 		return m->rjcted_rply.rj_stat == AUTH_ERROR ? RPC_AUTHERROR :
 		    RPC_VERSMISMATCH;
-	switch (m->acpted_rply.ar_stat) {
-	case SUCCESS:
-		return RPC_SUCCESS;
-	case PROG_UNAVAIL:
-		return RPC_PROGUNAVAIL;
-	case PROG_MISMATCH:
-		return RPC_PROGVERSMISMATCH;
-	case PROC_UNAVAIL:
-		return RPC_PROCUNAVAIL;
-	case GARBAGE_ARGS:
-		return RPC_CANTDECODEARGS;
-	default:
-		return RPC_SYSTEMERROR;
-	}
+	return accept_stat(m->acpted_rply.ar_stat);
 }
 
 /* raw_call() with its time kept in r: the reply to xid, decoded. */
